@@ -1,0 +1,489 @@
+//! `BatchWriterActor`: one consumer of the ingest queue, writing to PostgreSQL.
+//!
+//! Owns a RabbitMQ channel (manual acks, `amqp.prefetch` unacked messages at most)
+//! and a buffer of decoded envelopes. Deliveries arrive as a stream; the buffer is
+//! flushed when it holds `ingest.batch_size` points or its oldest entry is
+//! `ingest.flush_interval` old. A flush resolves series ids (in-process cache, then
+//! Redis, then one bulk upsert), records the batch ids and COPYs the points in one
+//! transaction, COMMITs, and only then acks — so a crash at any point leaves the
+//! messages in RabbitMQ, and their redelivery is recognised by the batch ids.
+//!
+//! Transient database errors are retried with exponential backoff and jitter while
+//! the messages stay unacked; the actor waits on the flush (`ctx.wait`), so it
+//! neither spins nor takes more deliveries than the prefetch allows meanwhile. An
+//! undecodable message is rejected without requeue, which dead-letters it. A batch
+//! the database refuses for its content is split and written envelope by envelope,
+//! and only the refused envelopes are dead-lettered.
+//!
+//! Takes [`DrainWriter`] at shutdown: flush what is buffered, ack it, close the
+//! channel. On a lost broker connection it stops; the supervisor restarts it and
+//! `started` reconnects with backoff.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::types::FieldTable;
+use lapin::{Channel, Connection};
+use sqlx::PgPool;
+
+use crate::config::Settings;
+use crate::model::SeriesKey;
+use crate::protocol::envelope::Envelope;
+use crate::store::partitions::{day_of, PartitionSet};
+use crate::store::points::{write_batches, BatchRows, WriteOutcome};
+use crate::store::redis::RedisStore;
+use crate::store::series::{resolve, SeriesRef};
+use crate::store::{amqp, is_transient};
+use crate::telemetry::Metrics;
+
+/// Flush the buffer, ack it and stop consuming (graceful shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DrainWriter;
+
+/// What a writer needs besides its own state; cheap to clone into a flush future.
+#[derive(Clone)]
+pub struct WriterDeps {
+    pub settings: Arc<Settings>,
+    pub pg: PgPool,
+    pub redis: RedisStore,
+    pub partitions: Arc<PartitionSet>,
+    pub metrics: Arc<Metrics>,
+    /// Set when the shutdown grace period is over: retry loops give up (the messages
+    /// stay unacked and are redelivered to the next process).
+    pub abort: Arc<AtomicBool>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+struct Pending {
+    tag: u64,
+    envelope: Envelope,
+}
+
+/// Bounded in-process map of series key -> id. Emptied when full: a miss costs one
+/// Redis or PostgreSQL round trip per batch, not per point, so simplicity wins over LRU.
+#[derive(Default)]
+struct SeriesCache {
+    ids: HashMap<String, i64>,
+}
+
+pub struct BatchWriterActor {
+    index: usize,
+    deps: WriterDeps,
+    connection: Option<Connection>,
+    channel: Option<Channel>,
+    buffer: Vec<Pending>,
+    buffered_points: usize,
+    oldest: Option<Instant>,
+    cache: Option<SeriesCache>,
+    draining: bool,
+}
+
+impl BatchWriterActor {
+    pub fn new(index: usize, deps: WriterDeps) -> BatchWriterActor {
+        BatchWriterActor {
+            index,
+            deps,
+            connection: None,
+            channel: None,
+            buffer: Vec::new(),
+            buffered_points: 0,
+            oldest: None,
+            cache: Some(SeriesCache::default()),
+            draining: false,
+        }
+    }
+
+    fn connect(&mut self, ctx: &mut Context<Self>) {
+        let deps = self.deps.clone();
+        let name = format!("vigil-writer-{}", self.index);
+        let fut = async move {
+            let settings = &deps.settings;
+            let mut delays = ExponentialBuilder::default()
+                .with_min_delay(settings.amqp.reconnect_min)
+                .with_max_delay(settings.amqp.reconnect_max)
+                .with_jitter()
+                .without_max_times()
+                .build();
+            let mut logged = false;
+            loop {
+                match open_consumer(settings, &name).await {
+                    Ok(opened) => return Some(opened),
+                    Err(error) => {
+                        if deps.abort.load(Ordering::Relaxed) {
+                            return None;
+                        }
+                        if !logged {
+                            tracing::error!(%error, "Writer cannot reach RabbitMQ; it keeps retrying.");
+                            logged = true;
+                        }
+                        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(10))).await;
+                    }
+                }
+            }
+        };
+        ctx.wait(fut.into_actor(self).map(|opened, actor, ctx| {
+            let Some((connection, channel, consumer)) = opened else {
+                ctx.stop();
+                return;
+            };
+            let addr = ctx.address();
+            connection.on_error(move |error| addr.do_send(ConsumerLost(error.to_string())));
+            tracing::info!(actor = actor.index, "Batch writer consuming the ingest queue.");
+            actor.connection = Some(connection);
+            actor.channel = Some(channel);
+            ctx.add_stream(consumer);
+        }));
+    }
+
+    /// Starts a flush of the whole buffer; the actor handles nothing else until the
+    /// batch is committed and acked (or given up on), which bounds memory by prefetch.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.buffer.is_empty() {
+            return;
+        }
+        let (Some(channel), Some(cache)) = (self.channel.clone(), self.cache.take()) else {
+            return;
+        };
+        let batch = std::mem::take(&mut self.buffer);
+        self.buffered_points = 0;
+        self.oldest = None;
+        let deps = self.deps.clone();
+        let fut = async move {
+            let mut cache = cache;
+            let result = flush_batch(&deps, &mut cache, &channel, batch).await;
+            (cache, result)
+        };
+        ctx.wait(fut.into_actor(self).map(|(cache, result), actor, ctx| {
+            actor.cache = Some(cache);
+            if let Err(error) = result {
+                tracing::warn!(actor = actor.index, %error, "Writer lost its channel while acking; reconnecting (the batch is committed and its redelivery will be skipped).");
+                ctx.stop();
+            }
+        }));
+    }
+}
+
+/// Connection, channel and consumer of one writer.
+async fn open_consumer(settings: &Settings, name: &str) -> Result<(Connection, Channel, lapin::Consumer), lapin::Error> {
+    let connection = amqp::connect(&settings.amqp, name).await?;
+    let channel = connection.create_channel().await?;
+    amqp::declare_topology(&channel, &settings.amqp).await?;
+    channel.basic_qos(settings.amqp.prefetch, BasicQosOptions::default()).await?;
+    let consumer = channel
+        .basic_consume(&settings.amqp.ingest_queue, name, BasicConsumeOptions::default(), FieldTable::default())
+        .await?;
+    Ok((connection, channel, consumer))
+}
+
+/// Writes a batch (retrying transient failures), then acks or dead-letters its
+/// messages. Only an ack/reject failure (a broken channel) is returned.
+async fn flush_batch(deps: &WriterDeps, cache: &mut SeriesCache, channel: &Channel, batch: Vec<Pending>) -> Result<(), lapin::Error> {
+    let points: usize = batch.iter().map(|p| p.envelope.point_count()).sum();
+    let started = Instant::now();
+    let envelopes: Vec<&Envelope> = batch.iter().map(|p| &p.envelope).collect();
+    match write_with_retry(deps, cache, &envelopes).await {
+        Ok(outcome) => {
+            record_commit(deps, points, started, outcome);
+            let last = batch.iter().map(|p| p.tag).max().unwrap_or(0);
+            // Deliveries are handled in tag order and the actor waits on this flush, so
+            // every outstanding tag up to `last` belongs to this batch.
+            channel.basic_ack(last, BasicAckOptions { multiple: true }).await
+        }
+        Err(WriteFailure::Aborted) => Ok(()),
+        Err(WriteFailure::Refused(error)) => {
+            tracing::warn!(%error, envelopes = batch.len(), "The database refused a batch; writing its envelopes one by one.");
+            for pending in &batch {
+                let started = Instant::now();
+                match write_with_retry(deps, cache, &[&pending.envelope]).await {
+                    Ok(outcome) => {
+                        record_commit(deps, pending.envelope.point_count(), started, outcome);
+                        channel.basic_ack(pending.tag, BasicAckOptions { multiple: false }).await?;
+                    }
+                    Err(WriteFailure::Aborted) => return Ok(()),
+                    Err(WriteFailure::Refused(error)) => {
+                        tracing::error!(%error, batch_id = %pending.envelope.id, "Dead-lettering an envelope the database refuses.");
+                        deps.metrics.writer_dead_lettered.inc();
+                        channel.basic_reject(pending.tag, BasicRejectOptions { requeue: false }).await?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn record_commit(deps: &WriterDeps, points: usize, started: Instant, outcome: WriteOutcome) {
+    deps.metrics.writer_commit_seconds.observe(started.elapsed().as_secs_f64());
+    deps.metrics.writer_batch_points.observe(points as f64);
+    deps.metrics.writer_points_written.inc_by(outcome.points_written as u64);
+    deps.metrics.writer_duplicate_batches.inc_by(outcome.duplicate_batches as u64);
+}
+
+enum WriteFailure {
+    /// Shutdown grace is over; the messages stay unacked.
+    Aborted,
+    /// The database rejects the data itself: retrying would not help.
+    Refused(sqlx::Error),
+}
+
+async fn write_with_retry(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&Envelope]) -> Result<WriteOutcome, WriteFailure> {
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(deps.settings.ingest.retry_min)
+        .with_max_delay(deps.settings.ingest.retry_max)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        match write_once(deps, cache, envelopes).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(error) if is_transient(&error) => {
+                if deps.abort.load(Ordering::Relaxed) {
+                    return Err(WriteFailure::Aborted);
+                }
+                let delay = delays.next().unwrap_or(deps.settings.ingest.retry_max);
+                deps.metrics.writer_retries.inc();
+                tracing::warn!(%error, retry_in = ?delay, "Batch write failed; retrying (messages stay unacked).");
+                tokio::time::sleep(delay).await;
+            }
+            Err(error) => return Err(WriteFailure::Refused(error)),
+        }
+    }
+}
+
+async fn write_once(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&Envelope]) -> Result<WriteOutcome, sqlx::Error> {
+    resolve_series(deps, cache, envelopes).await?;
+    let mut days: Vec<i64> = Vec::new();
+    let mut batches = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        let mut rows = Vec::with_capacity(envelope.point_count());
+        for series in &envelope.series {
+            let key = SeriesKey::new(&series.metric, &series.labels);
+            let id = cache.ids[key.as_str()];
+            for &(ts, value) in &series.points {
+                rows.push((id, ts, value));
+                let day = ts.div_euclid(DAY_MS);
+                if days.last() != Some(&day) {
+                    days.push(day);
+                }
+            }
+        }
+        batches.push(BatchRows { batch_id: envelope.id, rows });
+    }
+    days.sort_unstable();
+    days.dedup();
+    let created = deps.partitions.ensure(&deps.pg, days.into_iter().map(|d| day_of(d * DAY_MS))).await?;
+    deps.metrics.partitions_created.inc_by(created as u64);
+    write_batches(&deps.pg, &batches).await
+}
+
+/// Fills `cache` with ids for every series in `envelopes`: memory, then Redis, then
+/// one bulk upsert in PostgreSQL for what neither knew.
+async fn resolve_series(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&Envelope]) -> Result<(), sqlx::Error> {
+    let mut missing: Vec<(String, &str, &crate::model::Labels)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for envelope in envelopes {
+        for series in &envelope.series {
+            let key = SeriesKey::new(&series.metric, &series.labels);
+            if !cache.ids.contains_key(key.as_str()) && seen.insert(key.clone()) {
+                missing.push((key.as_str().to_string(), &series.metric, &series.labels));
+            }
+        }
+    }
+    if missing.is_empty() {
+        deps.metrics.cache_hits.with_label_values(&["series"]).inc();
+        return Ok(());
+    }
+    if cache.ids.len() + missing.len() > deps.settings.ingest.series_cache_capacity {
+        cache.ids.clear();
+    }
+    let redis_keys: Vec<String> = missing.iter().map(|(k, _, _)| deps.redis.series_key(k)).collect();
+    let cached = deps.redis.mget(&redis_keys).await;
+    let mut unknown = Vec::new();
+    for ((key, metric, labels), hit) in missing.iter().zip(cached) {
+        match hit.and_then(|v| v.parse::<i64>().ok()) {
+            Some(id) => {
+                cache.ids.insert(key.clone(), id);
+            }
+            None => unknown.push(SeriesRef { key, metric, labels }),
+        }
+    }
+    if unknown.is_empty() {
+        deps.metrics.cache_hits.with_label_values(&["series"]).inc();
+        return Ok(());
+    }
+    deps.metrics.cache_misses.with_label_values(&["series"]).inc();
+    let resolved = resolve(&deps.pg, &unknown).await?;
+    let mut to_cache = Vec::with_capacity(resolved.len());
+    for (key, id) in resolved {
+        to_cache.push((deps.redis.series_key(&key), id.to_string()));
+        cache.ids.insert(key, id);
+    }
+    deps.redis.set_many_ex(&to_cache, deps.settings.redis.series_cache_ttl).await;
+    if let Some(lost) = unknown.iter().find(|s| !cache.ids.contains_key(s.key)) {
+        // Only possible if a series row vanished between upsert and select.
+        return Err(sqlx::Error::RowNotFound).inspect_err(|_| tracing::error!(series = lost.key, "A series id could not be resolved."));
+    }
+    Ok(())
+}
+
+/// The connection reported an error.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ConsumerLost(String);
+
+/// Periodic check of the buffer's age.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct FlushIfDue;
+
+impl Actor for BatchWriterActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.deps.settings.actors.mailbox_capacity);
+        let tick = (self.deps.settings.ingest.flush_interval / 4).max(Duration::from_millis(10));
+        ctx.run_interval(tick, |_, ctx| ctx.notify(FlushIfDue));
+        if self.index == 0 {
+            // One writer samples the queue depth for /metrics.
+            ctx.run_interval(Duration::from_secs(5), |actor, ctx| {
+                let Some(channel) = actor.channel.clone() else { return };
+                let queue = actor.deps.settings.amqp.ingest_queue.clone();
+                let metrics = actor.deps.metrics.clone();
+                ctx.spawn(
+                    async move {
+                        if let Ok(depth) = amqp::queue_depth(&channel, &queue).await {
+                            metrics.queue_depth_messages.set(depth as i64);
+                        }
+                    }
+                    .into_actor(actor),
+                );
+            });
+        }
+        self.connect(ctx);
+    }
+}
+
+impl Supervised for BatchWriterActor {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        self.deps.metrics.actor_restarts.with_label_values(&["batch_writer"]).inc();
+        // Unacked deliveries of the old channel are redelivered by the broker.
+        self.buffer.clear();
+        self.buffered_points = 0;
+        self.oldest = None;
+        self.channel = None;
+        self.connection = None;
+        if self.cache.is_none() {
+            self.cache = Some(SeriesCache::default());
+        }
+    }
+}
+
+impl StreamHandler<Result<Delivery, lapin::Error>> for BatchWriterActor {
+    fn handle(&mut self, item: Result<Delivery, lapin::Error>, ctx: &mut Self::Context) {
+        let delivery = match item {
+            Ok(delivery) => delivery,
+            Err(_) if self.draining => return,
+            Err(error) => {
+                tracing::warn!(actor = self.index, %error, "Consumer failed; restarting the writer.");
+                ctx.stop();
+                return;
+            }
+        };
+        if self.draining {
+            // Not acked: the broker redelivers it after the channel closes.
+            return;
+        }
+        match Envelope::decode(&delivery.data) {
+            Ok(envelope) => {
+                self.buffered_points += envelope.point_count();
+                self.oldest.get_or_insert_with(Instant::now);
+                self.buffer.push(Pending { tag: delivery.delivery_tag, envelope });
+                if self.buffered_points >= self.deps.settings.ingest.batch_size {
+                    self.flush(ctx);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, bytes = delivery.data.len(), "Dead-lettering an undecodable message.");
+                self.deps.metrics.writer_dead_lettered.inc();
+                let Some(channel) = self.channel.clone() else { return };
+                let tag = delivery.delivery_tag;
+                // Waited on, so the reject is sent before any later multiple-ack.
+                ctx.wait(
+                    async move { channel.basic_reject(tag, BasicRejectOptions { requeue: false }).await }
+                        .into_actor(self)
+                        .map(|result, _, ctx| {
+                            if result.is_err() {
+                                ctx.stop();
+                            }
+                        }),
+                );
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        if !self.draining {
+            tracing::warn!(actor = self.index, "Consumer stream ended; restarting the writer.");
+            ctx.stop();
+        }
+    }
+}
+
+impl Handler<FlushIfDue> for BatchWriterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: FlushIfDue, ctx: &mut Self::Context) {
+        if self.oldest.is_some_and(|t| t.elapsed() >= self.deps.settings.ingest.flush_interval) {
+            self.flush(ctx);
+        }
+    }
+}
+
+impl Handler<ConsumerLost> for BatchWriterActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ConsumerLost, ctx: &mut Self::Context) {
+        if self.draining {
+            return;
+        }
+        tracing::warn!(actor = self.index, error = %msg.0, "Lost the RabbitMQ connection; restarting the writer.");
+        ctx.stop();
+    }
+}
+
+impl Handler<DrainWriter> for BatchWriterActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: DrainWriter, ctx: &mut Self::Context) -> Self::Result {
+        self.draining = true;
+        self.flush(ctx);
+        // Runs after the flush above: `ctx.wait` holds this future back until it is done.
+        let channel = self.channel.clone();
+        let connection = self.connection.take();
+        Box::pin(
+            async move {
+                if let Some(channel) = channel {
+                    let _ = channel.close(200, "vigil shutting down").await;
+                }
+                if let Some(connection) = connection {
+                    let _ = connection.close(200, "vigil shutting down").await;
+                }
+            }
+            .into_actor(self)
+            .map(|_, actor, _| {
+                // Not stopped: a supervised actor that stops is restarted. The arbiter
+                // is stopped with the application.
+                actor.channel = None;
+                tracing::info!(actor = actor.index, "Writer drained.");
+            }),
+        )
+    }
+}

@@ -1,0 +1,187 @@
+//! Builds and runs the application: the one place where connections are opened,
+//! actors are started and wired, and HTTP routes are mounted.
+//!
+//! Supervision tree (every actor is under an actix `Supervisor`, which restarts it
+//! at the same address when it stops):
+//!
+//! ```text
+//! System
+//! ├── IngestActor × actors.ingest_pool          own arbiter each; AMQP confirm channel
+//! ├── BatchWriterActor × actors.writer_pool     own arbiter each; AMQP consumer + PgPool
+//! ├── QueryRouterActor × actors.query_pool      own arbiter each; PgPool + Redis
+//! ├── PartitionKeeperActor                       own arbiter; PgPool
+//! └── HttpServer (http.workers threads)         handlers send to the pools above
+//! ```
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Addr, Arbiter, Supervisor};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context as _;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use sqlx::PgPool;
+
+use crate::actors::batch_writer::{DrainWriter, WriterDeps};
+use crate::actors::{ActorPool, BatchWriterActor, IngestActor, PartitionKeeperActor, QueryRouterActor};
+use crate::breaker::CircuitBreaker;
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::store::partitions::{days_ahead, PartitionSet};
+use crate::store::postgres;
+use crate::store::redis::RedisStore;
+use crate::telemetry::Metrics;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    settings: Arc<Settings>,
+    writers: Vec<Addr<BatchWriterActor>>,
+    abort_writers: Arc<AtomicBool>,
+    arbiters: Vec<Arbiter>,
+    pg: PgPool,
+    redis: RedisStore,
+}
+
+impl Application {
+    /// Prepares the database (create, migrate), starts every actor and binds the
+    /// HTTP listener. The server runs once `run_until_stopped` is awaited.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let settings = Arc::new(settings);
+        let metrics = Arc::new(Metrics::new());
+
+        let pg = prepare_database(&settings).await?;
+        let redis = RedisStore::new(&settings.redis, metrics.clone());
+        let partitions = Arc::new(PartitionSet::default());
+        partitions
+            .ensure(&pg, days_ahead(chrono::Utc::now(), settings.database.partitions_ahead_days))
+            .await
+            .context("creating the points partitions")?;
+        let breaker = Arc::new(CircuitBreaker::new(settings.query.breaker_failures, settings.query.breaker_open_for));
+        let abort_writers = Arc::new(AtomicBool::new(false));
+
+        let mut arbiters = Vec::new();
+        let ingest = {
+            let (settings, metrics) = (settings.clone(), metrics.clone());
+            ActorPool::start(settings.actors.ingest_pool, &mut arbiters, move |i| {
+                IngestActor::new(i, settings.clone(), metrics.clone())
+            })
+        };
+        let writer_deps = WriterDeps {
+            settings: settings.clone(),
+            pg: pg.clone(),
+            redis: redis.clone(),
+            partitions: partitions.clone(),
+            metrics: metrics.clone(),
+            abort: abort_writers.clone(),
+        };
+        let writers = ActorPool::start(settings.actors.writer_pool, &mut arbiters, move |i| {
+            BatchWriterActor::new(i, writer_deps.clone())
+        });
+        let query = {
+            let (settings, pg, redis, metrics) = (settings.clone(), pg.clone(), redis.clone(), metrics.clone());
+            ActorPool::start(settings.actors.query_pool, &mut arbiters, move |_| {
+                QueryRouterActor::new(settings.clone(), pg.clone(), redis.clone(), breaker.clone(), metrics.clone())
+            })
+        };
+        {
+            let arbiter = Arbiter::new();
+            let (settings, pg, metrics) = (settings.clone(), pg.clone(), metrics.clone());
+            Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                PartitionKeeperActor::new(settings, pg, partitions, metrics)
+            });
+            arbiters.push(arbiter);
+        }
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            metrics,
+            pg: pg.clone(),
+            redis: redis.clone(),
+            ingest,
+            query,
+        });
+        let listener = TcpListener::bind(settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::configure))
+            .workers(settings.http.workers)
+            .shutdown_timeout(settings.http.shutdown_grace.as_secs())
+            .listen(listener)?
+            .run();
+        tracing::info!(addr = %settings.http.addr, port, "Vigil is listening.");
+
+        Ok(Application {
+            port,
+            server,
+            writers: writers.all().to_vec(),
+            settings,
+            abort_writers,
+            arbiters,
+            pg,
+            redis,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the HTTP server gracefully (what SIGTERM does).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn redis(&self) -> &RedisStore {
+        &self.redis
+    }
+
+    /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then drains: the HTTP server
+    /// stops accepting and finishes in-flight requests, the writers flush and ack what
+    /// they hold, and whatever is not done within `http.shutdown_grace` stays unacked
+    /// in RabbitMQ for the next start.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        tracing::info!("HTTP server stopped; draining the writers.");
+        let grace = self.settings.http.shutdown_grace;
+        let drains = futures_util::future::join_all(self.writers.iter().map(|w| w.send(DrainWriter)));
+        if tokio::time::timeout(grace, drains).await.is_err() {
+            tracing::warn!("Writers did not drain within the grace period; their unacked messages will be redelivered.");
+        }
+        self.abort_writers.store(true, Ordering::Relaxed);
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        self.pg.close().await;
+        tracing::info!("Vigil stopped.");
+        Ok(())
+    }
+}
+
+/// Creates the database if missing and applies migrations, waiting (with backoff and
+/// a log line per failure) while PostgreSQL is unreachable rather than panicking.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
+    let name = settings.database_name().context("database.url names no database")?;
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(10))
+        .with_jitter()
+        .without_max_times()
+        .build();
+    loop {
+        match postgres::ensure_database(&settings.database, &name).await {
+            Ok(()) => break,
+            Err(postgres::DatabaseError::Url(e)) => return Err(e).context("database.url is not a valid PostgreSQL URL"),
+            Err(error) => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(10));
+                tracing::error!(%error, retry_in = ?delay, "PostgreSQL is not reachable; waiting for it.");
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+    let pg = postgres::pool(&settings.database)?;
+    postgres::migrate(&pg).await.context("applying migrations")?;
+    Ok(pg)
+}

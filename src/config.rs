@@ -1,0 +1,455 @@
+//! Typed settings. `config/default.toml` (compiled in, so the binary runs without the
+//! file on disk) is the base layer, then an optional `--config FILE`, then environment
+//! variables `VIGIL__SECTION__KEY`. Unknown keys are an error, and `validate` rejects
+//! zero or absurd values before anything starts.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The compiled-in defaults; a unit test checks they equal `Settings::default()`.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("could not read configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub redis: RedisSettings,
+    pub actors: ActorSettings,
+    pub ingest: IngestSettings,
+    pub query: QuerySettings,
+    pub retention: RetentionSettings,
+    pub alerts: AlertSettings,
+    pub notify: NotifySettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub addr: SocketAddr,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub max_decompressed_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    pub partitions_ahead_days: u32,
+    #[serde(with = "humantime_serde")]
+    pub maintenance_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub dedup_retention: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpSettings {
+    pub url: String,
+    pub ingest_queue: String,
+    pub dead_letter_queue: String,
+    pub dead_letter_exchange: String,
+    pub prefetch: u16,
+    pub max_queue_length: u32,
+    #[serde(with = "humantime_serde")]
+    pub confirm_timeout: Duration,
+    pub retry_after_secs: u32,
+    #[serde(with = "humantime_serde")]
+    pub reconnect_min: Duration,
+    #[serde(with = "humantime_serde")]
+    pub reconnect_max: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: String,
+    pub key_prefix: String,
+    #[serde(with = "humantime_serde")]
+    pub series_cache_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub reconnect_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorSettings {
+    pub ingest_pool: usize,
+    pub writer_pool: usize,
+    pub query_pool: usize,
+    pub notifier_pool: usize,
+    pub mailbox_capacity: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    pub batch_size: usize,
+    #[serde(with = "humantime_serde")]
+    pub flush_interval: Duration,
+    pub max_points_per_request: usize,
+    pub max_points_per_message: usize,
+    pub max_tags: usize,
+    pub max_name_len: usize,
+    pub max_tag_key_len: usize,
+    pub max_tag_value_len: usize,
+    pub reject_tag_keys: Vec<String>,
+    #[serde(with = "humantime_serde")]
+    pub max_age: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_future: Duration,
+    pub series_cache_capacity: usize,
+    #[serde(with = "humantime_serde")]
+    pub retry_min: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuerySettings {
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl_live: Duration,
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl_historical: Duration,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub target_buckets: u32,
+    pub max_buckets: u32,
+    #[serde(with = "humantime_serde")]
+    pub max_range: Duration,
+    pub breaker_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub breaker_open_for: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    #[serde(with = "humantime_serde")]
+    pub raw: Duration,
+    #[serde(with = "humantime_serde")]
+    pub rollup_1m: Duration,
+    #[serde(with = "humantime_serde")]
+    pub rollup_1h: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    #[serde(with = "humantime_serde")]
+    pub evaluation_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    pub smtp_url: String,
+    pub smtp_from: String,
+    #[serde(with = "humantime_serde")]
+    pub webhook_timeout: Duration,
+    pub allow_private_targets: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub admin_email: String,
+    pub admin_password: String,
+    pub require_ingest_key: bool,
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(86_400);
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            http: HttpSettings {
+                addr: "127.0.0.1:8080".parse().expect("literal address"),
+                workers: 2,
+                max_body_bytes: 10 * 1024 * 1024,
+                max_decompressed_bytes: 50 * 1024 * 1024,
+                shutdown_grace: 30 * SECOND,
+            },
+            database: DatabaseSettings {
+                url: "postgres://postgres@127.0.0.1:5432/vigil".into(),
+                max_connections: 16,
+                acquire_timeout: 5 * SECOND,
+                partitions_ahead_days: 3,
+                maintenance_interval: 10 * MINUTE,
+                dedup_retention: 2 * DAY,
+            },
+            amqp: AmqpSettings {
+                url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+                ingest_queue: "metrics.ingest".into(),
+                dead_letter_queue: "metrics.dlq".into(),
+                dead_letter_exchange: "metrics.dlx".into(),
+                prefetch: 64,
+                max_queue_length: 200_000,
+                confirm_timeout: 5 * SECOND,
+                retry_after_secs: 5,
+                reconnect_min: Duration::from_millis(200),
+                reconnect_max: 10 * SECOND,
+            },
+            redis: RedisSettings {
+                url: "redis://127.0.0.1:6379/0".into(),
+                key_prefix: "vigil:".into(),
+                series_cache_ttl: DAY,
+                timeout: Duration::from_millis(250),
+                reconnect_interval: 2 * SECOND,
+            },
+            actors: ActorSettings {
+                ingest_pool: 2,
+                writer_pool: 2,
+                query_pool: 2,
+                notifier_pool: 2,
+                mailbox_capacity: 256,
+            },
+            ingest: IngestSettings {
+                batch_size: 5000,
+                flush_interval: SECOND,
+                max_points_per_request: 50_000,
+                max_points_per_message: 5000,
+                max_tags: 16,
+                max_name_len: 200,
+                max_tag_key_len: 100,
+                max_tag_value_len: 200,
+                reject_tag_keys: ["request_id", "trace_id", "span_id", "uuid", "timestamp"]
+                    .map(String::from)
+                    .to_vec(),
+                max_age: 7 * DAY,
+                max_future: 10 * MINUTE,
+                series_cache_capacity: 200_000,
+                retry_min: Duration::from_millis(100),
+                retry_max: 10 * SECOND,
+            },
+            query: QuerySettings {
+                cache_ttl_live: 10 * SECOND,
+                cache_ttl_historical: 300 * SECOND,
+                timeout: 10 * SECOND,
+                target_buckets: 1500,
+                max_buckets: 11_000,
+                max_range: 400 * DAY,
+                breaker_failures: 5,
+                breaker_open_for: 10 * SECOND,
+            },
+            retention: RetentionSettings {
+                raw: 7 * DAY,
+                rollup_1m: 30 * DAY,
+                rollup_1h: 365 * DAY,
+            },
+            alerts: AlertSettings {
+                evaluation_interval: 10 * SECOND,
+            },
+            notify: NotifySettings {
+                smtp_url: "smtp://127.0.0.1:25".into(),
+                smtp_from: "vigil@localhost".into(),
+                webhook_timeout: 5 * SECOND,
+                allow_private_targets: false,
+            },
+            auth: AuthSettings {
+                admin_email: "admin@localhost".into(),
+                admin_password: String::new(),
+                require_ingest_key: false,
+            },
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then `VIGIL__SECTION__KEY` variables; validated.
+    pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let settings: Settings = builder
+            .add_source(
+                config::Environment::with_prefix("VIGIL")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("ingest.reject_tag_keys"),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Rejects values that would make the server misbehave rather than fail loudly.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let mut problems = Vec::new();
+        let mut positive = |name: &str, value: u64| {
+            if value == 0 {
+                problems.push(format!("{name} must be greater than zero"));
+            }
+        };
+        positive("http.workers", self.http.workers as u64);
+        positive("http.max_body_bytes", self.http.max_body_bytes as u64);
+        positive("http.max_decompressed_bytes", self.http.max_decompressed_bytes as u64);
+        positive("database.max_connections", self.database.max_connections as u64);
+        positive("amqp.prefetch", self.amqp.prefetch as u64);
+        positive("amqp.max_queue_length", self.amqp.max_queue_length as u64);
+        positive("actors.ingest_pool", self.actors.ingest_pool as u64);
+        positive("actors.writer_pool", self.actors.writer_pool as u64);
+        positive("actors.query_pool", self.actors.query_pool as u64);
+        positive("actors.notifier_pool", self.actors.notifier_pool as u64);
+        positive("actors.mailbox_capacity", self.actors.mailbox_capacity as u64);
+        positive("ingest.batch_size", self.ingest.batch_size as u64);
+        positive("ingest.max_points_per_request", self.ingest.max_points_per_request as u64);
+        positive("ingest.max_points_per_message", self.ingest.max_points_per_message as u64);
+        positive("ingest.max_name_len", self.ingest.max_name_len as u64);
+        positive("ingest.max_tag_key_len", self.ingest.max_tag_key_len as u64);
+        positive("ingest.max_tag_value_len", self.ingest.max_tag_value_len as u64);
+        positive("ingest.series_cache_capacity", self.ingest.series_cache_capacity as u64);
+        positive("query.target_buckets", self.query.target_buckets as u64);
+        positive("query.max_buckets", self.query.max_buckets as u64);
+        positive("query.breaker_failures", self.query.breaker_failures as u64);
+        let durations = [
+            ("http.shutdown_grace", self.http.shutdown_grace),
+            ("database.acquire_timeout", self.database.acquire_timeout),
+            ("database.maintenance_interval", self.database.maintenance_interval),
+            ("database.dedup_retention", self.database.dedup_retention),
+            ("amqp.confirm_timeout", self.amqp.confirm_timeout),
+            ("amqp.reconnect_min", self.amqp.reconnect_min),
+            ("amqp.reconnect_max", self.amqp.reconnect_max),
+            ("redis.series_cache_ttl", self.redis.series_cache_ttl),
+            ("redis.timeout", self.redis.timeout),
+            ("redis.reconnect_interval", self.redis.reconnect_interval),
+            ("ingest.flush_interval", self.ingest.flush_interval),
+            ("ingest.max_age", self.ingest.max_age),
+            ("ingest.max_future", self.ingest.max_future),
+            ("ingest.retry_min", self.ingest.retry_min),
+            ("ingest.retry_max", self.ingest.retry_max),
+            ("query.cache_ttl_live", self.query.cache_ttl_live),
+            ("query.cache_ttl_historical", self.query.cache_ttl_historical),
+            ("query.timeout", self.query.timeout),
+            ("query.max_range", self.query.max_range),
+            ("query.breaker_open_for", self.query.breaker_open_for),
+            ("retention.raw", self.retention.raw),
+            ("retention.rollup_1m", self.retention.rollup_1m),
+            ("retention.rollup_1h", self.retention.rollup_1h),
+            ("alerts.evaluation_interval", self.alerts.evaluation_interval),
+            ("notify.webhook_timeout", self.notify.webhook_timeout),
+        ];
+        for (name, value) in durations {
+            if value.is_zero() {
+                problems.push(format!("{name} must be longer than zero"));
+            }
+        }
+        if self.http.max_decompressed_bytes < self.http.max_body_bytes {
+            problems.push("http.max_decompressed_bytes must be >= http.max_body_bytes".into());
+        }
+        if self.ingest.max_points_per_message > self.ingest.max_points_per_request {
+            problems.push(
+                "ingest.max_points_per_message must be <= ingest.max_points_per_request".into(),
+            );
+        }
+        if self.ingest.max_age > self.retention.raw {
+            problems.push(
+                "ingest.max_age must not exceed retention.raw (such points would be dropped at once)"
+                    .into(),
+            );
+        }
+        if self.amqp.reconnect_min > self.amqp.reconnect_max {
+            problems.push("amqp.reconnect_min must be <= amqp.reconnect_max".into());
+        }
+        if self.ingest.retry_min > self.ingest.retry_max {
+            problems.push("ingest.retry_min must be <= ingest.retry_max".into());
+        }
+        if self.query.max_buckets < self.query.target_buckets {
+            problems.push("query.max_buckets must be >= query.target_buckets".into());
+        }
+        if self.actors.ingest_pool > 64 || self.actors.writer_pool > 64 || self.actors.query_pool > 64
+        {
+            problems.push("actor pools above 64 are not supported".into());
+        }
+        if self.amqp.ingest_queue.is_empty() || self.amqp.dead_letter_queue.is_empty() {
+            problems.push("amqp queue names must not be empty".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SettingsError::Invalid(problems.join("; ")))
+        }
+    }
+
+    /// The database name in `database.url`, used to create it when missing.
+    pub fn database_name(&self) -> Option<String> {
+        let without_query = self.database.url.split('?').next()?;
+        let name = without_query.rsplit('/').next()?;
+        (!name.is_empty() && !name.contains('@')).then(|| name.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_matches_code_defaults() {
+        let from_file: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml))
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        assert_eq!(from_file, Settings::default());
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let extra = format!("{DEFAULT_TOML}\n[ingest_typo]\nbatch = 1\n");
+        let result: Result<Settings, _> = config::Config::builder()
+            .add_source(config::File::from_str(&extra, config::FileFormat::Toml))
+            .build()
+            .unwrap()
+            .try_deserialize();
+        assert!(result.is_err(), "a misspelled section must not be ignored");
+    }
+
+    #[test]
+    fn zero_and_inconsistent_values_are_rejected() {
+        let mut settings = Settings::default();
+        settings.ingest.batch_size = 0;
+        settings.query.timeout = Duration::ZERO;
+        let message = settings.validate().unwrap_err().to_string();
+        assert!(message.contains("ingest.batch_size"), "{message}");
+        assert!(message.contains("query.timeout"), "{message}");
+    }
+
+    #[test]
+    fn database_name_is_taken_from_the_url() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.database_name().as_deref(), Some("vigil"));
+        settings.database.url = "postgres://u@h:5432/other?sslmode=disable".into();
+        assert_eq!(settings.database_name().as_deref(), Some("other"));
+    }
+}

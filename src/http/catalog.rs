@@ -1,0 +1,37 @@
+//! `GET /api/v1/metrics` and `GET /api/v1/metrics/{name}/tags`: what query builders
+//! offer in their pickers.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::model::MetricName;
+use crate::store::catalog;
+
+/// Values listed per tag key at most; a picker needs no more.
+const MAX_TAG_VALUES: i32 = 1000;
+
+pub async fn list_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let metrics = catalog::list_metrics(&state.pg).await.map_err(database_error)?;
+    Ok(HttpResponse::Ok().json(json!({"data": metrics, "meta": {"total": metrics.len()}})))
+}
+
+pub async fn metric_tags(state: web::Data<AppState>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let name = MetricName::parse(&name, state.settings.ingest.max_name_len)
+        .map_err(|e| ApiError::validation(e.0, json!({"field": "name"})))?;
+    if !catalog::metric_exists(&state.pg, name.as_str()).await.map_err(database_error)? {
+        return Err(ApiError::NotFound(format!("metric {:?} does not exist", name.as_str())));
+    }
+    let tags = catalog::tag_values(&state.pg, name.as_str(), MAX_TAG_VALUES).await.map_err(database_error)?;
+    Ok(HttpResponse::Ok().json(json!({"data": tags})))
+}
+
+fn database_error(error: sqlx::Error) -> ApiError {
+    if crate::store::is_transient(&error) {
+        tracing::warn!(%error, "Catalog read failed: database unavailable.");
+        ApiError::unavailable("the database is unavailable", 5)
+    } else {
+        ApiError::internal(error)
+    }
+}

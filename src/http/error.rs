@@ -1,0 +1,85 @@
+//! Every error a client can see, mapped in one place to
+//! `{"error": "...", "code": "...", "details": ...}` and its status. Internal causes are
+//! logged with their whole chain and never sent to the client.
+
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Validation { message: String, details: Value },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Unavailable { message: String, retry_after_secs: u32 },
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(message: impl Into<String>, details: Value) -> ApiError {
+        ApiError::Validation { message: message.into(), details }
+    }
+
+    pub fn unavailable(message: impl Into<String>, retry_after_secs: u32) -> ApiError {
+        ApiError::Unavailable { message: message.into(), retry_after_secs }
+    }
+
+    /// Logs `cause` and returns an error that tells the client nothing about it.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "Request failed with an internal error.");
+        ApiError::Internal(cause.to_string())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } => "VALIDATION_ERROR",
+            ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Unavailable { .. } => "UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            ApiError::Internal(_) => "internal error".to_string(),
+            other => other.to_string(),
+        };
+        let details = match self {
+            ApiError::Validation { details, .. } => details.clone(),
+            _ => Value::Null,
+        };
+        let mut body = json!({"error": message, "code": self.code()});
+        if !details.is_null() {
+            body["details"] = details;
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::Unavailable { retry_after_secs, .. } = self {
+            response.insert_header((RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
+        }
+        response.json(body)
+    }
+}
+
+/// Unknown routes get the API's error format too.
+pub async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("no route for {} {}", request.method(), request.path())))
+}

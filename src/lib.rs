@@ -1,0 +1,25 @@
+//! Vigil: a metrics monitoring server.
+//!
+//! Map of the crate (data flows top to bottom):
+//! - [`http`]: actix-web handlers, one file per resource; `http::error` maps every
+//!   error to the API's JSON error format.
+//! - [`protocol`]: pure decoders: the ingest JSON body, and the envelope that carries
+//!   validated points through RabbitMQ.
+//! - [`model`]: validated domain types (metric names, labels, points, queries).
+//! - [`actors`]: the supervised actors (ingest, batch writer, query router, partition
+//!   keeper) and the pool that spreads requests over them.
+//! - [`store`]: every SQL statement, every Redis key and the AMQP topology.
+//! - [`app`]: opens connections, starts the actor tree and the HTTP server: the
+//!   supervision tree in one place.
+//! - [`config`]: typed settings; [`telemetry`]: logging and Prometheus metrics;
+//!   [`breaker`]: the circuit breaker around the database for queries.
+
+pub mod actors;
+pub mod app;
+pub mod breaker;
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod protocol;
+pub mod store;
+pub mod telemetry;

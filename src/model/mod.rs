@@ -1,0 +1,9 @@
+//! Domain types that validate on construction: once parsed, a value is valid everywhere.
+
+pub mod point;
+pub mod query;
+pub mod series;
+
+pub use point::{Labels, MetricName, Point, PointLimits, PointError};
+pub use query::{Aggregation, DataPoint, QueryError, QueryMeta, QueryRequest, QueryResult, QuerySpec, Step, TimeRange};
+pub use series::SeriesKey;

@@ -1,0 +1,311 @@
+//! A dashboard query, parsed from the wire into types: the aggregation is an enum and
+//! the step a duration, so nothing the client wrote is ever spliced into SQL.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::point::{Labels, MetricName};
+use crate::config::QuerySettings;
+
+/// Query ranges are aligned outward to this grid so that dashboards refreshing every
+/// few seconds share cache entries (and the executed range equals the cached one).
+pub const RANGE_ALIGN_MS: i64 = 10_000;
+
+/// Smallest step chosen automatically: agents report every 10 s, so a finer default
+/// would only produce gaps.
+const MIN_DEFAULT_STEP_MS: i64 = 10_000;
+
+/// Steps a default is rounded up to, so bucket edges fall on familiar boundaries.
+const NICE_STEPS_MS: [i64; 17] = [
+    10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000,
+    7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 172_800_000, 604_800_000,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregation {
+    Avg,
+    Min,
+    Max,
+    Sum,
+    Count,
+}
+
+impl Aggregation {
+    pub fn parse(raw: &str) -> Result<Aggregation, QueryError> {
+        match raw {
+            "avg" => Ok(Aggregation::Avg),
+            "min" => Ok(Aggregation::Min),
+            "max" => Ok(Aggregation::Max),
+            "sum" => Ok(Aggregation::Sum),
+            "count" => Ok(Aggregation::Count),
+            other => Err(QueryError::field(
+                "aggregation",
+                format!("unknown aggregation {other:?}; expected avg, min, max, sum or count"),
+            )),
+        }
+    }
+}
+
+/// Bucket width, whole seconds, at least one second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Step {
+    ms: i64,
+}
+
+impl Step {
+    pub fn parse(raw: &str) -> Result<Step, QueryError> {
+        let duration = humantime::parse_duration(raw.trim()).map_err(|_| {
+            QueryError::field("step", format!("{raw:?} is not a duration such as 10s, 1m or 1h"))
+        })?;
+        Step::from_duration(duration)
+    }
+
+    pub fn from_duration(duration: Duration) -> Result<Step, QueryError> {
+        let ms = duration.as_millis() as i64;
+        if ms < 1000 || ms % 1000 != 0 {
+            return Err(QueryError::field("step", "step must be a whole number of seconds, at least 1s"));
+        }
+        Ok(Step { ms })
+    }
+
+    pub fn millis(self) -> i64 {
+        self.ms
+    }
+
+    /// The step in the form a user writes it (`1m`, `1h30m`).
+    pub fn label(self) -> String {
+        humantime::format_duration(Duration::from_millis(self.ms as u64)).to_string().replace(' ', "")
+    }
+
+    /// The default for a range: about `target` buckets, rounded up to a nice step.
+    pub fn default_for(range: TimeRange, target: u32) -> Step {
+        let raw = (range.len_ms() + target as i64 - 1) / target as i64;
+        let ms = NICE_STEPS_MS
+            .iter()
+            .copied()
+            .find(|s| *s >= raw.max(MIN_DEFAULT_STEP_MS))
+            .unwrap_or_else(|| (raw + 86_399_999) / 86_400_000 * 86_400_000);
+        Step { ms }
+    }
+}
+
+/// Half-open `[start, end)` in milliseconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl TimeRange {
+    pub fn len_ms(self) -> i64 {
+        self.end_ms - self.start_ms
+    }
+
+    /// Start rounded down and end rounded up to the alignment grid.
+    pub fn aligned(self) -> TimeRange {
+        TimeRange {
+            start_ms: self.start_ms.div_euclid(RANGE_ALIGN_MS) * RANGE_ALIGN_MS,
+            end_ms: (self.end_ms + RANGE_ALIGN_MS - 1).div_euclid(RANGE_ALIGN_MS) * RANGE_ALIGN_MS,
+        }
+    }
+}
+
+/// The body of `POST /api/v1/query` as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRequest {
+    pub query: String,
+    pub start: serde_json::Value,
+    pub end: serde_json::Value,
+    #[serde(default)]
+    pub aggregation: Option<String>,
+    #[serde(default)]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Labels>,
+}
+
+/// A parsed, normalised query: valid by construction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuerySpec {
+    pub metric: MetricName,
+    pub tags: Labels,
+    pub range: TimeRange,
+    pub aggregation: Aggregation,
+    pub step: Step,
+}
+
+/// What was wrong with a query, field by field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct QueryError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl QueryError {
+    fn field(field: &'static str, reason: impl Into<String>) -> QueryError {
+        QueryError { field, reason: reason.into() }
+    }
+}
+
+impl QuerySpec {
+    pub fn parse(request: &QueryRequest, settings: &QuerySettings) -> Result<QuerySpec, QueryError> {
+        let metric = MetricName::parse(&request.query, 200)
+            .map_err(|e| QueryError::field("query", e.0))?;
+        let aggregation = Aggregation::parse(request.aggregation.as_deref().unwrap_or("avg"))?;
+        let start = parse_time("start", &request.start)?;
+        let end = parse_time("end", &request.end)?;
+        if end <= start {
+            return Err(QueryError::field("end", "end must be after start"));
+        }
+        let range = TimeRange { start_ms: start, end_ms: end }.aligned();
+        if range.len_ms() > settings.max_range.as_millis() as i64 {
+            return Err(QueryError::field(
+                "end",
+                format!("range is longer than query.max_range ({})", humantime::format_duration(settings.max_range)),
+            ));
+        }
+        let step = match request.step.as_deref() {
+            Some(raw) => Step::parse(raw)?,
+            None => Step::default_for(range, settings.target_buckets),
+        };
+        let buckets = (range.len_ms() + step.millis() - 1) / step.millis();
+        if buckets > settings.max_buckets as i64 {
+            return Err(QueryError::field(
+                "step",
+                format!("{buckets} buckets requested, at most {} allowed: use a larger step", settings.max_buckets),
+            ));
+        }
+        let tags = request.tags.clone().unwrap_or_default();
+        Ok(QuerySpec { metric, tags, range, aggregation, step })
+    }
+
+    /// A stable text form used as the cache key: equal specs give equal keys.
+    pub fn cache_identity(&self) -> String {
+        let tags = serde_json::to_string(&self.tags).unwrap_or_default();
+        format!(
+            "v1|{}|{}|{}|{}|{:?}|{}",
+            self.metric.as_str(),
+            tags,
+            self.range.start_ms,
+            self.range.end_ms,
+            self.aggregation,
+            self.step.millis()
+        )
+    }
+}
+
+/// One bucket of a query answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataPoint {
+    /// Bucket start, RFC 3339 UTC.
+    pub time: String,
+    pub value: f64,
+}
+
+/// What answered a query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryMeta {
+    /// The table (storage tier) that answered.
+    pub table: String,
+    /// The tier's native resolution (`raw` for points as ingested).
+    pub resolution: String,
+    pub step: String,
+    pub step_ms: i64,
+    /// Whether the answer came from the cache.
+    pub cached: bool,
+    /// How many series matched the metric and tag filter.
+    pub series: usize,
+    /// The range actually queried, after alignment.
+    pub start: String,
+    pub end: String,
+}
+
+/// The answer to `POST /api/v1/query`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryResult {
+    pub data: Vec<DataPoint>,
+    pub meta: QueryMeta,
+}
+
+fn parse_time(field: &'static str, value: &serde_json::Value) -> Result<i64, QueryError> {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
+            .ok_or_else(|| QueryError::field(field, "must be milliseconds since the epoch")),
+        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis())
+            .map_err(|_| QueryError::field(field, format!("{s:?} is not an RFC 3339 time"))),
+        _ => Err(QueryError::field(field, "must be an RFC 3339 string or milliseconds since the epoch")),
+    }
+}
+
+/// RFC 3339 with milliseconds only when needed, UTC `Z`.
+pub fn format_time(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use serde_json::json;
+
+    fn parse(body: serde_json::Value) -> Result<QuerySpec, QueryError> {
+        let request: QueryRequest = serde_json::from_value(body).unwrap();
+        QuerySpec::parse(&request, &Settings::default().query)
+    }
+
+    #[test]
+    fn parses_and_aligns() {
+        let spec = parse(json!({"query": "cpu", "start": 1_000_005, "end": "1970-01-01T00:20:00.001Z",
+            "aggregation": "max", "step": "1m", "tags": {"host": "a"}}))
+        .unwrap();
+        assert_eq!(spec.range, TimeRange { start_ms: 1_000_000, end_ms: 1_210_000 });
+        assert_eq!(spec.aggregation, Aggregation::Max);
+        assert_eq!(spec.step.millis(), 60_000);
+        assert_eq!(spec.step.label(), "1m");
+    }
+
+    #[test]
+    fn rejects_bad_input_with_the_field() {
+        let base = json!({"query": "cpu", "start": 0, "end": 3_600_000});
+        let with = |k: &str, v: serde_json::Value| {
+            let mut b = base.clone();
+            b[k] = v;
+            parse(b).unwrap_err().field
+        };
+        assert_eq!(with("aggregation", json!("median; DROP TABLE points")), "aggregation");
+        assert_eq!(with("step", json!("soon")), "step");
+        assert_eq!(with("step", json!("500ms")), "step");
+        let too_many = json!({"query": "cpu", "start": 0, "end": 86_400_000, "step": "1s"});
+        assert_eq!(parse(too_many).unwrap_err().field, "step");
+        assert_eq!(with("end", json!(0)), "end");
+        assert_eq!(with("start", json!("yesterday")), "start");
+        assert_eq!(with("query", json!("bad name")), "query");
+    }
+
+    #[test]
+    fn default_step_gives_at_most_target_buckets() {
+        for hours in [1, 6, 24, 24 * 7, 24 * 30, 24 * 365] {
+            let range = TimeRange { start_ms: 0, end_ms: hours * 3_600_000 };
+            let step = Step::default_for(range, 1500);
+            assert!(range.len_ms() / step.millis() <= 1500, "{hours}h -> {step:?}");
+        }
+        assert_eq!(Step::default_for(TimeRange { start_ms: 0, end_ms: 3_600_000 }, 1500).millis(), 10_000);
+    }
+
+    #[test]
+    fn time_format_is_rfc3339_utc() {
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_500), "1970-01-01T00:00:01.500Z");
+    }
+}

@@ -1,0 +1,67 @@
+//! RabbitMQ: connections and the queue topology.
+//!
+//! ```text
+//! ingest (default exchange) -> <ingest_queue>  durable, x-max-length, x-overflow=reject-publish,
+//!                                               x-dead-letter-exchange=<dead_letter_exchange>
+//! <dead_letter_exchange> (fanout, durable)   -> <dead_letter_queue> (durable)
+//! ```
+//! `reject-publish` makes a full queue nack new publishes, which ingest turns into 503:
+//! the broker never grows without bound and an agent is never told "stored" for data
+//! the broker refused.
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
+
+use crate::config::AmqpSettings;
+
+pub async fn connect(settings: &AmqpSettings, name: &str) -> Result<Connection, lapin::Error> {
+    let properties = ConnectionProperties::default()
+        .with_connection_name(name.into())
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio);
+    Connection::connect(&settings.url, properties).await
+}
+
+fn ingest_queue_arguments(settings: &AmqpSettings) -> FieldTable {
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        ShortString::from("x-dead-letter-exchange"),
+        AMQPValue::LongString(settings.dead_letter_exchange.as_str().into()),
+    );
+    arguments.insert(ShortString::from("x-max-length"), AMQPValue::LongLongInt(settings.max_queue_length as i64));
+    arguments.insert(ShortString::from("x-overflow"), AMQPValue::LongString("reject-publish".into()));
+    arguments
+}
+
+/// Declares the exchange and both queues (idempotent; every actor calls it on connect
+/// so a broker that lost its definitions gets them back).
+pub async fn declare_topology(channel: &Channel, settings: &AmqpSettings) -> Result<(), lapin::Error> {
+    let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+    channel
+        .exchange_declare(
+            &settings.dead_letter_exchange,
+            ExchangeKind::Fanout,
+            ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
+            FieldTable::default(),
+        )
+        .await?;
+    channel.queue_declare(&settings.dead_letter_queue, durable, FieldTable::default()).await?;
+    channel
+        .queue_bind(
+            &settings.dead_letter_queue,
+            &settings.dead_letter_exchange,
+            "",
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    channel.queue_declare(&settings.ingest_queue, durable, ingest_queue_arguments(settings)).await?;
+    Ok(())
+}
+
+/// Messages waiting in the ingest queue (a passive declare: it never creates it).
+pub async fn queue_depth(channel: &Channel, queue: &str) -> Result<u32, lapin::Error> {
+    let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
+    Ok(channel.queue_declare(queue, passive, FieldTable::default()).await?.message_count())
+}

@@ -1,0 +1,43 @@
+//! Every SQL statement, every Redis key and the AMQP topology live here; actors and
+//! handlers call these functions and never build queries themselves.
+//!
+//! - [`postgres`]: pool, database creation, migrations.
+//! - [`partitions`]: daily `points` partitions, created ahead and on demand.
+//! - [`series`]: metric + label set -> series id, in bulk.
+//! - [`points`]: the batch write (dedup record + binary COPY) in one transaction.
+//! - [`aggregate`]: dashboard query SQL, one static statement per aggregation.
+//! - [`catalog`]: metric names and tag values for query builders.
+//! - [`redis`]: the optional cache connection and its keys.
+//! - [`amqp`]: broker connection and queue topology.
+
+pub mod aggregate;
+pub mod amqp;
+pub mod catalog;
+pub mod partitions;
+pub mod points;
+pub mod postgres;
+pub mod redis;
+pub mod series;
+
+/// Whether a database error is worth retrying (the database or network is sick) or
+/// says something about the data itself.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => match db.code() {
+            // 08 connection, 40 rollback (serialization/deadlock), 53 resources,
+            // 57 operator intervention (shutdown, cancel), 58 system, 55P03 lock timeout.
+            Some(code) => {
+                let class = &code[..code.len().min(2)];
+                matches!(class, "08" | "40" | "53" | "57" | "58") || code == "55P03"
+            }
+            None => true,
+        },
+        _ => false,
+    }
+}

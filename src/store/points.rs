@@ -1,0 +1,98 @@
+//! The batch write: record the batch ids, COPY the points of the batches not seen
+//! before, COMMIT — one transaction, so a batch is either stored exactly once with
+//! its id or not at all. The writer acks the messages only after this returns.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Milliseconds between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_MS: i64 = 946_684_800_000;
+
+/// The rows of one envelope, with series ids already resolved.
+pub struct BatchRows {
+    pub batch_id: Uuid,
+    /// `(series_id, timestamp_ms, value)`.
+    pub rows: Vec<(i64, i64, f64)>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOutcome {
+    pub points_written: usize,
+    pub duplicate_batches: usize,
+}
+
+/// Writes `batches` in one transaction, skipping batches whose id is already recorded.
+pub async fn write_batches(pool: &PgPool, batches: &[BatchRows]) -> Result<WriteOutcome, sqlx::Error> {
+    let ids: Vec<Uuid> = batches.iter().map(|b| b.batch_id).collect();
+    let counts: Vec<i32> = batches.iter().map(|b| b.rows.len() as i32).collect();
+    let mut tx = pool.begin().await?;
+    let fresh: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO ingest_batches (batch_id, points)
+         SELECT * FROM unnest($1::uuid[], $2::int[])
+         ON CONFLICT (batch_id) DO NOTHING
+         RETURNING batch_id",
+    )
+    .bind(&ids)
+    .bind(&counts)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let fresh: std::collections::HashSet<Uuid> = fresh.into_iter().collect();
+    let to_write: Vec<&BatchRows> = batches.iter().filter(|b| fresh.contains(&b.batch_id)).collect();
+    let points_written: usize = to_write.iter().map(|b| b.rows.len()).sum();
+    if points_written > 0 {
+        let payload = encode_copy_binary(to_write.iter().flat_map(|b| b.rows.iter()), points_written);
+        let mut copy = tx.copy_in_raw("COPY points (series_id, time, value) FROM STDIN (FORMAT binary)").await?;
+        copy.send(payload).await?;
+        copy.finish().await?;
+    }
+    tx.commit().await?;
+    Ok(WriteOutcome { points_written, duplicate_batches: batches.len() - fresh.len() })
+}
+
+/// PostgreSQL's binary COPY format for `(int8, timestamptz, float8)` rows: about 30%
+/// less to send and parse than text, and no float formatting.
+pub fn encode_copy_binary<'a>(rows: impl Iterator<Item = &'a (i64, i64, f64)>, count: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(21 + count * 38);
+    out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    out.extend_from_slice(&0i32.to_be_bytes());
+    out.extend_from_slice(&0i32.to_be_bytes());
+    for &(series_id, timestamp_ms, value) in rows {
+        out.extend_from_slice(&3i16.to_be_bytes());
+        out.extend_from_slice(&8i32.to_be_bytes());
+        out.extend_from_slice(&series_id.to_be_bytes());
+        out.extend_from_slice(&8i32.to_be_bytes());
+        out.extend_from_slice(&((timestamp_ms - PG_EPOCH_MS) * 1000).to_be_bytes());
+        out.extend_from_slice(&8i32.to_be_bytes());
+        out.extend_from_slice(&value.to_bits().to_be_bytes());
+    }
+    out.extend_from_slice(&(-1i16).to_be_bytes());
+    out
+}
+
+/// Forgets batch ids older than `older_than_secs`: far beyond any redelivery window.
+pub async fn prune_batch_ids(pool: &PgPool, older_than_secs: f64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM ingest_batches WHERE committed_at < now() - make_interval(secs => $1)")
+        .bind(older_than_secs)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_copy_layout() {
+        let rows = [(7i64, PG_EPOCH_MS + 1, 1.5f64)];
+        let out = encode_copy_binary(rows.iter(), 1);
+        assert_eq!(&out[..11], b"PGCOPY\n\xff\r\n\0");
+        assert_eq!(out.len(), 19 + 2 + 3 * 12 + 2);
+        assert_eq!(&out[19..21], &3i16.to_be_bytes());
+        assert_eq!(&out[25..33], &7i64.to_be_bytes());
+        assert_eq!(&out[37..45], &1000i64.to_be_bytes());
+        assert_eq!(&out[49..57], &1.5f64.to_bits().to_be_bytes());
+        assert_eq!(&out[57..], &(-1i16).to_be_bytes());
+    }
+}

@@ -1,0 +1,185 @@
+//! Redis: optional, for speed only. Every key Vigil writes is built here, under the
+//! configured prefix. When Redis is down every call returns "nothing cached" and
+//! the caller goes to PostgreSQL; the first failure of an incident is logged and every
+//! bypass is counted.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+
+use crate::config::RedisSettings;
+use crate::telemetry::Metrics;
+
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    manager: Option<ConnectionManager>,
+    prefix: String,
+    timeout: Duration,
+    down: AtomicBool,
+    metrics: Arc<Metrics>,
+}
+
+impl RedisStore {
+    /// Never fails: a bad URL or unreachable server leaves the cache bypassed, and the
+    /// manager reconnects by itself when Redis comes back.
+    pub fn new(settings: &RedisSettings, metrics: Arc<Metrics>) -> RedisStore {
+        let manager = redis::Client::open(settings.url.as_str())
+            .and_then(|client| {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(settings.timeout.max(Duration::from_millis(500))))
+                    .set_response_timeout(Some(settings.timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(settings.reconnect_interval);
+                ConnectionManager::new_lazy_with_config(client, config)
+            })
+            .map_err(|e| tracing::warn!(error = %e, "Redis is not usable; caches are bypassed."))
+            .ok();
+        RedisStore {
+            inner: Arc::new(Inner {
+                manager,
+                prefix: settings.key_prefix.clone(),
+                timeout: settings.timeout,
+                down: AtomicBool::new(false),
+                metrics,
+            }),
+        }
+    }
+
+    pub fn series_key(&self, series_key: &str) -> String {
+        format!("{}series:{}", self.inner.prefix, series_key)
+    }
+
+    pub fn query_key(&self, digest: &str) -> String {
+        format!("{}query:{}", self.inner.prefix, digest)
+    }
+
+    /// The key prefix, for tests that clean up after themselves.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    fn manager(&self) -> Option<ConnectionManager> {
+        self.inner.manager.clone()
+    }
+
+    fn record<T>(&self, result: Result<Result<T, redis::RedisError>, tokio::time::error::Elapsed>) -> Option<T> {
+        match result {
+            Ok(Ok(value)) => {
+                if self.inner.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("Redis is reachable again; caches are back in use.");
+                }
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                self.mark_down(&error.to_string());
+                None
+            }
+            Err(_) => {
+                self.mark_down("timed out");
+                None
+            }
+        }
+    }
+
+    fn mark_down(&self, why: &str) {
+        self.inner.metrics.cache_bypassed.inc();
+        if !self.inner.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = why, "Redis is unreachable; caches are bypassed until it is back.");
+        }
+    }
+
+    /// Whether the last call failed (for `/health`).
+    pub fn is_down(&self) -> bool {
+        self.inner.down.load(Ordering::Relaxed)
+    }
+
+    pub async fn get(&self, key: &str) -> Option<String> {
+        let Some(mut conn) = self.manager() else {
+            self.inner.metrics.cache_bypassed.inc();
+            return None;
+        };
+        let result = tokio::time::timeout(self.inner.timeout, conn.get::<_, Option<String>>(key)).await;
+        self.record(result).flatten()
+    }
+
+    pub async fn set_ex(&self, key: &str, value: &str, ttl: Duration) {
+        let Some(mut conn) = self.manager() else {
+            self.inner.metrics.cache_bypassed.inc();
+            return;
+        };
+        let seconds = ttl.as_secs().max(1);
+        let result = tokio::time::timeout(self.inner.timeout, conn.set_ex::<_, _, ()>(key, value, seconds)).await;
+        self.record(result);
+    }
+
+    /// Values of `keys`, `None` where missing (or everything `None` when Redis is down).
+    pub async fn mget(&self, keys: &[String]) -> Vec<Option<String>> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let Some(mut conn) = self.manager() else {
+            self.inner.metrics.cache_bypassed.inc();
+            return vec![None; keys.len()];
+        };
+        let result = tokio::time::timeout(self.inner.timeout, async {
+            redis::cmd("MGET").arg(keys).query_async::<Vec<Option<String>>>(&mut conn).await
+        })
+        .await;
+        self.record(result).unwrap_or_else(|| vec![None; keys.len()])
+    }
+
+    /// Sets many keys with one TTL in one round trip.
+    pub async fn set_many_ex(&self, entries: &[(String, String)], ttl: Duration) {
+        if entries.is_empty() {
+            return;
+        }
+        let Some(mut conn) = self.manager() else {
+            self.inner.metrics.cache_bypassed.inc();
+            return;
+        };
+        let mut pipe = redis::pipe();
+        for (key, value) in entries {
+            pipe.set_ex(key, value, ttl.as_secs().max(1)).ignore();
+        }
+        let result = tokio::time::timeout(self.inner.timeout, pipe.query_async::<()>(&mut conn)).await;
+        self.record(result);
+    }
+
+    /// PING with its latency, for `/health`.
+    pub async fn ping(&self) -> Result<Duration, String> {
+        let Some(mut conn) = self.manager() else {
+            return Err("redis url is not usable".into());
+        };
+        let started = std::time::Instant::now();
+        let result = tokio::time::timeout(self.inner.timeout, async {
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        })
+        .await;
+        match self.record(result) {
+            Some(_) => Ok(started.elapsed()),
+            None => Err("unreachable".into()),
+        }
+    }
+
+    /// Deletes every key under the prefix (tests, and `vigil` admin tasks).
+    pub async fn delete_prefixed(&self) -> usize {
+        let Some(mut conn) = self.manager() else { return 0 };
+        let pattern = format!("{}*", self.inner.prefix);
+        let keys: Vec<String> = match redis::cmd("KEYS").arg(&pattern).query_async(&mut conn).await {
+            Ok(keys) => keys,
+            Err(_) => return 0,
+        };
+        if keys.is_empty() {
+            return 0;
+        }
+        let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
+        keys.len()
+    }
+}

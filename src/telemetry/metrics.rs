@@ -1,0 +1,171 @@
+//! Every metric Vigil exposes, registered in one registry per application instance
+//! (so tests running several apps in one process do not collide).
+//! Names follow `vigil_<subsystem>_<what>_<unit>`.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+pub const LABEL_RESULT: &str = "result";
+pub const LABEL_REASON: &str = "reason";
+pub const LABEL_ACTOR: &str = "actor";
+pub const LABEL_CACHE: &str = "cache";
+pub const LABEL_STATE: &str = "state";
+pub const LABEL_DEPENDENCY: &str = "dependency";
+
+/// Handles to every metric; cheap to clone through an `Arc`.
+pub struct Metrics {
+    registry: Registry,
+    /// Points by outcome: `accepted`, or `rejected` with a `reason`.
+    pub ingest_points: IntCounterVec,
+    pub ingest_requests_rejected: IntCounterVec,
+    pub ingest_request_seconds: Histogram,
+    pub ingest_messages_published: IntCounter,
+    pub writer_batch_points: Histogram,
+    pub writer_commit_seconds: Histogram,
+    pub writer_points_written: IntCounter,
+    pub writer_duplicate_batches: IntCounter,
+    pub writer_dead_lettered: IntCounter,
+    pub writer_retries: IntCounter,
+    pub queue_depth_messages: IntGauge,
+    pub query_seconds: HistogramVec,
+    pub cache_hits: IntCounterVec,
+    pub cache_misses: IntCounterVec,
+    pub cache_bypassed: IntCounter,
+    pub query_breaker_open: IntGauge,
+    pub actor_restarts: IntCounterVec,
+    pub db_pool_connections: IntGaugeVec,
+    pub dependency_up: IntGaugeVec,
+    pub partitions_created: IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let latency_buckets = vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let m = Metrics {
+            ingest_points: IntCounterVec::new(
+                Opts::new("vigil_ingest_points_total", "Points received, by result and rejection reason."),
+                &[LABEL_RESULT, LABEL_REASON],
+            )
+            .unwrap(),
+            ingest_requests_rejected: IntCounterVec::new(
+                Opts::new("vigil_ingest_requests_rejected_total", "Ingest requests refused whole, by reason."),
+                &[LABEL_REASON],
+            )
+            .unwrap(),
+            ingest_request_seconds: Histogram::with_opts(
+                HistogramOpts::new("vigil_ingest_request_duration_seconds", "Ingest request latency, broker confirm included.")
+                    .buckets(latency_buckets.clone()),
+            )
+            .unwrap(),
+            ingest_messages_published: IntCounter::new(
+                "vigil_ingest_messages_published_total",
+                "Envelopes published and confirmed by the broker.",
+            )
+            .unwrap(),
+            writer_batch_points: Histogram::with_opts(
+                HistogramOpts::new("vigil_writer_batch_points", "Points per committed writer batch.")
+                    .buckets(vec![10.0, 100.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 25000.0, 50000.0]),
+            )
+            .unwrap(),
+            writer_commit_seconds: Histogram::with_opts(
+                HistogramOpts::new("vigil_writer_commit_duration_seconds", "Time to resolve series, COPY and commit one batch.")
+                    .buckets(latency_buckets.clone()),
+            )
+            .unwrap(),
+            writer_points_written: IntCounter::new("vigil_writer_points_written_total", "Points committed to PostgreSQL.").unwrap(),
+            writer_duplicate_batches: IntCounter::new(
+                "vigil_writer_duplicate_batches_total",
+                "Redelivered or retried envelopes skipped because their batch id was already committed.",
+            )
+            .unwrap(),
+            writer_dead_lettered: IntCounter::new(
+                "vigil_writer_dead_lettered_total",
+                "Poison messages sent to the dead-letter queue.",
+            )
+            .unwrap(),
+            writer_retries: IntCounter::new("vigil_writer_retries_total", "Batch writes retried after a transient error.").unwrap(),
+            queue_depth_messages: IntGauge::new("vigil_queue_depth_messages", "Messages waiting in the ingest queue.").unwrap(),
+            query_seconds: HistogramVec::new(
+                HistogramOpts::new("vigil_query_duration_seconds", "Query latency, by whether the cache answered.")
+                    .buckets(latency_buckets),
+                &["cached"],
+            )
+            .unwrap(),
+            cache_hits: IntCounterVec::new(Opts::new("vigil_cache_hits_total", "Cache hits."), &[LABEL_CACHE]).unwrap(),
+            cache_misses: IntCounterVec::new(Opts::new("vigil_cache_misses_total", "Cache misses."), &[LABEL_CACHE]).unwrap(),
+            cache_bypassed: IntCounter::new(
+                "vigil_cache_bypassed_total",
+                "Cache operations skipped because Redis was unreachable.",
+            )
+            .unwrap(),
+            query_breaker_open: IntGauge::new("vigil_query_breaker_open", "1 while the query circuit breaker is open.").unwrap(),
+            actor_restarts: IntCounterVec::new(
+                Opts::new("vigil_actor_restarts_total", "Actor restarts by the supervisor."),
+                &[LABEL_ACTOR],
+            )
+            .unwrap(),
+            db_pool_connections: IntGaugeVec::new(
+                Opts::new("vigil_db_pool_connections", "PostgreSQL pool connections by state."),
+                &[LABEL_STATE],
+            )
+            .unwrap(),
+            dependency_up: IntGaugeVec::new(
+                Opts::new("vigil_dependency_up", "1 when the last health check reached the dependency."),
+                &[LABEL_DEPENDENCY],
+            )
+            .unwrap(),
+            partitions_created: IntCounter::new("vigil_partitions_created_total", "Daily points partitions created.").unwrap(),
+            registry,
+        };
+        m.register_all();
+        m
+    }
+
+    fn register_all(&self) {
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(self.ingest_points.clone()),
+            Box::new(self.ingest_requests_rejected.clone()),
+            Box::new(self.ingest_request_seconds.clone()),
+            Box::new(self.ingest_messages_published.clone()),
+            Box::new(self.writer_batch_points.clone()),
+            Box::new(self.writer_commit_seconds.clone()),
+            Box::new(self.writer_points_written.clone()),
+            Box::new(self.writer_duplicate_batches.clone()),
+            Box::new(self.writer_dead_lettered.clone()),
+            Box::new(self.writer_retries.clone()),
+            Box::new(self.queue_depth_messages.clone()),
+            Box::new(self.query_seconds.clone()),
+            Box::new(self.cache_hits.clone()),
+            Box::new(self.cache_misses.clone()),
+            Box::new(self.cache_bypassed.clone()),
+            Box::new(self.query_breaker_open.clone()),
+            Box::new(self.actor_restarts.clone()),
+            Box::new(self.db_pool_connections.clone()),
+            Box::new(self.dependency_up.clone()),
+            Box::new(self.partitions_created.clone()),
+        ];
+        for collector in collectors {
+            self.registry.register(collector).expect("metric names are unique");
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding into a Vec does not fail");
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
