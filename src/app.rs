@@ -26,6 +26,7 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use sqlx::PgPool;
 
 use crate::actors::batch_writer::{DrainWriter, WriterDeps};
+use crate::actors::ingest::CloseBroker;
 use crate::actors::{ActorPool, BatchWriterActor, IngestActor, PartitionKeeperActor, QueryRouterActor};
 use crate::breaker::CircuitBreaker;
 use crate::config::Settings;
@@ -40,6 +41,7 @@ pub struct Application {
     server: Server,
     settings: Arc<Settings>,
     writers: Vec<Addr<BatchWriterActor>>,
+    ingest: Vec<Addr<IngestActor>>,
     abort_writers: Arc<AtomicBool>,
     arbiters: Vec<Arbiter>,
     pg: PgPool,
@@ -96,6 +98,7 @@ impl Application {
             arbiters.push(arbiter);
         }
 
+        let ingest_addrs = ingest.all().to_vec();
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             metrics,
@@ -109,6 +112,9 @@ impl Application {
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::configure))
             .workers(settings.http.workers)
             .shutdown_timeout(settings.http.shutdown_grace.as_secs())
+            // actix-server stops the whole System on a signal, which would kill the
+            // writers before they drain; `run_until_stopped` handles signals instead.
+            .disable_signals()
             .listen(listener)?
             .run();
         tracing::info!(addr = %settings.http.addr, port, "Vigil is listening.");
@@ -117,6 +123,7 @@ impl Application {
             port,
             server,
             writers: writers.all().to_vec(),
+            ingest: ingest_addrs,
             settings,
             abort_writers,
             arbiters,
@@ -143,13 +150,28 @@ impl Application {
     /// they hold, and whatever is not done within `http.shutdown_grace` stays unacked
     /// in RabbitMQ for the next start.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let watcher = actix_rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("Shutdown signal received; stopping HTTP intake.");
+            handle.stop(true).await;
+        });
         self.server.await?;
+        watcher.abort();
         tracing::info!("HTTP server stopped; draining the writers.");
         let grace = self.settings.http.shutdown_grace;
         let drains = futures_util::future::join_all(self.writers.iter().map(|w| w.send(DrainWriter)));
-        if tokio::time::timeout(grace, drains).await.is_err() {
-            tracing::warn!("Writers did not drain within the grace period; their unacked messages will be redelivered.");
+        match tokio::time::timeout(grace, drains).await {
+            Ok(results) => {
+                let failed = results.iter().filter(|r| r.is_err()).count();
+                if failed > 0 {
+                    tracing::warn!(failed, "Some writers were gone before draining; their unacked messages will be redelivered.");
+                }
+            }
+            Err(_) => tracing::warn!("Writers did not drain within the grace period; their unacked messages will be redelivered."),
         }
+        let closes = futures_util::future::join_all(self.ingest.iter().map(|a| a.send(CloseBroker)));
+        let _ = tokio::time::timeout(Duration::from_secs(5), closes).await;
         self.abort_writers.store(true, Ordering::Relaxed);
         for arbiter in &self.arbiters {
             arbiter.stop();
@@ -157,6 +179,22 @@ impl Application {
         self.pg.close().await;
         tracing::info!("Vigil stopped.");
         Ok(())
+    }
+}
+
+/// SIGTERM or SIGINT (Ctrl-C).
+async fn wait_for_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(error) => {
+            tracing::warn!(%error, "Cannot listen for SIGTERM; only Ctrl-C stops the server.");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
 }
 

@@ -49,6 +49,12 @@ pub enum BrokerState {
     Disconnected,
 }
 
+/// Close the broker connection cleanly (shutdown). The actor stays up and answers
+/// 503 until the process exits.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseBroker;
+
 /// The connection reported an error: reconnect.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -83,11 +89,13 @@ pub struct IngestActor {
     metrics: Arc<Metrics>,
     /// `None` while (re)connecting.
     link: Option<BrokerLink>,
+    /// Set at shutdown: a closed connection is expected, not a failure.
+    closing: bool,
 }
 
 impl IngestActor {
     pub fn new(index: usize, settings: Arc<Settings>, metrics: Arc<Metrics>) -> IngestActor {
-        IngestActor { index, settings, metrics, link: None }
+        IngestActor { index, settings, metrics, link: None, closing: false }
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
@@ -159,8 +167,28 @@ impl Handler<BrokerLost> for IngestActor {
     type Result = ();
 
     fn handle(&mut self, msg: BrokerLost, ctx: &mut Self::Context) {
+        if self.closing {
+            return;
+        }
         tracing::warn!(actor = self.index, error = %msg.0, "Lost the RabbitMQ connection; restarting the ingest actor.");
         ctx.stop();
+    }
+}
+
+impl Handler<CloseBroker> for IngestActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: CloseBroker, _: &mut Self::Context) -> Self::Result {
+        let link = self.link.take();
+        self.closing = true;
+        Box::pin(
+            async move {
+                if let Some(link) = link {
+                    let _ = link.connection.close(200, "vigil shutting down").await;
+                }
+            }
+            .into_actor(self),
+        )
     }
 }
 

@@ -1,0 +1,321 @@
+//! Command-line arguments. Groups of flags are shared between the subcommands and the
+//! `all` command, which runs the others in sequence.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::gen::Fleet;
+
+/// Load generator and measuring tool for a running Vigil server.
+///
+/// Talks to the server over HTTP and to its PostgreSQL database with SQL only, so it
+/// does not depend on the server's code.
+#[derive(Parser, Debug)]
+#[command(name = "vigil-bench", version)]
+pub struct Cli {
+    /// Print a machine-readable JSON summary on stdout (the human-readable report
+    /// then goes to stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate agents pushing points to POST /api/v1/metrics; measure accepted and
+    /// durable (committed in PostgreSQL) throughput.
+    Ingest(IngestCmd),
+    /// Raw binary COPY into `points` from the bench itself: the baseline that ingest
+    /// throughput is compared with.
+    CopyBaseline(CopyCmd),
+    /// Dashboard queries against POST /api/v1/query, cached and uncached latencies.
+    Query(QueryCmd),
+    /// On-disk size of the `points` partitions and bytes per point.
+    Storage(StorageCmd),
+    /// copy-baseline, then ingest, then query, then storage; one summary table with the
+    /// ingest/COPY ratio.
+    All(AllCmd),
+}
+
+/// Where the server and its database are.
+#[derive(Args, Debug, Clone)]
+pub struct Target {
+    /// Base URL of the Vigil server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The server's PostgreSQL database (for durable counts, COPY and storage).
+    #[arg(long, env = "VIGIL_BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/vigil")]
+    pub database_url: String,
+    /// Extra HTTP header sent with every request, `Name: value` (repeatable), e.g. an
+    /// ingest API key.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+}
+
+/// The simulated fleet and the time range its points cover.
+#[derive(Args, Debug, Clone)]
+pub struct Shape {
+    /// Number of series (agents × metrics). Series are spread round-robin over the
+    /// metric names, so 10,000 series over 10 metrics gives 1,000 series per metric.
+    #[arg(long, default_value_t = 10_000)]
+    pub series: usize,
+    /// Number of metric names (`<prefix>.cpu`, `<prefix>.mem`, ...).
+    #[arg(long, default_value_t = 10)]
+    pub metrics: usize,
+    /// Tags per series, taken in order from host, region, service, env, rack, zone,
+    /// team, version (1..=8). `host` is unique within a metric.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub tags_per_series: u8,
+    /// Metric name prefix.
+    #[arg(long, default_value = "bench")]
+    pub prefix: String,
+    /// Agents' reporting interval: the spacing of a series' points in simulated time.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+    /// Points cover [now - backfill, now) at `interval` spacing: series × backfill /
+    /// interval points in all. Default 1h, or 24h with --duration (the range then only
+    /// bounds how far timestamps may walk). The server accepts points up to 7 days old.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub backfill: Option<Duration>,
+}
+
+impl Shape {
+    pub fn fleet(&self) -> Fleet {
+        Fleet {
+            prefix: self.prefix.clone(),
+            series: self.series.max(1),
+            metrics: self.metrics.clamp(1, self.series.max(1)),
+            tags_per_series: self.tags_per_series as usize,
+        }
+    }
+
+    pub fn backfill_or(&self, duration_mode: bool) -> Duration {
+        self.backfill.unwrap_or(if duration_mode { Duration::from_secs(86_400) } else { Duration::from_secs(3_600) })
+    }
+}
+
+/// How the agents send.
+#[derive(Args, Debug, Clone)]
+pub struct IngestOpts {
+    /// Send as fast as possible for this long instead of sending the whole backfill
+    /// range (timestamps walk forward from now - backfill).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Points per request.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Gzip request bodies (Content-Encoding: gzip).
+    #[arg(long)]
+    pub gzip: bool,
+    /// PID of the server, to sample its resident memory and CPU time.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Do not wait for the points to be committed in PostgreSQL.
+    #[arg(long)]
+    pub no_durable: bool,
+    /// How long to wait, after the last request, for every accepted point to be
+    /// committed.
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub durable_timeout: Duration,
+    /// How durable points are counted: `batches` sums the server's `ingest_batches`
+    /// records (cheap, polled every 250 ms, verified with count(*) at the end);
+    /// `points` polls `SELECT count(*) FROM points` every 2 s (exact but it costs the
+    /// database CPU on big tables); `auto` uses batches when that table exists.
+    #[arg(long, value_enum, default_value_t = Probe::Auto)]
+    pub durable_probe: Probe,
+    /// Retries of one batch after 503/429 or a connection error before it is dropped.
+    #[arg(long, default_value_t = 1000)]
+    pub max_retries: u32,
+    /// Upper bound on how long a Retry-After makes a sender wait.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub retry_after_cap: Duration,
+    /// Timeout of one ingest request.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Auto,
+    Batches,
+    Points,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct IngestCmd {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub shape: Shape,
+    #[command(flatten)]
+    pub opts: IngestOpts,
+}
+
+/// The COPY baseline.
+#[derive(Args, Debug, Clone)]
+pub struct CopyOpts {
+    /// Parallel COPY connections (batches are dealt out to them).
+    #[arg(long, default_value_t = 1)]
+    pub streams: usize,
+    /// Repetitions; rows/s is reported per run and as the median.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Put the baseline's points on the UTC day this many days ago (its own
+    /// partitions, dropped afterwards, so ingested data and its partitions are never
+    /// touched). Must be < 7 for the same conditions as the server (partitions that
+    /// retention keeps).
+    #[arg(long, default_value_t = 6)]
+    pub days_ago: u32,
+    /// Number of points; default: the same as the ingest run would send (series ×
+    /// backfill / interval; 1 h of points with --duration).
+    #[arg(long)]
+    pub points: Option<u64>,
+    /// Leave the baseline's rows, series and partitions in place.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CopyCmd {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub shape: Shape,
+    /// Rows per COPY (one transaction each): the server's `ingest.batch_size`.
+    #[arg(long, default_value_t = 5000)]
+    pub batch: usize,
+    #[command(flatten)]
+    pub opts: CopyOpts,
+}
+
+/// Kinds of dashboard query.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueryKind {
+    /// 1 h × every series of one metric.
+    Wide1h,
+    /// 24 h × every series of one metric.
+    Wide24h,
+    /// 24 h × one series (tag filter on host).
+    One24h,
+    /// 1 h × one series.
+    One1h,
+}
+
+impl QueryKind {
+    pub fn range(self) -> Duration {
+        match self {
+            QueryKind::Wide1h | QueryKind::One1h => Duration::from_secs(3_600),
+            QueryKind::Wide24h | QueryKind::One24h => Duration::from_secs(86_400),
+        }
+    }
+
+    pub fn single_series(self) -> bool {
+        matches!(self, QueryKind::One1h | QueryKind::One24h)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            QueryKind::Wide1h => "1h x all series of the metric",
+            QueryKind::Wide24h => "24h x all series of the metric",
+            QueryKind::One24h => "24h x 1 series",
+            QueryKind::One1h => "1h x 1 series",
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct QueryOpts {
+    /// Repetitions of each query kind, for each of the uncached and cached passes.
+    #[arg(long, default_value_t = 50)]
+    pub reps: usize,
+    /// Query kinds to run.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [QueryKind::Wide1h, QueryKind::Wide24h, QueryKind::One24h, QueryKind::One1h])]
+    pub kinds: Vec<QueryKind>,
+    /// Metric to query; default `<prefix>.cpu`, the first metric of the fleet.
+    #[arg(long)]
+    pub metric: Option<String>,
+    /// `host` tag of the single series queried.
+    #[arg(long, default_value = "host-00000")]
+    pub host: String,
+    /// End of the unshifted query range (RFC 3339 or ms since epoch). Default: now
+    /// minus 2 minutes, so the server caches answers with its historical TTL.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Aggregation.
+    #[arg(long, default_value = "avg")]
+    pub aggregation: String,
+    /// Step.
+    #[arg(long, default_value = "1m")]
+    pub step: String,
+    /// The uncached pass shifts each repetition's range back by a different number
+    /// of 10 s steps (the server's cache key granularity), starting at a random offset
+    /// below this many steps, so that no two repetitions share a cache entry.
+    #[arg(long, default_value_t = 180)]
+    pub max_shift_steps: u64,
+    /// Unmeasured queries per kind before the passes (fresh ranges).
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+    /// Skip the cached pass.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Timeout of one query request.
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    pub query_timeout: Duration,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct QueryCmd {
+    #[command(flatten)]
+    pub target: Target,
+    /// Metric name prefix of the ingested fleet (for the default --metric).
+    #[arg(long, default_value = "bench")]
+    pub prefix: String,
+    #[command(flatten)]
+    pub opts: QueryOpts,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StorageCmd {
+    /// The server's PostgreSQL database.
+    #[arg(long, env = "VIGIL_BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/vigil")]
+    pub database_url: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AllCmd {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub shape: Shape,
+    #[command(flatten)]
+    pub ingest: IngestOpts,
+    /// Rows per COPY in the baseline (the server's `ingest.batch_size`).
+    #[arg(long, default_value_t = 5000)]
+    pub copy_batch: usize,
+    /// Parallel COPY connections in the baseline.
+    #[arg(long, default_value_t = 1)]
+    pub copy_streams: usize,
+    /// Baseline repetitions (median reported).
+    #[arg(long, default_value_t = 3)]
+    pub copy_runs: usize,
+    /// Baseline points; default: the same number the ingest run sends.
+    #[arg(long)]
+    pub copy_points: Option<u64>,
+    /// Day (days ago, UTC) that holds the baseline's own partitions.
+    #[arg(long, default_value_t = 6)]
+    pub copy_days_ago: u32,
+    /// Skip the baseline.
+    #[arg(long)]
+    pub skip_copy: bool,
+    /// Skip the queries.
+    #[arg(long)]
+    pub skip_query: bool,
+    #[command(flatten)]
+    pub query: QueryOpts,
+}
