@@ -12,11 +12,19 @@ use crate::store::catalog;
 /// Values listed per tag key at most; a picker needs no more.
 const MAX_TAG_VALUES: i32 = 1000;
 
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "catalog",
+    responses((status = 200, description = "Metric names with type, unit and description", body = super::openapi::MetricList)))]
 pub async fn list_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let metrics = catalog::list_metrics(&state.pg).await.map_err(database_error)?;
     Ok(HttpResponse::Ok().json(json!({"data": metrics, "meta": {"total": metrics.len()}})))
 }
 
+#[utoipa::path(get, path = "/api/v1/metrics/{name}/tags", tag = "catalog",
+    params(("name" = String, Path, description = "Metric name")),
+    responses(
+        (status = 200, description = "Tag keys and their values", body = super::openapi::TagValues),
+        (status = 404, description = "Unknown metric", body = super::openapi::ErrorBody),
+    ))]
 pub async fn metric_tags(state: web::Data<AppState>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let name = MetricName::parse(&name, state.settings.ingest.max_name_len)
         .map_err(|e| ApiError::validation(e.0, json!({"field": "name"})))?;

@@ -11,6 +11,11 @@ use crate::actors::ingest::{BrokerState, CheckBroker};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+#[utoipa::path(get, path = "/health", tag = "meta",
+    responses(
+        (status = 200, description = "PostgreSQL and RabbitMQ reachable (Redis may be down: degraded)", body = super::openapi::HealthReport),
+        (status = 503, description = "A required dependency is down", body = super::openapi::HealthReport),
+    ))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (postgres, rabbitmq, redis) = futures_util::join!(check_postgres(&state), check_broker(&state), check_redis(&state));
     for (name, check) in [("postgres", &postgres), ("rabbitmq", &rabbitmq), ("redis", &redis)] {

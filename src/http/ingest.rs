@@ -15,6 +15,16 @@ use crate::telemetry::metrics::Metrics;
 /// 202 with `{accepted, rejected, errors}` once the valid points are confirmed by the
 /// broker; 400 when nothing was valid; 413 for oversized bodies; 503 + Retry-After
 /// when the broker cannot take them.
+#[utoipa::path(
+    post, path = "/api/v1/metrics", tag = "ingest",
+    request_body(content = Vec<super::openapi::IngestPoint>, description = "JSON array of points; may be sent with Content-Encoding: gzip"),
+    responses(
+        (status = 202, description = "Valid points are safe in the broker; invalid ones are listed", body = super::openapi::IngestResponse),
+        (status = 400, description = "Malformed body or no valid point", body = super::openapi::ErrorBody),
+        (status = 413, description = "Body, inflated body or point count over the limits", body = super::openapi::ErrorBody),
+        (status = 503, description = "The broker cannot take data; see Retry-After", body = super::openapi::ErrorBody),
+    )
+)]
 #[tracing::instrument(name = "ingest", skip_all, fields(points, rejected))]
 pub async fn ingest(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod error;
 pub mod health;
 pub mod ingest;
+pub mod openapi;
 pub mod payload;
 pub mod prometheus;
 pub mod query;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::validation(err.to_string(), serde_json::Value::Null).into()))
     .route("/health", web::get().to(health::health))
     .route("/metrics", web::get().to(prometheus::metrics))
+    .route("/api/openapi.json", web::get().to(openapi::openapi_json))
     .service(
         web::scope("/api/v1")
             .route("/metrics", web::post().to(ingest::ingest))

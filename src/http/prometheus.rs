@@ -4,6 +4,8 @@ use actix_web::{web, HttpResponse};
 
 use super::AppState;
 
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let size = state.pg.size() as i64;
     let idle = state.pg.num_idle() as i64;

@@ -8,6 +8,15 @@ use super::AppState;
 use crate::actors::query_router::{QueryFailure, RunQuery};
 use crate::model::{QueryRequest, QuerySpec};
 
+#[utoipa::path(
+    post, path = "/api/v1/query", tag = "query",
+    request_body = QueryRequest,
+    responses(
+        (status = 200, description = "Buckets with data, in time order", body = crate::model::QueryResult),
+        (status = 400, description = "Invalid field (named in details)", body = super::openapi::ErrorBody),
+        (status = 503, description = "Database unavailable or circuit breaker open", body = super::openapi::ErrorBody),
+    )
+)]
 #[tracing::instrument(name = "query", skip_all, fields(metric = %body.query))]
 pub async fn query(state: web::Data<AppState>, body: web::Json<QueryRequest>) -> Result<HttpResponse, ApiError> {
     let spec = QuerySpec::parse(&body, &state.settings.query)

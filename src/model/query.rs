@@ -114,18 +114,39 @@ impl TimeRange {
 }
 
 /// The body of `POST /api/v1/query` as sent.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryRequest {
+    /// Metric name.
+    #[schema(example = "cpu.usage")]
     pub query: String,
+    /// Range start (inclusive): RFC 3339 string or milliseconds since the epoch.
+    #[schema(schema_with = time_schema)]
     pub start: serde_json::Value,
+    /// Range end (exclusive): RFC 3339 string or milliseconds since the epoch.
+    #[schema(schema_with = time_schema)]
     pub end: serde_json::Value,
+    /// avg (default), min, max, sum or count.
     #[serde(default)]
+    #[schema(example = "avg")]
     pub aggregation: Option<String>,
+    /// Bucket width such as `10s`, `1m`, `1h`; default: about 1,500 buckets.
     #[serde(default)]
+    #[schema(example = "1m")]
     pub step: Option<String>,
+    /// Only series whose labels contain all of these.
     #[serde(default)]
     pub tags: Option<Labels>,
+}
+
+fn time_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
+            .item(ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))))
+            .build(),
+    )
 }
 
 /// A parsed, normalised query: valid by construction.
@@ -200,7 +221,7 @@ impl QuerySpec {
 }
 
 /// One bucket of a query answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DataPoint {
     /// Bucket start, RFC 3339 UTC.
     pub time: String,
@@ -208,7 +229,7 @@ pub struct DataPoint {
 }
 
 /// What answered a query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryMeta {
     /// The table (storage tier) that answered.
@@ -227,7 +248,7 @@ pub struct QueryMeta {
 }
 
 /// The answer to `POST /api/v1/query`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueryResult {
     pub data: Vec<DataPoint>,
     pub meta: QueryMeta,

@@ -23,7 +23,7 @@ pub enum DecodeError {
 }
 
 /// A point that failed validation, by its position in the request.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Rejection {
     pub index: usize,
     pub reason: String,

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sqlx::PgPool;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricDefinition {
     pub name: String,
     #[serde(rename = "type")]
     #[sqlx(rename = "type")]
+    #[schema(example = "gauge")]
     pub kind: String,
     pub unit: String,
     pub description: String,

@@ -171,8 +171,8 @@ pub struct CopyOpts {
     /// retention keeps).
     #[arg(long, default_value_t = 6)]
     pub days_ago: u32,
-    /// Number of points; default: the same as the ingest run would send (series ×
-    /// backfill / interval; 1 h of points with --duration).
+    /// Number of points; default: as many as an ingest run with the same flags sends
+    /// (series × backfill / interval).
     #[arg(long)]
     pub points: Option<u64>,
     /// Leave the baseline's rows, series and partitions in place.
@@ -304,7 +304,8 @@ pub struct AllCmd {
     /// Baseline repetitions (median reported).
     #[arg(long, default_value_t = 3)]
     pub copy_runs: usize,
-    /// Baseline points; default: the same number the ingest run sends.
+    /// Baseline points; default: the same number the ingest run sends (with
+    /// --duration the baseline then runs after ingest and copies what it accepted).
     #[arg(long)]
     pub copy_points: Option<u64>,
     /// Day (days ago, UTC) that holds the baseline's own partitions.

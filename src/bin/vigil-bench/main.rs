@@ -46,7 +46,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             emit(json, &r, |o| r.print(o))
         }
         Command::CopyBaseline(c) => {
-            let points = c.opts.points.unwrap_or_else(|| planned_points(&c.shape, false));
+            let points = c.opts.points.unwrap_or_else(|| planned_points(&c.shape));
             let r = copy::run(copy_params(&c.target.database_url, &c.shape, points, c.batch, &c.opts)).await?;
             emit(json, &r, |o| r.print(o))
         }
@@ -66,10 +66,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Points the ingest run sends for this shape (1 h of points when it is bounded by
-/// --duration instead, for the baseline's size).
-fn planned_points(shape: &Shape, duration_mode: bool) -> u64 {
-    let span = if duration_mode { std::time::Duration::from_secs(3600) } else { shape.backfill_or(false) };
+/// Points an ingest run without --duration sends for this shape.
+fn planned_points(shape: &Shape) -> u64 {
+    let span = shape.backfill_or(false);
     let steps = (span.as_millis() / shape.interval.as_millis().max(1)).max(1) as u64;
     steps * shape.series as u64
 }
@@ -117,20 +116,29 @@ struct AllReport {
     accepted_to_copy_ratio: Option<f64>,
 }
 
+/// copy-baseline, ingest, query, storage. The baseline writes as many points as the
+/// ingest run; when that number is only known afterwards (--duration without
+/// --copy-points), ingest runs first and the baseline copies exactly what it accepted.
 async fn all(c: AllCmd) -> anyhow::Result<AllReport> {
     let mut report = AllReport::default();
-    if !c.skip_copy {
-        let points = c.copy_points.unwrap_or_else(|| planned_points(&c.shape, c.ingest.duration.is_some()));
-        let opts = CopyOpts {
-            streams: c.copy_streams,
-            runs: c.copy_runs,
-            days_ago: c.copy_days_ago,
-            points: Some(points),
-            keep: false,
-        };
-        report.copy = Some(copy::run(copy_params(&c.target.database_url, &c.shape, points, c.copy_batch, &opts)).await?);
+    let copy_opts = |points: u64| CopyOpts {
+        streams: c.copy_streams,
+        runs: c.copy_runs,
+        days_ago: c.copy_days_ago,
+        points: Some(points),
+        keep: false,
+    };
+    let known_points = c.copy_points.or_else(|| c.ingest.duration.is_none().then(|| planned_points(&c.shape)));
+    if let (false, Some(points)) = (c.skip_copy, known_points) {
+        let params = copy_params(&c.target.database_url, &c.shape, points, c.copy_batch, &copy_opts(points));
+        report.copy = Some(copy::run(params).await?);
     }
     let ingest = ingest::run(&c.target, &c.shape, &c.ingest).await?;
+    if !c.skip_copy && known_points.is_none() {
+        let points = ingest.accepted.max(1);
+        let params = copy_params(&c.target.database_url, &c.shape, points, c.copy_batch, &copy_opts(points));
+        report.copy = Some(copy::run(params).await?);
+    }
     if let Some(copy) = &report.copy {
         report.durable_to_copy_ratio =
             ingest.durable.as_ref().filter(|d| d.reached).map(|d| d.durable_per_sec / copy.rows_per_sec);
