@@ -106,6 +106,7 @@ impl Application {
             redis: redis.clone(),
             ingest,
             query,
+            ingest_permits: Arc::new(tokio::sync::Semaphore::new(settings.ingest.max_inflight_requests)),
         });
         let listener = TcpListener::bind(settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();

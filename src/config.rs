@@ -109,6 +109,7 @@ pub struct IngestSettings {
     #[serde(with = "humantime_serde")]
     pub flush_interval: Duration,
     pub max_points_per_request: usize,
+    pub max_inflight_requests: usize,
     pub max_points_per_message: usize,
     pub max_tags: usize,
     pub max_name_len: usize,
@@ -232,6 +233,7 @@ impl Default for Settings {
                 batch_size: 5000,
                 flush_interval: SECOND,
                 max_points_per_request: 50_000,
+                max_inflight_requests: 64,
                 max_points_per_message: 5000,
                 max_tags: 16,
                 max_name_len: 200,
@@ -324,6 +326,7 @@ impl Settings {
         positive("ingest.batch_size", self.ingest.batch_size as u64);
         positive("ingest.max_points_per_request", self.ingest.max_points_per_request as u64);
         positive("ingest.max_points_per_message", self.ingest.max_points_per_message as u64);
+        positive("ingest.max_inflight_requests", self.ingest.max_inflight_requests as u64);
         positive("ingest.max_name_len", self.ingest.max_name_len as u64);
         positive("ingest.max_tag_key_len", self.ingest.max_tag_key_len as u64);
         positive("ingest.max_tag_value_len", self.ingest.max_tag_value_len as u64);

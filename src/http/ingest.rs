@@ -42,8 +42,12 @@ async fn run(state: &AppState, request: &HttpRequest, payload: web::Payload) -> 
         max_body_bytes: settings.http.max_body_bytes,
         max_decompressed_bytes: settings.http.max_decompressed_bytes,
     };
-    let body = read_body(request, payload, &limits).await?;
     let retry_after = settings.amqp.retry_after_secs;
+    let _permit = state
+        .ingest_permits
+        .try_acquire()
+        .map_err(|_| ApiError::unavailable("too many ingest requests in flight; retry later", retry_after))?;
+    let body = read_body(request, payload, &limits).await?;
     let wait = settings.amqp.confirm_timeout + std::time::Duration::from_secs(1);
     let outcome = tokio::time::timeout(wait, state.ingest.pick().send(IngestPoints { body }))
         .await

@@ -29,6 +29,9 @@ pub struct AppState {
     pub redis: RedisStore,
     pub ingest: ActorPool<IngestActor>,
     pub query: ActorPool<QueryRouterActor>,
+    /// Ingest requests in flight; a request that finds none left gets 503 before its
+    /// body is read, so overload cannot pile bodies up in memory.
+    pub ingest_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// Every route of the server.
