@@ -174,10 +174,10 @@ impl Application {
         let closes = futures_util::future::join_all(self.ingest.iter().map(|a| a.send(CloseBroker)));
         let _ = tokio::time::timeout(Duration::from_secs(5), closes).await;
         self.abort_writers.store(true, Ordering::Relaxed);
-        for arbiter in &self.arbiters {
-            arbiter.stop();
-        }
         self.pg.close().await;
+        // Arbiters stop with the process; stopping them here would tear down the tokio
+        // contexts under lapin's I/O threads while they finish closing.
+        drop(self.arbiters);
         tracing::info!("Vigil stopped.");
         Ok(())
     }

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use futures_util::StreamExt;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
@@ -134,8 +135,7 @@ impl BatchWriterActor {
                 ctx.stop();
                 return;
             };
-            let addr = ctx.address();
-            connection.on_error(move |error| addr.do_send(ConsumerLost(error.to_string())));
+            ctx.add_message_stream(amqp::connection_errors(&connection).map(ConsumerLost));
             tracing::info!(actor = actor.index, "Batch writer consuming the ingest queue.");
             actor.connection = Some(connection);
             actor.channel = Some(channel);

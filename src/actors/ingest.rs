@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
+use futures_util::StreamExt;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -123,8 +124,7 @@ impl IngestActor {
             }
         };
         ctx.spawn(fut.into_actor(self).map(|link, actor, ctx| {
-            let addr = ctx.address();
-            link.connection.on_error(move |error| addr.do_send(BrokerLost(error.to_string())));
+            ctx.add_message_stream(amqp::connection_errors(&link.connection).map(BrokerLost));
             tracing::info!(actor = actor.index, "Ingest actor connected to RabbitMQ.");
             actor.link = Some(link);
         }));

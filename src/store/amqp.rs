@@ -15,11 +15,25 @@ use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 
 use crate::config::AmqpSettings;
 
+/// The connection's errors, as text: the stream an actor watches to know it must
+/// reconnect.
+pub fn connection_errors(connection: &Connection) -> impl futures_util::Stream<Item = String> + Send + 'static + use<> {
+    use futures_util::StreamExt;
+    let events: std::pin::Pin<Box<dyn futures_util::Stream<Item = lapin::Event> + Send + 'static>> =
+        Box::pin(connection.events_listener());
+    events.filter_map(|event| {
+        std::future::ready(match event {
+            lapin::Event::Error(error) => Some(error.to_string()),
+            _ => None,
+        })
+    })
+}
+
 pub async fn connect(settings: &AmqpSettings, name: &str) -> Result<Connection, lapin::Error> {
     let properties = ConnectionProperties::default()
         .with_connection_name(name.into())
         .with_executor(tokio_executor_trait::Tokio::current())
-        .with_reactor(tokio_reactor_trait::Tokio);
+        .with_reactor(tokio_reactor_trait::Tokio::current());
     Connection::connect(&settings.url, properties).await
 }
 
