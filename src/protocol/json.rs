@@ -79,7 +79,7 @@ fn decode_one(raw: &RawValue, limits: &PointLimits) -> Result<(Point, bool), Str
     let wire: WirePoint = serde_json::from_str(raw.get()).map_err(|e| strip_position(&e))?;
     let timestamp = match wire.timestamp {
         None => None,
-        Some(t) if t.is_finite() && t >= 0.0 && t < 1e15 => Some(t as i64),
+        Some(t) if (0.0..1e15).contains(&t) => Some(t as i64),
         Some(_) => return Err("timestamp must be milliseconds since the epoch".into()),
     };
     limits
