@@ -68,8 +68,8 @@ impl Application {
         let mut arbiters = Vec::new();
         let ingest = {
             let (settings, metrics) = (settings.clone(), metrics.clone());
-            ActorPool::start(settings.actors.ingest_pool, &mut arbiters, move |i| {
-                IngestActor::new(i, settings.clone(), metrics.clone())
+            ActorPool::start_with_readiness(settings.actors.ingest_pool, &mut arbiters, move |i, ready| {
+                IngestActor::new(i, settings.clone(), metrics.clone(), ready)
             })
         };
         let writer_deps = WriterDeps {

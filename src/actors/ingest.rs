@@ -24,6 +24,7 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::publisher_confirm::Confirmation;
 use lapin::{BasicProperties, Channel, Connection};
 
+use super::pool::Readiness;
 use crate::config::Settings;
 use crate::model::PointLimits;
 use crate::protocol::envelope::{build_envelopes, BatchIds};
@@ -92,11 +93,13 @@ pub struct IngestActor {
     link: Option<BrokerLink>,
     /// Set at shutdown: a closed connection is expected, not a failure.
     closing: bool,
+    /// Tells the pool whether this actor can publish (connected).
+    ready: Readiness,
 }
 
 impl IngestActor {
-    pub fn new(index: usize, settings: Arc<Settings>, metrics: Arc<Metrics>) -> IngestActor {
-        IngestActor { index, settings, metrics, link: None, closing: false }
+    pub fn new(index: usize, settings: Arc<Settings>, metrics: Arc<Metrics>, ready: Readiness) -> IngestActor {
+        IngestActor { index, settings, metrics, link: None, closing: false, ready }
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
@@ -127,6 +130,7 @@ impl IngestActor {
             ctx.add_message_stream(amqp::connection_errors(&link.connection).map(BrokerLost));
             tracing::info!(actor = actor.index, "Ingest actor connected to RabbitMQ.");
             actor.link = Some(link);
+            actor.ready.set(true);
         }));
     }
 }
@@ -160,6 +164,7 @@ impl Supervised for IngestActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         self.metrics.actor_restarts.with_label_values(&["ingest"]).inc();
         self.link = None;
+        self.ready.set(false);
     }
 }
 
@@ -170,6 +175,7 @@ impl Handler<BrokerLost> for IngestActor {
         if self.closing {
             return;
         }
+        self.ready.set(false);
         tracing::warn!(actor = self.index, error = %msg.0, "Lost the RabbitMQ connection; restarting the ingest actor.");
         ctx.stop();
     }
@@ -181,6 +187,7 @@ impl Handler<CloseBroker> for IngestActor {
     fn handle(&mut self, _: CloseBroker, _: &mut Self::Context) -> Self::Result {
         let link = self.link.take();
         self.closing = true;
+        self.ready.set(false);
         Box::pin(
             async move {
                 if let Some(link) = link {

@@ -195,15 +195,22 @@ pub struct CopyCmd {
 
 /// Kinds of dashboard query.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum QueryKind {
     /// 1 h × every series of one metric.
+    #[value(name = "wide-1h")]
+    #[serde(rename = "wide-1h")]
     Wide1h,
     /// 24 h × every series of one metric.
+    #[value(name = "wide-24h")]
+    #[serde(rename = "wide-24h")]
     Wide24h,
     /// 24 h × one series (tag filter on host).
+    #[value(name = "one-24h")]
+    #[serde(rename = "one-24h")]
     One24h,
     /// 1 h × one series.
+    #[value(name = "one-1h")]
+    #[serde(rename = "one-1h")]
     One1h,
 }
 

@@ -58,6 +58,15 @@ pub struct KindReport {
     pub error_samples: Vec<String>,
 }
 
+/// A query that did not answer 200, and how long the server asked us to wait.
+struct Failure {
+    text: String,
+    retry_after: Option<Duration>,
+}
+
+/// Longest Retry-After the bench honours between queries.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(15);
+
 /// What one answer said.
 struct Answer {
     latency: Duration,
@@ -115,7 +124,7 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
         };
         let mut k = KindReport { kind: Some(kind), description: kind.label().to_string(), ..Default::default() };
         let (mut unc, mut hit, mut unknown, mut points) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut record = |k: &mut KindReport, res: anyhow::Result<Answer>, expect_cached: bool| match res {
+        let mut record = |k: &mut KindReport, res: Result<Answer, Failure>, expect_cached: bool| match res {
             Ok(a) => {
                 match a.cached {
                     Some(true) => hit.push(a.latency),
@@ -135,8 +144,8 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
             }
             Err(e) => {
                 k.errors += 1;
-                if k.error_samples.len() < 3 {
-                    k.error_samples.push(format!("{e:#}"));
+                if k.error_samples.len() < 4 && !k.error_samples.contains(&e.text) {
+                    k.error_samples.push(e.text);
                 }
             }
         };
@@ -145,13 +154,17 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
         }
         for r in 0..opts.reps {
             let res = ask(&http, &url, &body_for(base + r as i64)).await;
+            let wait = backoff(&res);
             record(&mut k, res, false);
+            wait.await;
         }
         if !opts.no_cache && opts.reps > 0 {
             let last = base + opts.reps as i64 - 1;
             for _ in 0..opts.reps {
                 let res = ask(&http, &url, &body_for(last)).await;
+                let wait = backoff(&res);
                 record(&mut k, res, true);
+                wait.await;
             }
         }
         k.uncached = Latency::from_samples(&unc);
@@ -170,22 +183,43 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
     Ok(report)
 }
 
-async fn ask(http: &awc::Client, url: &str, body: &serde_json::Value) -> anyhow::Result<Answer> {
-    let payload = serde_json::to_vec(body)?;
+/// After a 503 or 429 the server says when to come back (a tripped circuit breaker,
+/// say); the next query waits that long so that one failure does not turn every
+/// following repetition into an instant 503.
+fn backoff(res: &Result<Answer, Failure>) -> impl std::future::Future<Output = ()> {
+    let wait = match res {
+        Err(Failure { retry_after: Some(d), .. }) => (*d).min(MAX_RETRY_AFTER),
+        _ => Duration::ZERO,
+    };
+    tokio::time::sleep(wait)
+}
+
+async fn ask(http: &awc::Client, url: &str, body: &serde_json::Value) -> Result<Answer, Failure> {
+    let fail = |text: String| Failure { text, retry_after: None };
+    let payload = serde_json::to_vec(body).map_err(|e| fail(e.to_string()))?;
     let t = Instant::now();
     let mut resp = http
         .post(url)
         .insert_header(("content-type", "application/json"))
         .send_body(payload)
         .await
-        .map_err(|e| anyhow::anyhow!("request failed: {e}"))?;
+        .map_err(|e| fail(format!("request failed: {e}")))?;
     let status = resp.status().as_u16();
-    let bytes = resp.body().limit(256 << 20).await.context("reading the answer")?;
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(Duration::from_secs_f64);
+    let bytes = resp.body().limit(256 << 20).await.map_err(|e| fail(format!("reading the answer: {e}")))?;
     let latency = t.elapsed();
     if status != 200 {
-        anyhow::bail!("HTTP {status}: {}", truncate(&String::from_utf8_lossy(&bytes), 300));
+        let text = format!("HTTP {status}: {}", truncate(&String::from_utf8_lossy(&bytes), 300));
+        let retry_after = if status == 503 || status == 429 { retry_after.or(Some(Duration::from_secs(1))) } else { None };
+        return Err(Failure { text, retry_after });
     }
-    let v: serde_json::Value = serde_json::from_slice(&bytes).context("answer is not JSON")?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| fail(format!("answer is not JSON: {e}")))?;
     let meta = &v["meta"];
     let text = |f: &serde_json::Value| match f {
         serde_json::Value::Null => None,

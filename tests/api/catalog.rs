@@ -1,0 +1,98 @@
+//! `GET /api/v1/metrics` and `GET /api/v1/metrics/{name}/tags`: what query builders
+//! list, derived from the points that were stored.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// A metric's expected tag keys, each with its sorted values.
+type TagsOf = &'static [(&'static str, &'static [&'static str])];
+
+#[actix_web::test]
+async fn stored_metrics_are_listed_with_their_tag_keys_and_values() {
+    let app = spawn_app().await;
+    let t = hour_start_ms(1);
+    let body = json!([
+        point("cat_cpu", 1.0, &[("host", "x"), ("dc", "one")], t),
+        point("cat_cpu", 2.0, &[("host", "y"), ("dc", "one")], t),
+        point("cat_cpu", 3.0, &[("host", "z"), ("dc", "two")], t),
+        point("cat_cpu", 4.0, &[("host", "x"), ("dc", "one")], t + 10_000),
+        point("cat.mem:bytes", 5.0, &[("zone", "z1")], t),
+        point("cat_plain", 6.0, &[], t),
+    ]);
+    app.post_metrics(&body).await.assert_status(202, "catalog points");
+    app.wait_for_points("cat_cpu", 4).await;
+    app.wait_for_points("cat.mem:bytes", 1).await;
+    app.wait_for_points("cat_plain", 1).await;
+
+    let response = app.get("/api/v1/metrics").await;
+    response.assert_status(200, "GET /api/v1/metrics");
+    let listed = response.json();
+    let data = listed["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a data array; got {listed}"));
+    let mut names: Vec<&str> = data.iter().filter_map(|m| m["name"].as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["cat.mem:bytes", "cat_cpu", "cat_plain"],
+        "expected the three stored metrics; got {listed}"
+    );
+    for metric in data {
+        assert_eq!(
+            metric["type"], "gauge",
+            "a metric sent without a type is a gauge; got {metric}"
+        );
+        assert!(
+            metric["unit"].is_string() && metric["description"].is_string(),
+            "expected unit and description strings; got {metric}"
+        );
+    }
+
+    let expectations: [(&str, TagsOf); 3] = [
+        ("cat_cpu", &[("dc", &["one", "two"]), ("host", &["x", "y", "z"])]),
+        ("cat.mem:bytes", &[("zone", &["z1"])]),
+        ("cat_plain", &[]),
+    ];
+    for (metric, want) in expectations {
+        let response = app.get(&format!("/api/v1/metrics/{metric}/tags")).await;
+        response.assert_status(200, &format!("tags of {metric}"));
+        let body = response.json();
+        let got: BTreeMap<String, Vec<String>> =
+            serde_json::from_value::<BTreeMap<String, Vec<String>>>(body["data"].clone())
+                .unwrap_or_else(|e| panic!("tags of {metric}: expected data {{key: [values]}} ({e}); got {body}"))
+                .into_iter()
+                .map(|(k, mut v)| {
+                    v.sort();
+                    (k, v)
+                })
+                .collect();
+        let want: BTreeMap<String, Vec<String>> = want
+            .iter()
+            .map(|(k, vs)| (k.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+            .collect();
+        assert_eq!(got, want, "tags of {metric}");
+    }
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn an_unknown_metric_has_no_tags() {
+    let app = spawn_app().await;
+    let response = app.get("/api/v1/metrics/never_sent/tags").await;
+    let body: Value = response.json();
+    let empty_ok = response.status.as_u16() == 200 && body["data"] == json!({});
+    let not_found = response.status.as_u16() == 404 && body["code"] == "NOT_FOUND";
+    assert!(
+        empty_ok || not_found,
+        "expected 404 NOT_FOUND or 200 with empty data; got {}",
+        response.describe()
+    );
+
+    let response = app.get("/api/v1/metrics").await;
+    response.assert_status(200, "GET /api/v1/metrics on an empty database");
+    assert_eq!(response.json()["data"], json!([]), "a fresh database lists no metrics");
+    app.cleanup().await;
+}

@@ -1,0 +1,24 @@
+//! API tests: Vigil runs in-process against the real local PostgreSQL, RabbitMQ and
+//! Redis, one isolated instance per test (see `helpers`), tests in parallel.
+//!
+//! One module per feature:
+//! - `ingest`: accepted and rejected points, every bad input, gzip, size limits.
+//! - `query`: exact aggregates over several series, steps and tag filters.
+//! - `catalog`: metric names, tag keys and values.
+//! - `cache`: repeats answered from Redis, never stale beyond the TTL.
+//! - `redelivery`: redelivered or retried batches store no duplicates; poison goes
+//!   to the dead-letter queue.
+//! - `degraded`: Redis or RabbitMQ unreachable.
+//! - `observability`: `/health` and `/metrics`.
+//!
+//! Fault tests that stop a service run serially in the separate `faults` binary.
+
+mod helpers;
+
+mod cache;
+mod catalog;
+mod degraded;
+mod ingest;
+mod observability;
+mod query;
+mod redelivery;

@@ -1,0 +1,43 @@
+//! Fault tests: a dependency goes away under load, or the server is stopped under
+//! load, and nothing that was acknowledged with a 202 may be lost or stored twice.
+//!
+//! They never stop the shared services other tests use: the database outage runs
+//! against a throwaway PostgreSQL cluster started on a spare port, and the broker
+//! outage goes through a TCP proxy in front of the shared RabbitMQ that the test
+//! cuts and restores. They run one at a time (`serial()`), each in its own actix
+//! System, because they load the 2-core machine and measure timing.
+//!
+//! - `database_outage`: PostgreSQL stopped for ~10 s during ingest; and stopped until
+//!   the ingest queue is full (`x-max-length`), which must turn into 503.
+//! - `sigterm`: the real `vigil serve` binary is sent SIGTERM under load, then
+//!   restarted to drain the queue.
+//! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
+//!   load, then back.
+
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod cluster;
+mod load;
+mod proxy;
+
+mod broker_outage;
+mod database_outage;
+mod sigterm;
+
+use std::sync::{Mutex, MutexGuard};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Held for the whole of a fault test; a panic in another one does not poison it.
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A port that was free a moment ago (bound to port 0, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a free port")
+}
