@@ -9,7 +9,8 @@
 //! ├── IngestActor × actors.ingest_pool          own arbiter each; AMQP confirm channel
 //! ├── BatchWriterActor × actors.writer_pool     own arbiter each; AMQP consumer + PgPool
 //! ├── QueryRouterActor × actors.query_pool      own arbiter each; PgPool + Redis
-//! ├── PartitionKeeperActor                       own arbiter; PgPool
+//! ├── RetentionActor                             own arbiter; creates and drops partitions
+//! ├── DownsamplerActor                           own arbiter; recomputes dirty rollup buckets
 //! └── HttpServer (http.workers threads)         handlers send to the pools above
 //! ```
 
@@ -27,11 +28,13 @@ use sqlx::PgPool;
 
 use crate::actors::batch_writer::{DrainWriter, WriterDeps};
 use crate::actors::ingest::CloseBroker;
-use crate::actors::{ActorPool, BatchWriterActor, IngestActor, PartitionKeeperActor, QueryRouterActor};
+use crate::actors::downsampler::RunRollups;
+use crate::actors::retention::RunMaintenance;
+use crate::actors::{ActorPool, BatchWriterActor, DownsamplerActor, IngestActor, QueryRouterActor, RetentionActor};
 use crate::breaker::CircuitBreaker;
 use crate::config::Settings;
 use crate::http::{self, AppState};
-use crate::store::partitions::{days_ahead, PartitionSet};
+use crate::store::partitions::{days_ahead, PartitionSet, PartitionedTable};
 use crate::store::postgres;
 use crate::store::redis::RedisStore;
 use crate::telemetry::Metrics;
@@ -41,6 +44,8 @@ pub struct Application {
     server: Server,
     settings: Arc<Settings>,
     writers: Vec<Addr<BatchWriterActor>>,
+    retention: Addr<RetentionActor>,
+    downsampler: Addr<DownsamplerActor>,
     ingest: Vec<Addr<IngestActor>>,
     abort_writers: Arc<AtomicBool>,
     arbiters: Vec<Arbiter>,
@@ -58,10 +63,12 @@ impl Application {
         let pg = prepare_database(&settings).await?;
         let redis = RedisStore::new(&settings.redis, metrics.clone());
         let partitions = Arc::new(PartitionSet::default());
-        partitions
-            .ensure(&pg, days_ahead(chrono::Utc::now(), settings.database.partitions_ahead_days))
-            .await
-            .context("creating the points partitions")?;
+        for table in PartitionedTable::ALL {
+            partitions
+                .ensure(&pg, table, days_ahead(chrono::Utc::now(), settings.database.partitions_ahead_days))
+                .await
+                .context("creating the time partitions")?;
+        }
         let breaker = Arc::new(CircuitBreaker::new(settings.query.breaker_failures, settings.query.breaker_open_for));
         let abort_writers = Arc::new(AtomicBool::new(false));
 
@@ -79,6 +86,7 @@ impl Application {
             partitions: partitions.clone(),
             metrics: metrics.clone(),
             abort: abort_writers.clone(),
+            shard: 0,
         };
         let writers = ActorPool::start(settings.actors.writer_pool, &mut arbiters, move |i| {
             BatchWriterActor::new(i, writer_deps.clone())
@@ -89,14 +97,24 @@ impl Application {
                 QueryRouterActor::new(settings.clone(), pg.clone(), redis.clone(), breaker.clone(), metrics.clone())
             })
         };
-        {
+        let retention = {
             let arbiter = Arbiter::new();
-            let (settings, pg, metrics) = (settings.clone(), pg.clone(), metrics.clone());
-            Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
-                PartitionKeeperActor::new(settings, pg, partitions, metrics)
+            let (settings, pg, metrics, partitions) = (settings.clone(), pg.clone(), metrics.clone(), partitions.clone());
+            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                RetentionActor::new(settings, pg, partitions, metrics)
             });
             arbiters.push(arbiter);
-        }
+            addr
+        };
+        let downsampler = {
+            let arbiter = Arbiter::new();
+            let (settings, pg, metrics, partitions) = (settings.clone(), pg.clone(), metrics.clone(), partitions.clone());
+            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                DownsamplerActor::new(settings, pg, partitions, metrics)
+            });
+            arbiters.push(arbiter);
+            addr
+        };
 
         let ingest_addrs = ingest.all().to_vec();
         let state = web::Data::new(AppState {
@@ -125,6 +143,8 @@ impl Application {
             server,
             writers: writers.all().to_vec(),
             ingest: ingest_addrs,
+            retention,
+            downsampler,
             settings,
             abort_writers,
             arbiters,
@@ -144,6 +164,17 @@ impl Application {
 
     pub fn redis(&self) -> &RedisStore {
         &self.redis
+    }
+
+    /// Runs a retention round now and returns the partitions it dropped (tests and
+    /// admin tasks; the actor also runs every `database.maintenance_interval`).
+    pub async fn run_retention(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.retention.send(RunMaintenance).await?)
+    }
+
+    /// Runs the downsampler until nothing settled is left; returns buckets computed.
+    pub async fn run_rollups(&self) -> anyhow::Result<usize> {
+        self.downsampler.send(RunRollups).await?.map_err(anyhow::Error::msg)
     }
 
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then drains: the HTTP server

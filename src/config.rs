@@ -30,6 +30,7 @@ pub struct Settings {
     pub actors: ActorSettings,
     pub ingest: IngestSettings,
     pub query: QuerySettings,
+    pub rollup: RollupSettings,
     pub retention: RetentionSettings,
     pub alerts: AlertSettings,
     pub notify: NotifySettings,
@@ -147,6 +148,16 @@ pub struct QuerySettings {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RollupSettings {
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub settle: Duration,
+    pub max_buckets_per_round: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RetentionSettings {
     #[serde(with = "humantime_serde")]
     pub raw: Duration,
@@ -258,6 +269,11 @@ impl Default for Settings {
                 breaker_failures: 5,
                 breaker_open_for: 10 * SECOND,
             },
+            rollup: RollupSettings {
+                interval: 5 * SECOND,
+                settle: 30 * SECOND,
+                max_buckets_per_round: 120,
+            },
             retention: RetentionSettings {
                 raw: 7 * DAY,
                 rollup_1m: 30 * DAY,
@@ -334,6 +350,7 @@ impl Settings {
         positive("query.target_buckets", self.query.target_buckets as u64);
         positive("query.max_buckets", self.query.max_buckets as u64);
         positive("query.breaker_failures", self.query.breaker_failures as u64);
+        positive("rollup.max_buckets_per_round", self.rollup.max_buckets_per_round as u64);
         let durations = [
             ("http.shutdown_grace", self.http.shutdown_grace),
             ("database.acquire_timeout", self.database.acquire_timeout),
@@ -355,6 +372,8 @@ impl Settings {
             ("query.timeout", self.query.timeout),
             ("query.max_range", self.query.max_range),
             ("query.breaker_open_for", self.query.breaker_open_for),
+            ("rollup.interval", self.rollup.interval),
+            ("rollup.settle", self.rollup.settle),
             ("retention.raw", self.retention.raw),
             ("retention.rollup_1m", self.retention.rollup_1m),
             ("retention.rollup_1h", self.retention.rollup_1h),
@@ -379,6 +398,9 @@ impl Settings {
                 "ingest.max_age must not exceed retention.raw (such points would be dropped at once)"
                     .into(),
             );
+        }
+        if self.retention.rollup_1m < self.retention.raw || self.retention.rollup_1h < self.retention.rollup_1m {
+            problems.push("retention must not shrink from tier to tier (raw <= rollup_1m <= rollup_1h)".into());
         }
         if self.amqp.reconnect_min > self.amqp.reconnect_max {
             problems.push("amqp.reconnect_min must be <= amqp.reconnect_max".into());

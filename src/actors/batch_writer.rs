@@ -36,7 +36,7 @@ use sqlx::PgPool;
 use crate::config::Settings;
 use crate::model::SeriesKey;
 use crate::protocol::envelope::Envelope;
-use crate::store::partitions::{day_of, PartitionSet};
+use crate::store::partitions::{day_of, PartitionSet, PartitionedTable};
 use crate::store::points::{write_batches, BatchRows, WriteOutcome};
 use crate::store::redis::RedisStore;
 use crate::store::series::{resolve, SeriesRef};
@@ -59,6 +59,8 @@ pub struct WriterDeps {
     /// Set when the shutdown grace period is over: retry loops give up (the messages
     /// stay unacked and are redelivered to the next process).
     pub abort: Arc<AtomicBool>,
+    /// This writer's row in `rollup_dirty` (its pool index; set by `new`).
+    pub shard: i32,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -91,7 +93,7 @@ impl BatchWriterActor {
     pub fn new(index: usize, deps: WriterDeps) -> BatchWriterActor {
         BatchWriterActor {
             index,
-            deps,
+            deps: WriterDeps { shard: index as i32, ..deps },
             connection: None,
             channel: None,
             buffer: Vec::new(),
@@ -279,9 +281,12 @@ async fn write_once(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&En
     }
     days.sort_unstable();
     days.dedup();
-    let created = deps.partitions.ensure(&deps.pg, days.into_iter().map(|d| day_of(d * DAY_MS))).await?;
+    let created = deps
+        .partitions
+        .ensure(&deps.pg, PartitionedTable::Points, days.into_iter().map(|d| day_of(d * DAY_MS)))
+        .await?;
     deps.metrics.partitions_created.inc_by(created as u64);
-    write_batches(&deps.pg, &batches).await
+    write_batches(&deps.pg, &batches, deps.shard).await
 }
 
 /// Fills `cache` with ids for every series in `envelopes`: memory, then Redis, then

@@ -6,17 +6,20 @@
 //! - [`batch_writer::BatchWriterActor`] (pool): consumes the ingest queue, COPYs
 //!   batches into PostgreSQL, acks after COMMIT.
 //! - [`query_router::QueryRouterActor`] (pool): cache, tier choice, SQL, breaker.
-//! - [`partition_keeper::PartitionKeeperActor`]: future partitions, dedup pruning.
+//! - [`downsampler::DownsamplerActor`]: recomputes dirty rollup buckets.
+//! - [`retention::RetentionActor`]: creates future partitions, drops expired ones.
 //! - [`pool::ActorPool`]: spreads requests over a pool's actors.
 
 pub mod batch_writer;
+pub mod downsampler;
 pub mod ingest;
-pub mod partition_keeper;
 pub mod pool;
 pub mod query_router;
+pub mod retention;
 
 pub use batch_writer::BatchWriterActor;
 pub use ingest::IngestActor;
-pub use partition_keeper::PartitionKeeperActor;
+pub use downsampler::DownsamplerActor;
+pub use retention::RetentionActor;
 pub use pool::ActorPool;
 pub use query_router::QueryRouterActor;

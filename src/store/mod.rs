@@ -17,6 +17,7 @@ pub mod partitions;
 pub mod points;
 pub mod postgres;
 pub mod redis;
+pub mod rollups;
 pub mod series;
 
 /// Whether a database error is worth retrying (the database or network is sick) or

@@ -1,22 +1,89 @@
-//! Daily partitions of `points`. A COPY into a range with no partition fails, so the
-//! writer asks for the partitions of a batch's days before it writes; known days are
-//! remembered in memory, so the common case costs a hash lookup.
+//! Time partitions of the points and rollup tables. A write into a range with no
+//! partition fails, so writers and the downsampler ask for the partitions of the
+//! periods they touch before they write; known periods are remembered in memory, so
+//! the common case costs a hash lookup. Retention drops whole partitions.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use sqlx::PgPool;
 
-/// Remembers which day partitions exist, shared by all writers of one process.
-#[derive(Debug, Default)]
-pub struct PartitionSet {
-    known: Mutex<HashSet<NaiveDate>>,
+/// A partitioned table and the length of its partitions. Partition names are built
+/// from dates by this code, never from input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PartitionedTable {
+    /// `points`, one partition a day.
+    Points,
+    /// `rollup_1m`, one partition a day.
+    Rollup1m,
+    /// `rollup_1h`, one partition a month.
+    Rollup1h,
 }
 
-/// The partition name for a day: built from a date, never from user input.
+impl PartitionedTable {
+    pub const ALL: [PartitionedTable; 3] = [PartitionedTable::Points, PartitionedTable::Rollup1m, PartitionedTable::Rollup1h];
+
+    pub fn parent(self) -> &'static str {
+        match self {
+            PartitionedTable::Points => "points",
+            PartitionedTable::Rollup1m => "rollup_1m",
+            PartitionedTable::Rollup1h => "rollup_1h",
+        }
+    }
+
+    fn monthly(self) -> bool {
+        matches!(self, PartitionedTable::Rollup1h)
+    }
+
+    /// First day of the partition that holds `day`.
+    pub fn period_start(self, day: NaiveDate) -> NaiveDate {
+        if self.monthly() {
+            day.with_day(1).unwrap_or(day)
+        } else {
+            day
+        }
+    }
+
+    /// First day after the partition that starts at `start`.
+    pub fn period_end(self, start: NaiveDate) -> NaiveDate {
+        if self.monthly() {
+            start.checked_add_months(Months::new(1)).unwrap_or(start)
+        } else {
+            start.checked_add_days(Days::new(1)).unwrap_or(start)
+        }
+    }
+
+    /// `points_p20261122`, `rollup_1m_p20261122`, `rollup_1h_p202611`.
+    pub fn partition_name(self, start: NaiveDate) -> String {
+        if self.monthly() {
+            format!("{}_p{}", self.parent(), start.format("%Y%m"))
+        } else {
+            format!("{}_p{}", self.parent(), start.format("%Y%m%d"))
+        }
+    }
+
+    /// The period start encoded in a partition name of this table, if it is one.
+    pub fn parse_partition_name(self, name: &str) -> Option<NaiveDate> {
+        let suffix = name.strip_prefix(self.parent())?.strip_prefix("_p")?;
+        let start = if self.monthly() {
+            NaiveDate::parse_from_str(&format!("{suffix}01"), "%Y%m%d").ok()?
+        } else {
+            NaiveDate::parse_from_str(suffix, "%Y%m%d").ok()?
+        };
+        (self.partition_name(start) == name).then_some(start)
+    }
+}
+
+/// Remembers which partitions exist, shared by all writers of one process.
+#[derive(Debug, Default)]
+pub struct PartitionSet {
+    known: Mutex<HashSet<(PartitionedTable, NaiveDate)>>,
+}
+
+/// Convenience for the points table (daily partitions).
 pub fn partition_name(day: NaiveDate) -> String {
-    format!("points_p{}", day.format("%Y%m%d"))
+    PartitionedTable::Points.partition_name(day)
 }
 
 pub fn day_of(timestamp_ms: i64) -> NaiveDate {
@@ -26,39 +93,49 @@ pub fn day_of(timestamp_ms: i64) -> NaiveDate {
 }
 
 impl PartitionSet {
-    /// Makes sure every day in `days` has its partition; returns how many were created.
-    pub async fn ensure(&self, pool: &PgPool, days: impl IntoIterator<Item = NaiveDate>) -> Result<usize, sqlx::Error> {
+    /// Makes sure every day in `days` has its partition of `table`; returns how many
+    /// were created.
+    pub async fn ensure(
+        &self,
+        pool: &PgPool,
+        table: PartitionedTable,
+        days: impl IntoIterator<Item = NaiveDate>,
+    ) -> Result<usize, sqlx::Error> {
         let missing: Vec<NaiveDate> = {
             let known = self.known.lock().expect("partition set lock is never poisoned");
-            let mut missing: Vec<NaiveDate> = days.into_iter().filter(|d| !known.contains(d)).collect();
+            let mut missing: Vec<NaiveDate> = days
+                .into_iter()
+                .map(|d| table.period_start(d))
+                .filter(|d| !known.contains(&(table, *d)))
+                .collect();
             missing.sort();
             missing.dedup();
             missing
         };
         let mut created = 0;
-        for day in missing {
-            if create_partition(pool, day).await? {
+        for start in missing {
+            if create_partition(pool, table, start).await? {
                 created += 1;
             }
-            self.known.lock().expect("partition set lock is never poisoned").insert(day);
+            self.known.lock().expect("partition set lock is never poisoned").insert((table, start));
         }
         Ok(created)
     }
 
-    /// Forgets a day (after retention dropped it) so a late write recreates it.
-    pub fn forget(&self, day: NaiveDate) {
-        self.known.lock().expect("partition set lock is never poisoned").remove(&day);
+    /// Forgets a partition (after retention dropped it) so a late write recreates it.
+    pub fn forget(&self, table: PartitionedTable, start: NaiveDate) {
+        self.known.lock().expect("partition set lock is never poisoned").remove(&(table, start));
     }
 }
 
-/// Creates one day's partition if it is missing. Returns whether it was created.
-async fn create_partition(pool: &PgPool, day: NaiveDate) -> Result<bool, sqlx::Error> {
-    let name = partition_name(day);
-    let next = day.checked_add_days(Days::new(1)).unwrap_or(day);
+/// Creates one partition if it is missing. Returns whether it was created.
+async fn create_partition(pool: &PgPool, table: PartitionedTable, start: NaiveDate) -> Result<bool, sqlx::Error> {
+    let name = table.partition_name(start);
+    let end = table.period_end(start);
     let mut tx = pool.begin().await?;
     // Concurrent CREATE ... IF NOT EXISTS of the same partition can still fail on the
-    // catalog's unique index; writers of every instance serialise on this lock.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('vigil.points.partitions'))")
+    // catalog's unique index; every instance serialises on this lock.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('vigil.partitions'))")
         .execute(&mut *tx)
         .await?;
     let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
@@ -66,14 +143,56 @@ async fn create_partition(pool: &PgPool, day: NaiveDate) -> Result<bool, sqlx::E
         .fetch_one(&mut *tx)
         .await?;
     if !exists {
-        let statement = format!(
-            "CREATE TABLE {name} PARTITION OF points FOR VALUES FROM ('{day}') TO ('{next}')"
-        );
+        let parent = table.parent();
+        let statement = format!("CREATE TABLE {name} PARTITION OF {parent} FOR VALUES FROM ('{start}') TO ('{end}')");
         sqlx::query(&statement).execute(&mut *tx).await?;
-        tracing::info!(partition = %name, "Created a points partition.");
+        tracing::info!(partition = %name, "Created a partition.");
     }
     tx.commit().await?;
     Ok(!exists)
+}
+
+/// Partitions of `table` as `(name, period start)`, oldest first.
+pub async fn list_partitions(pool: &PgPool, table: PartitionedTable) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid
+         JOIN pg_class p ON p.oid = i.inhparent
+         WHERE p.relname = $1",
+    )
+    .bind(table.parent())
+    .fetch_all(pool)
+    .await?;
+    let mut parsed: Vec<(String, NaiveDate)> = names
+        .into_iter()
+        .filter_map(|n| table.parse_partition_name(&n).map(|d| (n, d)))
+        .collect();
+    parsed.sort_by_key(|(_, d)| *d);
+    Ok(parsed)
+}
+
+/// Drops the partitions of `table` whose whole period ended on or before `cutoff`
+/// (a partition holding any unexpired data is kept). Returns the dropped names.
+pub async fn drop_expired(
+    pool: &PgPool,
+    set: &PartitionSet,
+    table: PartitionedTable,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let cutoff_day = cutoff.date_naive();
+    let mut dropped = Vec::new();
+    for (_, start) in list_partitions(pool, table).await? {
+        if table.period_end(start) > cutoff_day {
+            continue;
+        }
+        // Rebuilt from the parsed date: the statement only ever names our own partitions.
+        let name = table.partition_name(start);
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}")).execute(pool).await?;
+        set.forget(table, start);
+        tracing::info!(partition = %name, "Dropped an expired partition.");
+        dropped.push(name);
+    }
+    Ok(dropped)
 }
 
 /// Days from today to `ahead` days later: the partitions kept ready in advance.
@@ -94,5 +213,19 @@ mod tests {
         assert_eq!(day_of(1_795_305_600_000), day);
         let now = DateTime::<Utc>::from_timestamp_millis(1_795_305_600_000).unwrap();
         assert_eq!(days_ahead(now, 2).len(), 3);
+    }
+
+    #[test]
+    fn monthly_partitions_of_the_hour_tier() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let table = PartitionedTable::Rollup1h;
+        let start = table.period_start(day);
+        assert_eq!(start, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+        assert_eq!(table.period_end(start), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        assert_eq!(table.partition_name(start), "rollup_1h_p202611");
+        assert_eq!(table.parse_partition_name("rollup_1h_p202611"), Some(start));
+        assert_eq!(PartitionedTable::Rollup1m.parse_partition_name("rollup_1m_p20261122"), Some(day));
+        assert_eq!(PartitionedTable::Points.parse_partition_name("points_p2026112"), None);
+        assert_eq!(PartitionedTable::Points.parse_partition_name("points_p20261122; DROP"), None);
     }
 }

@@ -21,8 +21,10 @@ pub struct WriteOutcome {
     pub duplicate_batches: usize,
 }
 
-/// Writes `batches` in one transaction, skipping batches whose id is already recorded.
-pub async fn write_batches(pool: &PgPool, batches: &[BatchRows]) -> Result<WriteOutcome, sqlx::Error> {
+/// Writes `batches` in one transaction, skipping batches whose id is already recorded,
+/// and marks the 1-minute buckets they touch for the downsampler (under `shard`, the
+/// writer's own row, so concurrent writers never wait on each other).
+pub async fn write_batches(pool: &PgPool, batches: &[BatchRows], shard: i32) -> Result<WriteOutcome, sqlx::Error> {
     let ids: Vec<Uuid> = batches.iter().map(|b| b.batch_id).collect();
     let counts: Vec<i32> = batches.iter().map(|b| b.rows.len() as i32).collect();
     let mut tx = pool.begin().await?;
@@ -45,6 +47,13 @@ pub async fn write_batches(pool: &PgPool, batches: &[BatchRows]) -> Result<Write
         let mut copy = tx.copy_in_raw("COPY points (series_id, time, value) FROM STDIN (FORMAT binary)").await?;
         copy.send(payload).await?;
         copy.finish().await?;
+        let mut minutes: Vec<i64> = to_write
+            .iter()
+            .flat_map(|b| b.rows.iter().map(|r| r.1.div_euclid(60_000) * 60_000))
+            .collect();
+        minutes.sort_unstable();
+        minutes.dedup();
+        crate::store::rollups::mark_dirty_minutes(&mut tx, &minutes, shard).await?;
     }
     tx.commit().await?;
     Ok(WriteOutcome { points_written, duplicate_batches: batches.len() - fresh.len() })

@@ -38,6 +38,10 @@ pub struct Metrics {
     pub db_pool_connections: IntGaugeVec,
     pub dependency_up: IntGaugeVec,
     pub partitions_created: IntCounter,
+    pub partitions_dropped: IntCounter,
+    pub retention_last_run_timestamp: IntGauge,
+    pub rollup_buckets: IntCounterVec,
+    pub rollup_lag_seconds: IntGaugeVec,
 }
 
 impl Metrics {
@@ -119,7 +123,23 @@ impl Metrics {
                 &[LABEL_DEPENDENCY],
             )
             .unwrap(),
-            partitions_created: IntCounter::new("vigil_partitions_created_total", "Daily points partitions created.").unwrap(),
+            partitions_created: IntCounter::new("vigil_partitions_created_total", "Time partitions created.").unwrap(),
+            partitions_dropped: IntCounter::new("vigil_partitions_dropped_total", "Expired time partitions dropped by retention.").unwrap(),
+            retention_last_run_timestamp: IntGauge::new(
+                "vigil_retention_last_run_timestamp_seconds",
+                "When the retention actor last finished a round (Unix time).",
+            )
+            .unwrap(),
+            rollup_buckets: IntCounterVec::new(
+                Opts::new("vigil_rollup_buckets_total", "Rollup buckets (re)computed, by tier."),
+                &["tier"],
+            )
+            .unwrap(),
+            rollup_lag_seconds: IntGaugeVec::new(
+                Opts::new("vigil_rollup_lag_seconds", "How far behind now each rollup tier is complete."),
+                &["tier"],
+            )
+            .unwrap(),
             registry,
         };
         m.register_all();
@@ -148,6 +168,10 @@ impl Metrics {
             Box::new(self.db_pool_connections.clone()),
             Box::new(self.dependency_up.clone()),
             Box::new(self.partitions_created.clone()),
+            Box::new(self.partitions_dropped.clone()),
+            Box::new(self.retention_last_run_timestamp.clone()),
+            Box::new(self.rollup_buckets.clone()),
+            Box::new(self.rollup_lag_seconds.clone()),
         ];
         for collector in collectors {
             self.registry.register(collector).expect("metric names are unique");

@@ -1,0 +1,236 @@
+//! The rollup tiers: marking buckets dirty, recomputing them, and where each tier's
+//! materialised data ends.
+//!
+//! Every write marks the 1-minute buckets it touches (`rollup_dirty`, same transaction
+//! as the points). The downsampler claims settled dirty buckets with
+//! `FOR UPDATE SKIP LOCKED`, recomputes them whole from the tier below (delete +
+//! insert, so a recompute is idempotent), marks the 1-hour buckets above them, and
+//! deletes the rows it claimed. Late data of any age (within raw retention) therefore
+//! reaches the rollups, with no watermark to fall behind.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::partitions::{PartitionSet, PartitionedTable};
+
+pub const TIER_1M: i16 = 1;
+pub const TIER_1H: i16 = 2;
+
+/// The downsampler's own shard in `rollup_dirty` (writers use their pool index).
+const DOWNSAMPLER_SHARD: i32 = -1;
+
+/// Marks 1-minute buckets (ms since the epoch, sorted) as needing a recompute.
+pub async fn mark_dirty_minutes(conn: &mut PgConnection, minutes_ms: &[i64], shard: i32) -> Result<(), sqlx::Error> {
+    if minutes_ms.is_empty() {
+        return Ok(());
+    }
+    // DO UPDATE (not DO NOTHING) takes the row lock: if the downsampler is recomputing
+    // this bucket right now, the writer waits for it and then marks the bucket again.
+    sqlx::query(
+        "INSERT INTO rollup_dirty (tier, bucket, shard)
+         SELECT $1, to_timestamp(m / 1000.0), $3 FROM unnest($2::bigint[]) AS m
+         ON CONFLICT (tier, bucket, shard) DO UPDATE SET marked_at = now()",
+    )
+    .bind(TIER_1M)
+    .bind(minutes_ms)
+    .bind(shard)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What one downsampler round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RoundOutcome {
+    pub buckets: usize,
+    pub rows: u64,
+}
+
+/// Contiguous runs `[start, end)` of buckets `step` apart.
+fn runs(buckets: &[DateTime<Utc>], step: ChronoDuration) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for &b in buckets {
+        match out.last_mut() {
+            Some((_, end)) if *end == b => *end = b + step,
+            _ => out.push((b, b + step)),
+        }
+    }
+    out
+}
+
+/// Recomputes up to `max` dirty 1-minute buckets that ended before `settled_before`
+/// and are not older than `oldest` (raw data before it is gone).
+pub async fn recompute_minutes(
+    pool: &PgPool,
+    partitions: &PartitionSet,
+    settled_before: DateTime<Utc>,
+    oldest: DateTime<Utc>,
+    max: i64,
+) -> Result<RoundOutcome, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let claimed: Vec<(DateTime<Utc>, i32)> = sqlx::query_as(
+        "SELECT bucket, shard FROM rollup_dirty
+         WHERE tier = $1 AND bucket + interval '1 minute' <= $2 AND bucket >= $3
+         ORDER BY bucket LIMIT $4 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(TIER_1M)
+    .bind(settled_before)
+    .bind(oldest)
+    .bind(max)
+    .fetch_all(&mut *tx)
+    .await?;
+    if claimed.is_empty() {
+        tx.commit().await?;
+        return Ok(RoundOutcome::default());
+    }
+    let mut buckets: Vec<DateTime<Utc>> = claimed.iter().map(|(b, _)| *b).collect();
+    buckets.sort();
+    buckets.dedup();
+    partitions
+        .ensure(pool, PartitionedTable::Rollup1m, buckets.iter().map(|b| b.date_naive()))
+        .await?;
+    let mut rows = 0;
+    for (start, end) in runs(&buckets, ChronoDuration::minutes(1)) {
+        sqlx::query("DELETE FROM rollup_1m WHERE bucket >= $1 AND bucket < $2")
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?;
+        rows += sqlx::query(
+            "INSERT INTO rollup_1m (series_id, bucket, min, max, sum, count)
+             SELECT series_id, date_bin('1 minute', time, TIMESTAMPTZ '1970-01-01+00'),
+                    min(value), max(value), sum(value), count(*)
+             FROM points WHERE time >= $1 AND time < $2
+             GROUP BY 1, 2",
+        )
+        .bind(start)
+        .bind(end)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    let mut hours: Vec<DateTime<Utc>> = buckets.iter().map(|b| floor_to(*b, 3600)).collect();
+    hours.dedup();
+    sqlx::query(
+        "INSERT INTO rollup_dirty (tier, bucket, shard)
+         SELECT $1, h, $3 FROM unnest($2::timestamptz[]) AS h
+         ON CONFLICT (tier, bucket, shard) DO UPDATE SET marked_at = now()",
+    )
+    .bind(TIER_1H)
+    .bind(&hours)
+    .bind(DOWNSAMPLER_SHARD)
+    .execute(&mut *tx)
+    .await?;
+    release(&mut tx, TIER_1M, &claimed).await?;
+    tx.commit().await?;
+    Ok(RoundOutcome { buckets: buckets.len(), rows })
+}
+
+/// Recomputes up to `max` dirty 1-hour buckets from the 1-minute tier, but only hours
+/// that lie wholly before `settled_before` (every minute of them materialised).
+pub async fn recompute_hours(
+    pool: &PgPool,
+    partitions: &PartitionSet,
+    settled_before: DateTime<Utc>,
+    oldest: DateTime<Utc>,
+    max: i64,
+) -> Result<RoundOutcome, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let claimed: Vec<(DateTime<Utc>, i32)> = sqlx::query_as(
+        "SELECT bucket, shard FROM rollup_dirty
+         WHERE tier = $1 AND bucket + interval '1 hour' <= $2 AND bucket >= $3
+         ORDER BY bucket LIMIT $4 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(TIER_1H)
+    .bind(settled_before)
+    .bind(oldest)
+    .bind(max)
+    .fetch_all(&mut *tx)
+    .await?;
+    if claimed.is_empty() {
+        tx.commit().await?;
+        return Ok(RoundOutcome::default());
+    }
+    let mut buckets: Vec<DateTime<Utc>> = claimed.iter().map(|(b, _)| *b).collect();
+    buckets.sort();
+    buckets.dedup();
+    partitions
+        .ensure(pool, PartitionedTable::Rollup1h, buckets.iter().map(|b| b.date_naive()))
+        .await?;
+    let mut rows = 0;
+    for (start, end) in runs(&buckets, ChronoDuration::hours(1)) {
+        sqlx::query("DELETE FROM rollup_1h WHERE bucket >= $1 AND bucket < $2")
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?;
+        rows += sqlx::query(
+            "INSERT INTO rollup_1h (series_id, bucket, min, max, sum, count)
+             SELECT series_id, date_bin('1 hour', bucket, TIMESTAMPTZ '1970-01-01+00'),
+                    min(min), max(max), sum(sum), sum(count)::bigint
+             FROM rollup_1m WHERE bucket >= $1 AND bucket < $2
+             GROUP BY 1, 2",
+        )
+        .bind(start)
+        .bind(end)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    release(&mut tx, TIER_1H, &claimed).await?;
+    tx.commit().await?;
+    Ok(RoundOutcome { buckets: buckets.len(), rows })
+}
+
+async fn release(tx: &mut PgConnection, tier: i16, claimed: &[(DateTime<Utc>, i32)]) -> Result<(), sqlx::Error> {
+    let buckets: Vec<DateTime<Utc>> = claimed.iter().map(|(b, _)| *b).collect();
+    let shards: Vec<i32> = claimed.iter().map(|(_, s)| *s).collect();
+    sqlx::query(
+        "DELETE FROM rollup_dirty d USING unnest($2::timestamptz[], $3::int[]) AS k(bucket, shard)
+         WHERE d.tier = $1 AND d.bucket = k.bucket AND d.shard = k.shard",
+    )
+    .bind(tier)
+    .bind(&buckets)
+    .bind(&shards)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The oldest bucket still waiting for a recompute in `tier`, if any.
+pub async fn oldest_dirty(pool: &PgPool, tier: i16) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT min(bucket) FROM rollup_dirty WHERE tier = $1")
+        .bind(tier)
+        .fetch_one(pool)
+        .await
+}
+
+/// Forgets dirty marks for buckets whose source data retention already dropped.
+pub async fn forget_expired(pool: &PgPool, tier: i16, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM rollup_dirty WHERE tier = $1 AND bucket < $2")
+        .bind(tier)
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
+/// `t` rounded down to a multiple of `seconds` since the epoch.
+pub fn floor_to(t: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    let ms = t.timestamp_millis();
+    let step = seconds * 1000;
+    DateTime::from_timestamp_millis(ms.div_euclid(step) * step).unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_contiguous_buckets() {
+        let t = |m: i64| DateTime::from_timestamp(m * 60, 0).unwrap();
+        let out = runs(&[t(1), t(2), t(3), t(7), t(9), t(10)], ChronoDuration::minutes(1));
+        assert_eq!(out, vec![(t(1), t(4)), (t(7), t(8)), (t(9), t(11))]);
+        assert_eq!(floor_to(DateTime::from_timestamp(3_725, 0).unwrap(), 3600), DateTime::from_timestamp(3_600, 0).unwrap());
+    }
+}
