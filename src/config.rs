@@ -141,6 +141,7 @@ pub struct QuerySettings {
     pub max_buckets: u32,
     #[serde(with = "humantime_serde")]
     pub max_range: Duration,
+    pub max_series: u32,
     pub breaker_failures: u32,
     #[serde(with = "humantime_serde")]
     pub breaker_open_for: Duration,
@@ -266,6 +267,7 @@ impl Default for Settings {
                 target_buckets: 1500,
                 max_buckets: 11_000,
                 max_range: 400 * DAY,
+                max_series: 500,
                 breaker_failures: 5,
                 breaker_open_for: 10 * SECOND,
             },
@@ -350,6 +352,7 @@ impl Settings {
         positive("query.target_buckets", self.query.target_buckets as u64);
         positive("query.max_buckets", self.query.max_buckets as u64);
         positive("query.breaker_failures", self.query.breaker_failures as u64);
+        positive("query.max_series", self.query.max_series as u64);
         positive("rollup.max_buckets_per_round", self.rollup.max_buckets_per_round as u64);
         let durations = [
             ("http.shutdown_grace", self.http.shutdown_grace),

@@ -2,12 +2,15 @@
 //!
 //! Takes [`RunQuery`] from the query HTTP handler. Looks the normalised query up in
 //! the Redis cache; on a miss, asks the circuit breaker, picks the storage tier for
-//! the range, resolves the matching series and runs the aggregate, then caches the
+//! the range (`store::aggregate::pick_tier`), splits the range into segments so the
+//! not-yet-materialised tail and unaligned edges come from finer tiers, resolves the
+//! matching series (and their `groupBy` groups), runs the aggregate, then caches the
 //! answer (short TTL for ranges that reach into the last minute, long otherwise).
 //! Holds no state besides its handles, so a restart loses nothing; queries are
 //! answered concurrently (each is its own future), bounded by the mailbox and the
 //! database pool.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,8 +21,10 @@ use sqlx::PgPool;
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::Settings;
 use crate::model::query::format_time;
-use crate::model::{DataPoint, QueryMeta, QueryResult, QuerySpec};
-use crate::store::aggregate::{aggregate, matching_series, pick_tier};
+use crate::actors::downsampler::{hour_tier_complete_before, minute_tier_complete_before};
+use crate::model::{DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec};
+use crate::store::aggregate::{aggregate, matching_series, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection, Tier};
+use crate::store::rollups::floor_to;
 use crate::store::is_transient;
 use crate::store::redis::RedisStore;
 use crate::telemetry::Metrics;
@@ -33,6 +38,8 @@ pub struct RunQuery {
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryFailure {
+    #[error("{0}")]
+    Invalid(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     #[error("query failed: {0}")]
@@ -108,28 +115,57 @@ impl Handler<RunQuery> for QueryRouterActor {
 }
 
 async fn run_on_database(settings: &Settings, pg: &PgPool, breaker: &CircuitBreaker, spec: &QuerySpec) -> Result<QueryResult, QueryFailure> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let (tier, note) = pick_tier(spec.range, spec.step, spec.aggregation, now_ms, &settings.retention);
+    if tier == Tier::Raw && !spec.aggregation.rollups_can_answer() && !Tier::Raw.holds(spec.range.start_ms, now_ms, &settings.retention) {
+        return Err(QueryFailure::Invalid(format!(
+            "{:?} needs raw points, which are kept for {}; shorten the range",
+            spec.aggregation,
+            humantime::format_duration(settings.retention.raw)
+        )));
+    }
     if !breaker.allow() {
         return Err(QueryFailure::Unavailable("circuit breaker open after repeated database failures".into()));
     }
-    let tier = pick_tier(spec.range, spec.step);
     let outcome = async {
         let series = matching_series(pg, spec.metric.as_str(), &spec.tags).await?;
-        let rows = if series.is_empty() {
-            Vec::new()
+        let (selection, groups, truncated) = select_groups(series, &spec.group_by, settings.query.max_series as usize);
+        let complete = if tier == Tier::Raw {
+            Completeness { minute_ms: i64::MIN, hour_ms: i64::MIN }
         } else {
-            aggregate(pg, tier, &series, spec.range, spec.step, spec.aggregation, settings.query.timeout).await?
+            let settle = chrono::Duration::from_std(settings.rollup.settle).unwrap_or_default();
+            let settled = floor_to(chrono::Utc::now() - settle, 60);
+            let minute = minute_tier_complete_before(pg, settled).await?;
+            let hour = hour_tier_complete_before(pg, minute).await?;
+            Completeness { minute_ms: minute.timestamp_millis(), hour_ms: hour.timestamp_millis() }
         };
-        Ok::<_, sqlx::Error>((series.len(), rows))
+        let segments = plan_segments(spec.range, tier, complete, now_ms, &settings.retention);
+        let buckets = if selection.ids.is_empty() {
+            Buckets::new()
+        } else {
+            aggregate(pg, &segments, &selection, spec.step, spec.aggregation, settings.query.timeout).await?
+        };
+        Ok::<_, sqlx::Error>((selection.ids.len(), groups, truncated, segments, buckets))
     }
     .await;
     match outcome {
-        Ok((series, rows)) => {
+        Ok((series, groups, truncated, segments, buckets)) => {
             breaker.record_success();
+            let data = shape(buckets, groups, !spec.group_by.is_empty());
+            let mut tiers: Vec<String> = Vec::new();
+            for (t, _) in &segments {
+                if tiers.last().map(String::as_str) != Some(t.table()) {
+                    tiers.push(t.table().to_string());
+                }
+            }
             Ok(QueryResult {
-                data: rows.into_iter().map(|(t, value)| DataPoint { time: format_time(t), value }).collect(),
+                data,
                 meta: QueryMeta {
                     table: tier.table().into(),
                     resolution: tier.resolution().into(),
+                    tiers,
+                    note,
+                    truncated,
                     step: spec.step.label(),
                     step_ms: spec.step.millis(),
                     cached: false,
@@ -150,5 +186,52 @@ async fn run_on_database(settings: &Settings, pg: &PgPool, breaker: &CircuitBrea
                 Err(QueryFailure::Internal(error))
             }
         }
+    }
+}
+
+/// Assigns each matching series to its group (the values of the `groupBy` keys), at
+/// most `max_groups` groups; series of further groups are dropped (`truncated`).
+fn select_groups(series: Vec<(i64, sqlx::types::Json<Labels>)>, group_by: &[String], max_groups: usize) -> (SeriesSelection, Vec<Labels>, bool) {
+    if group_by.is_empty() {
+        let ids = series.into_iter().map(|(id, _)| id).collect();
+        return (SeriesSelection { ids, groups: None }, vec![Labels::new()], false);
+    }
+    let mut index: HashMap<Labels, i32> = HashMap::new();
+    let mut groups: Vec<Labels> = Vec::new();
+    let (mut ids, mut numbers) = (Vec::new(), Vec::new());
+    let mut truncated = false;
+    let mut sorted = series;
+    sorted.sort_by_key(|(id, _)| *id);
+    for (id, labels) in sorted {
+        let key: Labels = group_by.iter().filter_map(|k| labels.0.get(k).map(|v| (k.clone(), v.clone()))).collect();
+        let number = match index.get(&key) {
+            Some(n) => *n,
+            None if groups.len() < max_groups => {
+                groups.push(key.clone());
+                index.insert(key, groups.len() as i32 - 1);
+                groups.len() as i32 - 1
+            }
+            None => {
+                truncated = true;
+                continue;
+            }
+        };
+        ids.push(id);
+        numbers.push(number);
+    }
+    (SeriesSelection { ids, groups: Some(numbers) }, groups, truncated)
+}
+
+fn shape(buckets: Buckets, groups: Vec<Labels>, grouped: bool) -> QueryData {
+    let mut per_group: Vec<Vec<DataPoint>> = vec![Vec::new(); groups.len().max(1)];
+    for ((g, b), value) in buckets {
+        if let Some(points) = per_group.get_mut(g as usize) {
+            points.push(DataPoint { time: format_time(b), value });
+        }
+    }
+    if grouped {
+        QueryData::Grouped(groups.into_iter().zip(per_group).map(|(tags, data)| GroupSeries { tags, data }).collect())
+    } else {
+        QueryData::Single(per_group.into_iter().next().unwrap_or_default())
     }
 }

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::model::{DataPoint, QueryMeta, QueryRequest, QueryResult};
+use crate::model::{DataPoint, GroupSeries, QueryData, QueryMeta, QueryRequest, QueryResult};
 use crate::protocol::json::Rejection;
 use crate::store::catalog::MetricDefinition;
 
@@ -77,7 +77,7 @@ pub struct HealthReport {
     ),
     components(schemas(
         IngestPoint, IngestResponse, ErrorBody, MetricList, TagValues, HealthReport,
-        QueryRequest, QueryResult, QueryMeta, DataPoint, Rejection, MetricDefinition,
+        QueryRequest, QueryResult, QueryData, GroupSeries, QueryMeta, DataPoint, Rejection, MetricDefinition,
     ))
 )]
 pub struct ApiDoc;

@@ -28,6 +28,7 @@ pub async fn query(state: web::Data<AppState>, body: web::Json<QueryRequest>) ->
         .map_err(|_| ApiError::unavailable("query service is restarting; retry", 1))?;
     match outcome {
         Ok(result) => Ok(HttpResponse::Ok().json(result)),
+        Err(QueryFailure::Invalid(why)) => Err(ApiError::validation(why, json!({"field": "start"}))),
         Err(QueryFailure::Unavailable(why)) => Err(ApiError::unavailable(why, 5)),
         Err(QueryFailure::Internal(error)) => Err(ApiError::internal(error)),
     }

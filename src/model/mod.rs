@@ -5,5 +5,5 @@ pub mod query;
 pub mod series;
 
 pub use point::{Labels, MetricName, Point, PointLimits, PointError};
-pub use query::{Aggregation, DataPoint, QueryError, QueryMeta, QueryRequest, QueryResult, QuerySpec, Step, TimeRange};
+pub use query::{Aggregation, DataPoint, GroupSeries, QueryData, QueryError, QueryMeta, QueryRequest, QueryResult, QuerySpec, Step, TimeRange};
 pub use series::SeriesKey;

@@ -31,6 +31,12 @@ pub enum Aggregation {
     Max,
     Sum,
     Count,
+    /// Per-second increase of each counter series (resets handled), summed across series.
+    Rate,
+    P50,
+    P90,
+    P95,
+    P99,
 }
 
 impl Aggregation {
@@ -41,11 +47,32 @@ impl Aggregation {
             "max" => Ok(Aggregation::Max),
             "sum" => Ok(Aggregation::Sum),
             "count" => Ok(Aggregation::Count),
+            "rate" => Ok(Aggregation::Rate),
+            "p50" => Ok(Aggregation::P50),
+            "p90" => Ok(Aggregation::P90),
+            "p95" => Ok(Aggregation::P95),
+            "p99" => Ok(Aggregation::P99),
             other => Err(QueryError::field(
                 "aggregation",
-                format!("unknown aggregation {other:?}; expected avg, min, max, sum or count"),
+                format!("unknown aggregation {other:?}; expected avg, min, max, sum, count, rate, p50, p90, p95 or p99"),
             )),
         }
+    }
+
+    /// The quantile of a percentile aggregation.
+    pub fn quantile(self) -> Option<f64> {
+        match self {
+            Aggregation::P50 => Some(0.5),
+            Aggregation::P90 => Some(0.9),
+            Aggregation::P95 => Some(0.95),
+            Aggregation::P99 => Some(0.99),
+            _ => None,
+        }
+    }
+
+    /// Whether rollups (min/max/sum/count per bucket) can answer it exactly.
+    pub fn rollups_can_answer(self) -> bool {
+        matches!(self, Aggregation::Avg | Aggregation::Min | Aggregation::Max | Aggregation::Sum | Aggregation::Count)
     }
 }
 
@@ -137,6 +164,9 @@ pub struct QueryRequest {
     /// Only series whose labels contain all of these.
     #[serde(default)]
     pub tags: Option<Labels>,
+    /// Tag keys: one result series per distinct combination of their values.
+    #[serde(default)]
+    pub group_by: Option<Vec<String>>,
 }
 
 fn time_schema() -> utoipa::openapi::schema::Schema {
@@ -157,6 +187,8 @@ pub struct QuerySpec {
     pub range: TimeRange,
     pub aggregation: Aggregation,
     pub step: Step,
+    /// Tag keys to group by; empty: one series across everything that matched.
+    pub group_by: Vec<String>,
 }
 
 /// What was wrong with a query, field by field.
@@ -202,20 +234,34 @@ impl QuerySpec {
             ));
         }
         let tags = request.tags.clone().unwrap_or_default();
-        Ok(QuerySpec { metric, tags, range, aggregation, step })
+        let group_by = request.group_by.clone().unwrap_or_default();
+        if group_by.len() > 8 {
+            return Err(QueryError::field("groupBy", "at most 8 tag keys"));
+        }
+        for key in &group_by {
+            let valid = !key.is_empty()
+                && key.len() <= 100
+                && key.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+            if !valid {
+                return Err(QueryError::field("groupBy", format!("{key:?} is not a tag key")));
+            }
+        }
+        Ok(QuerySpec { metric, tags, range, aggregation, step, group_by })
     }
 
     /// A stable text form used as the cache key: equal specs give equal keys.
     pub fn cache_identity(&self) -> String {
         let tags = serde_json::to_string(&self.tags).unwrap_or_default();
         format!(
-            "v1|{}|{}|{}|{}|{:?}|{}",
+            "v2|{}|{}|{}|{}|{:?}|{}|{}",
             self.metric.as_str(),
             tags,
             self.range.start_ms,
             self.range.end_ms,
             self.aggregation,
-            self.step.millis()
+            self.step.millis(),
+            self.group_by.join(",")
         )
     }
 }
@@ -228,14 +274,39 @@ pub struct DataPoint {
     pub value: f64,
 }
 
+/// One result series of a `groupBy` query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GroupSeries {
+    /// The group's values of the `groupBy` keys (a missing tag is absent).
+    pub tags: Labels,
+    pub data: Vec<DataPoint>,
+}
+
+/// Buckets of one series, or one series per group when `groupBy` was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum QueryData {
+    Single(Vec<DataPoint>),
+    Grouped(Vec<GroupSeries>),
+}
+
 /// What answered a query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryMeta {
-    /// The table (storage tier) that answered.
+    /// The table (storage tier) that answered most of the range.
     pub table: String,
-    /// The tier's native resolution (`raw` for points as ingested).
+    /// That tier's resolution: `raw`, `1m` or `1h`.
     pub resolution: String,
+    /// Every tier that contributed, in time order of their segments (e.g. the
+    /// not-yet-materialised tail of a range comes from `points`).
+    pub tiers: Vec<String>,
+    /// Why a finer tier than the range alone suggests was used, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Result series dropped by `query.max_series` (groupBy only).
+    #[serde(default)]
+    pub truncated: bool,
     pub step: String,
     pub step_ms: i64,
     /// Whether the answer came from the cache.
@@ -250,7 +321,7 @@ pub struct QueryMeta {
 /// The answer to `POST /api/v1/query`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueryResult {
-    pub data: Vec<DataPoint>,
+    pub data: QueryData,
     pub meta: QueryMeta,
 }
 

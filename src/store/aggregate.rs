@@ -1,100 +1,392 @@
-//! Dashboard query SQL. Each aggregation has its own static statement, picked by a
-//! `match` on the parsed enum: no part of a client's request is ever spliced in.
+//! Dashboard query SQL and the choice of storage tier.
+//!
+//! Every statement is static; the aggregation is never spliced in. Rollup-answerable
+//! aggregations (avg, min, max, sum, count) are computed as per-bucket partials
+//! (min, max, sum, count) from each tier segment and merged in Rust, so a bucket that
+//! straddles two tiers (the not-yet-materialised tail, a range edge inside a rollup
+//! bucket) is still exact. Percentiles and rate need the raw points.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::PgPool;
 
+use crate::config::RetentionSettings;
 use crate::model::{Aggregation, Labels, Step, TimeRange};
 
-/// The storage tier a query reads. Only raw points exist so far; rollup tiers add
-/// variants here and a branch in `pick_tier`, without touching the actors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// A storage tier. Adding one means a variant here and its statements below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Tier {
     Raw,
+    Minute,
+    Hour,
 }
 
 impl Tier {
     pub fn table(self) -> &'static str {
         match self {
             Tier::Raw => "points",
+            Tier::Minute => "rollup_1m",
+            Tier::Hour => "rollup_1h",
         }
     }
 
     pub fn resolution(self) -> &'static str {
         match self {
             Tier::Raw => "raw",
+            Tier::Minute => "1m",
+            Tier::Hour => "1h",
+        }
+    }
+
+    /// Bucket width of the tier (raw points have none: 1 ms).
+    pub fn resolution_ms(self) -> i64 {
+        match self {
+            Tier::Raw => 1,
+            Tier::Minute => MINUTE_MS,
+            Tier::Hour => HOUR_MS,
+        }
+    }
+
+    fn finer(self) -> Tier {
+        match self {
+            Tier::Hour => Tier::Minute,
+            _ => Tier::Raw,
+        }
+    }
+
+    fn coarser(self) -> Tier {
+        match self {
+            Tier::Raw => Tier::Minute,
+            _ => Tier::Hour,
+        }
+    }
+
+    fn retention_ms(self, retention: &RetentionSettings) -> i64 {
+        let d = match self {
+            Tier::Raw => retention.raw,
+            Tier::Minute => retention.rollup_1m,
+            Tier::Hour => retention.rollup_1h,
+        };
+        d.as_millis().min(i64::MAX as u128) as i64
+    }
+
+    /// Whether the tier still holds data at `at_ms` (retention drops whole partitions,
+    /// so this is conservative by up to a partition).
+    pub fn holds(self, at_ms: i64, now_ms: i64, retention: &RetentionSettings) -> bool {
+        at_ms >= now_ms - self.retention_ms(retention)
+    }
+}
+
+/// The tier that answers a query, and why when it is not the range's default.
+///
+/// Default by range (the seeds' rule): ≤ 1 h raw, ≤ 24 h 1-minute, longer 1-hour. Never
+/// coarser than the step when a finer tier holds the range (a 10 s step over 6 h reads
+/// raw points); never a tier that no longer holds the range's start (a range older than
+/// raw retention reads rollups). Percentiles and rate read raw points only.
+pub fn pick_tier(range: TimeRange, step: Step, aggregation: Aggregation, now_ms: i64, retention: &RetentionSettings) -> (Tier, Option<String>) {
+    if !aggregation.rollups_can_answer() {
+        return (Tier::Raw, Some("percentiles and rate are computed from raw points".into()));
+    }
+    let len = range.len_ms();
+    let default = if len <= HOUR_MS {
+        Tier::Raw
+    } else if len <= 24 * HOUR_MS {
+        Tier::Minute
+    } else {
+        Tier::Hour
+    };
+    let mut tier = default;
+    while tier != Tier::Raw && step.millis() % tier.resolution_ms() != 0 && tier.finer().holds(range.start_ms, now_ms, retention) {
+        tier = tier.finer();
+    }
+    while tier != Tier::Hour && !tier.holds(range.start_ms, now_ms, retention) {
+        tier = tier.coarser();
+    }
+    let note = (tier != default).then(|| {
+        if tier < default {
+            format!("step {} is finer than the {} tier", step.label(), default.resolution())
+        } else {
+            format!("the {} tier no longer holds the start of the range", default.resolution())
+        }
+    });
+    (tier, note)
+}
+
+/// Up to where each rollup tier is materialised (everything before is complete).
+#[derive(Debug, Clone, Copy)]
+pub struct Completeness {
+    pub minute_ms: i64,
+    pub hour_ms: i64,
+}
+
+/// Splits `range` into segments answered by `tier` where it is complete and aligned,
+/// and by finer tiers at the edges and in the not-yet-materialised tail.
+pub fn plan_segments(range: TimeRange, tier: Tier, complete: Completeness, now_ms: i64, retention: &RetentionSettings) -> Vec<(Tier, TimeRange)> {
+    let mut out = Vec::new();
+    plan_into(range, tier, complete, now_ms, retention, &mut out);
+    out
+}
+
+fn plan_into(range: TimeRange, tier: Tier, complete: Completeness, now_ms: i64, retention: &RetentionSettings, out: &mut Vec<(Tier, TimeRange)>) {
+    if range.end_ms <= range.start_ms {
+        return;
+    }
+    if tier == Tier::Raw {
+        out.push((Tier::Raw, range));
+        return;
+    }
+    let res = tier.resolution_ms();
+    let complete_ms = match tier {
+        Tier::Minute => complete.minute_ms,
+        _ => complete.hour_ms,
+    };
+    let finer = tier.finer();
+    // A head that the finer tier no longer holds is read from this tier's whole
+    // bucket (it may include a little before `start`) rather than dropped.
+    let mut head_end = ceil_to(range.start_ms, res);
+    if !finer.holds(range.start_ms, now_ms, retention) {
+        head_end = floor_to(range.start_ms, res);
+    }
+    let tail_start = floor_to(range.end_ms.min(complete_ms), res).max(head_end);
+    if head_end >= tail_start {
+        plan_into(range, finer, complete, now_ms, retention, out);
+        return;
+    }
+    if head_end > range.start_ms {
+        plan_into(TimeRange { start_ms: range.start_ms, end_ms: head_end }, finer, complete, now_ms, retention, out);
+    }
+    out.push((tier, TimeRange { start_ms: head_end.max(floor_to(range.start_ms, res)), end_ms: tail_start }));
+    plan_into(TimeRange { start_ms: tail_start, end_ms: range.end_ms }, finer, complete, now_ms, retention, out);
+}
+
+fn floor_to(ms: i64, res: i64) -> i64 {
+    ms.div_euclid(res) * res
+}
+
+fn ceil_to(ms: i64, res: i64) -> i64 {
+    (ms + res - 1).div_euclid(res) * res
+}
+
+/// Mergeable per-bucket aggregate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Partial {
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub count: i64,
+}
+
+impl Partial {
+    pub fn merge(&mut self, other: Partial) {
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
+    pub fn value(&self, aggregation: Aggregation) -> f64 {
+        match aggregation {
+            Aggregation::Min => self.min,
+            Aggregation::Max => self.max,
+            Aggregation::Sum => self.sum,
+            Aggregation::Count => self.count as f64,
+            _ => self.sum / self.count as f64,
         }
     }
 }
 
-/// The tier that answers a range. The seeds' rule (≤ 1 h raw, ≤ 24 h 1-minute, longer
-/// 1-hour) needs rollups; until they exist every range is answered from raw points.
-pub fn pick_tier(_range: TimeRange, _step: Step) -> Tier {
-    Tier::Raw
+/// Which series to read, and the result group of each.
+pub struct SeriesSelection {
+    pub ids: Vec<i64>,
+    /// Parallel to `ids` when grouping; `None`: everything is group 0.
+    pub groups: Option<Vec<i32>>,
 }
 
-/// Ids of the series of `metric` whose labels contain `tags`.
-pub async fn matching_series(pool: &PgPool, metric: &str, tags: &Labels) -> Result<Vec<i64>, sqlx::Error> {
-    if tags.is_empty() {
-        sqlx::query_scalar("SELECT id FROM series WHERE metric = $1")
-            .bind(metric)
-            .fetch_all(pool)
-            .await
-    } else {
-        let filter = serde_json::to_string(tags).expect("labels serialise");
-        sqlx::query_scalar("SELECT id FROM series WHERE metric = $1 AND labels @> $2::jsonb")
-            .bind(metric)
-            .bind(filter)
-            .fetch_all(pool)
-            .await
+/// Series of `metric` whose labels contain `tags`, with their labels.
+pub async fn matching_series(pool: &PgPool, metric: &str, tags: &Labels) -> Result<Vec<(i64, sqlx::types::Json<Labels>)>, sqlx::Error> {
+    let filter = serde_json::to_string(tags).expect("labels serialise");
+    sqlx::query_as("SELECT id, labels FROM series WHERE metric = $1 AND labels @> $2::jsonb")
+        .bind(metric)
+        .bind(filter)
+        .fetch_all(pool)
+        .await
+}
+
+// Buckets are aligned to multiples of the step since the Unix epoch; `$1` is the step
+// in seconds. Grouped variants join the series ids with their group numbers.
+const RAW_PARTIALS: &str = "SELECT 0, (extract(epoch FROM date_bin(make_interval(secs => $1), time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
+        min(value), max(value), sum(value), count(*)
+    FROM points WHERE series_id = ANY($2) AND time >= $4 AND time < $5 GROUP BY 2";
+const RAW_PARTIALS_GROUPED: &str = "SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
+        min(p.value), max(p.value), sum(p.value), count(*)
+    FROM points p JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON p.series_id = g.sid
+    WHERE p.time >= $4 AND p.time < $5 GROUP BY 1, 2";
+const MINUTE_PARTIALS: &str = "SELECT 0, (extract(epoch FROM date_bin(make_interval(secs => $1), bucket, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
+        min(min), max(max), sum(sum), sum(count)::bigint
+    FROM rollup_1m WHERE series_id = ANY($2) AND bucket >= $4 AND bucket < $5 GROUP BY 2";
+const MINUTE_PARTIALS_GROUPED: &str = "SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), r.bucket, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
+        min(r.min), max(r.max), sum(r.sum), sum(r.count)::bigint
+    FROM rollup_1m r JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON r.series_id = g.sid
+    WHERE r.bucket >= $4 AND r.bucket < $5 GROUP BY 1, 2";
+const HOUR_PARTIALS: &str = "SELECT 0, (extract(epoch FROM date_bin(make_interval(secs => $1), bucket, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
+        min(min), max(max), sum(sum), sum(count)::bigint
+    FROM rollup_1h WHERE series_id = ANY($2) AND bucket >= $4 AND bucket < $5 GROUP BY 2";
+const HOUR_PARTIALS_GROUPED: &str = "SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), r.bucket, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
+        min(r.min), max(r.max), sum(r.sum), sum(r.count)::bigint
+    FROM rollup_1h r JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON r.series_id = g.sid
+    WHERE r.bucket >= $4 AND r.bucket < $5 GROUP BY 1, 2";
+const RAW_PERCENTILE: &str = "SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
+        percentile_cont($6) WITHIN GROUP (ORDER BY p.value)
+    FROM points p JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON p.series_id = g.sid
+    WHERE p.time >= $4 AND p.time < $5 GROUP BY 1, 2";
+// Per series: each sample's increase over the previous one (the whole new value after
+// a counter reset, as Prometheus does), summed per bucket and divided by the step;
+// then summed across the group's series. The previous sample may lie up to one step
+// before the range, so the first bucket has its increase too.
+const RAW_RATE: &str = "SELECT grp, b, sum(increase) / $1 FROM (
+        SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint AS b,
+            p.time,
+            CASE WHEN lag(p.value) OVER w IS NULL THEN 0
+                 WHEN p.value >= lag(p.value) OVER w THEN p.value - lag(p.value) OVER w
+                 ELSE p.value END AS increase
+        FROM points p JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON p.series_id = g.sid
+        WHERE p.time >= $4 - make_interval(secs => $1) AND p.time < $5
+        WINDOW w AS (PARTITION BY p.series_id ORDER BY p.time)
+    ) s WHERE time >= $4 GROUP BY 1, 2";
+
+fn partials_statement(tier: Tier, grouped: bool) -> &'static str {
+    match (tier, grouped) {
+        (Tier::Raw, false) => RAW_PARTIALS,
+        (Tier::Raw, true) => RAW_PARTIALS_GROUPED,
+        (Tier::Minute, false) => MINUTE_PARTIALS,
+        (Tier::Minute, true) => MINUTE_PARTIALS_GROUPED,
+        (Tier::Hour, false) => HOUR_PARTIALS,
+        (Tier::Hour, true) => HOUR_PARTIALS_GROUPED,
     }
 }
 
-fn raw_statement(aggregation: Aggregation) -> &'static str {
-    // Buckets are aligned to multiples of the step since the Unix epoch.
-    match aggregation {
-        Aggregation::Avg => "SELECT (extract(epoch FROM date_bin(make_interval(secs => $1), time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint, avg(value)
-             FROM points WHERE series_id = ANY($2) AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1",
-        Aggregation::Min => "SELECT (extract(epoch FROM date_bin(make_interval(secs => $1), time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint, min(value)
-             FROM points WHERE series_id = ANY($2) AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1",
-        Aggregation::Max => "SELECT (extract(epoch FROM date_bin(make_interval(secs => $1), time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint, max(value)
-             FROM points WHERE series_id = ANY($2) AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1",
-        Aggregation::Sum => "SELECT (extract(epoch FROM date_bin(make_interval(secs => $1), time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint, sum(value)
-             FROM points WHERE series_id = ANY($2) AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1",
-        Aggregation::Count => "SELECT (extract(epoch FROM date_bin(make_interval(secs => $1), time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint, count(*)::float8
-             FROM points WHERE series_id = ANY($2) AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1",
-    }
+fn timestamp(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-/// `(bucket_start_ms, value)` for every bucket that holds data, in time order.
+/// `(group, bucket_ms) -> value` for every bucket with data.
+pub type Buckets = BTreeMap<(i32, i64), f64>;
+
+/// Runs the query over its segments under one statement timeout and returns final
+/// values per group and bucket.
 pub async fn aggregate(
     pool: &PgPool,
-    tier: Tier,
-    series_ids: &[i64],
-    range: TimeRange,
+    segments: &[(Tier, TimeRange)],
+    selection: &SeriesSelection,
     step: Step,
     aggregation: Aggregation,
     timeout: Duration,
-) -> Result<Vec<(i64, f64)>, sqlx::Error> {
-    let statement = match tier {
-        Tier::Raw => raw_statement(aggregation),
-    };
-    let start = chrono::DateTime::from_timestamp_millis(range.start_ms).unwrap_or_default();
-    let end = chrono::DateTime::from_timestamp_millis(range.end_ms).unwrap_or_default();
+) -> Result<Buckets, sqlx::Error> {
+    let step_secs = step.millis() as f64 / 1000.0;
+    let groups: Vec<i32> = selection.groups.clone().unwrap_or_else(|| vec![0; selection.ids.len()]);
     let mut tx = pool.begin().await?;
     // A runaway query is cancelled by the server itself, freeing its connection.
     sqlx::query("SELECT set_config('statement_timeout', $1, true)")
         .bind(format!("{}ms", timeout.as_millis()))
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<(i64, f64)> = sqlx::query_as(statement)
-        .bind(step.millis() as f64 / 1000.0)
-        .bind(series_ids)
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
+    let mut out = Buckets::new();
+    if !aggregation.rollups_can_answer() {
+        let range = TimeRange {
+            start_ms: segments.first().map_or(0, |s| s.1.start_ms),
+            end_ms: segments.last().map_or(0, |s| s.1.end_ms),
+        };
+        let statement = if aggregation == Aggregation::Rate { RAW_RATE } else { RAW_PERCENTILE };
+        let rows: Vec<(i32, i64, Option<f64>)> = sqlx::query_as(statement)
+            .bind(step_secs)
+            .bind(&selection.ids)
+            .bind(&groups)
+            .bind(timestamp(range.start_ms))
+            .bind(timestamp(range.end_ms))
+            .bind(aggregation.quantile().unwrap_or(0.5))
+            .fetch_all(&mut *tx)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(g, b, v)| v.map(|v| ((g, b), v))));
+    } else {
+        let mut partials: BTreeMap<(i32, i64), Partial> = BTreeMap::new();
+        for (tier, range) in segments {
+            let statement = partials_statement(*tier, selection.groups.is_some());
+            let rows: Vec<(i32, i64, f64, f64, f64, i64)> = sqlx::query_as(statement)
+                .bind(step_secs)
+                .bind(&selection.ids)
+                .bind(&groups)
+                .bind(timestamp(range.start_ms))
+                .bind(timestamp(range.end_ms))
+                .fetch_all(&mut *tx)
+                .await?;
+            for (g, b, min, max, sum, count) in rows {
+                let partial = Partial { min, max, sum, count };
+                partials.entry((g, b)).and_modify(|p| p.merge(partial)).or_insert(partial);
+            }
+        }
+        out.extend(partials.into_iter().map(|(k, p)| (k, p.value(aggregation))));
+    }
     tx.commit().await?;
-    Ok(rows)
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    const NOW: i64 = 1_795_305_600_000; // 2026-11-22T00:00:00Z
+
+    fn pick(hours: i64, step: &str, ago_hours: i64) -> Tier {
+        let end = NOW - ago_hours * HOUR_MS;
+        let range = TimeRange { start_ms: end - hours * HOUR_MS, end_ms: end };
+        pick_tier(range, Step::parse(step).unwrap(), Aggregation::Avg, NOW, &Settings::default().retention).0
+    }
+
+    #[test]
+    fn routing_follows_range_step_and_retention() {
+        assert_eq!(pick(0, "1m", 0), Tier::Raw); // zero-length edge case: default raw
+        assert_eq!(pick(1, "1m", 0), Tier::Raw); // 30 min..1 h
+        assert_eq!(pick(6, "1m", 0), Tier::Minute); // 6 h
+        assert_eq!(pick(6, "10s", 0), Tier::Raw); // step finer than the tier
+        assert_eq!(pick(72, "1h", 0), Tier::Hour); // 3 d
+        assert_eq!(pick(72, "5m", 0), Tier::Minute); // step finer than 1 h
+        assert_eq!(pick(24 * 60, "1d", 0), Tier::Hour); // 60 d
+        assert_eq!(pick(1, "1m", 24 * 10), Tier::Minute); // 1 h, 10 days ago: raw is gone
+        assert_eq!(pick(1, "1m", 24 * 40), Tier::Hour); // 40 days ago: only 1 h holds it
+        let r = TimeRange { start_ms: NOW - HOUR_MS * 30, end_ms: NOW };
+        assert_eq!(pick_tier(r, Step::parse("1h").unwrap(), Aggregation::P99, NOW, &Settings::default().retention).0, Tier::Raw);
+    }
+
+    #[test]
+    fn segments_stitch_the_tail_and_edges_from_finer_tiers() {
+        let retention = Settings::default().retention;
+        let start = NOW - 3 * HOUR_MS - 2 * MINUTE_MS - 25_000; // not minute-aligned
+        let end = NOW - 10_000;
+        let complete = Completeness { minute_ms: NOW - 5 * MINUTE_MS, hour_ms: NOW - HOUR_MS };
+        let segs = plan_segments(TimeRange { start_ms: start, end_ms: end }, Tier::Hour, complete, NOW, &retention);
+        // Covers the range exactly, without gaps or overlaps, in time order.
+        assert_eq!(segs.first().unwrap().1.start_ms, start);
+        assert_eq!(segs.last().unwrap().1.end_ms, end);
+        for pair in segs.windows(2) {
+            assert_eq!(pair[0].1.end_ms, pair[1].1.start_ms, "{segs:?}");
+        }
+        let tiers: Vec<Tier> = segs.iter().map(|s| s.0).collect();
+        assert_eq!(tiers, vec![Tier::Raw, Tier::Minute, Tier::Hour, Tier::Minute, Tier::Raw], "{segs:?}");
+        assert_eq!(segs[2].1, TimeRange { start_ms: NOW - 3 * HOUR_MS, end_ms: NOW - HOUR_MS });
+        assert_eq!(segs[3].1.end_ms, NOW - 5 * MINUTE_MS);
+    }
+
+    #[test]
+    fn partials_merge_exactly() {
+        let mut a = Partial { min: 1.0, max: 5.0, sum: 6.0, count: 2 };
+        a.merge(Partial { min: 0.5, max: 2.0, sum: 3.0, count: 4 });
+        assert_eq!(a, Partial { min: 0.5, max: 5.0, sum: 9.0, count: 6 });
+        assert_eq!(a.value(Aggregation::Avg), 1.5);
+        assert_eq!(a.value(Aggregation::Count), 6.0);
+    }
 }
