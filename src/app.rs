@@ -166,15 +166,10 @@ impl Application {
         &self.redis
     }
 
-    /// Runs a retention round now and returns the partitions it dropped (tests and
-    /// admin tasks; the actor also runs every `database.maintenance_interval`).
-    pub async fn run_retention(&self) -> anyhow::Result<Vec<String>> {
-        Ok(self.retention.send(RunMaintenance).await?)
-    }
-
-    /// Runs the downsampler until nothing settled is left; returns buckets computed.
-    pub async fn run_rollups(&self) -> anyhow::Result<usize> {
-        self.downsampler.send(RunRollups).await?.map_err(anyhow::Error::msg)
+    /// Handles to run maintenance on demand (tests and admin tasks); the actors also
+    /// run on their own schedule.
+    pub fn maintenance(&self) -> Maintenance {
+        Maintenance { retention: self.retention.clone(), downsampler: self.downsampler.clone() }
     }
 
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then drains: the HTTP server
@@ -211,6 +206,25 @@ impl Application {
         drop(self.arbiters);
         tracing::info!("Vigil stopped.");
         Ok(())
+    }
+}
+
+/// Triggers for the maintenance actors.
+#[derive(Clone)]
+pub struct Maintenance {
+    retention: Addr<RetentionActor>,
+    downsampler: Addr<DownsamplerActor>,
+}
+
+impl Maintenance {
+    /// Runs a retention round now and returns the partitions it dropped.
+    pub async fn run_retention(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.retention.send(RunMaintenance).await?)
+    }
+
+    /// Runs the downsampler until nothing settled is left; returns buckets computed.
+    pub async fn run_rollups(&self) -> anyhow::Result<usize> {
+        self.downsampler.send(RunRollups).await?.map_err(anyhow::Error::msg)
     }
 }
 

@@ -107,15 +107,30 @@ impl Step {
         humantime::format_duration(Duration::from_millis(self.ms as u64)).to_string().replace(' ', "")
     }
 
-    /// The default for a range: about `target` buckets, rounded up to a nice step.
+    /// The default for a range: about `target` buckets, rounded up to a nice step, and
+    /// never finer than the tier that answers such a range by default (1 m above 1 h,
+    /// 1 h above 24 h), so a default query is answered by its rollup tier.
     pub fn default_for(range: TimeRange, target: u32) -> Step {
         let raw = (range.len_ms() + target as i64 - 1) / target as i64;
+        let raw = raw.max(default_resolution_ms(range.len_ms()));
         let ms = NICE_STEPS_MS
             .iter()
             .copied()
             .find(|s| *s >= raw.max(MIN_DEFAULT_STEP_MS))
             .unwrap_or_else(|| (raw + 86_399_999) / 86_400_000 * 86_400_000);
         Step { ms }
+    }
+}
+
+/// Resolution of the tier that answers a range of this length by default: raw up to
+/// 1 h, 1-minute rollups up to 24 h, 1-hour rollups beyond.
+pub fn default_resolution_ms(len_ms: i64) -> i64 {
+    if len_ms <= 3_600_000 {
+        1
+    } else if len_ms <= 86_400_000 {
+        60_000
+    } else {
+        3_600_000
     }
 }
 

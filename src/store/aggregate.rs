@@ -91,13 +91,10 @@ pub fn pick_tier(range: TimeRange, step: Step, aggregation: Aggregation, now_ms:
     if !aggregation.rollups_can_answer() {
         return (Tier::Raw, Some("percentiles and rate are computed from raw points".into()));
     }
-    let len = range.len_ms();
-    let default = if len <= HOUR_MS {
-        Tier::Raw
-    } else if len <= 24 * HOUR_MS {
-        Tier::Minute
-    } else {
-        Tier::Hour
+    let default = match crate::model::query::default_resolution_ms(range.len_ms()) {
+        HOUR_MS => Tier::Hour,
+        MINUTE_MS => Tier::Minute,
+        _ => Tier::Raw,
     };
     let mut tier = default;
     while tier != Tier::Raw && step.millis() % tier.resolution_ms() != 0 && tier.finer().holds(range.start_ms, now_ms, retention) {

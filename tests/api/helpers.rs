@@ -190,6 +190,8 @@ pub struct TestApp {
     pub isolation: Isolation,
     /// Stops the HTTP server, which makes `run_until_stopped` drain and stop the actors.
     pub handle: actix_web::dev::ServerHandle,
+    /// Runs the downsampler or retention on demand.
+    pub maintenance: vigil::app::Maintenance,
     server: Option<actix_rt::task::JoinHandle<anyhow::Result<()>>>,
     guard: CleanupGuard,
 }
@@ -278,6 +280,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     };
     let port = application.port();
     let handle = application.handle();
+    let maintenance = application.maintenance();
     let server = actix_rt::spawn(application.run_until_stopped());
     let db = PgPoolOptions::new()
         .max_connections(2)
@@ -293,6 +296,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         settings,
         isolation,
         handle,
+        maintenance,
         server: Some(server),
         guard,
     };

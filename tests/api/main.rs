@@ -8,6 +8,7 @@
 //! - `cache`: repeats answered from Redis, never stale beyond the TTL.
 //! - `redelivery`: redelivered or retried batches store no duplicates; poison goes
 //!   to the dead-letter queue.
+//! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
 //!
@@ -22,3 +23,4 @@ mod ingest;
 mod observability;
 mod query;
 mod redelivery;
+mod rollups;

@@ -34,6 +34,8 @@ pub struct IngestReport {
     pub interval_secs: f64,
     pub range_start: String,
     pub range_end: String,
+    /// Timestamp (ms) of the last point generated: the end of the data actually sent.
+    pub last_timestamp_ms: i64,
     pub planned_points: Option<u64>,
     pub duration_limit_secs: Option<f64>,
     pub batch: usize,
@@ -267,6 +269,8 @@ pub async fn run(target: &Target, shape: &Shape, opts: &IngestOpts) -> anyhow::R
         }
     }
     let range_exhausted = !channel_open;
+    let steps_sent = report.points_sent.div_ceil(fleet.series as u64).max(1) as i64;
+    report.last_timestamp_ms = t0_ms + (steps_sent - 1) * interval_ms;
     drop(rx);
     let _ = generator.join();
     if opts.duration.is_some() && range_exhausted {

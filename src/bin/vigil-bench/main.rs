@@ -147,7 +147,15 @@ async fn all(c: AllCmd) -> anyhow::Result<AllReport> {
     report.ingest = Some(ingest);
     if !c.skip_query {
         let metric = c.query.metric.clone().unwrap_or_else(|| format!("{}.cpu", c.shape.prefix));
-        report.query = Some(query::run(&c.target, &metric, &c.query).await?);
+        let mut opts = c.query.clone();
+        if opts.end.is_none() {
+            // Query the data just sent: a --duration run may have covered only the
+            // start of its range.
+            let last = report.ingest.as_ref().map(|i| i.last_timestamp_ms).unwrap_or(i64::MAX);
+            let end = last.saturating_add(1).min(chrono::Utc::now().timestamp_millis() - 120_000);
+            opts.end = Some(end.to_string());
+        }
+        report.query = Some(query::run(&c.target, &metric, &opts).await?);
     }
     report.storage = Some(storage::run(&c.target.database_url).await?);
     Ok(report)
