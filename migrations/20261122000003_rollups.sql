@@ -41,3 +41,9 @@ CREATE TABLE rollup_dirty (
 
 -- The downsampler reads raw points by time range across all series.
 CREATE INDEX points_time_brin_idx ON points USING brin (time);
+
+-- Points stored before this migration have never been marked: mark their minutes so the
+-- downsampler builds their rollups too (a no-op on a fresh database).
+INSERT INTO rollup_dirty (tier, bucket, shard)
+SELECT 1, date_bin('1 minute', time, TIMESTAMPTZ '1970-01-01+00'), -1 FROM points GROUP BY 2
+ON CONFLICT DO NOTHING;

@@ -28,7 +28,15 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         (true, false) => "degraded",
         (false, _) => "unhealthy",
     };
-    let body = json!({"status": status, "checks": {"postgres": postgres, "rabbitmq": rabbitmq, "redis": redis}});
+    // Progress of the background work, from the gauges its actors keep (informational:
+    // a lagging rollup tier is answered from raw points, so it does not fail the check).
+    let m = &state.metrics;
+    let rollups = json!({
+        "lagSeconds1m": m.rollup_lag_seconds.with_label_values(&["1m"]).get(),
+        "lagSeconds1h": m.rollup_lag_seconds.with_label_values(&["1h"]).get(),
+        "retentionLastRun": m.retention_last_run_timestamp.get(),
+    });
+    let body = json!({"status": status, "checks": {"postgres": postgres, "rabbitmq": rabbitmq, "redis": redis}, "rollups": rollups});
     if required_up {
         HttpResponse::Ok().json(body)
     } else {

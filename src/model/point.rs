@@ -103,7 +103,7 @@ impl PointLimits {
         let timestamp_ms = timestamp_ms.unwrap_or(self.now_ms);
         if timestamp_ms < self.oldest_ms {
             return Err(PointError::new(format!(
-                "timestamp {timestamp_ms} is older than the accepted window (ingest.max_age)"
+                "timestamp {timestamp_ms} is older than the accepted window (ingest.max_age; raw points are not kept longer)"
             )));
         }
         if timestamp_ms > self.newest_ms {
