@@ -8,6 +8,7 @@
 //! - `cache`: repeats answered from Redis, never stale beyond the TTL.
 //! - `redelivery`: redelivered or retried batches store no duplicates; poison goes
 //!   to the dead-letter queue.
+//! - `functions`: groupBy, rate and percentiles.
 //! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
@@ -19,6 +20,7 @@ mod helpers;
 mod cache;
 mod catalog;
 mod degraded;
+mod functions;
 mod ingest;
 mod observability;
 mod query;
