@@ -109,28 +109,8 @@ impl BatchWriterActor {
         let name = format!("vigil-writer-{}", self.index);
         let fut = async move {
             let settings = &deps.settings;
-            let mut delays = ExponentialBuilder::default()
-                .with_min_delay(settings.amqp.reconnect_min)
-                .with_max_delay(settings.amqp.reconnect_max)
-                .with_jitter()
-                .without_max_times()
-                .build();
-            let mut logged = false;
-            loop {
-                match open_consumer(settings, &name).await {
-                    Ok(opened) => return Some(opened),
-                    Err(error) => {
-                        if deps.abort.load(Ordering::Relaxed) {
-                            return None;
-                        }
-                        if !logged {
-                            tracing::error!(%error, "Writer cannot reach RabbitMQ; it keeps retrying.");
-                            logged = true;
-                        }
-                        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(10))).await;
-                    }
-                }
-            }
+            let what = "Writer cannot reach RabbitMQ; it keeps retrying.";
+            amqp::open_with_backoff(&settings.amqp, what, Some(&deps.abort), || open_consumer(settings, &name)).await
         };
         ctx.wait(fut.into_actor(self).map(|opened, actor, ctx| {
             let Some((connection, channel, consumer)) = opened else {

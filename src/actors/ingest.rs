@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use futures_util::StreamExt;
-use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::publisher_confirm::Confirmation;
@@ -106,27 +105,11 @@ impl IngestActor {
         let settings = self.settings.clone();
         let name = format!("vigil-ingest-{}", self.index);
         let fut = async move {
-            let mut delays = ExponentialBuilder::default()
-                .with_min_delay(settings.amqp.reconnect_min)
-                .with_max_delay(settings.amqp.reconnect_max)
-                .with_jitter()
-                .without_max_times()
-                .build();
-            let mut logged = false;
-            loop {
-                match open_link(&settings, &name).await {
-                    Ok(link) => return link,
-                    Err(error) => {
-                        if !logged {
-                            tracing::error!(%error, url = %redact(&settings.amqp.url), "Cannot reach RabbitMQ; ingest answers 503 until it is back.");
-                            logged = true;
-                        }
-                        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(10))).await;
-                    }
-                }
-            }
+            let what = format!("Cannot reach RabbitMQ at {}; ingest answers 503 until it is back.", redact(&settings.amqp.url));
+            amqp::open_with_backoff(&settings.amqp, &what, None, || open_link(&settings, &name)).await
         };
         ctx.spawn(fut.into_actor(self).map(|link, actor, ctx| {
+            let Some(link) = link else { return };
             ctx.add_message_stream(amqp::connection_errors(&link.connection).map(BrokerLost));
             tracing::info!(actor = actor.index, "Ingest actor connected to RabbitMQ.");
             actor.link = Some(link);

@@ -15,6 +15,45 @@ use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 
 use crate::config::AmqpSettings;
 
+/// Calls `open` until it succeeds, sleeping with exponential backoff and jitter
+/// (`amqp.reconnect_min` .. `amqp.reconnect_max`) in between. The first failure of an
+/// outage is logged with `what` (an operator must act if it persists); `None` once
+/// `abort` is set.
+pub async fn open_with_backoff<T, F, Fut>(
+    settings: &AmqpSettings,
+    what: &str,
+    abort: Option<&std::sync::atomic::AtomicBool>,
+    mut open: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, lapin::Error>>,
+{
+    use backon::BackoffBuilder;
+    let mut delays = backon::ExponentialBuilder::default()
+        .with_min_delay(settings.reconnect_min)
+        .with_max_delay(settings.reconnect_max)
+        .with_jitter()
+        .without_max_times()
+        .build();
+    let mut logged = false;
+    loop {
+        match open().await {
+            Ok(opened) => return Some(opened),
+            Err(error) => {
+                if abort.is_some_and(|a| a.load(std::sync::atomic::Ordering::Relaxed)) {
+                    return None;
+                }
+                if !logged {
+                    tracing::error!(%error, "{what}");
+                    logged = true;
+                }
+                tokio::time::sleep(delays.next().unwrap_or(settings.reconnect_max)).await;
+            }
+        }
+    }
+}
+
 /// The connection's errors, as text: the stream an actor watches to know it must
 /// reconnect.
 pub fn connection_errors(connection: &Connection) -> impl futures_util::Stream<Item = String> + Send + 'static + use<> {

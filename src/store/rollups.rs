@@ -58,6 +58,43 @@ fn runs(buckets: &[DateTime<Utc>], step: ChronoDuration) -> Vec<(DateTime<Utc>, 
     out
 }
 
+/// How one tier is recomputed from the tier below it.
+struct TierRecompute {
+    tier: i16,
+    width: ChronoDuration,
+    table: PartitionedTable,
+    delete: &'static str,
+    insert: &'static str,
+    /// The tier above, whose buckets a recompute here marks dirty: (tier, width in s).
+    parent: Option<(i16, i64)>,
+}
+
+const MINUTES: TierRecompute = TierRecompute {
+    tier: TIER_1M,
+    width: ChronoDuration::minutes(1),
+    table: PartitionedTable::Rollup1m,
+    delete: "DELETE FROM rollup_1m WHERE bucket >= $1 AND bucket < $2",
+    insert: "INSERT INTO rollup_1m (series_id, bucket, min, max, sum, count)
+             SELECT series_id, date_bin('1 minute', time, TIMESTAMPTZ '1970-01-01+00'),
+                    min(value), max(value), sum(value), count(*)
+             FROM points WHERE time >= $1 AND time < $2
+             GROUP BY 1, 2",
+    parent: Some((TIER_1H, 3600)),
+};
+
+const HOURS: TierRecompute = TierRecompute {
+    tier: TIER_1H,
+    width: ChronoDuration::hours(1),
+    table: PartitionedTable::Rollup1h,
+    delete: "DELETE FROM rollup_1h WHERE bucket >= $1 AND bucket < $2",
+    insert: "INSERT INTO rollup_1h (series_id, bucket, min, max, sum, count)
+             SELECT series_id, date_bin('1 hour', bucket, TIMESTAMPTZ '1970-01-01+00'),
+                    min(min), max(max), sum(sum), sum(count)::bigint
+             FROM rollup_1m WHERE bucket >= $1 AND bucket < $2
+             GROUP BY 1, 2",
+    parent: None,
+};
+
 /// Recomputes up to `max` dirty 1-minute buckets that ended before `settled_before`
 /// and are not older than `oldest` (raw data before it is gone).
 pub async fn recompute_minutes(
@@ -67,63 +104,7 @@ pub async fn recompute_minutes(
     oldest: DateTime<Utc>,
     max: i64,
 ) -> Result<RoundOutcome, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let claimed: Vec<(DateTime<Utc>, i32)> = sqlx::query_as(
-        "SELECT bucket, shard FROM rollup_dirty
-         WHERE tier = $1 AND bucket + interval '1 minute' <= $2 AND bucket >= $3
-         ORDER BY bucket LIMIT $4 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(TIER_1M)
-    .bind(settled_before)
-    .bind(oldest)
-    .bind(max)
-    .fetch_all(&mut *tx)
-    .await?;
-    if claimed.is_empty() {
-        tx.commit().await?;
-        return Ok(RoundOutcome::default());
-    }
-    let mut buckets: Vec<DateTime<Utc>> = claimed.iter().map(|(b, _)| *b).collect();
-    buckets.sort();
-    buckets.dedup();
-    partitions
-        .ensure(pool, PartitionedTable::Rollup1m, buckets.iter().map(|b| b.date_naive()))
-        .await?;
-    let mut rows = 0;
-    for (start, end) in runs(&buckets, ChronoDuration::minutes(1)) {
-        sqlx::query("DELETE FROM rollup_1m WHERE bucket >= $1 AND bucket < $2")
-            .bind(start)
-            .bind(end)
-            .execute(&mut *tx)
-            .await?;
-        rows += sqlx::query(
-            "INSERT INTO rollup_1m (series_id, bucket, min, max, sum, count)
-             SELECT series_id, date_bin('1 minute', time, TIMESTAMPTZ '1970-01-01+00'),
-                    min(value), max(value), sum(value), count(*)
-             FROM points WHERE time >= $1 AND time < $2
-             GROUP BY 1, 2",
-        )
-        .bind(start)
-        .bind(end)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    }
-    let mut hours: Vec<DateTime<Utc>> = buckets.iter().map(|b| floor_to(*b, 3600)).collect();
-    hours.dedup();
-    sqlx::query(
-        "INSERT INTO rollup_dirty (tier, bucket, shard)
-         SELECT $1, h, $3 FROM unnest($2::timestamptz[]) AS h
-         ON CONFLICT (tier, bucket, shard) DO UPDATE SET marked_at = now()",
-    )
-    .bind(TIER_1H)
-    .bind(&hours)
-    .bind(DOWNSAMPLER_SHARD)
-    .execute(&mut *tx)
-    .await?;
-    release(&mut tx, TIER_1M, &claimed).await?;
-    tx.commit().await?;
-    Ok(RoundOutcome { buckets: buckets.len(), rows })
+    recompute(pool, partitions, &MINUTES, settled_before, oldest, max).await
 }
 
 /// Recomputes up to `max` dirty 1-hour buckets from the 1-minute tier, but only hours
@@ -135,13 +116,25 @@ pub async fn recompute_hours(
     oldest: DateTime<Utc>,
     max: i64,
 ) -> Result<RoundOutcome, sqlx::Error> {
+    recompute(pool, partitions, &HOURS, settled_before, oldest, max).await
+}
+
+async fn recompute(
+    pool: &PgPool,
+    partitions: &PartitionSet,
+    spec: &TierRecompute,
+    settled_before: DateTime<Utc>,
+    oldest: DateTime<Utc>,
+    max: i64,
+) -> Result<RoundOutcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let claimed: Vec<(DateTime<Utc>, i32)> = sqlx::query_as(
         "SELECT bucket, shard FROM rollup_dirty
-         WHERE tier = $1 AND bucket + interval '1 hour' <= $2 AND bucket >= $3
-         ORDER BY bucket LIMIT $4 FOR UPDATE SKIP LOCKED",
+         WHERE tier = $1 AND bucket + $2 <= $3 AND bucket >= $4
+         ORDER BY bucket LIMIT $5 FOR UPDATE SKIP LOCKED",
     )
-    .bind(TIER_1H)
+    .bind(spec.tier)
+    .bind(spec.width)
     .bind(settled_before)
     .bind(oldest)
     .bind(max)
@@ -154,30 +147,27 @@ pub async fn recompute_hours(
     let mut buckets: Vec<DateTime<Utc>> = claimed.iter().map(|(b, _)| *b).collect();
     buckets.sort();
     buckets.dedup();
-    partitions
-        .ensure(pool, PartitionedTable::Rollup1h, buckets.iter().map(|b| b.date_naive()))
-        .await?;
+    partitions.ensure(pool, spec.table, buckets.iter().map(|b| b.date_naive())).await?;
     let mut rows = 0;
-    for (start, end) in runs(&buckets, ChronoDuration::hours(1)) {
-        sqlx::query("DELETE FROM rollup_1h WHERE bucket >= $1 AND bucket < $2")
-            .bind(start)
-            .bind(end)
-            .execute(&mut *tx)
-            .await?;
-        rows += sqlx::query(
-            "INSERT INTO rollup_1h (series_id, bucket, min, max, sum, count)
-             SELECT series_id, date_bin('1 hour', bucket, TIMESTAMPTZ '1970-01-01+00'),
-                    min(min), max(max), sum(sum), sum(count)::bigint
-             FROM rollup_1m WHERE bucket >= $1 AND bucket < $2
-             GROUP BY 1, 2",
-        )
-        .bind(start)
-        .bind(end)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    for (start, end) in runs(&buckets, spec.width) {
+        sqlx::query(spec.delete).bind(start).bind(end).execute(&mut *tx).await?;
+        rows += sqlx::query(spec.insert).bind(start).bind(end).execute(&mut *tx).await?.rows_affected();
     }
-    release(&mut tx, TIER_1H, &claimed).await?;
+    if let Some((parent, seconds)) = spec.parent {
+        let mut above: Vec<DateTime<Utc>> = buckets.iter().map(|b| floor_to(*b, seconds)).collect();
+        above.dedup();
+        sqlx::query(
+            "INSERT INTO rollup_dirty (tier, bucket, shard)
+             SELECT $1, b, $3 FROM unnest($2::timestamptz[]) AS b
+             ON CONFLICT (tier, bucket, shard) DO UPDATE SET marked_at = now()",
+        )
+        .bind(parent)
+        .bind(&above)
+        .bind(DOWNSAMPLER_SHARD)
+        .execute(&mut *tx)
+        .await?;
+    }
+    release(&mut tx, spec.tier, &claimed).await?;
     tx.commit().await?;
     Ok(RoundOutcome { buckets: buckets.len(), rows })
 }
