@@ -59,7 +59,7 @@ pub struct WriterDeps {
     /// Set when the shutdown grace period is over: retry loops give up (the messages
     /// stay unacked and are redelivered to the next process).
     pub abort: Arc<AtomicBool>,
-    /// This writer's row in `rollup_dirty` (its pool index; set by `new`).
+    /// Recorded with this writer's dirty marks in `rollup_dirty` (its pool index; set by `new`).
     pub shard: i32,
 }
 

@@ -22,8 +22,8 @@ pub struct WriteOutcome {
 }
 
 /// Writes `batches` in one transaction, skipping batches whose id is already recorded,
-/// and marks the 1-minute buckets they touch for the downsampler (under `shard`, the
-/// writer's own row, so concurrent writers never wait on each other).
+/// and marks the 1-minute buckets they touch for the downsampler (an append to its
+/// log, tagged with the writer's `shard`, so writers never wait on each other or on it).
 pub async fn write_batches(pool: &PgPool, batches: &[BatchRows], shard: i32) -> Result<WriteOutcome, sqlx::Error> {
     let ids: Vec<Uuid> = batches.iter().map(|b| b.batch_id).collect();
     let counts: Vec<i32> = batches.iter().map(|b| b.rows.len() as i32).collect();

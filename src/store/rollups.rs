@@ -1,12 +1,14 @@
 //! The rollup tiers: marking buckets dirty, recomputing them, and where each tier's
 //! materialised data ends.
 //!
-//! Every write marks the 1-minute buckets it touches (`rollup_dirty`, same transaction
-//! as the points). The downsampler claims settled dirty buckets with
-//! `FOR UPDATE SKIP LOCKED`, recomputes them whole from the tier below (delete +
-//! insert, so a recompute is idempotent), marks the 1-hour buckets above them, and
-//! deletes the rows it claimed. Late data of any age (within raw retention) therefore
-//! reaches the rollups, with no watermark to fall behind.
+//! Every write appends the 1-minute buckets it touches to `rollup_dirty` (same
+//! transaction as the points; writers never update or wait). The downsampler claims
+//! settled buckets by deleting all their marks, then recomputes them whole from the
+//! tier below (delete + insert, so a recompute is idempotent) in the same transaction,
+//! and marks the 1-hour buckets above them. A mark is committed with its points, so a
+//! claimed mark's points are visible to the recompute that follows; marks committed
+//! after the claim stay for the next round. Late data of any age (within raw retention)
+//! therefore reaches the rollups, with no watermark to fall behind.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -16,7 +18,7 @@ use super::partitions::{PartitionSet, PartitionedTable};
 pub const TIER_1M: i16 = 1;
 pub const TIER_1H: i16 = 2;
 
-/// The downsampler's own shard in `rollup_dirty` (writers use their pool index).
+/// Who marked a bucket, recorded for operators: writers use their pool index.
 const DOWNSAMPLER_SHARD: i32 = -1;
 
 /// Marks 1-minute buckets (ms since the epoch, sorted) as needing a recompute.
@@ -24,12 +26,9 @@ pub async fn mark_dirty_minutes(conn: &mut PgConnection, minutes_ms: &[i64], sha
     if minutes_ms.is_empty() {
         return Ok(());
     }
-    // DO UPDATE (not DO NOTHING) takes the row lock: if the downsampler is recomputing
-    // this bucket right now, the writer waits for it and then marks the bucket again.
     sqlx::query(
         "INSERT INTO rollup_dirty (tier, bucket, shard)
-         SELECT $1, to_timestamp(m / 1000.0), $3 FROM unnest($2::bigint[]) AS m
-         ON CONFLICT (tier, bucket, shard) DO UPDATE SET marked_at = now()",
+         SELECT $1, to_timestamp(m / 1000.0), $3 FROM unnest($2::bigint[]) AS m",
     )
     .bind(TIER_1M)
     .bind(minutes_ms)
@@ -128,10 +127,15 @@ async fn recompute(
     max: i64,
 ) -> Result<RoundOutcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let claimed: Vec<(DateTime<Utc>, i32)> = sqlx::query_as(
-        "SELECT bucket, shard FROM rollup_dirty
-         WHERE tier = $1 AND bucket + $2 <= $3 AND bucket >= $4
-         ORDER BY bucket LIMIT $5 FOR UPDATE SKIP LOCKED",
+    // Claim first, recompute after: see the module comment for why this order is safe.
+    let claimed: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "WITH chosen AS (
+             SELECT DISTINCT bucket FROM rollup_dirty
+             WHERE tier = $1 AND bucket + $2 <= $3 AND bucket >= $4
+             ORDER BY bucket LIMIT $5)
+         DELETE FROM rollup_dirty d USING chosen
+         WHERE d.tier = $1 AND d.bucket = chosen.bucket
+         RETURNING d.bucket",
     )
     .bind(spec.tier)
     .bind(spec.width)
@@ -144,7 +148,7 @@ async fn recompute(
         tx.commit().await?;
         return Ok(RoundOutcome::default());
     }
-    let mut buckets: Vec<DateTime<Utc>> = claimed.iter().map(|(b, _)| *b).collect();
+    let mut buckets: Vec<DateTime<Utc>> = claimed;
     buckets.sort();
     buckets.dedup();
     partitions.ensure(pool, spec.table, buckets.iter().map(|b| b.date_naive())).await?;
@@ -158,8 +162,7 @@ async fn recompute(
         above.dedup();
         sqlx::query(
             "INSERT INTO rollup_dirty (tier, bucket, shard)
-             SELECT $1, b, $3 FROM unnest($2::timestamptz[]) AS b
-             ON CONFLICT (tier, bucket, shard) DO UPDATE SET marked_at = now()",
+             SELECT $1, b, $3 FROM unnest($2::timestamptz[]) AS b",
         )
         .bind(parent)
         .bind(&above)
@@ -167,24 +170,8 @@ async fn recompute(
         .execute(&mut *tx)
         .await?;
     }
-    release(&mut tx, spec.tier, &claimed).await?;
     tx.commit().await?;
     Ok(RoundOutcome { buckets: buckets.len(), rows })
-}
-
-async fn release(tx: &mut PgConnection, tier: i16, claimed: &[(DateTime<Utc>, i32)]) -> Result<(), sqlx::Error> {
-    let buckets: Vec<DateTime<Utc>> = claimed.iter().map(|(b, _)| *b).collect();
-    let shards: Vec<i32> = claimed.iter().map(|(_, s)| *s).collect();
-    sqlx::query(
-        "DELETE FROM rollup_dirty d USING unnest($2::timestamptz[], $3::int[]) AS k(bucket, shard)
-         WHERE d.tier = $1 AND d.bucket = k.bucket AND d.shard = k.shard",
-    )
-    .bind(tier)
-    .bind(&buckets)
-    .bind(&shards)
-    .execute(tx)
-    .await?;
-    Ok(())
 }
 
 /// The oldest bucket still waiting for a recompute in `tier`, if any.

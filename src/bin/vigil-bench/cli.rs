@@ -128,6 +128,11 @@ pub struct IngestOpts {
     /// database CPU on big tables); `auto` uses batches when that table exists.
     #[arg(long, value_enum, default_value_t = Probe::Auto)]
     pub durable_probe: Probe,
+    /// Send even if the fleet already has points in the range. The server recognises
+    /// a request identical to an earlier one (content-derived batch ids) and does not
+    /// store it twice, so such points never show up as durable.
+    #[arg(long)]
+    pub allow_overlap: bool,
     /// Retries of one batch after 503/429 or a connection error before it is dropped.
     #[arg(long, default_value_t = 1000)]
     pub max_retries: u32,
@@ -212,6 +217,14 @@ pub enum QueryKind {
     #[value(name = "one-1h")]
     #[serde(rename = "one-1h")]
     One1h,
+    /// 7 d × every series of one metric (1-hour tier; use --step 1h).
+    #[value(name = "wide-7d")]
+    #[serde(rename = "wide-7d")]
+    Wide7d,
+    /// 30 d × every series of one metric (1-hour tier; use --step 1h).
+    #[value(name = "wide-30d")]
+    #[serde(rename = "wide-30d")]
+    Wide30d,
 }
 
 impl QueryKind {
@@ -219,6 +232,8 @@ impl QueryKind {
         match self {
             QueryKind::Wide1h | QueryKind::One1h => Duration::from_secs(3_600),
             QueryKind::Wide24h | QueryKind::One24h => Duration::from_secs(86_400),
+            QueryKind::Wide7d => Duration::from_secs(7 * 86_400),
+            QueryKind::Wide30d => Duration::from_secs(30 * 86_400),
         }
     }
 
@@ -232,6 +247,8 @@ impl QueryKind {
             QueryKind::Wide24h => "24h x all series of the metric",
             QueryKind::One24h => "24h x 1 series",
             QueryKind::One1h => "1h x 1 series",
+            QueryKind::Wide7d => "7d x all series of the metric",
+            QueryKind::Wide30d => "30d x all series of the metric",
         }
     }
 }

@@ -23,6 +23,10 @@ use crate::client;
 use crate::gen::{self, JsonBodyWriter, PointCursor};
 use crate::stats::{self, Latency, RssSampler, ServerMemory};
 
+/// The durable wait gives up when the count has not moved for this long (the points
+/// are not coming; see the warning about deduplicated batches).
+const STALL_LIMIT: Duration = Duration::from_secs(120);
+
 /// How many distinct error texts a report keeps.
 const MAX_ERROR_SAMPLES: usize = 8;
 
@@ -138,16 +142,26 @@ pub async fn run(target: &Target, shape: &Shape, opts: &IngestOpts) -> anyhow::R
         Err(e) => anyhow::bail!("cannot reach {}: {e}", target.url),
     }
 
+    let now_ms = Utc::now().timestamp_millis();
+    let t0_ms = (now_ms - backfill.as_millis() as i64).div_euclid(interval_ms) * interval_ms;
+    let steps = ((now_ms - t0_ms) / interval_ms).max(1) as u64;
+
     let durable_probe = if opts.no_durable {
         None
     } else {
         let pool = client::pg_pool(&target.database_url, 2).await?;
+        if let Some(found) = existing_points(&pool, &fleet, t0_ms, now_ms).await? {
+            let msg = format!(
+                "this fleet already has points in the range ({found}). The server derives batch ids from request \
+                 content, so a batch identical to one sent before is acknowledged but not stored again, and the \
+                 durable count would never be reached. Use another --prefix or --backfill, or --allow-overlap"
+            );
+            anyhow::ensure!(opts.allow_overlap, msg);
+            eprintln!("warning: {msg}");
+            warnings.push(msg);
+        }
         Some(DurableProbe::prepare(pool, opts.durable_probe, opts.durable_timeout).await?)
     };
-
-    let now_ms = Utc::now().timestamp_millis();
-    let t0_ms = (now_ms - backfill.as_millis() as i64).div_euclid(interval_ms) * interval_ms;
-    let steps = ((now_ms - t0_ms) / interval_ms).max(1) as u64;
     let cursor = PointCursor::new(fleet.series, t0_ms, shape.interval, Some(steps));
     let planned = cursor.total();
     let range_end_ms = t0_ms + steps as i64 * interval_ms;
@@ -445,16 +459,33 @@ impl DurableProbe {
         };
         // Points still draining from an earlier run would be counted as this run's.
         let settle_deadline = Instant::now() + timeout;
-        let mut last = count_points(&pool).await.context("counting rows in `points` (is the schema there?)")?;
-        loop {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let now = count_points(&pool).await?;
-            if now == last {
-                break;
+        if has_batches {
+            loop {
+                let recent: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM ingest_batches WHERE committed_at > now() - interval '3 seconds'",
+                )
+                .fetch_one(&pool)
+                .await?;
+                if recent == 0 {
+                    break;
+                }
+                eprintln!("the server is still committing batches of an earlier run: waiting for it to drain");
+                anyhow::ensure!(Instant::now() < settle_deadline, "the server kept committing for --durable-timeout");
+                tokio::time::sleep(Duration::from_secs(2)).await;
             }
-            eprintln!("`points` is still growing ({last} -> {now}): waiting for an earlier run to drain");
-            last = now;
-            anyhow::ensure!(Instant::now() < settle_deadline, "`points` kept growing for --durable-timeout");
+        }
+        let mut last = count_points(&pool).await.context("counting rows in `points` (is the schema there?)")?;
+        if !has_batches {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let now = count_points(&pool).await?;
+                if now == last {
+                    break;
+                }
+                eprintln!("`points` is still growing ({last} -> {now}): waiting for an earlier run to drain");
+                last = now;
+                anyhow::ensure!(Instant::now() < settle_deadline, "`points` kept growing for --durable-timeout");
+            }
         }
         eprintln!("points already stored: {last}; durable probe: {}", if batches { "ingest_batches" } else { "count(*)" });
         Ok(Self { pool, batches, points_before: last, timeout })
@@ -521,6 +552,7 @@ impl DurableProbe {
         let mut samples = Vec::new();
         let mut reached_at = None;
         let mut durable = 0;
+        let mut last_progress = (Instant::now(), -1i64);
         while Instant::now() < deadline {
             let t = Instant::now();
             let probe = DurableProbe { pool: self.pool.clone(), batches, points_before: self.points_before, timeout: self.timeout };
@@ -537,6 +569,15 @@ impl DurableProbe {
                     }
                 }
                 reached_at = Some(t);
+                break;
+            }
+            if durable != last_progress.1 {
+                last_progress = (t, durable);
+            } else if t.duration_since(last_progress.0) > STALL_LIMIT {
+                eprintln!(
+                    "no progress for {}s at {durable} of {accepted} points: giving up waiting",
+                    STALL_LIMIT.as_secs()
+                );
                 break;
             }
             tokio::time::sleep(probe.resolution()).await;
@@ -559,6 +600,30 @@ impl DurableProbe {
             timeline: samples,
         })
     }
+}
+
+/// Whether the fleet's first and last series already have points in [from, to]: a
+/// cheap index probe for an earlier run over the same range.
+async fn existing_points(pool: &PgPool, fleet: &gen::Fleet, from_ms: i64, to_ms: i64) -> anyhow::Result<Option<String>> {
+    let from = DateTime::<Utc>::from_timestamp_millis(from_ms).unwrap_or_default();
+    let to = DateTime::<Utc>::from_timestamp_millis(to_ms).unwrap_or_default();
+    for i in [0, fleet.series - 1] {
+        let (m, labels) = fleet.labels(i);
+        let key = fleet.series_key(&fleet.metric_name(m), &labels);
+        let hit: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT p.time FROM points p JOIN series s ON s.id = p.series_id \
+             WHERE s.series_key = $1 AND p.time >= $2 AND p.time <= $3 LIMIT 1",
+        )
+        .bind(&key)
+        .bind(from)
+        .bind(to)
+        .fetch_optional(pool)
+        .await?;
+        if let Some(t) = hit {
+            return Ok(Some(format!("{key} at {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))));
+        }
+    }
+    Ok(None)
 }
 
 async fn count_points(pool: &PgPool) -> anyhow::Result<i64> {

@@ -176,9 +176,9 @@ impl AllReport {
             r.print(out)?;
         }
         writeln!(out, "== summary ==")?;
-        let row = |out: &mut dyn Write, k: &str, v: String| writeln!(out, "| {:<44} | {:>30} |", k, v);
-        writeln!(out, "| {:<44} | {:>30} |", "figure", "value")?;
-        writeln!(out, "|{:-<46}|{:-<32}|", "", "")?;
+        let row = |out: &mut dyn Write, k: &str, v: String| writeln!(out, "| {:<58} | {:>20} |", k, v);
+        writeln!(out, "| {:<58} | {:>20} |", "figure", "value")?;
+        writeln!(out, "|{:-<60}|{:-<22}|", "", "")?;
         if let Some(c) = &self.copy {
             row(out, "COPY baseline rows/s (median)", format!("{:.0}", c.rows_per_sec))?;
         }
