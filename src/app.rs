@@ -86,6 +86,7 @@ impl Application {
             partitions: partitions.clone(),
             metrics: metrics.clone(),
             abort: abort_writers.clone(),
+            database: postgres::database_identity(&pg).await.context("reading the database identity")?,
             shard: 0,
         };
         let writers = ActorPool::start(settings.actors.writer_pool, &mut arbiters, move |i| {

@@ -59,6 +59,8 @@ pub struct WriterDeps {
     /// Set when the shutdown grace period is over: retry loops give up (the messages
     /// stay unacked and are redelivered to the next process).
     pub abort: Arc<AtomicBool>,
+    /// Identity of the database, part of the Redis series-cache keys.
+    pub database: String,
     /// Recorded with this writer's dirty marks in `rollup_dirty` (its pool index; set by `new`).
     pub shard: i32,
 }
@@ -289,7 +291,7 @@ async fn resolve_series(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &
     if cache.ids.len() + missing.len() > deps.settings.ingest.series_cache_capacity {
         cache.ids.clear();
     }
-    let redis_keys: Vec<String> = missing.iter().map(|(k, _, _)| deps.redis.series_key(k)).collect();
+    let redis_keys: Vec<String> = missing.iter().map(|(k, _, _)| deps.redis.series_key(&deps.database, k)).collect();
     let cached = deps.redis.mget(&redis_keys).await;
     let mut unknown = Vec::new();
     for ((key, metric, labels), hit) in missing.iter().zip(cached) {
@@ -308,7 +310,7 @@ async fn resolve_series(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &
     let resolved = resolve(&deps.pg, &unknown).await?;
     let mut to_cache = Vec::with_capacity(resolved.len());
     for (key, id) in resolved {
-        to_cache.push((deps.redis.series_key(&key), id.to_string()));
+        to_cache.push((deps.redis.series_key(&deps.database, &key), id.to_string()));
         cache.ids.insert(key, id);
     }
     deps.redis.set_many_ex(&to_cache, deps.settings.redis.series_cache_ttl).await;

@@ -176,8 +176,12 @@ async fn run_on_database(settings: &Settings, pg: &PgPool, breaker: &CircuitBrea
             })
         }
         Err(error) => {
-            breaker.record_failure();
             let cancelled = matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"));
+            // A query that hits its own timeout says the query is too big, not that the
+            // database is sick: it must not open the breaker for everyone else.
+            if !cancelled {
+                breaker.record_failure();
+            }
             if is_transient(&error) || cancelled {
                 tracing::warn!(%error, "Query failed on the database.");
                 Err(QueryFailure::Unavailable(if cancelled { "query timed out".into() } else { "database unreachable".into() }))

@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn stops_counting_at_the_limit() {
-        let body = format!("[{}]", vec!["1"; 11].join(","));
+        let body = format!("[{}]", ["1"; 11].join(","));
         assert_eq!(
             decode_points(body.as_bytes(), &limits(), 10).unwrap_err(),
             DecodeError::TooManyPoints { max: 10 }

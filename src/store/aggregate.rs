@@ -286,8 +286,10 @@ pub async fn aggregate(
     let step_secs = step.millis() as f64 / 1000.0;
     let groups: Vec<i32> = selection.groups.clone().unwrap_or_else(|| vec![0; selection.ids.len()]);
     let mut tx = pool.begin().await?;
-    // A runaway query is cancelled by the server itself, freeing its connection.
-    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+    // A runaway query is cancelled by the server itself, freeing its connection. And
+    // always plan for the actual series ids and range: after five runs PostgreSQL would
+    // otherwise switch to a generic plan, measured 15 s -> 274 s for a wide query.
+    sqlx::query("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)")
         .bind(format!("{}ms", timeout.as_millis()))
         .execute(&mut *tx)
         .await?;

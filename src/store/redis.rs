@@ -52,8 +52,11 @@ impl RedisStore {
         }
     }
 
-    pub fn series_key(&self, series_key: &str) -> String {
-        format!("{}series:{}", self.inner.prefix, series_key)
+    /// Key of a cached series id. `database` identifies the PostgreSQL database the
+    /// ids belong to (cluster system identifier + database oid), so a recreated or
+    /// different database never reads another one's ids.
+    pub fn series_key(&self, database: &str, series_key: &str) -> String {
+        format!("{}series:{}:{}", self.inner.prefix, database, series_key)
     }
 
     pub fn query_key(&self, digest: &str) -> String {

@@ -184,3 +184,27 @@ async fn different_queries_do_not_share_a_cache_entry() {
     }
     app.cleanup().await;
 }
+
+/// Two Vigil instances on different databases share one Redis prefix (or a database is
+/// dropped and recreated under a running cache): cached series ids of one database must
+/// never be used for the other, or points land under the wrong series.
+#[actix_web::test]
+async fn series_id_cache_is_tied_to_its_database() {
+    let first = spawn_app().await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let point = |host: &str, value: f64| json!([{"name": "cache.ident", "value": value, "tags": {"host": host}, "timestamp": now}]);
+    first.post_metrics(&point("shared", 1.0)).await.assert_status(202, "first instance");
+    first.wait_for_points("cache.ident", 1).await;
+
+    let prefix = first.settings.redis.key_prefix.clone();
+    let second = spawn_app_with(move |s| s.redis.key_prefix = prefix).await;
+    // In the second database another series takes the id the first one used.
+    second.post_metrics(&point("other", 2.0)).await.assert_status(202, "second instance, other series");
+    second.wait_for_points("cache.ident", 1).await;
+    second.post_metrics(&point("shared", 3.0)).await.assert_status(202, "second instance, shared series");
+    let stored = second.wait_for_points("cache.ident", 2).await;
+    let shared: Vec<f64> = stored.iter().filter(|p| p.labels.get("host").map(String::as_str) == Some("shared")).map(|p| p.value).collect();
+    assert_eq!(shared, vec![3.0], "the point of host=shared was stored under another series: {stored:?}");
+    second.cleanup().await;
+    first.cleanup().await;
+}

@@ -46,7 +46,11 @@ pub struct Target {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// The server's PostgreSQL database (for durable counts, COPY and storage).
-    #[arg(long, env = "VIGIL_BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/vigil")]
+    #[arg(
+        long,
+        env = "VIGIL_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/vigil"
+    )]
     pub database_url: String,
     /// Extra HTTP header sent with every request, `Name: value` (repeatable), e.g. an
     /// ingest API key.
@@ -92,7 +96,11 @@ impl Shape {
     }
 
     pub fn backfill_or(&self, duration_mode: bool) -> Duration {
-        self.backfill.unwrap_or(if duration_mode { Duration::from_secs(86_400) } else { Duration::from_secs(3_600) })
+        self.backfill.unwrap_or(if duration_mode {
+            Duration::from_secs(86_400)
+        } else {
+            Duration::from_secs(3_600)
+        })
     }
 }
 
@@ -307,7 +315,11 @@ pub struct QueryCmd {
 #[derive(Args, Debug, Clone)]
 pub struct StorageCmd {
     /// The server's PostgreSQL database.
-    #[arg(long, env = "VIGIL_BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/vigil")]
+    #[arg(
+        long,
+        env = "VIGIL_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/vigil"
+    )]
     pub database_url: String,
 }
 

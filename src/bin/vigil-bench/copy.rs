@@ -68,16 +68,20 @@ pub struct CopyRun {
 }
 
 pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
-    anyhow::ensure!(p.batch > 0 && p.streams > 0 && p.runs > 0, "--batch, --streams and --runs must be positive");
+    anyhow::ensure!(
+        p.batch > 0 && p.streams > 0 && p.runs > 0,
+        "--batch, --streams and --runs must be positive"
+    );
     let pool = client::pg_pool(&p.database_url, p.streams as u32 + 1).await?;
     let fleet = p.fleet.clone();
 
     let series_keys = register_series(&pool, &fleet).await?;
     let ids: Vec<i64> = {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT series_key, id FROM series WHERE series_key = ANY($1)")
-            .bind(&series_keys)
-            .fetch_all(&pool)
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT series_key, id FROM series WHERE series_key = ANY($1)")
+                .bind(&series_keys)
+                .fetch_all(&pool)
+                .await?;
         let by_key: HashMap<String, i64> = rows.into_iter().collect();
         series_keys.iter().map(|k| by_key[k]).collect()
     };
@@ -86,7 +90,11 @@ pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
     let interval_ms = p.interval.as_millis() as i64;
     let today = Utc::now().date_naive();
     let day = today - chrono::Duration::days(p.days_ago as i64);
-    let t0_ms = day.and_hms_opt(1, 0, 0).unwrap().and_utc().timestamp_millis();
+    let t0_ms = day
+        .and_hms_opt(1, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
     let steps = p.points.div_ceil(fleet.series as u64);
     let end_ms = t0_ms + steps as i64 * interval_ms;
     let (created, reused) = ensure_partitions(&pool, t0_ms, end_ms).await?;
@@ -128,7 +136,9 @@ pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
                         *remaining -= n as u64;
                         let mut enc = CopyEncoder::new(n);
                         for _ in 0..n {
-                            let Some((i, ts)) = cursor.next_point() else { break };
+                            let Some((i, ts)) = cursor.next_point() else {
+                                break;
+                            };
                             enc.row(ids[i], ts, gen::value_centis(i, ts) as f64 / 100.0);
                         }
                         if enc.rows() == 0 {
@@ -159,14 +169,21 @@ pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
         } else {
             None
         };
-        let run = CopyRun { rows, secs, rows_per_sec: rows as f64 / secs, bytes_per_row };
+        let run = CopyRun {
+            rows,
+            secs,
+            rows_per_sec: rows as f64 / secs,
+            bytes_per_row,
+        };
         eprintln!(
             "  run {}: {} rows in {:.2}s = {:.0} rows/s{}",
             r + 1,
             run.rows,
             run.secs,
             run.rows_per_sec,
-            run.bytes_per_row.map(|b| format!(", {b:.1} bytes/row on disk")).unwrap_or_default()
+            run.bytes_per_row
+                .map(|b| format!(", {b:.1} bytes/row on disk"))
+                .unwrap_or_default()
         );
         report.runs.push(run);
         let last = r + 1 == p.runs;
@@ -174,14 +191,23 @@ pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
             clear_points(&pool, &ids, &created, &reused, t0_ms, end_ms, !last).await?;
         }
     }
-    report.rows_per_sec = median(&report.runs.iter().map(|r| r.rows_per_sec).collect::<Vec<_>>());
+    report.rows_per_sec = median(
+        &report
+            .runs
+            .iter()
+            .map(|r| r.rows_per_sec)
+            .collect::<Vec<_>>(),
+    );
     let sizes: Vec<f64> = report.runs.iter().filter_map(|r| r.bytes_per_row).collect();
     report.bytes_per_row = (!sizes.is_empty()).then(|| median(&sizes));
     report.cleanup = if p.keep {
         "kept: rows, series and partitions left in place (--keep)".into()
     } else {
         let metrics: Vec<String> = (0..fleet.metrics).map(|m| fleet.metric_name(m)).collect();
-        sqlx::query("DELETE FROM series WHERE series_key = ANY($1)").bind(&series_keys).execute(&pool).await?;
+        sqlx::query("DELETE FROM series WHERE series_key = ANY($1)")
+            .bind(&series_keys)
+            .execute(&pool)
+            .await?;
         let defs = sqlx::query(
             "DELETE FROM metric_definitions d WHERE name = ANY($1) AND NOT EXISTS (SELECT 1 FROM series s WHERE s.metric = d.name)",
         )
@@ -206,11 +232,13 @@ pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
 /// series keys in series-index order.
 async fn register_series(pool: &PgPool, fleet: &Fleet) -> anyhow::Result<Vec<String>> {
     let metrics: Vec<String> = (0..fleet.metrics).map(|m| fleet.metric_name(m)).collect();
-    sqlx::query("INSERT INTO metric_definitions (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING")
-        .bind(&metrics)
-        .execute(pool)
-        .await
-        .context("inserting the baseline's metric definitions")?;
+    sqlx::query(
+        "INSERT INTO metric_definitions (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(&metrics)
+    .execute(pool)
+    .await
+    .context("inserting the baseline's metric definitions")?;
     let mut names = Vec::with_capacity(fleet.series);
     let mut labels = Vec::with_capacity(fleet.series);
     let mut keys = Vec::with_capacity(fleet.series);
@@ -244,14 +272,25 @@ fn partition_name(day: NaiveDate) -> String {
 
 /// Makes sure a daily partition exists for every day in [from, to); returns the ones
 /// created here and the ones that already existed.
-async fn ensure_partitions(pool: &PgPool, from_ms: i64, to_ms: i64) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let first = DateTime::<Utc>::from_timestamp_millis(from_ms).unwrap().date_naive();
-    let last = DateTime::<Utc>::from_timestamp_millis(to_ms - 1).unwrap().date_naive();
+async fn ensure_partitions(
+    pool: &PgPool,
+    from_ms: i64,
+    to_ms: i64,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let first = DateTime::<Utc>::from_timestamp_millis(from_ms)
+        .unwrap()
+        .date_naive();
+    let last = DateTime::<Utc>::from_timestamp_millis(to_ms - 1)
+        .unwrap()
+        .date_naive();
     let (mut created, mut reused) = (Vec::new(), Vec::new());
     let mut day = first;
     while day <= last {
         let name = partition_name(day);
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(&name).fetch_one(pool).await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(&name)
+            .fetch_one(pool)
+            .await?;
         if exists {
             reused.push(name);
         } else {
@@ -272,7 +311,10 @@ async fn create_partition(pool: &PgPool, day: NaiveDate) -> anyhow::Result<()> {
         day.succ_opt().unwrap().format("%Y-%m-%d")
     );
     sqlx::query(&sql).execute(pool).await.with_context(|| {
-        format!("creating partition {} (does another partition overlap that day?)", partition_name(day))
+        format!(
+            "creating partition {} (does another partition overlap that day?)",
+            partition_name(day)
+        )
     })?;
     Ok(())
 }
@@ -290,7 +332,9 @@ async fn clear_points(
     recreate: bool,
 ) -> anyhow::Result<()> {
     for name in created {
-        sqlx::query(&format!("DROP TABLE IF EXISTS {name}")).execute(pool).await?;
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(pool)
+            .await?;
         if recreate {
             let day = NaiveDate::parse_from_str(&name["points_p".len()..], "%Y%m%d")?;
             create_partition(pool, day).await?;
@@ -328,12 +372,18 @@ impl CopyReport {
                 r.rows_per_sec,
                 r.rows,
                 r.secs,
-                r.bytes_per_row.map(|b| format!(", {b:.1} bytes/row")).unwrap_or_default()
+                r.bytes_per_row
+                    .map(|b| format!(", {b:.1} bytes/row"))
+                    .unwrap_or_default()
             )?;
         }
         writeln!(out, "median       {:.0} rows/s", self.rows_per_sec)?;
         if let Some(b) = self.bytes_per_row {
-            writeln!(out, "on disk      {:.1} bytes/row (heap + index, fresh partition)", b)?;
+            writeln!(
+                out,
+                "on disk      {:.1} bytes/row (heap + index, fresh partition)",
+                b
+            )?;
         }
         writeln!(out, "cleanup      {}", self.cleanup)?;
         Ok(())

@@ -18,7 +18,9 @@ const METRIC_NAMES: [&str; 10] = [
 ];
 
 /// Tag keys, in the order they are given to a series (`--tags-per-series` takes a prefix).
-pub const TAG_KEYS: [&str; 8] = ["host", "region", "service", "env", "rack", "zone", "team", "version"];
+pub const TAG_KEYS: [&str; 8] = [
+    "host", "region", "service", "env", "rack", "zone", "team", "version",
+];
 
 const REGIONS: [&str; 4] = ["us-east", "us-west", "eu-west", "ap-south"];
 const ENVS: [&str; 2] = ["prod", "staging"];
@@ -138,7 +140,14 @@ pub struct PointCursor {
 
 impl PointCursor {
     pub fn new(series: usize, t0_ms: i64, interval: Duration, steps: Option<u64>) -> Self {
-        Self { series, t0_ms, interval_ms: interval.as_millis() as i64, steps, step: 0, i: 0 }
+        Self {
+            series,
+            t0_ms,
+            interval_ms: interval.as_millis() as i64,
+            steps,
+            step: 0,
+            i: 0,
+        }
     }
 
     /// Total points the cursor yields, if bounded.
@@ -177,7 +186,11 @@ impl JsonBodyWriter {
                 let (m, labels) = fleet.labels(i);
                 let mut p = Vec::with_capacity(128);
                 p.extend_from_slice(b"{\"name\":");
-                p.extend_from_slice(serde_json::to_string(&fleet.metric_name(m)).unwrap().as_bytes());
+                p.extend_from_slice(
+                    serde_json::to_string(&fleet.metric_name(m))
+                        .unwrap()
+                        .as_bytes(),
+                );
                 p.extend_from_slice(b",\"tags\":");
                 p.extend_from_slice(Fleet::labels_json(&labels).as_bytes());
                 p.extend_from_slice(b",\"timestamp\":");
@@ -192,7 +205,9 @@ impl JsonBodyWriter {
         out.push(b'[');
         let mut n = 0;
         while n < max {
-            let Some((i, ts)) = cursor.next_point() else { break };
+            let Some((i, ts)) = cursor.next_point() else {
+                break;
+            };
             if n > 0 {
                 out.push(b',');
             }
@@ -230,7 +245,10 @@ fn write_u64(out: &mut Vec<u8>, mut v: u64) {
 
 /// Gzips `data` at the fastest level (an agent would not spend more CPU than that).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 6), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 6),
+        flate2::Compression::fast(),
+    );
     enc.write_all(data).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
 }
@@ -260,7 +278,8 @@ impl CopyEncoder {
         self.buf.extend_from_slice(&8i32.to_be_bytes());
         self.buf.extend_from_slice(&series_id.to_be_bytes());
         self.buf.extend_from_slice(&8i32.to_be_bytes());
-        self.buf.extend_from_slice(&(ts_ms * 1000 - PG_EPOCH_OFFSET_US).to_be_bytes());
+        self.buf
+            .extend_from_slice(&(ts_ms * 1000 - PG_EPOCH_OFFSET_US).to_be_bytes());
         self.buf.extend_from_slice(&8i32.to_be_bytes());
         self.buf.extend_from_slice(&value.to_bits().to_be_bytes());
         self.rows += 1;
@@ -282,14 +301,24 @@ mod tests {
     use super::*;
 
     fn fleet() -> Fleet {
-        Fleet { prefix: "bench".into(), series: 20, metrics: 10, tags_per_series: 3 }
+        Fleet {
+            prefix: "bench".into(),
+            series: 20,
+            metrics: 10,
+            tags_per_series: 3,
+        }
     }
 
     #[test]
     fn json_batches_parse_and_cover_every_point_once() {
         let f = fleet();
         let w = JsonBodyWriter::new(&f);
-        let mut cur = PointCursor::new(f.series, 1_700_000_000_000, Duration::from_secs(10), Some(3));
+        let mut cur = PointCursor::new(
+            f.series,
+            1_700_000_000_000,
+            Duration::from_secs(10),
+            Some(3),
+        );
         let mut seen = 0;
         loop {
             let mut body = Vec::new();
@@ -301,7 +330,10 @@ mod tests {
             let arr = v.as_array().unwrap();
             assert_eq!(arr.len(), n);
             assert!(arr[0]["value"].as_f64().unwrap() < 100.0);
-            assert!(arr[0]["tags"]["host"].as_str().unwrap().starts_with("host-"));
+            assert!(arr[0]["tags"]["host"]
+                .as_str()
+                .unwrap()
+                .starts_with("host-"));
             seen += n;
         }
         assert_eq!(seen, 60);
@@ -309,7 +341,10 @@ mod tests {
 
     #[test]
     fn hosts_are_unique_within_a_metric() {
-        let f = Fleet { series: 10_000, ..fleet() };
+        let f = Fleet {
+            series: 10_000,
+            ..fleet()
+        };
         let mut hosts = std::collections::HashSet::new();
         for i in (0..f.series).filter(|i| i % f.metrics == 0) {
             let (_, l) = f.labels(i);
@@ -326,6 +361,9 @@ mod tests {
         let b = e.finish();
         assert_eq!(b.len(), 19 + 2 * 38 + 2);
         // 2000-01-01T00:00:00Z is zero in PostgreSQL's epoch.
-        assert_eq!(&b[19 + 2 + 4 + 8 + 4..19 + 2 + 4 + 8 + 4 + 8], &0i64.to_be_bytes());
+        assert_eq!(
+            &b[19 + 2 + 4 + 8 + 4..19 + 2 + 4 + 8 + 4 + 8],
+            &0i64.to_be_bytes()
+        );
     }
 }

@@ -124,12 +124,19 @@ struct BatchOutcome {
     finished: Option<Instant>,
 }
 
-pub async fn run(target: &Target, shape: &Shape, opts: &IngestOpts) -> anyhow::Result<IngestReport> {
+pub async fn run(
+    target: &Target,
+    shape: &Shape,
+    opts: &IngestOpts,
+) -> anyhow::Result<IngestReport> {
     let fleet = shape.fleet();
     let backfill = shape.backfill_or(opts.duration.is_some());
     let interval_ms = shape.interval.as_millis() as i64;
     anyhow::ensure!(interval_ms > 0, "--interval must be positive");
-    anyhow::ensure!(opts.batch > 0 && opts.concurrency > 0, "--batch and --concurrency must be positive");
+    anyhow::ensure!(
+        opts.batch > 0 && opts.concurrency > 0,
+        "--batch and --concurrency must be positive"
+    );
     let mut warnings = Vec::new();
     if backfill > Duration::from_secs(7 * 86_400) {
         warnings.push("backfill is longer than the server's default max_age (7d): old points will be rejected".into());
@@ -138,7 +145,10 @@ pub async fn run(target: &Target, shape: &Shape, opts: &IngestOpts) -> anyhow::R
     let http = client::http_client(target, opts.request_timeout, opts.concurrency + 2)?;
     match client::health(&http, &target.url).await {
         Ok((200, _)) => eprintln!("server at {} is healthy", target.url),
-        Ok((status, body)) => eprintln!("warning: /health answered {status}: {}", truncate(&body, 300)),
+        Ok((status, body)) => eprintln!(
+            "warning: /health answered {status}: {}",
+            truncate(&body, 300)
+        ),
         Err(e) => anyhow::bail!("cannot reach {}: {e}", target.url),
     }
 
@@ -184,23 +194,33 @@ pub async fn run(target: &Target, shape: &Shape, opts: &IngestOpts) -> anyhow::R
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(opts.concurrency * 2);
     let gen_fleet = fleet.clone();
     let (batch_size, gzip) = (opts.batch, opts.gzip);
-    let generator = std::thread::Builder::new().name("bench-bodies".into()).spawn(move || {
-        let writer = JsonBodyWriter::new(&gen_fleet);
-        let mut cursor = cursor;
-        let mut json = Vec::with_capacity(batch_size * 160);
-        loop {
-            json.clear();
-            let n = writer.write_batch(&mut cursor, batch_size, &mut json);
-            if n == 0 {
-                break;
+    let generator = std::thread::Builder::new()
+        .name("bench-bodies".into())
+        .spawn(move || {
+            let writer = JsonBodyWriter::new(&gen_fleet);
+            let mut cursor = cursor;
+            let mut json = Vec::with_capacity(batch_size * 160);
+            loop {
+                json.clear();
+                let n = writer.write_batch(&mut cursor, batch_size, &mut json);
+                if n == 0 {
+                    break;
+                }
+                let body = if gzip {
+                    Bytes::from(gen::gzip(&json))
+                } else {
+                    Bytes::copy_from_slice(&json)
+                };
+                let batch = Batch {
+                    body,
+                    points: n as u32,
+                    json_len: json.len() as u32,
+                };
+                if tx.blocking_send(batch).is_err() {
+                    break;
+                }
             }
-            let body = if gzip { Bytes::from(gen::gzip(&json)) } else { Bytes::copy_from_slice(&json) };
-            let batch = Batch { body, points: n as u32, json_len: json.len() as u32 };
-            if tx.blocking_send(batch).is_err() {
-                break;
-            }
-        }
-    })?;
+        })?;
 
     let sampler = opts.server_pid.map(RssSampler::start);
     let bench_cpu_start = stats::cpu_seconds(None);
@@ -211,7 +231,12 @@ pub async fn run(target: &Target, shape: &Shape, opts: &IngestOpts) -> anyhow::R
     let timeline = Rc::new(RefCell::new(Vec::new()));
     let stop_timeline = Rc::new(std::cell::Cell::new(false));
     if let Some(probe) = &durable_probe {
-        probe.sample_in_background(started, started_wall, timeline.clone(), stop_timeline.clone());
+        probe.sample_in_background(
+            started,
+            started_wall,
+            timeline.clone(),
+            stop_timeline.clone(),
+        );
     }
 
     let mut report = IngestReport {
@@ -305,9 +330,16 @@ pub async fn run(target: &Target, shape: &Shape, opts: &IngestOpts) -> anyhow::R
 
     if let Some(probe) = &durable_probe {
         stop_timeline.set(true);
-        let mut d = probe.wait(report.accepted as i64, started, started_wall, last_answer).await?;
+        let mut d = probe
+            .wait(report.accepted as i64, started, started_wall, last_answer)
+            .await?;
         d.timeline = std::mem::take(&mut *timeline.borrow_mut());
-        if let Some(&(t, at_end)) = d.timeline.iter().rev().find(|(t, _)| *t <= wall + 0.5 && *t > 0.0) {
+        if let Some(&(t, at_end)) = d
+            .timeline
+            .iter()
+            .rev()
+            .find(|(t, _)| *t <= wall + 0.5 && *t > 0.0)
+        {
             d.durable_per_sec_while_sending = Some(at_end as f64 / t);
         }
         if !d.reached {
@@ -341,13 +373,19 @@ async fn send_batch(
     opts: &IngestOpts,
     deadline: Option<Instant>,
 ) -> BatchOutcome {
-    let mut out = BatchOutcome { points: batch.points as u64, json_bytes: batch.json_len as u64, ..Default::default() };
+    let mut out = BatchOutcome {
+        points: batch.points as u64,
+        json_bytes: batch.json_len as u64,
+        ..Default::default()
+    };
     // Past the deadline a busy server is given one more minute to take what is in flight.
     let give_up_at = deadline.map(|d| d + Duration::from_secs(60));
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let mut req = http.post(url).insert_header(("content-type", "application/json"));
+        let mut req = http
+            .post(url)
+            .insert_header(("content-type", "application/json"));
         if opts.gzip {
             req = req.insert_header(("content-encoding", "gzip"));
         }
@@ -391,12 +429,17 @@ async fn send_batch(
                         } else {
                             out.limited += 1;
                         }
-                        retry_after.unwrap_or(Duration::from_millis(500)).min(opts.retry_after_cap)
+                        retry_after
+                            .unwrap_or(Duration::from_millis(500))
+                            .min(opts.retry_after_cap)
                     }
                     (_, body) => {
                         out.http_errors += 1;
-                        let text = body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_else(|e| e.to_string());
-                        out.errors.push(format!("HTTP {status}: {}", truncate(&text, 300)));
+                        let text = body
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_else(|e| e.to_string());
+                        out.errors
+                            .push(format!("HTTP {status}: {}", truncate(&text, 300)));
                         return out;
                     }
                 }
@@ -421,13 +464,22 @@ async fn send_batch(
 /// `{"accepted": n, "rejected": m, "errors": [...]}`, also accepted inside `data`.
 fn parse_ingest_answer(body: &[u8]) -> Option<(u64, u64, Vec<String>)> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let obj = if v.get("accepted").is_some() { &v } else { v.get("data")? };
+    let obj = if v.get("accepted").is_some() {
+        &v
+    } else {
+        v.get("data")?
+    };
     let accepted = obj.get("accepted")?.as_u64()?;
     let rejected = obj.get("rejected").and_then(|r| r.as_u64()).unwrap_or(0);
     let errors = obj
         .get("errors")
         .and_then(|e| e.as_array())
-        .map(|a| a.iter().take(2).map(|e| format!("rejected point: {}", truncate(&e.to_string(), 200))).collect())
+        .map(|a| {
+            a.iter()
+                .take(2)
+                .map(|e| format!("rejected point: {}", truncate(&e.to_string(), 200)))
+                .collect()
+        })
         .unwrap_or_default();
     Some((accepted, rejected, errors))
 }
@@ -452,7 +504,10 @@ impl DurableProbe {
         let batches = match probe {
             Probe::Auto => has_batches,
             Probe::Batches => {
-                anyhow::ensure!(has_batches, "--durable-probe batches: the database has no ingest_batches.points");
+                anyhow::ensure!(
+                    has_batches,
+                    "--durable-probe batches: the database has no ingest_batches.points"
+                );
                 true
             }
             Probe::Points => false,
@@ -470,11 +525,16 @@ impl DurableProbe {
                     break;
                 }
                 eprintln!("the server is still committing batches of an earlier run: waiting for it to drain");
-                anyhow::ensure!(Instant::now() < settle_deadline, "the server kept committing for --durable-timeout");
+                anyhow::ensure!(
+                    Instant::now() < settle_deadline,
+                    "the server kept committing for --durable-timeout"
+                );
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
         }
-        let mut last = count_points(&pool).await.context("counting rows in `points` (is the schema there?)")?;
+        let mut last = count_points(&pool)
+            .await
+            .context("counting rows in `points` (is the schema there?)")?;
         if !has_batches {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -484,11 +544,26 @@ impl DurableProbe {
                 }
                 eprintln!("`points` is still growing ({last} -> {now}): waiting for an earlier run to drain");
                 last = now;
-                anyhow::ensure!(Instant::now() < settle_deadline, "`points` kept growing for --durable-timeout");
+                anyhow::ensure!(
+                    Instant::now() < settle_deadline,
+                    "`points` kept growing for --durable-timeout"
+                );
             }
         }
-        eprintln!("points already stored: {last}; durable probe: {}", if batches { "ingest_batches" } else { "count(*)" });
-        Ok(Self { pool, batches, points_before: last, timeout })
+        eprintln!(
+            "points already stored: {last}; durable probe: {}",
+            if batches {
+                "ingest_batches"
+            } else {
+                "count(*)"
+            }
+        );
+        Ok(Self {
+            pool,
+            batches,
+            points_before: last,
+            timeout,
+        })
     }
 
     async fn probe(&self, since: DateTime<Utc>) -> anyhow::Result<i64> {
@@ -525,7 +600,12 @@ impl DurableProbe {
             return;
         }
         let pool = self.pool.clone();
-        let me = DurableProbe { pool, batches: true, points_before: self.points_before, timeout: self.timeout };
+        let me = DurableProbe {
+            pool,
+            batches: true,
+            points_before: self.points_before,
+            timeout: self.timeout,
+        };
         actix_rt::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -555,7 +635,12 @@ impl DurableProbe {
         let mut last_progress = (Instant::now(), -1i64);
         while Instant::now() < deadline {
             let t = Instant::now();
-            let probe = DurableProbe { pool: self.pool.clone(), batches, points_before: self.points_before, timeout: self.timeout };
+            let probe = DurableProbe {
+                pool: self.pool.clone(),
+                batches,
+                points_before: self.points_before,
+                timeout: self.timeout,
+            };
             durable = probe.probe(started_wall).await?;
             samples.push((t.duration_since(started).as_secs_f64(), durable));
             if durable >= accepted {
@@ -583,11 +668,21 @@ impl DurableProbe {
             tokio::time::sleep(probe.resolution()).await;
         }
         let rows = count_points(&self.pool).await? - self.points_before;
-        let secs = reached_at.map(|t| t.duration_since(started).as_secs_f64()).unwrap_or(f64::NAN);
+        let secs = reached_at
+            .map(|t| t.duration_since(started).as_secs_f64())
+            .unwrap_or(f64::NAN);
         Ok(DurableReport {
-            probe: if batches { "batches".into() } else { "points".into() },
+            probe: if batches {
+                "batches".into()
+            } else {
+                "points".into()
+            },
             points_before: self.points_before,
-            durable_points: if reached_at.is_some() { accepted } else { durable.min(rows) },
+            durable_points: if reached_at.is_some() {
+                accepted
+            } else {
+                durable.min(rows)
+            },
             reached: reached_at.is_some(),
             secs_to_durable: secs,
             durable_per_sec: accepted as f64 / secs,
@@ -604,7 +699,12 @@ impl DurableProbe {
 
 /// Whether the fleet's first and last series already have points in [from, to]: a
 /// cheap index probe for an earlier run over the same range.
-async fn existing_points(pool: &PgPool, fleet: &gen::Fleet, from_ms: i64, to_ms: i64) -> anyhow::Result<Option<String>> {
+async fn existing_points(
+    pool: &PgPool,
+    fleet: &gen::Fleet,
+    from_ms: i64,
+    to_ms: i64,
+) -> anyhow::Result<Option<String>> {
     let from = DateTime::<Utc>::from_timestamp_millis(from_ms).unwrap_or_default();
     let to = DateTime::<Utc>::from_timestamp_millis(to_ms).unwrap_or_default();
     for i in [0, fleet.series - 1] {
@@ -620,14 +720,19 @@ async fn existing_points(pool: &PgPool, fleet: &gen::Fleet, from_ms: i64, to_ms:
         .fetch_optional(pool)
         .await?;
         if let Some(t) = hit {
-            return Ok(Some(format!("{key} at {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))));
+            return Ok(Some(format!(
+                "{key} at {}",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
         }
     }
     Ok(None)
 }
 
 async fn count_points(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM points").fetch_one(pool).await?)
+    Ok(sqlx::query_scalar("SELECT count(*) FROM points")
+        .fetch_one(pool)
+        .await?)
 }
 
 pub fn fmt_ms(ms: i64) -> String {
@@ -653,7 +758,12 @@ impl IngestReport {
         writeln!(
             out,
             "fleet        {} series ({} metrics x {} series), interval {}s, range {} .. {}",
-            self.series, self.metrics, self.series_per_metric, self.interval_secs, self.range_start, self.range_end
+            self.series,
+            self.metrics,
+            self.series_per_metric,
+            self.interval_secs,
+            self.range_start,
+            self.range_end
         )?;
         writeln!(
             out,
@@ -676,7 +786,11 @@ impl IngestReport {
             "answers      503 {}  429 {}  other errors {}  transport errors {}",
             self.busy_503, self.rate_limited_429, self.http_errors, self.transport_errors
         )?;
-        writeln!(out, "accepted     {:.0} points/s over {:.1}s", self.accepted_per_sec, self.wall_secs)?;
+        writeln!(
+            out,
+            "accepted     {:.0} points/s over {:.1}s",
+            self.accepted_per_sec, self.wall_secs
+        )?;
         writeln!(out, "latency      {}", self.latency.brief())?;
         if let Some(d) = &self.durable {
             if d.reached {
@@ -686,10 +800,18 @@ impl IngestReport {
                     d.durable_per_sec, d.durable_points, d.secs_to_durable, d.lag_after_last_answer_secs, d.probe, d.resolution_secs
                 )?;
             } else {
-                writeln!(out, "durable      NOT REACHED: {} of {} points committed", d.durable_points, self.accepted)?;
+                writeln!(
+                    out,
+                    "durable      NOT REACHED: {} of {} points committed",
+                    d.durable_points, self.accepted
+                )?;
             }
             if let Some(r) = d.durable_per_sec_while_sending {
-                writeln!(out, "             {:.0} points/s committed while sending", r)?;
+                writeln!(
+                    out,
+                    "             {:.0} points/s committed while sending",
+                    r
+                )?;
             }
         }
         if let Some(s) = &self.server {
@@ -698,7 +820,9 @@ impl IngestReport {
                 "server       peak RSS {:.0} MiB (sampled), VmHWM {:.0} MiB, CPU {}",
                 s.peak_rss_sampled_mib,
                 s.vm_hwm_mib,
-                s.cpu_seconds.map(|c| format!("{c:.1}s")).unwrap_or("?".into())
+                s.cpu_seconds
+                    .map(|c| format!("{c:.1}s"))
+                    .unwrap_or("?".into())
             )?;
         }
         if let Some(c) = self.bench_cpu_secs {

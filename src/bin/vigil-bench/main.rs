@@ -47,11 +47,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CopyBaseline(c) => {
             let points = c.opts.points.unwrap_or_else(|| planned_points(&c.shape));
-            let r = copy::run(copy_params(&c.target.database_url, &c.shape, points, c.batch, &c.opts)).await?;
+            let r = copy::run(copy_params(
+                &c.target.database_url,
+                &c.shape,
+                points,
+                c.batch,
+                &c.opts,
+            ))
+            .await?;
             emit(json, &r, |o| r.print(o))
         }
         Command::Query(c) => {
-            let metric = c.opts.metric.clone().unwrap_or_else(|| format!("{}.cpu", c.prefix));
+            let metric = c
+                .opts
+                .metric
+                .clone()
+                .unwrap_or_else(|| format!("{}.cpu", c.prefix));
             let r = query::run(&c.target, &metric, &c.opts).await?;
             emit(json, &r, |o| r.print(o))
         }
@@ -73,7 +84,13 @@ fn planned_points(shape: &Shape) -> u64 {
     steps * shape.series as u64
 }
 
-fn copy_params(database_url: &str, shape: &Shape, points: u64, batch: usize, opts: &CopyOpts) -> CopyParams {
+fn copy_params(
+    database_url: &str,
+    shape: &Shape,
+    points: u64,
+    batch: usize,
+    opts: &CopyOpts,
+) -> CopyParams {
     let mut fleet = shape.fleet();
     fleet.prefix = COPY_PREFIX.to_string();
     CopyParams {
@@ -128,31 +145,61 @@ async fn all(c: AllCmd) -> anyhow::Result<AllReport> {
         points: Some(points),
         keep: false,
     };
-    let known_points = c.copy_points.or_else(|| c.ingest.duration.is_none().then(|| planned_points(&c.shape)));
+    let known_points = c.copy_points.or_else(|| {
+        c.ingest
+            .duration
+            .is_none()
+            .then(|| planned_points(&c.shape))
+    });
     if let (false, Some(points)) = (c.skip_copy, known_points) {
-        let params = copy_params(&c.target.database_url, &c.shape, points, c.copy_batch, &copy_opts(points));
+        let params = copy_params(
+            &c.target.database_url,
+            &c.shape,
+            points,
+            c.copy_batch,
+            &copy_opts(points),
+        );
         report.copy = Some(copy::run(params).await?);
     }
     let ingest = ingest::run(&c.target, &c.shape, &c.ingest).await?;
     if !c.skip_copy && known_points.is_none() {
         let points = ingest.accepted.max(1);
-        let params = copy_params(&c.target.database_url, &c.shape, points, c.copy_batch, &copy_opts(points));
+        let params = copy_params(
+            &c.target.database_url,
+            &c.shape,
+            points,
+            c.copy_batch,
+            &copy_opts(points),
+        );
         report.copy = Some(copy::run(params).await?);
     }
     if let Some(copy) = &report.copy {
-        report.durable_to_copy_ratio =
-            ingest.durable.as_ref().filter(|d| d.reached).map(|d| d.durable_per_sec / copy.rows_per_sec);
+        report.durable_to_copy_ratio = ingest
+            .durable
+            .as_ref()
+            .filter(|d| d.reached)
+            .map(|d| d.durable_per_sec / copy.rows_per_sec);
         report.accepted_to_copy_ratio = Some(ingest.accepted_per_sec / copy.rows_per_sec);
     }
     report.ingest = Some(ingest);
     if !c.skip_query {
-        let metric = c.query.metric.clone().unwrap_or_else(|| format!("{}.cpu", c.shape.prefix));
+        let metric = c
+            .query
+            .metric
+            .clone()
+            .unwrap_or_else(|| format!("{}.cpu", c.shape.prefix));
         let mut opts = c.query.clone();
         if opts.end.is_none() {
             // Query the data just sent: a --duration run may have covered only the
             // start of its range.
-            let last = report.ingest.as_ref().map(|i| i.last_timestamp_ms).unwrap_or(i64::MAX);
-            let end = last.saturating_add(1).min(chrono::Utc::now().timestamp_millis() - 120_000);
+            let last = report
+                .ingest
+                .as_ref()
+                .map(|i| i.last_timestamp_ms)
+                .unwrap_or(i64::MAX);
+            let end = last
+                .saturating_add(1)
+                .min(chrono::Utc::now().timestamp_millis() - 120_000);
             opts.end = Some(end.to_string());
         }
         report.query = Some(query::run(&c.target, &metric, &opts).await?);
@@ -176,18 +223,35 @@ impl AllReport {
             r.print(out)?;
         }
         writeln!(out, "== summary ==")?;
-        let row = |out: &mut dyn Write, k: &str, v: String| writeln!(out, "| {:<58} | {:>20} |", k, v);
+        let row =
+            |out: &mut dyn Write, k: &str, v: String| writeln!(out, "| {:<58} | {:>20} |", k, v);
         writeln!(out, "| {:<58} | {:>20} |", "figure", "value")?;
         writeln!(out, "|{:-<60}|{:-<22}|", "", "")?;
         if let Some(c) = &self.copy {
-            row(out, "COPY baseline rows/s (median)", format!("{:.0}", c.rows_per_sec))?;
+            row(
+                out,
+                "COPY baseline rows/s (median)",
+                format!("{:.0}", c.rows_per_sec),
+            )?;
         }
         if let Some(i) = &self.ingest {
             row(out, "ingest points sent", format!("{}", i.points_sent))?;
-            row(out, "ingest accepted points/s", format!("{:.0}", i.accepted_per_sec))?;
+            row(
+                out,
+                "ingest accepted points/s",
+                format!("{:.0}", i.accepted_per_sec),
+            )?;
             match &i.durable {
-                Some(d) if d.reached => row(out, "ingest durable points/s", format!("{:.0}", d.durable_per_sec))?,
-                Some(d) => row(out, "ingest durable points/s", format!("not reached ({} committed)", d.durable_points))?,
+                Some(d) if d.reached => row(
+                    out,
+                    "ingest durable points/s",
+                    format!("{:.0}", d.durable_per_sec),
+                )?,
+                Some(d) => row(
+                    out,
+                    "ingest durable points/s",
+                    format!("not reached ({} committed)", d.durable_points),
+                )?,
                 None => {}
             }
             row(
@@ -195,9 +259,17 @@ impl AllReport {
                 "ingest request latency p50 / p99",
                 format!("{:.1} / {:.1} ms", i.latency.p50_ms, i.latency.p99_ms),
             )?;
-            row(out, "ingest 503 answers / errors", format!("{} / {}", i.busy_503, i.http_errors + i.transport_errors))?;
+            row(
+                out,
+                "ingest 503 answers / errors",
+                format!("{} / {}", i.busy_503, i.http_errors + i.transport_errors),
+            )?;
             if let Some(s) = &i.server {
-                row(out, "server peak RSS (sampled / VmHWM)", format!("{:.0} / {:.0} MiB", s.peak_rss_sampled_mib, s.vm_hwm_mib))?;
+                row(
+                    out,
+                    "server peak RSS (sampled / VmHWM)",
+                    format!("{:.0} / {:.0} MiB", s.peak_rss_sampled_mib, s.vm_hwm_mib),
+                )?;
             }
         }
         if let Some(r) = self.durable_to_copy_ratio {
@@ -221,7 +293,11 @@ impl AllReport {
             }
         }
         if let Some(s) = &self.storage {
-            row(out, "bytes per point on disk", format!("{:.1}", s.bytes_per_point))?;
+            row(
+                out,
+                "bytes per point on disk",
+                format!("{:.1}", s.bytes_per_point),
+            )?;
         }
         Ok(())
     }

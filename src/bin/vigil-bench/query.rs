@@ -122,33 +122,43 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
             }
             body
         };
-        let mut k = KindReport { kind: Some(kind), description: kind.label().to_string(), ..Default::default() };
-        let (mut unc, mut hit, mut unknown, mut points) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut record = |k: &mut KindReport, res: Result<Answer, Failure>, expect_cached: bool| match res {
-            Ok(a) => {
-                match a.cached {
-                    Some(true) => hit.push(a.latency),
-                    Some(false) => unc.push(a.latency),
-                    None => unknown.push(a.latency),
+        let mut k = KindReport {
+            kind: Some(kind),
+            description: kind.label().to_string(),
+            ..Default::default()
+        };
+        let (mut unc, mut hit, mut unknown, mut points) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut record =
+            |k: &mut KindReport, res: Result<Answer, Failure>, expect_cached: bool| match res {
+                Ok(a) => {
+                    match a.cached {
+                        Some(true) => hit.push(a.latency),
+                        Some(false) => unc.push(a.latency),
+                        None => unknown.push(a.latency),
+                    }
+                    if a.cached == Some(!expect_cached) {
+                        if expect_cached {
+                            k.misses_in_cached_pass += 1;
+                        } else {
+                            k.hits_in_uncached_pass += 1;
+                        }
+                    }
+                    *k.tables
+                        .entry(a.table.unwrap_or_else(|| "?".into()))
+                        .or_default() += 1;
+                    *k.resolutions
+                        .entry(a.resolution.unwrap_or_else(|| "?".into()))
+                        .or_default() += 1;
+                    points.push(a.points as f64);
                 }
-                if a.cached == Some(!expect_cached) {
-                    if expect_cached {
-                        k.misses_in_cached_pass += 1;
-                    } else {
-                        k.hits_in_uncached_pass += 1;
+                Err(e) => {
+                    k.errors += 1;
+                    if k.error_samples.len() < 4 && !k.error_samples.contains(&e.text) {
+                        k.error_samples.push(e.text);
                     }
                 }
-                *k.tables.entry(a.table.unwrap_or_else(|| "?".into())).or_default() += 1;
-                *k.resolutions.entry(a.resolution.unwrap_or_else(|| "?".into())).or_default() += 1;
-                points.push(a.points as f64);
-            }
-            Err(e) => {
-                k.errors += 1;
-                if k.error_samples.len() < 4 && !k.error_samples.contains(&e.text) {
-                    k.error_samples.push(e.text);
-                }
-            }
-        };
+            };
         for w in 0..opts.warmup {
             let _ = ask(&http, &url, &body_for(base + (opts.reps + w) as i64)).await;
         }
@@ -188,14 +198,20 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
 /// following repetition into an instant 503.
 fn backoff(res: &Result<Answer, Failure>) -> impl std::future::Future<Output = ()> {
     let wait = match res {
-        Err(Failure { retry_after: Some(d), .. }) => (*d).min(MAX_RETRY_AFTER),
+        Err(Failure {
+            retry_after: Some(d),
+            ..
+        }) => (*d).min(MAX_RETRY_AFTER),
         _ => Duration::ZERO,
     };
     tokio::time::sleep(wait)
 }
 
 async fn ask(http: &awc::Client, url: &str, body: &serde_json::Value) -> Result<Answer, Failure> {
-    let fail = |text: String| Failure { text, retry_after: None };
+    let fail = |text: String| Failure {
+        text,
+        retry_after: None,
+    };
     let payload = serde_json::to_vec(body).map_err(|e| fail(e.to_string()))?;
     let t = Instant::now();
     let mut resp = http
@@ -211,11 +227,22 @@ async fn ask(http: &awc::Client, url: &str, body: &serde_json::Value) -> Result<
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<f64>().ok())
         .map(Duration::from_secs_f64);
-    let bytes = resp.body().limit(256 << 20).await.map_err(|e| fail(format!("reading the answer: {e}")))?;
+    let bytes = resp
+        .body()
+        .limit(256 << 20)
+        .await
+        .map_err(|e| fail(format!("reading the answer: {e}")))?;
     let latency = t.elapsed();
     if status != 200 {
-        let text = format!("HTTP {status}: {}", truncate(&String::from_utf8_lossy(&bytes), 300));
-        let retry_after = if status == 503 || status == 429 { retry_after.or(Some(Duration::from_secs(1))) } else { None };
+        let text = format!(
+            "HTTP {status}: {}",
+            truncate(&String::from_utf8_lossy(&bytes), 300)
+        );
+        let retry_after = if status == 503 || status == 429 {
+            retry_after.or(Some(Duration::from_secs(1)))
+        } else {
+            None
+        };
         return Err(Failure { text, retry_after });
     }
     let v: serde_json::Value =
@@ -240,7 +267,9 @@ fn parse_time(s: &str) -> anyhow::Result<i64> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
-    Ok(DateTime::parse_from_rfc3339(s).with_context(|| format!("{s:?} is neither RFC 3339 nor ms"))?.timestamp_millis())
+    Ok(DateTime::parse_from_rfc3339(s)
+        .with_context(|| format!("{s:?} is neither RFC 3339 nor ms"))?
+        .timestamp_millis())
 }
 
 impl QueryReport {

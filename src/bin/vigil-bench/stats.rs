@@ -127,7 +127,12 @@ impl RssSampler {
                 }
             }
         });
-        Self { pid, peak_kib, stop, cpu_start: cpu_seconds(Some(pid)) }
+        Self {
+            pid,
+            peak_kib,
+            stop,
+            cpu_start: cpu_seconds(Some(pid)),
+        }
     }
 
     pub fn finish(self) -> ServerMemory {

@@ -48,12 +48,21 @@ pub async fn measure(pool: &PgPool) -> anyhow::Result<StorageReport> {
     .fetch_all(pool)
     .await?;
     let counts: Vec<(String, i64)> =
-        sqlx::query_as("SELECT tableoid::regclass::text, count(*) FROM points GROUP BY 1").fetch_all(pool).await?;
-    let series: i64 = sqlx::query_scalar("SELECT count(*) FROM series").fetch_one(pool).await.unwrap_or(-1);
+        sqlx::query_as("SELECT tableoid::regclass::text, count(*) FROM points GROUP BY 1")
+            .fetch_all(pool)
+            .await?;
+    let series: i64 = sqlx::query_scalar("SELECT count(*) FROM series")
+        .fetch_one(pool)
+        .await
+        .unwrap_or(-1);
     let partitions: Vec<PartitionSize> = sizes
         .into_iter()
         .map(|(name, total, heap, index)| PartitionSize {
-            rows: counts.iter().find(|(n, _)| n.trim_matches('"') == name).map(|c| c.1).unwrap_or(0),
+            rows: counts
+                .iter()
+                .find(|(n, _)| n.trim_matches('"') == name)
+                .map(|c| c.1)
+                .unwrap_or(0),
             name,
             total_bytes: total,
             heap_bytes: heap,
@@ -64,7 +73,13 @@ pub async fn measure(pool: &PgPool) -> anyhow::Result<StorageReport> {
     let total_bytes = partitions.iter().map(|p| p.total_bytes).sum();
     let heap_bytes = partitions.iter().map(|p| p.heap_bytes).sum();
     let index_bytes = partitions.iter().map(|p| p.index_bytes).sum();
-    let per = |b: i64| if points > 0 { b as f64 / points as f64 } else { f64::NAN };
+    let per = |b: i64| {
+        if points > 0 {
+            b as f64 / points as f64
+        } else {
+            f64::NAN
+        }
+    };
     let other_tables: Vec<(String, i64)> = sqlx::query_as(
         "SELECT c.relname::text, pg_total_relation_size(c.oid) FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -73,8 +88,9 @@ pub async fn measure(pool: &PgPool) -> anyhow::Result<StorageReport> {
     )
     .fetch_all(pool)
     .await?;
-    let database_bytes: i64 =
-        sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(pool).await?;
+    let database_bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(pool)
+        .await?;
     Ok(StorageReport {
         points,
         series,
@@ -93,8 +109,18 @@ pub async fn measure(pool: &PgPool) -> anyhow::Result<StorageReport> {
 impl StorageReport {
     pub fn print(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         writeln!(out, "== storage ==")?;
-        writeln!(out, "points       {} rows in {} partitions, {} series", self.points, self.partitions.len(), self.series)?;
-        for p in self.partitions.iter().filter(|p| p.rows > 0 || p.total_bytes > 16384) {
+        writeln!(
+            out,
+            "points       {} rows in {} partitions, {} series",
+            self.points,
+            self.partitions.len(),
+            self.series
+        )?;
+        for p in self
+            .partitions
+            .iter()
+            .filter(|p| p.rows > 0 || p.total_bytes > 16384)
+        {
             writeln!(
                 out,
                 "  {:<20} {:>12} rows  {:>9.1} MB (heap {:.1} MB, indexes {:.1} MB)",
@@ -114,9 +140,18 @@ impl StorageReport {
             self.index_bytes_per_point
         )?;
         for (name, size) in &self.other_tables {
-            writeln!(out, "  other      {:<20} {:.1} MB", name, *size as f64 / 1e6)?;
+            writeln!(
+                out,
+                "  other      {:<20} {:.1} MB",
+                name,
+                *size as f64 / 1e6
+            )?;
         }
-        writeln!(out, "database     {:.1} MB", self.database_bytes as f64 / 1e6)?;
+        writeln!(
+            out,
+            "database     {:.1} MB",
+            self.database_bytes as f64 / 1e6
+        )?;
         Ok(())
     }
 }
