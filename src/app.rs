@@ -27,10 +27,12 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use sqlx::PgPool;
 
 use crate::actors::batch_writer::{DrainWriter, WriterDeps};
-use crate::actors::ingest::CloseBroker;
 use crate::actors::downsampler::RunRollups;
+use crate::actors::ingest::CloseBroker;
 use crate::actors::retention::RunMaintenance;
-use crate::actors::{ActorPool, BatchWriterActor, DownsamplerActor, IngestActor, QueryRouterActor, RetentionActor};
+use crate::actors::{
+    ActorPool, BatchWriterActor, DownsamplerActor, IngestActor, QueryRouterActor, RetentionActor,
+};
 use crate::breaker::CircuitBreaker;
 use crate::config::Settings;
 use crate::http::{self, AppState};
@@ -65,19 +67,28 @@ impl Application {
         let partitions = Arc::new(PartitionSet::default());
         for table in PartitionedTable::ALL {
             partitions
-                .ensure(&pg, table, days_ahead(chrono::Utc::now(), settings.database.partitions_ahead_days))
+                .ensure(
+                    &pg,
+                    table,
+                    days_ahead(chrono::Utc::now(), settings.database.partitions_ahead_days),
+                )
                 .await
                 .context("creating the time partitions")?;
         }
-        let breaker = Arc::new(CircuitBreaker::new(settings.query.breaker_failures, settings.query.breaker_open_for));
+        let breaker = Arc::new(CircuitBreaker::new(
+            settings.query.breaker_failures,
+            settings.query.breaker_open_for,
+        ));
         let abort_writers = Arc::new(AtomicBool::new(false));
 
         let mut arbiters = Vec::new();
         let ingest = {
             let (settings, metrics) = (settings.clone(), metrics.clone());
-            ActorPool::start_with_readiness(settings.actors.ingest_pool, &mut arbiters, move |i, ready| {
-                IngestActor::new(i, settings.clone(), metrics.clone(), ready)
-            })
+            ActorPool::start_with_readiness(
+                settings.actors.ingest_pool,
+                &mut arbiters,
+                move |i, ready| IngestActor::new(i, settings.clone(), metrics.clone(), ready),
+            )
         };
         let writer_deps = WriterDeps {
             settings: settings.clone(),
@@ -86,21 +97,35 @@ impl Application {
             partitions: partitions.clone(),
             metrics: metrics.clone(),
             abort: abort_writers.clone(),
-            database: postgres::database_identity(&pg).await.context("reading the database identity")?,
+            database: postgres::database_identity(&pg)
+                .await
+                .context("reading the database identity")?,
             shard: 0,
         };
         let writers = ActorPool::start(settings.actors.writer_pool, &mut arbiters, move |i| {
             BatchWriterActor::new(i, writer_deps.clone())
         });
         let query = {
-            let (settings, pg, redis, metrics) = (settings.clone(), pg.clone(), redis.clone(), metrics.clone());
+            let (settings, pg, redis, metrics) =
+                (settings.clone(), pg.clone(), redis.clone(), metrics.clone());
             ActorPool::start(settings.actors.query_pool, &mut arbiters, move |_| {
-                QueryRouterActor::new(settings.clone(), pg.clone(), redis.clone(), breaker.clone(), metrics.clone())
+                QueryRouterActor::new(
+                    settings.clone(),
+                    pg.clone(),
+                    redis.clone(),
+                    breaker.clone(),
+                    metrics.clone(),
+                )
             })
         };
         let retention = {
             let arbiter = Arbiter::new();
-            let (settings, pg, metrics, partitions) = (settings.clone(), pg.clone(), metrics.clone(), partitions.clone());
+            let (settings, pg, metrics, partitions) = (
+                settings.clone(),
+                pg.clone(),
+                metrics.clone(),
+                partitions.clone(),
+            );
             let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
                 RetentionActor::new(settings, pg, partitions, metrics)
             });
@@ -109,7 +134,12 @@ impl Application {
         };
         let downsampler = {
             let arbiter = Arbiter::new();
-            let (settings, pg, metrics, partitions) = (settings.clone(), pg.clone(), metrics.clone(), partitions.clone());
+            let (settings, pg, metrics, partitions) = (
+                settings.clone(),
+                pg.clone(),
+                metrics.clone(),
+                partitions.clone(),
+            );
             let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
                 DownsamplerActor::new(settings, pg, partitions, metrics)
             });
@@ -125,18 +155,25 @@ impl Application {
             redis: redis.clone(),
             ingest,
             query,
-            ingest_permits: Arc::new(tokio::sync::Semaphore::new(settings.ingest.max_inflight_requests)),
+            ingest_permits: Arc::new(tokio::sync::Semaphore::new(
+                settings.ingest.max_inflight_requests,
+            )),
         });
-        let listener = TcpListener::bind(settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
+        let listener = TcpListener::bind(settings.http.addr)
+            .with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();
-        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::configure))
-            .workers(settings.http.workers)
-            .shutdown_timeout(settings.http.shutdown_grace.as_secs())
-            // actix-server stops the whole System on a signal, which would kill the
-            // writers before they drain; `run_until_stopped` handles signals instead.
-            .disable_signals()
-            .listen(listener)?
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(http::configure)
+        })
+        .workers(settings.http.workers)
+        .shutdown_timeout(settings.http.shutdown_grace.as_secs())
+        // actix-server stops the whole System on a signal, which would kill the
+        // writers before they drain; `run_until_stopped` handles signals instead.
+        .disable_signals()
+        .listen(listener)?
+        .run();
         tracing::info!(addr = %settings.http.addr, port, "Vigil is listening.");
 
         Ok(Application {
@@ -170,7 +207,10 @@ impl Application {
     /// Handles to run maintenance on demand (tests and admin tasks); the actors also
     /// run on their own schedule.
     pub fn maintenance(&self) -> Maintenance {
-        Maintenance { retention: self.retention.clone(), downsampler: self.downsampler.clone() }
+        Maintenance {
+            retention: self.retention.clone(),
+            downsampler: self.downsampler.clone(),
+        }
     }
 
     /// Serves until SIGTERM/SIGINT (or `handle().stop()`), then drains: the HTTP server
@@ -188,7 +228,8 @@ impl Application {
         watcher.abort();
         tracing::info!("HTTP server stopped; draining the writers.");
         let grace = self.settings.http.shutdown_grace;
-        let drains = futures_util::future::join_all(self.writers.iter().map(|w| w.send(DrainWriter)));
+        let drains =
+            futures_util::future::join_all(self.writers.iter().map(|w| w.send(DrainWriter)));
         match tokio::time::timeout(grace, drains).await {
             Ok(results) => {
                 let failed = results.iter().filter(|r| r.is_err()).count();
@@ -198,7 +239,8 @@ impl Application {
             }
             Err(_) => tracing::warn!("Writers did not drain within the grace period; their unacked messages will be redelivered."),
         }
-        let closes = futures_util::future::join_all(self.ingest.iter().map(|a| a.send(CloseBroker)));
+        let closes =
+            futures_util::future::join_all(self.ingest.iter().map(|a| a.send(CloseBroker)));
         let _ = tokio::time::timeout(Duration::from_secs(5), closes).await;
         self.abort_writers.store(true, Ordering::Relaxed);
         self.pg.close().await;
@@ -225,7 +267,10 @@ impl Maintenance {
 
     /// Runs the downsampler until nothing settled is left; returns buckets computed.
     pub async fn run_rollups(&self) -> anyhow::Result<usize> {
-        self.downsampler.send(RunRollups).await?.map_err(anyhow::Error::msg)
+        self.downsampler
+            .send(RunRollups)
+            .await?
+            .map_err(anyhow::Error::msg)
     }
 }
 
@@ -248,7 +293,9 @@ async fn wait_for_signal() {
 /// Creates the database if missing and applies migrations, waiting (with backoff and
 /// a log line per failure) while PostgreSQL is unreachable rather than panicking.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
-    let name = settings.database_name().context("database.url names no database")?;
+    let name = settings
+        .database_name()
+        .context("database.url names no database")?;
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(500))
         .with_max_delay(Duration::from_secs(10))
@@ -258,7 +305,9 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
     loop {
         match postgres::ensure_database(&settings.database, &name).await {
             Ok(()) => break,
-            Err(postgres::DatabaseError::Url(e)) => return Err(e).context("database.url is not a valid PostgreSQL URL"),
+            Err(postgres::DatabaseError::Url(e)) => {
+                return Err(e).context("database.url is not a valid PostgreSQL URL")
+            }
             Err(error) => {
                 let delay = delays.next().unwrap_or(Duration::from_secs(10));
                 tracing::error!(%error, retry_in = ?delay, "PostgreSQL is not reachable; waiting for it.");
@@ -267,6 +316,8 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
         }
     }
     let pg = postgres::pool(&settings.database)?;
-    postgres::migrate(&pg).await.context("applying migrations")?;
+    postgres::migrate(&pg)
+        .await
+        .context("applying migrations")?;
     Ok(pg)
 }

@@ -33,7 +33,11 @@ impl CircuitBreaker {
         CircuitBreaker {
             failures,
             open_for,
-            inner: Mutex::new(Inner { consecutive_failures: 0, opened_at: None, probing: false }),
+            inner: Mutex::new(Inner {
+                consecutive_failures: 0,
+                opened_at: None,
+                probing: false,
+            }),
         }
     }
 

@@ -302,8 +302,10 @@ impl Default for Settings {
 impl Settings {
     /// Defaults, then `file` if given, then `VIGIL__SECTION__KEY` variables; validated.
     pub fn load(file: Option<&Path>) -> Result<Settings, SettingsError> {
-        let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml));
+        let mut builder = config::Config::builder().add_source(config::File::from_str(
+            DEFAULT_TOML,
+            config::FileFormat::Toml,
+        ));
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         }
@@ -332,32 +334,62 @@ impl Settings {
         };
         positive("http.workers", self.http.workers as u64);
         positive("http.max_body_bytes", self.http.max_body_bytes as u64);
-        positive("http.max_decompressed_bytes", self.http.max_decompressed_bytes as u64);
-        positive("database.max_connections", self.database.max_connections as u64);
+        positive(
+            "http.max_decompressed_bytes",
+            self.http.max_decompressed_bytes as u64,
+        );
+        positive(
+            "database.max_connections",
+            self.database.max_connections as u64,
+        );
         positive("amqp.prefetch", self.amqp.prefetch as u64);
         positive("amqp.max_queue_length", self.amqp.max_queue_length as u64);
         positive("actors.ingest_pool", self.actors.ingest_pool as u64);
         positive("actors.writer_pool", self.actors.writer_pool as u64);
         positive("actors.query_pool", self.actors.query_pool as u64);
         positive("actors.notifier_pool", self.actors.notifier_pool as u64);
-        positive("actors.mailbox_capacity", self.actors.mailbox_capacity as u64);
+        positive(
+            "actors.mailbox_capacity",
+            self.actors.mailbox_capacity as u64,
+        );
         positive("ingest.batch_size", self.ingest.batch_size as u64);
-        positive("ingest.max_points_per_request", self.ingest.max_points_per_request as u64);
-        positive("ingest.max_points_per_message", self.ingest.max_points_per_message as u64);
-        positive("ingest.max_inflight_requests", self.ingest.max_inflight_requests as u64);
+        positive(
+            "ingest.max_points_per_request",
+            self.ingest.max_points_per_request as u64,
+        );
+        positive(
+            "ingest.max_points_per_message",
+            self.ingest.max_points_per_message as u64,
+        );
+        positive(
+            "ingest.max_inflight_requests",
+            self.ingest.max_inflight_requests as u64,
+        );
         positive("ingest.max_name_len", self.ingest.max_name_len as u64);
         positive("ingest.max_tag_key_len", self.ingest.max_tag_key_len as u64);
-        positive("ingest.max_tag_value_len", self.ingest.max_tag_value_len as u64);
-        positive("ingest.series_cache_capacity", self.ingest.series_cache_capacity as u64);
+        positive(
+            "ingest.max_tag_value_len",
+            self.ingest.max_tag_value_len as u64,
+        );
+        positive(
+            "ingest.series_cache_capacity",
+            self.ingest.series_cache_capacity as u64,
+        );
         positive("query.target_buckets", self.query.target_buckets as u64);
         positive("query.max_buckets", self.query.max_buckets as u64);
         positive("query.breaker_failures", self.query.breaker_failures as u64);
         positive("query.max_series", self.query.max_series as u64);
-        positive("rollup.max_buckets_per_round", self.rollup.max_buckets_per_round as u64);
+        positive(
+            "rollup.max_buckets_per_round",
+            self.rollup.max_buckets_per_round as u64,
+        );
         let durations = [
             ("http.shutdown_grace", self.http.shutdown_grace),
             ("database.acquire_timeout", self.database.acquire_timeout),
-            ("database.maintenance_interval", self.database.maintenance_interval),
+            (
+                "database.maintenance_interval",
+                self.database.maintenance_interval,
+            ),
             ("database.dedup_retention", self.database.dedup_retention),
             ("amqp.confirm_timeout", self.amqp.confirm_timeout),
             ("amqp.reconnect_min", self.amqp.reconnect_min),
@@ -371,7 +403,10 @@ impl Settings {
             ("ingest.retry_min", self.ingest.retry_min),
             ("ingest.retry_max", self.ingest.retry_max),
             ("query.cache_ttl_live", self.query.cache_ttl_live),
-            ("query.cache_ttl_historical", self.query.cache_ttl_historical),
+            (
+                "query.cache_ttl_historical",
+                self.query.cache_ttl_historical,
+            ),
             ("query.timeout", self.query.timeout),
             ("query.max_range", self.query.max_range),
             ("query.breaker_open_for", self.query.breaker_open_for),
@@ -380,7 +415,10 @@ impl Settings {
             ("retention.raw", self.retention.raw),
             ("retention.rollup_1m", self.retention.rollup_1m),
             ("retention.rollup_1h", self.retention.rollup_1h),
-            ("alerts.evaluation_interval", self.alerts.evaluation_interval),
+            (
+                "alerts.evaluation_interval",
+                self.alerts.evaluation_interval,
+            ),
             ("notify.webhook_timeout", self.notify.webhook_timeout),
         ];
         for (name, value) in durations {
@@ -402,8 +440,13 @@ impl Settings {
                     .into(),
             );
         }
-        if self.retention.rollup_1m < self.retention.raw || self.retention.rollup_1h < self.retention.rollup_1m {
-            problems.push("retention must not shrink from tier to tier (raw <= rollup_1m <= rollup_1h)".into());
+        if self.retention.rollup_1m < self.retention.raw
+            || self.retention.rollup_1h < self.retention.rollup_1m
+        {
+            problems.push(
+                "retention must not shrink from tier to tier (raw <= rollup_1m <= rollup_1h)"
+                    .into(),
+            );
         }
         if self.amqp.reconnect_min > self.amqp.reconnect_max {
             problems.push("amqp.reconnect_min must be <= amqp.reconnect_max".into());
@@ -414,7 +457,9 @@ impl Settings {
         if self.query.max_buckets < self.query.target_buckets {
             problems.push("query.max_buckets must be >= query.target_buckets".into());
         }
-        if self.actors.ingest_pool > 64 || self.actors.writer_pool > 64 || self.actors.query_pool > 64
+        if self.actors.ingest_pool > 64
+            || self.actors.writer_pool > 64
+            || self.actors.query_pool > 64
         {
             problems.push("actor pools above 64 are not supported".into());
         }
@@ -443,7 +488,10 @@ mod tests {
     #[test]
     fn default_toml_matches_code_defaults() {
         let from_file: Settings = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULT_TOML, config::FileFormat::Toml))
+            .add_source(config::File::from_str(
+                DEFAULT_TOML,
+                config::FileFormat::Toml,
+            ))
             .build()
             .unwrap()
             .try_deserialize()

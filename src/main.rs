@@ -39,7 +39,10 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve { config } => {
             let settings = Settings::load(config.as_deref())?;
-            Application::build(settings).await?.run_until_stopped().await
+            Application::build(settings)
+                .await?
+                .run_until_stopped()
+                .await
         }
         Command::Migrate { config } => {
             let settings = Settings::load(config.as_deref())?;

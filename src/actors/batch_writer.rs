@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use futures_util::StreamExt;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use futures_util::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
 use lapin::types::FieldTable;
@@ -95,7 +95,10 @@ impl BatchWriterActor {
     pub fn new(index: usize, deps: WriterDeps) -> BatchWriterActor {
         BatchWriterActor {
             index,
-            deps: WriterDeps { shard: index as i32, ..deps },
+            deps: WriterDeps {
+                shard: index as i32,
+                ..deps
+            },
             connection: None,
             channel: None,
             buffer: Vec::new(),
@@ -112,7 +115,10 @@ impl BatchWriterActor {
         let fut = async move {
             let settings = &deps.settings;
             let what = "Writer cannot reach RabbitMQ; it keeps retrying.";
-            amqp::open_with_backoff(&settings.amqp, what, Some(&deps.abort), || open_consumer(settings, &name)).await
+            amqp::open_with_backoff(&settings.amqp, what, Some(&deps.abort), || {
+                open_consumer(settings, &name)
+            })
+            .await
         };
         ctx.wait(fut.into_actor(self).map(|opened, actor, ctx| {
             let Some((connection, channel, consumer)) = opened else {
@@ -120,7 +126,10 @@ impl BatchWriterActor {
                 return;
             };
             ctx.add_message_stream(amqp::connection_errors(&connection).map(ConsumerLost));
-            tracing::info!(actor = actor.index, "Batch writer consuming the ingest queue.");
+            tracing::info!(
+                actor = actor.index,
+                "Batch writer consuming the ingest queue."
+            );
             actor.connection = Some(connection);
             actor.channel = Some(channel);
             ctx.add_stream(consumer);
@@ -156,20 +165,35 @@ impl BatchWriterActor {
 }
 
 /// Connection, channel and consumer of one writer.
-async fn open_consumer(settings: &Settings, name: &str) -> Result<(Connection, Channel, lapin::Consumer), lapin::Error> {
+async fn open_consumer(
+    settings: &Settings,
+    name: &str,
+) -> Result<(Connection, Channel, lapin::Consumer), lapin::Error> {
     let connection = amqp::connect(&settings.amqp, name).await?;
     let channel = connection.create_channel().await?;
     amqp::declare_topology(&channel, &settings.amqp).await?;
-    channel.basic_qos(settings.amqp.prefetch, BasicQosOptions::default()).await?;
+    channel
+        .basic_qos(settings.amqp.prefetch, BasicQosOptions::default())
+        .await?;
     let consumer = channel
-        .basic_consume(&settings.amqp.ingest_queue, name, BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(
+            &settings.amqp.ingest_queue,
+            name,
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
         .await?;
     Ok((connection, channel, consumer))
 }
 
 /// Writes a batch (retrying transient failures), then acks or dead-letters its
 /// messages. Only an ack/reject failure (a broken channel) is returned.
-async fn flush_batch(deps: &WriterDeps, cache: &mut SeriesCache, channel: &Channel, batch: Vec<Pending>) -> Result<(), lapin::Error> {
+async fn flush_batch(
+    deps: &WriterDeps,
+    cache: &mut SeriesCache,
+    channel: &Channel,
+    batch: Vec<Pending>,
+) -> Result<(), lapin::Error> {
     let points: usize = batch.iter().map(|p| p.envelope.point_count()).sum();
     let started = Instant::now();
     let envelopes: Vec<&Envelope> = batch.iter().map(|p| &p.envelope).collect();
@@ -179,7 +203,9 @@ async fn flush_batch(deps: &WriterDeps, cache: &mut SeriesCache, channel: &Chann
             let last = batch.iter().map(|p| p.tag).max().unwrap_or(0);
             // Deliveries are handled in tag order and the actor waits on this flush, so
             // every outstanding tag up to `last` belongs to this batch.
-            channel.basic_ack(last, BasicAckOptions { multiple: true }).await
+            channel
+                .basic_ack(last, BasicAckOptions { multiple: true })
+                .await
         }
         Err(WriteFailure::Aborted) => Ok(()),
         Err(WriteFailure::Refused(error)) => {
@@ -189,13 +215,17 @@ async fn flush_batch(deps: &WriterDeps, cache: &mut SeriesCache, channel: &Chann
                 match write_with_retry(deps, cache, &[&pending.envelope]).await {
                     Ok(outcome) => {
                         record_commit(deps, pending.envelope.point_count(), started, outcome);
-                        channel.basic_ack(pending.tag, BasicAckOptions { multiple: false }).await?;
+                        channel
+                            .basic_ack(pending.tag, BasicAckOptions { multiple: false })
+                            .await?;
                     }
                     Err(WriteFailure::Aborted) => return Ok(()),
                     Err(WriteFailure::Refused(error)) => {
                         tracing::error!(%error, batch_id = %pending.envelope.id, "Dead-lettering an envelope the database refuses.");
                         deps.metrics.writer_dead_lettered.inc();
-                        channel.basic_reject(pending.tag, BasicRejectOptions { requeue: false }).await?;
+                        channel
+                            .basic_reject(pending.tag, BasicRejectOptions { requeue: false })
+                            .await?;
                     }
                 }
             }
@@ -205,10 +235,16 @@ async fn flush_batch(deps: &WriterDeps, cache: &mut SeriesCache, channel: &Chann
 }
 
 fn record_commit(deps: &WriterDeps, points: usize, started: Instant, outcome: WriteOutcome) {
-    deps.metrics.writer_commit_seconds.observe(started.elapsed().as_secs_f64());
+    deps.metrics
+        .writer_commit_seconds
+        .observe(started.elapsed().as_secs_f64());
     deps.metrics.writer_batch_points.observe(points as f64);
-    deps.metrics.writer_points_written.inc_by(outcome.points_written as u64);
-    deps.metrics.writer_duplicate_batches.inc_by(outcome.duplicate_batches as u64);
+    deps.metrics
+        .writer_points_written
+        .inc_by(outcome.points_written as u64);
+    deps.metrics
+        .writer_duplicate_batches
+        .inc_by(outcome.duplicate_batches as u64);
 }
 
 enum WriteFailure {
@@ -218,7 +254,11 @@ enum WriteFailure {
     Refused(sqlx::Error),
 }
 
-async fn write_with_retry(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&Envelope]) -> Result<WriteOutcome, WriteFailure> {
+async fn write_with_retry(
+    deps: &WriterDeps,
+    cache: &mut SeriesCache,
+    envelopes: &[&Envelope],
+) -> Result<WriteOutcome, WriteFailure> {
     let mut delays = ExponentialBuilder::default()
         .with_min_delay(deps.settings.ingest.retry_min)
         .with_max_delay(deps.settings.ingest.retry_max)
@@ -242,7 +282,11 @@ async fn write_with_retry(deps: &WriterDeps, cache: &mut SeriesCache, envelopes:
     }
 }
 
-async fn write_once(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&Envelope]) -> Result<WriteOutcome, sqlx::Error> {
+async fn write_once(
+    deps: &WriterDeps,
+    cache: &mut SeriesCache,
+    envelopes: &[&Envelope],
+) -> Result<WriteOutcome, sqlx::Error> {
     resolve_series(deps, cache, envelopes).await?;
     let mut days: Vec<i64> = Vec::new();
     let mut batches = Vec::with_capacity(envelopes.len());
@@ -259,13 +303,20 @@ async fn write_once(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&En
                 }
             }
         }
-        batches.push(BatchRows { batch_id: envelope.id, rows });
+        batches.push(BatchRows {
+            batch_id: envelope.id,
+            rows,
+        });
     }
     days.sort_unstable();
     days.dedup();
     let created = deps
         .partitions
-        .ensure(&deps.pg, PartitionedTable::Points, days.into_iter().map(|d| day_of(d * DAY_MS)))
+        .ensure(
+            &deps.pg,
+            PartitionedTable::Points,
+            days.into_iter().map(|d| day_of(d * DAY_MS)),
+        )
         .await?;
     deps.metrics.partitions_created.inc_by(created as u64);
     write_batches(&deps.pg, &batches, deps.shard).await
@@ -273,7 +324,11 @@ async fn write_once(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&En
 
 /// Fills `cache` with ids for every series in `envelopes`: memory, then Redis, then
 /// one bulk upsert in PostgreSQL for what neither knew.
-async fn resolve_series(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &[&Envelope]) -> Result<(), sqlx::Error> {
+async fn resolve_series(
+    deps: &WriterDeps,
+    cache: &mut SeriesCache,
+    envelopes: &[&Envelope],
+) -> Result<(), sqlx::Error> {
     let mut missing: Vec<(String, &str, &crate::model::Labels)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for envelope in envelopes {
@@ -291,7 +346,10 @@ async fn resolve_series(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &
     if cache.ids.len() + missing.len() > deps.settings.ingest.series_cache_capacity {
         cache.ids.clear();
     }
-    let redis_keys: Vec<String> = missing.iter().map(|(k, _, _)| deps.redis.series_key(&deps.database, k)).collect();
+    let redis_keys: Vec<String> = missing
+        .iter()
+        .map(|(k, _, _)| deps.redis.series_key(&deps.database, k))
+        .collect();
     let cached = deps.redis.mget(&redis_keys).await;
     let mut unknown = Vec::new();
     for ((key, metric, labels), hit) in missing.iter().zip(cached) {
@@ -299,24 +357,35 @@ async fn resolve_series(deps: &WriterDeps, cache: &mut SeriesCache, envelopes: &
             Some(id) => {
                 cache.ids.insert(key.clone(), id);
             }
-            None => unknown.push(SeriesRef { key, metric, labels }),
+            None => unknown.push(SeriesRef {
+                key,
+                metric,
+                labels,
+            }),
         }
     }
     if unknown.is_empty() {
         deps.metrics.cache_hits.with_label_values(&["series"]).inc();
         return Ok(());
     }
-    deps.metrics.cache_misses.with_label_values(&["series"]).inc();
+    deps.metrics
+        .cache_misses
+        .with_label_values(&["series"])
+        .inc();
     let resolved = resolve(&deps.pg, &unknown).await?;
     let mut to_cache = Vec::with_capacity(resolved.len());
     for (key, id) in resolved {
         to_cache.push((deps.redis.series_key(&deps.database, &key), id.to_string()));
         cache.ids.insert(key, id);
     }
-    deps.redis.set_many_ex(&to_cache, deps.settings.redis.series_cache_ttl).await;
+    deps.redis
+        .set_many_ex(&to_cache, deps.settings.redis.series_cache_ttl)
+        .await;
     if let Some(lost) = unknown.iter().find(|s| !cache.ids.contains_key(s.key)) {
         // Only possible if a series row vanished between upsert and select.
-        return Err(sqlx::Error::RowNotFound).inspect_err(|_| tracing::error!(series = lost.key, "A series id could not be resolved."));
+        return Err(sqlx::Error::RowNotFound).inspect_err(|_| {
+            tracing::error!(series = lost.key, "A series id could not be resolved.")
+        });
     }
     Ok(())
 }
@@ -341,7 +410,9 @@ impl Actor for BatchWriterActor {
         if self.index == 0 {
             // One writer samples the queue depth for /metrics.
             ctx.run_interval(Duration::from_secs(5), |actor, ctx| {
-                let Some(channel) = actor.channel.clone() else { return };
+                let Some(channel) = actor.channel.clone() else {
+                    return;
+                };
                 let queue = actor.deps.settings.amqp.ingest_queue.clone();
                 let metrics = actor.deps.metrics.clone();
                 ctx.spawn(
@@ -360,7 +431,11 @@ impl Actor for BatchWriterActor {
 
 impl Supervised for BatchWriterActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.deps.metrics.actor_restarts.with_label_values(&["batch_writer"]).inc();
+        self.deps
+            .metrics
+            .actor_restarts
+            .with_label_values(&["batch_writer"])
+            .inc();
         // Unacked deliveries of the old channel are redelivered by the broker.
         self.buffer.clear();
         self.buffered_points = 0;
@@ -392,7 +467,10 @@ impl StreamHandler<Result<Delivery, lapin::Error>> for BatchWriterActor {
             Ok(envelope) => {
                 self.buffered_points += envelope.point_count();
                 self.oldest.get_or_insert_with(Instant::now);
-                self.buffer.push(Pending { tag: delivery.delivery_tag, envelope });
+                self.buffer.push(Pending {
+                    tag: delivery.delivery_tag,
+                    envelope,
+                });
                 if self.buffered_points >= self.deps.settings.ingest.batch_size {
                     self.flush(ctx);
                 }
@@ -400,17 +478,23 @@ impl StreamHandler<Result<Delivery, lapin::Error>> for BatchWriterActor {
             Err(error) => {
                 tracing::error!(%error, bytes = delivery.data.len(), "Dead-lettering an undecodable message.");
                 self.deps.metrics.writer_dead_lettered.inc();
-                let Some(channel) = self.channel.clone() else { return };
+                let Some(channel) = self.channel.clone() else {
+                    return;
+                };
                 let tag = delivery.delivery_tag;
                 // Waited on, so the reject is sent before any later multiple-ack.
                 ctx.wait(
-                    async move { channel.basic_reject(tag, BasicRejectOptions { requeue: false }).await }
-                        .into_actor(self)
-                        .map(|result, _, ctx| {
-                            if result.is_err() {
-                                ctx.stop();
-                            }
-                        }),
+                    async move {
+                        channel
+                            .basic_reject(tag, BasicRejectOptions { requeue: false })
+                            .await
+                    }
+                    .into_actor(self)
+                    .map(|result, _, ctx| {
+                        if result.is_err() {
+                            ctx.stop();
+                        }
+                    }),
                 );
             }
         }
@@ -418,7 +502,10 @@ impl StreamHandler<Result<Delivery, lapin::Error>> for BatchWriterActor {
 
     fn finished(&mut self, ctx: &mut Self::Context) {
         if !self.draining {
-            tracing::warn!(actor = self.index, "Consumer stream ended; restarting the writer.");
+            tracing::warn!(
+                actor = self.index,
+                "Consumer stream ended; restarting the writer."
+            );
             ctx.stop();
         }
     }
@@ -428,7 +515,10 @@ impl Handler<FlushIfDue> for BatchWriterActor {
     type Result = ();
 
     fn handle(&mut self, _: FlushIfDue, ctx: &mut Self::Context) {
-        if self.oldest.is_some_and(|t| t.elapsed() >= self.deps.settings.ingest.flush_interval) {
+        if self
+            .oldest
+            .is_some_and(|t| t.elapsed() >= self.deps.settings.ingest.flush_interval)
+        {
             self.flush(ctx);
         }
     }

@@ -18,7 +18,9 @@ use sqlx::PgPool;
 
 use crate::config::Settings;
 use crate::store::partitions::PartitionSet;
-use crate::store::rollups::{floor_to, oldest_dirty, recompute_hours, recompute_minutes, TIER_1H, TIER_1M};
+use crate::store::rollups::{
+    floor_to, oldest_dirty, recompute_hours, recompute_minutes, TIER_1H, TIER_1M,
+};
 use crate::telemetry::Metrics;
 
 /// Run rounds until nothing settled is left (or the budget is spent).
@@ -37,8 +39,18 @@ pub struct DownsamplerActor {
 }
 
 impl DownsamplerActor {
-    pub fn new(settings: Arc<Settings>, pg: PgPool, partitions: Arc<PartitionSet>, metrics: Arc<Metrics>) -> Self {
-        DownsamplerActor { settings, pg, partitions, metrics }
+    pub fn new(
+        settings: Arc<Settings>,
+        pg: PgPool,
+        partitions: Arc<PartitionSet>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        DownsamplerActor {
+            settings,
+            pg,
+            partitions,
+            metrics,
+        }
     }
 }
 
@@ -46,13 +58,18 @@ impl Actor for DownsamplerActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(self.settings.rollup.interval, |_, ctx| ctx.notify(RunRollups));
+        ctx.run_interval(self.settings.rollup.interval, |_, ctx| {
+            ctx.notify(RunRollups)
+        });
     }
 }
 
 impl Supervised for DownsamplerActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.actor_restarts.with_label_values(&["downsampler"]).inc();
+        self.metrics
+            .actor_restarts
+            .with_label_values(&["downsampler"])
+            .inc();
     }
 }
 
@@ -78,21 +95,41 @@ impl Handler<RunRollups> for DownsamplerActor {
     }
 }
 
-async fn run_until_caught_up(settings: &Settings, pg: &PgPool, partitions: &PartitionSet, metrics: &Metrics) -> Result<usize, sqlx::Error> {
+async fn run_until_caught_up(
+    settings: &Settings,
+    pg: &PgPool,
+    partitions: &PartitionSet,
+    metrics: &Metrics,
+) -> Result<usize, sqlx::Error> {
     let started = Instant::now();
     let max = settings.rollup.max_buckets_per_round as i64;
     let settle = chrono::Duration::from_std(settings.rollup.settle).unwrap_or_default();
-    let raw_keep = chrono::Duration::from_std(settings.retention.raw).unwrap_or(chrono::Duration::MAX);
-    let minute_keep = chrono::Duration::from_std(settings.retention.rollup_1m).unwrap_or(chrono::Duration::MAX);
+    let raw_keep =
+        chrono::Duration::from_std(settings.retention.raw).unwrap_or(chrono::Duration::MAX);
+    let minute_keep =
+        chrono::Duration::from_std(settings.retention.rollup_1m).unwrap_or(chrono::Duration::MAX);
     let mut total = 0;
     loop {
         let now = Utc::now();
         let settled = floor_to(now - settle, 60);
         let minutes = recompute_minutes(pg, partitions, settled, now - raw_keep, max).await?;
-        metrics.rollup_buckets.with_label_values(&["1m"]).inc_by(minutes.buckets as u64);
+        metrics
+            .rollup_buckets
+            .with_label_values(&["1m"])
+            .inc_by(minutes.buckets as u64);
         let hours_settled = minute_tier_complete_before(pg, settled).await?;
-        let hours = recompute_hours(pg, partitions, floor_to(hours_settled, 3600), now - minute_keep, max).await?;
-        metrics.rollup_buckets.with_label_values(&["1h"]).inc_by(hours.buckets as u64);
+        let hours = recompute_hours(
+            pg,
+            partitions,
+            floor_to(hours_settled, 3600),
+            now - minute_keep,
+            max,
+        )
+        .await?;
+        metrics
+            .rollup_buckets
+            .with_label_values(&["1h"])
+            .inc_by(hours.buckets as u64);
         total += minutes.buckets + hours.buckets;
         if minutes.buckets == 0 && hours.buckets == 0 || started.elapsed() > TICK_BUDGET {
             break;
@@ -103,7 +140,10 @@ async fn run_until_caught_up(settings: &Settings, pg: &PgPool, partitions: &Part
 }
 
 /// Everything before this instant is materialised in the 1-minute tier.
-pub async fn minute_tier_complete_before(pg: &PgPool, settled: DateTime<Utc>) -> Result<DateTime<Utc>, sqlx::Error> {
+pub async fn minute_tier_complete_before(
+    pg: &PgPool,
+    settled: DateTime<Utc>,
+) -> Result<DateTime<Utc>, sqlx::Error> {
     Ok(match oldest_dirty(pg, TIER_1M).await? {
         Some(oldest) if oldest < settled => oldest,
         _ => settled,
@@ -111,7 +151,10 @@ pub async fn minute_tier_complete_before(pg: &PgPool, settled: DateTime<Utc>) ->
 }
 
 /// Everything before this instant is materialised in the 1-hour tier.
-pub async fn hour_tier_complete_before(pg: &PgPool, minute_complete: DateTime<Utc>) -> Result<DateTime<Utc>, sqlx::Error> {
+pub async fn hour_tier_complete_before(
+    pg: &PgPool,
+    minute_complete: DateTime<Utc>,
+) -> Result<DateTime<Utc>, sqlx::Error> {
     let limit = floor_to(minute_complete, 3600);
     Ok(match oldest_dirty(pg, TIER_1H).await? {
         Some(oldest) if oldest < limit => oldest,
@@ -119,11 +162,21 @@ pub async fn hour_tier_complete_before(pg: &PgPool, minute_complete: DateTime<Ut
     })
 }
 
-async fn publish_lag(pg: &PgPool, metrics: &Metrics, settle: chrono::Duration) -> Result<(), sqlx::Error> {
+async fn publish_lag(
+    pg: &PgPool,
+    metrics: &Metrics,
+    settle: chrono::Duration,
+) -> Result<(), sqlx::Error> {
     let now = Utc::now();
     let minute = minute_tier_complete_before(pg, floor_to(now - settle, 60)).await?;
     let hour = hour_tier_complete_before(pg, minute).await?;
-    metrics.rollup_lag_seconds.with_label_values(&["1m"]).set((now - minute).num_seconds());
-    metrics.rollup_lag_seconds.with_label_values(&["1h"]).set((now - hour).num_seconds());
+    metrics
+        .rollup_lag_seconds
+        .with_label_values(&["1m"])
+        .set((now - minute).num_seconds());
+    metrics
+        .rollup_lag_seconds
+        .with_label_values(&["1h"])
+        .set((now - hour).num_seconds());
     Ok(())
 }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use futures_util::StreamExt;
 use bytes::Bytes;
+use futures_util::StreamExt;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::publisher_confirm::Confirmation;
 use lapin::{BasicProperties, Channel, Connection};
@@ -97,16 +97,32 @@ pub struct IngestActor {
 }
 
 impl IngestActor {
-    pub fn new(index: usize, settings: Arc<Settings>, metrics: Arc<Metrics>, ready: Readiness) -> IngestActor {
-        IngestActor { index, settings, metrics, link: None, closing: false, ready }
+    pub fn new(
+        index: usize,
+        settings: Arc<Settings>,
+        metrics: Arc<Metrics>,
+        ready: Readiness,
+    ) -> IngestActor {
+        IngestActor {
+            index,
+            settings,
+            metrics,
+            link: None,
+            closing: false,
+            ready,
+        }
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
         let settings = self.settings.clone();
         let name = format!("vigil-ingest-{}", self.index);
         let fut = async move {
-            let what = format!("Cannot reach RabbitMQ at {}; ingest answers 503 until it is back.", redact(&settings.amqp.url));
-            amqp::open_with_backoff(&settings.amqp, &what, None, || open_link(&settings, &name)).await
+            let what = format!(
+                "Cannot reach RabbitMQ at {}; ingest answers 503 until it is back.",
+                redact(&settings.amqp.url)
+            );
+            amqp::open_with_backoff(&settings.amqp, &what, None, || open_link(&settings, &name))
+                .await
         };
         ctx.spawn(fut.into_actor(self).map(|link, actor, ctx| {
             let Some(link) = link else { return };
@@ -122,14 +138,21 @@ async fn open_link(settings: &Settings, name: &str) -> Result<BrokerLink, lapin:
     let connection = amqp::connect(&settings.amqp, name).await?;
     let channel = connection.create_channel().await?;
     amqp::declare_topology(&channel, &settings.amqp).await?;
-    channel.confirm_select(ConfirmSelectOptions::default()).await?;
-    Ok(BrokerLink { connection, channel })
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    Ok(BrokerLink {
+        connection,
+        channel,
+    })
 }
 
 /// The URL without its password, for logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_string(),
     }
 }
@@ -145,7 +168,10 @@ impl Actor for IngestActor {
 
 impl Supervised for IngestActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.actor_restarts.with_label_values(&["ingest"]).inc();
+        self.metrics
+            .actor_restarts
+            .with_label_values(&["ingest"])
+            .inc();
         self.link = None;
         self.ready.set(false);
     }
@@ -188,7 +214,9 @@ impl Handler<CheckBroker> for IngestActor {
     fn handle(&mut self, _: CheckBroker, _: &mut Self::Context) -> Self::Result {
         MessageResult(match &self.link {
             Some(link) if link.connection.status().blocked() => BrokerState::Blocked,
-            Some(link) if link.connection.status().connected() && link.channel.status().connected() => {
+            Some(link)
+                if link.connection.status().connected() && link.channel.status().connected() =>
+            {
                 BrokerState::Connected
             }
             _ => BrokerState::Disconnected,
@@ -210,7 +238,9 @@ impl Handler<IngestPoints> for IngestActor {
         let metrics = self.metrics.clone();
         Box::pin(async move {
             publish_confirmed(&channel, &queue, payloads, confirm_timeout).await?;
-            metrics.ingest_messages_published.inc_by(report.messages as u64);
+            metrics
+                .ingest_messages_published
+                .inc_by(report.messages as u64);
             Ok(report)
         })
     }
@@ -219,7 +249,10 @@ impl Handler<IngestPoints> for IngestActor {
 impl IngestActor {
     /// Decode, validate and encode; fails fast when the broker cannot take data.
     #[allow(clippy::type_complexity)]
-    fn prepare(&self, body: &[u8]) -> Result<(Channel, Vec<(String, Vec<u8>)>, IngestReport), IngestError> {
+    fn prepare(
+        &self,
+        body: &[u8],
+    ) -> Result<(Channel, Vec<(String, Vec<u8>)>, IngestReport), IngestError> {
         let limits = PointLimits::new(&self.settings.ingest, chrono::Utc::now().timestamp_millis());
         let decoded = decode_points(body, &limits, self.settings.ingest.max_points_per_request)?;
         if decoded.points.is_empty() {
@@ -230,17 +263,40 @@ impl IngestActor {
             .as_ref()
             .ok_or_else(|| IngestError::Unavailable("not connected to RabbitMQ".into()))?;
         if link.connection.status().blocked() {
-            return Err(IngestError::Unavailable("RabbitMQ is blocking publishers (memory or disk alarm)".into()));
+            return Err(IngestError::Unavailable(
+                "RabbitMQ is blocking publishers (memory or disk alarm)".into(),
+            ));
         }
         if !link.channel.status().connected() {
-            return Err(IngestError::Unavailable("the RabbitMQ channel is closed".into()));
+            return Err(IngestError::Unavailable(
+                "the RabbitMQ channel is closed".into(),
+            ));
         }
-        let ids = if decoded.all_timestamped { BatchIds::FromContent(body) } else { BatchIds::Random };
+        let ids = if decoded.all_timestamped {
+            BatchIds::FromContent(body)
+        } else {
+            BatchIds::Random
+        };
         let accepted = decoded.points.len();
-        let envelopes = build_envelopes(decoded.points, self.settings.ingest.max_points_per_message, ids);
+        let envelopes = build_envelopes(
+            decoded.points,
+            self.settings.ingest.max_points_per_message,
+            ids,
+        );
         let messages = envelopes.len();
-        let payloads = envelopes.iter().map(|e| (e.id.to_string(), e.encode())).collect();
-        Ok((link.channel.clone(), payloads, IngestReport { accepted, rejected: decoded.rejected, messages }))
+        let payloads = envelopes
+            .iter()
+            .map(|e| (e.id.to_string(), e.encode()))
+            .collect();
+        Ok((
+            link.channel.clone(),
+            payloads,
+            IngestReport {
+                accepted,
+                rejected: decoded.rejected,
+                messages,
+            },
+        ))
     }
 }
 
@@ -258,7 +314,10 @@ async fn publish_confirmed(
                 .with_delivery_mode(2)
                 .with_content_type("application/json".into())
                 .with_message_id(id.as_str().into());
-            let options = BasicPublishOptions { mandatory: true, immediate: false };
+            let options = BasicPublishOptions {
+                mandatory: true,
+                immediate: false,
+            };
             let confirm = channel
                 .basic_publish("", queue, options, payload, properties)
                 .await
@@ -269,13 +328,19 @@ async fn publish_confirmed(
             match confirm.await {
                 Ok(Confirmation::Ack(None)) => {}
                 Ok(Confirmation::Ack(Some(_))) => {
-                    return Err(IngestError::Unavailable("the ingest queue does not exist (message returned)".into()))
+                    return Err(IngestError::Unavailable(
+                        "the ingest queue does not exist (message returned)".into(),
+                    ))
                 }
                 Ok(Confirmation::Nack(_)) => {
-                    return Err(IngestError::Unavailable("RabbitMQ refused the message (ingest queue full)".into()))
+                    return Err(IngestError::Unavailable(
+                        "RabbitMQ refused the message (ingest queue full)".into(),
+                    ))
                 }
                 Ok(Confirmation::NotRequested) => {
-                    return Err(IngestError::Unavailable("channel is not in confirm mode".into()))
+                    return Err(IngestError::Unavailable(
+                        "channel is not in confirm mode".into(),
+                    ))
                 }
                 Err(e) => return Err(IngestError::Unavailable(format!("confirm failed: {e}"))),
             }
@@ -284,7 +349,11 @@ async fn publish_confirmed(
     };
     tokio::time::timeout(timeout, work)
         .await
-        .unwrap_or_else(|_| Err(IngestError::Unavailable("RabbitMQ did not confirm in time".into())))
+        .unwrap_or_else(|_| {
+            Err(IngestError::Unavailable(
+                "RabbitMQ did not confirm in time".into(),
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -293,7 +362,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact("amqp://guest:secret@host:5672/%2f"), "amqp://***@host:5672/%2f");
+        assert_eq!(
+            redact("amqp://guest:secret@host:5672/%2f"),
+            "amqp://***@host:5672/%2f"
+        );
         assert_eq!(redact("amqp://host"), "amqp://host");
     }
 }

@@ -18,8 +18,8 @@ pub mod query_router;
 pub mod retention;
 
 pub use batch_writer::BatchWriterActor;
-pub use ingest::IngestActor;
 pub use downsampler::DownsamplerActor;
-pub use retention::RetentionActor;
+pub use ingest::IngestActor;
 pub use pool::ActorPool;
 pub use query_router::QueryRouterActor;
+pub use retention::RetentionActor;

@@ -31,7 +31,11 @@ impl Readiness {
 
 impl<A: Actor> Clone for ActorPool<A> {
     fn clone(&self) -> Self {
-        ActorPool { addrs: self.addrs.clone(), ready: self.ready.clone(), next: self.next.clone() }
+        ActorPool {
+            addrs: self.addrs.clone(),
+            ready: self.ready.clone(),
+            next: self.next.clone(),
+        }
     }
 }
 
@@ -52,7 +56,11 @@ where
 
     /// Starts `size` actors built by `make(index, readiness)`; each actor keeps its flag
     /// up to date. The arbiters are pushed to `arbiters` for the application to keep.
-    pub fn start_with_readiness<F>(size: usize, arbiters: &mut Vec<Arbiter>, make: F) -> ActorPool<A>
+    pub fn start_with_readiness<F>(
+        size: usize,
+        arbiters: &mut Vec<Arbiter>,
+        make: F,
+    ) -> ActorPool<A>
     where
         F: Fn(usize, Readiness) -> A + Send + Sync + Clone + 'static,
     {
@@ -62,12 +70,18 @@ where
                 let arbiter = Arbiter::new();
                 let make = make.clone();
                 let flag = ready[index].clone();
-                let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| make(index, flag.clone()));
+                let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                    make(index, flag.clone())
+                });
                 arbiters.push(arbiter);
                 addr
             })
             .collect();
-        ActorPool { addrs: Arc::new(addrs), ready: Arc::new(ready), next: Arc::new(AtomicUsize::new(0)) }
+        ActorPool {
+            addrs: Arc::new(addrs),
+            ready: Arc::new(ready),
+            next: Arc::new(AtomicUsize::new(0)),
+        }
     }
 }
 

@@ -18,15 +18,18 @@ use actix::prelude::*;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use crate::actors::downsampler::{hour_tier_complete_before, minute_tier_complete_before};
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::Settings;
 use crate::model::query::format_time;
-use crate::actors::downsampler::{hour_tier_complete_before, minute_tier_complete_before};
 use crate::model::{DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec};
-use crate::store::aggregate::{aggregate, matching_series, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection, Tier};
-use crate::store::rollups::floor_to;
+use crate::store::aggregate::{
+    aggregate, matching_series, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection,
+    Tier,
+};
 use crate::store::is_transient;
 use crate::store::redis::RedisStore;
+use crate::store::rollups::floor_to;
 use crate::telemetry::Metrics;
 
 /// Answer one parsed query.
@@ -55,8 +58,20 @@ pub struct QueryRouterActor {
 }
 
 impl QueryRouterActor {
-    pub fn new(settings: Arc<Settings>, pg: PgPool, redis: RedisStore, breaker: Arc<CircuitBreaker>, metrics: Arc<Metrics>) -> QueryRouterActor {
-        QueryRouterActor { settings, pg, redis, breaker, metrics }
+    pub fn new(
+        settings: Arc<Settings>,
+        pg: PgPool,
+        redis: RedisStore,
+        breaker: Arc<CircuitBreaker>,
+        metrics: Arc<Metrics>,
+    ) -> QueryRouterActor {
+        QueryRouterActor {
+            settings,
+            pg,
+            redis,
+            breaker,
+            metrics,
+        }
     }
 }
 
@@ -70,7 +85,10 @@ impl Actor for QueryRouterActor {
 
 impl Supervised for QueryRouterActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.actor_restarts.with_label_values(&["query_router"]).inc();
+        self.metrics
+            .actor_restarts
+            .with_label_values(&["query_router"])
+            .inc();
     }
 }
 
@@ -87,9 +105,16 @@ impl Handler<RunQuery> for QueryRouterActor {
             let started = Instant::now();
             let spec = msg.spec;
             let key = redis.query_key(&hex::encode(Sha256::digest(spec.cache_identity())));
-            if let Some(hit) = redis.get(&key).await.and_then(|json| serde_json::from_str::<QueryResult>(&json).ok()) {
+            if let Some(hit) = redis
+                .get(&key)
+                .await
+                .and_then(|json| serde_json::from_str::<QueryResult>(&json).ok())
+            {
                 metrics.cache_hits.with_label_values(&["query"]).inc();
-                metrics.query_seconds.with_label_values(&["true"]).observe(started.elapsed().as_secs_f64());
+                metrics
+                    .query_seconds
+                    .with_label_values(&["true"])
+                    .observe(started.elapsed().as_secs_f64());
                 let mut hit = hit;
                 hit.meta.cached = true;
                 return Ok(hit);
@@ -97,7 +122,9 @@ impl Handler<RunQuery> for QueryRouterActor {
             metrics.cache_misses.with_label_values(&["query"]).inc();
 
             let result = run_on_database(&settings, &pg, &breaker, &spec).await;
-            metrics.query_breaker_open.set(i64::from(breaker.state() != BreakerState::Closed));
+            metrics
+                .query_breaker_open
+                .set(i64::from(breaker.state() != BreakerState::Closed));
             let result = result?;
             let now_ms = chrono::Utc::now().timestamp_millis();
             let ttl = if spec.range.end_ms >= now_ms - 60_000 {
@@ -108,16 +135,33 @@ impl Handler<RunQuery> for QueryRouterActor {
             if let Ok(json) = serde_json::to_string(&result) {
                 redis.set_ex(&key, &json, ttl).await;
             }
-            metrics.query_seconds.with_label_values(&["false"]).observe(started.elapsed().as_secs_f64());
+            metrics
+                .query_seconds
+                .with_label_values(&["false"])
+                .observe(started.elapsed().as_secs_f64());
             Ok(result)
         })
     }
 }
 
-async fn run_on_database(settings: &Settings, pg: &PgPool, breaker: &CircuitBreaker, spec: &QuerySpec) -> Result<QueryResult, QueryFailure> {
+async fn run_on_database(
+    settings: &Settings,
+    pg: &PgPool,
+    breaker: &CircuitBreaker,
+    spec: &QuerySpec,
+) -> Result<QueryResult, QueryFailure> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let (tier, note) = pick_tier(spec.range, spec.step, spec.aggregation, now_ms, &settings.retention);
-    if tier == Tier::Raw && !spec.aggregation.rollups_can_answer() && !Tier::Raw.holds(spec.range.start_ms, now_ms, &settings.retention) {
+    let (tier, note) = pick_tier(
+        spec.range,
+        spec.step,
+        spec.aggregation,
+        now_ms,
+        &settings.retention,
+    );
+    if tier == Tier::Raw
+        && !spec.aggregation.rollups_can_answer()
+        && !Tier::Raw.holds(spec.range.start_ms, now_ms, &settings.retention)
+    {
         return Err(QueryFailure::Invalid(format!(
             "{:?} needs raw points, which are kept for {}; shorten the range",
             spec.aggregation,
@@ -125,25 +169,42 @@ async fn run_on_database(settings: &Settings, pg: &PgPool, breaker: &CircuitBrea
         )));
     }
     if !breaker.allow() {
-        return Err(QueryFailure::Unavailable("circuit breaker open after repeated database failures".into()));
+        return Err(QueryFailure::Unavailable(
+            "circuit breaker open after repeated database failures".into(),
+        ));
     }
     let outcome = async {
         let series = matching_series(pg, spec.metric.as_str(), &spec.tags).await?;
-        let (selection, groups, truncated) = select_groups(series, &spec.group_by, settings.query.max_series as usize);
+        let (selection, groups, truncated) =
+            select_groups(series, &spec.group_by, settings.query.max_series as usize);
         let complete = if tier == Tier::Raw {
-            Completeness { minute_ms: i64::MIN, hour_ms: i64::MIN }
+            Completeness {
+                minute_ms: i64::MIN,
+                hour_ms: i64::MIN,
+            }
         } else {
             let settle = chrono::Duration::from_std(settings.rollup.settle).unwrap_or_default();
             let settled = floor_to(chrono::Utc::now() - settle, 60);
             let minute = minute_tier_complete_before(pg, settled).await?;
             let hour = hour_tier_complete_before(pg, minute).await?;
-            Completeness { minute_ms: minute.timestamp_millis(), hour_ms: hour.timestamp_millis() }
+            Completeness {
+                minute_ms: minute.timestamp_millis(),
+                hour_ms: hour.timestamp_millis(),
+            }
         };
         let segments = plan_segments(spec.range, tier, complete, now_ms, &settings.retention);
         let buckets = if selection.ids.is_empty() {
             Buckets::new()
         } else {
-            aggregate(pg, &segments, &selection, spec.step, spec.aggregation, settings.query.timeout).await?
+            aggregate(
+                pg,
+                &segments,
+                &selection,
+                spec.step,
+                spec.aggregation,
+                settings.query.timeout,
+            )
+            .await?
         };
         Ok::<_, sqlx::Error>((selection.ids.len(), groups, truncated, segments, buckets))
     }
@@ -184,7 +245,11 @@ async fn run_on_database(settings: &Settings, pg: &PgPool, breaker: &CircuitBrea
             }
             if is_transient(&error) || cancelled {
                 tracing::warn!(%error, "Query failed on the database.");
-                Err(QueryFailure::Unavailable(if cancelled { "query timed out".into() } else { "database unreachable".into() }))
+                Err(QueryFailure::Unavailable(if cancelled {
+                    "query timed out".into()
+                } else {
+                    "database unreachable".into()
+                }))
             } else {
                 tracing::error!(%error, "Query failed.");
                 Err(QueryFailure::Internal(error))
@@ -195,10 +260,18 @@ async fn run_on_database(settings: &Settings, pg: &PgPool, breaker: &CircuitBrea
 
 /// Assigns each matching series to its group (the values of the `groupBy` keys), at
 /// most `max_groups` groups; series of further groups are dropped (`truncated`).
-fn select_groups(series: Vec<(i64, sqlx::types::Json<Labels>)>, group_by: &[String], max_groups: usize) -> (SeriesSelection, Vec<Labels>, bool) {
+fn select_groups(
+    series: Vec<(i64, sqlx::types::Json<Labels>)>,
+    group_by: &[String],
+    max_groups: usize,
+) -> (SeriesSelection, Vec<Labels>, bool) {
     if group_by.is_empty() {
         let ids = series.into_iter().map(|(id, _)| id).collect();
-        return (SeriesSelection { ids, groups: None }, vec![Labels::new()], false);
+        return (
+            SeriesSelection { ids, groups: None },
+            vec![Labels::new()],
+            false,
+        );
     }
     let mut index: HashMap<Labels, i32> = HashMap::new();
     let mut groups: Vec<Labels> = Vec::new();
@@ -207,7 +280,10 @@ fn select_groups(series: Vec<(i64, sqlx::types::Json<Labels>)>, group_by: &[Stri
     let mut sorted = series;
     sorted.sort_by_key(|(id, _)| *id);
     for (id, labels) in sorted {
-        let key: Labels = group_by.iter().filter_map(|k| labels.0.get(k).map(|v| (k.clone(), v.clone()))).collect();
+        let key: Labels = group_by
+            .iter()
+            .filter_map(|k| labels.0.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
         let number = match index.get(&key) {
             Some(n) => *n,
             None if groups.len() < max_groups => {
@@ -223,18 +299,34 @@ fn select_groups(series: Vec<(i64, sqlx::types::Json<Labels>)>, group_by: &[Stri
         ids.push(id);
         numbers.push(number);
     }
-    (SeriesSelection { ids, groups: Some(numbers) }, groups, truncated)
+    (
+        SeriesSelection {
+            ids,
+            groups: Some(numbers),
+        },
+        groups,
+        truncated,
+    )
 }
 
 fn shape(buckets: Buckets, groups: Vec<Labels>, grouped: bool) -> QueryData {
     let mut per_group: Vec<Vec<DataPoint>> = vec![Vec::new(); groups.len().max(1)];
     for ((g, b), value) in buckets {
         if let Some(points) = per_group.get_mut(g as usize) {
-            points.push(DataPoint { time: format_time(b), value });
+            points.push(DataPoint {
+                time: format_time(b),
+                value,
+            });
         }
     }
     if grouped {
-        QueryData::Grouped(groups.into_iter().zip(per_group).map(|(tags, data)| GroupSeries { tags, data }).collect())
+        QueryData::Grouped(
+            groups
+                .into_iter()
+                .zip(per_group)
+                .map(|(tags, data)| GroupSeries { tags, data })
+                .collect(),
+        )
     } else {
         QueryData::Single(per_group.into_iter().next().unwrap_or_default())
     }

@@ -32,8 +32,18 @@ pub struct RetentionActor {
 }
 
 impl RetentionActor {
-    pub fn new(settings: Arc<Settings>, pg: PgPool, partitions: Arc<PartitionSet>, metrics: Arc<Metrics>) -> Self {
-        RetentionActor { settings, pg, partitions, metrics }
+    pub fn new(
+        settings: Arc<Settings>,
+        pg: PgPool,
+        partitions: Arc<PartitionSet>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        RetentionActor {
+            settings,
+            pg,
+            partitions,
+            metrics,
+        }
     }
 }
 
@@ -42,13 +52,18 @@ impl Actor for RetentionActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.notify(RunMaintenance);
-        ctx.run_interval(self.settings.database.maintenance_interval, |_, ctx| ctx.notify(RunMaintenance));
+        ctx.run_interval(self.settings.database.maintenance_interval, |_, ctx| {
+            ctx.notify(RunMaintenance)
+        });
     }
 }
 
 impl Supervised for RetentionActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.metrics.actor_restarts.with_label_values(&["retention"]).inc();
+        self.metrics
+            .actor_restarts
+            .with_label_values(&["retention"])
+            .inc();
     }
 }
 

@@ -15,7 +15,9 @@ const MAX_TAG_VALUES: i32 = 1000;
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "catalog",
     responses((status = 200, description = "Metric names with type, unit and description", body = super::openapi::MetricList)))]
 pub async fn list_metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let metrics = catalog::list_metrics(&state.pg).await.map_err(database_error)?;
+    let metrics = catalog::list_metrics(&state.pg)
+        .await
+        .map_err(database_error)?;
     Ok(HttpResponse::Ok().json(json!({"data": metrics, "meta": {"total": metrics.len()}})))
 }
 
@@ -25,13 +27,24 @@ pub async fn list_metrics(state: web::Data<AppState>) -> Result<HttpResponse, Ap
         (status = 200, description = "Tag keys and their values", body = super::openapi::TagValues),
         (status = 404, description = "Unknown metric", body = super::openapi::ErrorBody),
     ))]
-pub async fn metric_tags(state: web::Data<AppState>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn metric_tags(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let name = MetricName::parse(&name, state.settings.ingest.max_name_len)
         .map_err(|e| ApiError::validation(e.0, json!({"field": "name"})))?;
-    if !catalog::metric_exists(&state.pg, name.as_str()).await.map_err(database_error)? {
-        return Err(ApiError::NotFound(format!("metric {:?} does not exist", name.as_str())));
+    if !catalog::metric_exists(&state.pg, name.as_str())
+        .await
+        .map_err(database_error)?
+    {
+        return Err(ApiError::NotFound(format!(
+            "metric {:?} does not exist",
+            name.as_str()
+        )));
     }
-    let tags = catalog::tag_values(&state.pg, name.as_str(), MAX_TAG_VALUES).await.map_err(database_error)?;
+    let tags = catalog::tag_values(&state.pg, name.as_str(), MAX_TAG_VALUES)
+        .await
+        .map_err(database_error)?;
     Ok(HttpResponse::Ok().json(json!({"data": tags})))
 }
 

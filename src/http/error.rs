@@ -16,18 +16,27 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    Unavailable { message: String, retry_after_secs: u32 },
+    Unavailable {
+        message: String,
+        retry_after_secs: u32,
+    },
     #[error("internal error")]
     Internal(String),
 }
 
 impl ApiError {
     pub fn validation(message: impl Into<String>, details: Value) -> ApiError {
-        ApiError::Validation { message: message.into(), details }
+        ApiError::Validation {
+            message: message.into(),
+            details,
+        }
     }
 
     pub fn unavailable(message: impl Into<String>, retry_after_secs: u32) -> ApiError {
-        ApiError::Unavailable { message: message.into(), retry_after_secs }
+        ApiError::Unavailable {
+            message: message.into(),
+            retry_after_secs,
+        }
     }
 
     /// Logs `cause` and returns an error that tells the client nothing about it.
@@ -72,7 +81,10 @@ impl ResponseError for ApiError {
             body["details"] = details;
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let ApiError::Unavailable { retry_after_secs, .. } = self {
+        if let ApiError::Unavailable {
+            retry_after_secs, ..
+        } = self
+        {
             response.insert_header((RETRY_AFTER, HeaderValue::from(*retry_after_secs)));
         }
         response.json(body)
@@ -81,5 +93,9 @@ impl ResponseError for ApiError {
 
 /// Unknown routes get the API's error format too.
 pub async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no route for {} {}", request.method(), request.path())))
+    Err(ApiError::NotFound(format!(
+        "no route for {} {}",
+        request.method(),
+        request.path()
+    )))
 }

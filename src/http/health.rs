@@ -17,10 +17,22 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
         (status = 503, description = "A required dependency is down", body = super::openapi::HealthReport),
     ))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let (postgres, rabbitmq, redis) = futures_util::join!(check_postgres(&state), check_broker(&state), check_redis(&state));
-    for (name, check) in [("postgres", &postgres), ("rabbitmq", &rabbitmq), ("redis", &redis)] {
+    let (postgres, rabbitmq, redis) = futures_util::join!(
+        check_postgres(&state),
+        check_broker(&state),
+        check_redis(&state)
+    );
+    for (name, check) in [
+        ("postgres", &postgres),
+        ("rabbitmq", &rabbitmq),
+        ("redis", &redis),
+    ] {
         let up = check["status"] == "up";
-        state.metrics.dependency_up.with_label_values(&[name]).set(i64::from(up));
+        state
+            .metrics
+            .dependency_up
+            .with_label_values(&[name])
+            .set(i64::from(up));
     }
     let required_up = postgres["status"] == "up" && rabbitmq["status"] == "up";
     let status = match (required_up, redis["status"] == "up") {

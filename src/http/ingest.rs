@@ -26,37 +26,58 @@ use crate::telemetry::metrics::Metrics;
     )
 )]
 #[tracing::instrument(name = "ingest", skip_all, fields(points, rejected))]
-pub async fn ingest(state: web::Data<AppState>, request: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+pub async fn ingest(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
     let result = run(&state, &request, payload).await;
-    state.metrics.ingest_request_seconds.observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .ingest_request_seconds
+        .observe(started.elapsed().as_secs_f64());
     if let Err(error) = &result {
-        state.metrics.ingest_requests_rejected.with_label_values(&[reason(error)]).inc();
+        state
+            .metrics
+            .ingest_requests_rejected
+            .with_label_values(&[reason(error)])
+            .inc();
     }
     result
 }
 
-async fn run(state: &AppState, request: &HttpRequest, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+async fn run(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let settings = &state.settings;
     let limits = BodyLimits {
         max_body_bytes: settings.http.max_body_bytes,
         max_decompressed_bytes: settings.http.max_decompressed_bytes,
     };
     let retry_after = settings.amqp.retry_after_secs;
-    let _permit = state
-        .ingest_permits
-        .try_acquire()
-        .map_err(|_| ApiError::unavailable("too many ingest requests in flight; retry later", retry_after))?;
+    let _permit = state.ingest_permits.try_acquire().map_err(|_| {
+        ApiError::unavailable(
+            "too many ingest requests in flight; retry later",
+            retry_after,
+        )
+    })?;
     let body = read_body(request, payload, &limits).await?;
     let wait = settings.amqp.confirm_timeout + std::time::Duration::from_secs(1);
     let outcome = tokio::time::timeout(wait, state.ingest.pick().send(IngestPoints { body }))
         .await
         .map_err(|_| ApiError::unavailable("ingest is overloaded; retry later", retry_after))?
-        .map_err(|_| ApiError::unavailable("ingest actor is restarting; retry later", retry_after))?;
+        .map_err(|_| {
+            ApiError::unavailable("ingest actor is restarting; retry later", retry_after)
+        })?;
     match outcome {
         Ok(report) => {
             count_points(&state.metrics, report.accepted, report.rejected.len());
-            tracing::Span::current().record("points", report.accepted).record("rejected", report.rejected.len());
+            tracing::Span::current()
+                .record("points", report.accepted)
+                .record("rejected", report.rejected.len());
             Ok(HttpResponse::Accepted().json(json!({
                 "accepted": report.accepted,
                 "rejected": report.rejected.len(),
@@ -65,26 +86,44 @@ async fn run(state: &AppState, request: &HttpRequest, payload: web::Payload) -> 
         }
         Err(IngestError::AllRejected(rejected)) => {
             count_points(&state.metrics, 0, rejected.len());
-            let message = if rejected.is_empty() { "the request holds no points" } else { "no valid points in the request" };
+            let message = if rejected.is_empty() {
+                "the request holds no points"
+            } else {
+                "no valid points in the request"
+            };
             Err(ApiError::validation(
                 message,
                 json!({"accepted": 0, "rejected": rejected.len(), "errors": rejected}),
             ))
         }
         Err(IngestError::Decode(DecodeError::TooManyPoints { max })) => {
-            Err(ApiError::PayloadTooLarge(format!("more than {max} points in one request (ingest.max_points_per_request)")))
+            Err(ApiError::PayloadTooLarge(format!(
+                "more than {max} points in one request (ingest.max_points_per_request)"
+            )))
         }
-        Err(IngestError::Decode(error @ DecodeError::Malformed(_))) => Err(ApiError::validation(error.to_string(), serde_json::Value::Null)),
+        Err(IngestError::Decode(error @ DecodeError::Malformed(_))) => Err(ApiError::validation(
+            error.to_string(),
+            serde_json::Value::Null,
+        )),
         Err(IngestError::Unavailable(why)) => {
             tracing::warn!(reason = %why, "Ingest refused: the broker cannot take data.");
-            Err(ApiError::unavailable(format!("points were not stored: {why}"), retry_after))
+            Err(ApiError::unavailable(
+                format!("points were not stored: {why}"),
+                retry_after,
+            ))
         }
     }
 }
 
 fn count_points(metrics: &Metrics, accepted: usize, rejected: usize) {
-    metrics.ingest_points.with_label_values(&["accepted", ""]).inc_by(accepted as u64);
-    metrics.ingest_points.with_label_values(&["rejected", "invalid_point"]).inc_by(rejected as u64);
+    metrics
+        .ingest_points
+        .with_label_values(&["accepted", ""])
+        .inc_by(accepted as u64);
+    metrics
+        .ingest_points
+        .with_label_values(&["rejected", "invalid_point"])
+        .inc_by(rejected as u64);
 }
 
 fn reason(error: &ApiError) -> &'static str {

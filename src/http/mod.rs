@@ -39,9 +39,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(1024 * 1024)
-            .error_handler(|err, _| ApiError::validation(format!("invalid JSON body: {err}"), serde_json::Value::Null).into()),
+            .error_handler(|err, _| {
+                ApiError::validation(format!("invalid JSON body: {err}"), serde_json::Value::Null)
+                    .into()
+            }),
     )
-    .app_data(web::PathConfig::default().error_handler(|err, _| ApiError::validation(err.to_string(), serde_json::Value::Null).into()))
+    .app_data(web::PathConfig::default().error_handler(|err, _| {
+        ApiError::validation(err.to_string(), serde_json::Value::Null).into()
+    }))
     .route("/health", web::get().to(health::health))
     .route("/metrics", web::get().to(prometheus::metrics))
     .route("/api/openapi.json", web::get().to(openapi::openapi_json))

@@ -65,7 +65,10 @@ pub struct HealthReport {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Vigil API", description = "Metrics ingest, query and catalog."),
+    info(
+        title = "Vigil API",
+        description = "Metrics ingest, query and catalog."
+    ),
     paths(
         super::ingest::ingest,
         super::query::query,
@@ -76,8 +79,20 @@ pub struct HealthReport {
         openapi_json,
     ),
     components(schemas(
-        IngestPoint, IngestResponse, ErrorBody, MetricList, TagValues, HealthReport,
-        QueryRequest, QueryResult, QueryData, GroupSeries, QueryMeta, DataPoint, Rejection, MetricDefinition,
+        IngestPoint,
+        IngestResponse,
+        ErrorBody,
+        MetricList,
+        TagValues,
+        HealthReport,
+        QueryRequest,
+        QueryResult,
+        QueryData,
+        GroupSeries,
+        QueryMeta,
+        DataPoint,
+        Rejection,
+        MetricDefinition,
     ))
 )]
 pub struct ApiDoc;
@@ -104,11 +119,20 @@ mod tests {
             "/metrics",
             "/api/openapi.json",
         ] {
-            assert!(paths.iter().any(|p| p.as_str() == route), "{route} missing from {paths:?}");
+            assert!(
+                paths.iter().any(|p| p.as_str() == route),
+                "{route} missing from {paths:?}"
+            );
         }
         let ingest = &doc.paths.paths["/api/v1/metrics"];
-        assert!(ingest.post.is_some() && ingest.get.is_some(), "both GET and POST /api/v1/metrics are documented");
+        assert!(
+            ingest.post.is_some() && ingest.get.is_some(),
+            "both GET and POST /api/v1/metrics are documented"
+        );
         let json = serde_json::to_value(&doc).unwrap();
-        assert!(json["components"]["schemas"]["QueryRequest"]["properties"]["start"]["oneOf"].is_array());
+        assert!(
+            json["components"]["schemas"]["QueryRequest"]["properties"]["start"]["oneOf"]
+                .is_array()
+        );
     }
 }

@@ -18,8 +18,17 @@ pub struct BodyLimits {
 }
 
 /// The body, decompressed if it was sent with `Content-Encoding: gzip`.
-pub async fn read_body(request: &HttpRequest, mut payload: web::Payload, limits: &BodyLimits) -> Result<Bytes, ApiError> {
-    let too_large = || ApiError::PayloadTooLarge(format!("request body is larger than {} bytes", limits.max_body_bytes));
+pub async fn read_body(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limits: &BodyLimits,
+) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "request body is larger than {} bytes",
+            limits.max_body_bytes
+        ))
+    };
     let declared = request
         .headers()
         .get(CONTENT_LENGTH)
@@ -30,7 +39,12 @@ pub async fn read_body(request: &HttpRequest, mut payload: web::Payload, limits:
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(8192).min(limits.max_body_bytes));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::validation(format!("could not read the request body: {e}"), serde_json::Value::Null))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::validation(
+                format!("could not read the request body: {e}"),
+                serde_json::Value::Null,
+            )
+        })?;
         if body.len() + chunk.len() > limits.max_body_bytes {
             return Err(too_large());
         }
@@ -62,11 +76,16 @@ pub async fn read_body(request: &HttpRequest, mut payload: web::Payload, limits:
 pub fn inflate_bounded(compressed: &[u8], max: usize) -> Result<Bytes, ApiError> {
     let mut out = Vec::with_capacity((compressed.len() * 4).min(max));
     let mut decoder = MultiGzDecoder::new(compressed).take(max as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| ApiError::validation(format!("body is not valid gzip: {e}"), serde_json::Value::Null))?;
+    decoder.read_to_end(&mut out).map_err(|e| {
+        ApiError::validation(
+            format!("body is not valid gzip: {e}"),
+            serde_json::Value::Null,
+        )
+    })?;
     if out.len() > max {
-        return Err(ApiError::PayloadTooLarge(format!("decompressed body is larger than {max} bytes")));
+        return Err(ApiError::PayloadTooLarge(format!(
+            "decompressed body is larger than {max} bytes"
+        )));
     }
     Ok(Bytes::from(out))
 }
@@ -86,18 +105,27 @@ mod tests {
 
     #[test]
     fn inflates_within_the_limit() {
-        assert_eq!(&inflate_bounded(&gzip(b"[1,2,3]"), 100).unwrap()[..], b"[1,2,3]");
+        assert_eq!(
+            &inflate_bounded(&gzip(b"[1,2,3]"), 100).unwrap()[..],
+            b"[1,2,3]"
+        );
     }
 
     #[test]
     fn stops_a_bomb_at_the_limit() {
         let bomb = gzip(&vec![0u8; 10 * 1024 * 1024]);
         assert!(bomb.len() < 100 * 1024);
-        assert!(matches!(inflate_bounded(&bomb, 1024 * 1024), Err(ApiError::PayloadTooLarge(_))));
+        assert!(matches!(
+            inflate_bounded(&bomb, 1024 * 1024),
+            Err(ApiError::PayloadTooLarge(_))
+        ));
     }
 
     #[test]
     fn rejects_garbage() {
-        assert!(matches!(inflate_bounded(b"not gzip", 100), Err(ApiError::Validation { .. })));
+        assert!(matches!(
+            inflate_bounded(b"not gzip", 100),
+            Err(ApiError::Validation { .. })
+        ));
     }
 }

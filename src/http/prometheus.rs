@@ -9,8 +9,16 @@ use super::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let size = state.pg.size() as i64;
     let idle = state.pg.num_idle() as i64;
-    state.metrics.db_pool_connections.with_label_values(&["idle"]).set(idle);
-    state.metrics.db_pool_connections.with_label_values(&["used"]).set(size - idle);
+    state
+        .metrics
+        .db_pool_connections
+        .with_label_values(&["idle"])
+        .set(idle);
+    state
+        .metrics
+        .db_pool_connections
+        .with_label_values(&["used"])
+        .set(size - idle);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

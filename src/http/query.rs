@@ -18,9 +18,13 @@ use crate::model::{QueryRequest, QuerySpec};
     )
 )]
 #[tracing::instrument(name = "query", skip_all, fields(metric = %body.query))]
-pub async fn query(state: web::Data<AppState>, body: web::Json<QueryRequest>) -> Result<HttpResponse, ApiError> {
-    let spec = QuerySpec::parse(&body, &state.settings.query)
-        .map_err(|e| ApiError::validation(e.to_string(), json!({"field": e.field, "reason": e.reason})))?;
+pub async fn query(
+    state: web::Data<AppState>,
+    body: web::Json<QueryRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let spec = QuerySpec::parse(&body, &state.settings.query).map_err(|e| {
+        ApiError::validation(e.to_string(), json!({"field": e.field, "reason": e.reason}))
+    })?;
     let wait = state.settings.query.timeout + std::time::Duration::from_secs(2);
     let outcome = tokio::time::timeout(wait, state.query.pick().send(RunQuery { spec }))
         .await
@@ -28,7 +32,9 @@ pub async fn query(state: web::Data<AppState>, body: web::Json<QueryRequest>) ->
         .map_err(|_| ApiError::unavailable("query service is restarting; retry", 1))?;
     match outcome {
         Ok(result) => Ok(HttpResponse::Ok().json(result)),
-        Err(QueryFailure::Invalid(why)) => Err(ApiError::validation(why, json!({"field": "start"}))),
+        Err(QueryFailure::Invalid(why)) => {
+            Err(ApiError::validation(why, json!({"field": "start"})))
+        }
         Err(QueryFailure::Unavailable(why)) => Err(ApiError::unavailable(why, 5)),
         Err(QueryFailure::Internal(error)) => Err(ApiError::internal(error)),
     }

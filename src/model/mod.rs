@@ -4,6 +4,9 @@ pub mod point;
 pub mod query;
 pub mod series;
 
-pub use point::{Labels, MetricName, Point, PointLimits, PointError};
-pub use query::{Aggregation, DataPoint, GroupSeries, QueryData, QueryError, QueryMeta, QueryRequest, QueryResult, QuerySpec, Step, TimeRange};
+pub use point::{Labels, MetricName, Point, PointError, PointLimits};
+pub use query::{
+    Aggregation, DataPoint, GroupSeries, QueryData, QueryError, QueryMeta, QueryRequest,
+    QueryResult, QuerySpec, Step, TimeRange,
+};
 pub use series::SeriesKey;

@@ -15,7 +15,9 @@ impl MetricName {
             return Err(PointError::new("name must not be empty"));
         }
         if raw.len() > max_len {
-            return Err(PointError::new(format!("name is longer than {max_len} bytes")));
+            return Err(PointError::new(format!(
+                "name is longer than {max_len} bytes"
+            )));
         }
         if !is_identifier(raw, b"_.:") {
             return Err(PointError::new(format!(
@@ -79,7 +81,11 @@ impl PointLimits {
             max_tags: settings.max_tags,
             max_tag_key_len: settings.max_tag_key_len,
             max_tag_value_len: settings.max_tag_value_len,
-            reject_tag_keys: settings.reject_tag_keys.iter().map(|k| k.to_lowercase()).collect(),
+            reject_tag_keys: settings
+                .reject_tag_keys
+                .iter()
+                .map(|k| k.to_lowercase())
+                .collect(),
             now_ms,
             oldest_ms: now_ms - settings.max_age.as_millis() as i64,
             newest_ms: now_ms + settings.max_future.as_millis() as i64,
@@ -111,7 +117,12 @@ impl PointLimits {
                 "timestamp {timestamp_ms} is too far in the future (ingest.max_future)"
             )));
         }
-        Ok(Point { name, labels, timestamp_ms, value })
+        Ok(Point {
+            name,
+            labels,
+            timestamp_ms,
+            value,
+        })
     }
 
     fn check_labels(&self, labels: &Labels) -> Result<(), PointError> {
@@ -130,7 +141,9 @@ impl PointLimits {
                 )));
             }
             if key.starts_with("__") {
-                return Err(PointError::new(format!("tag key {key:?} is reserved (starts with __)")));
+                return Err(PointError::new(format!(
+                    "tag key {key:?} is reserved (starts with __)"
+                )));
             }
             if !is_identifier(key, b"_.") {
                 return Err(PointError::new(format!(
@@ -138,7 +151,11 @@ impl PointLimits {
                 )));
             }
             let lowered = key.to_lowercase();
-            if let Some(bad) = self.reject_tag_keys.iter().find(|bad| lowered.contains(bad.as_str())) {
+            if let Some(bad) = self
+                .reject_tag_keys
+                .iter()
+                .find(|bad| lowered.contains(bad.as_str()))
+            {
                 return Err(PointError::new(format!(
                     "tag key {key:?} is high-cardinality ({bad}) and not accepted"
                 )));
@@ -179,22 +196,41 @@ mod tests {
     }
 
     fn tags(pairs: &[(&str, &str)]) -> Option<Labels> {
-        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
     fn accepts_a_normal_point_and_defaults_time_to_now() {
-        let point = limits().check("cpu.usage", 1.5, tags(&[("host", "a")]), None).unwrap();
+        let point = limits()
+            .check("cpu.usage", 1.5, tags(&[("host", "a")]), None)
+            .unwrap();
         assert_eq!(point.timestamp_ms, 1_700_000_000_000);
         assert_eq!(point.name.as_str(), "cpu.usage");
     }
 
     #[test]
     fn rejects_bad_names() {
-        for name in ["", "9lives", "cpu usage", "cpu-usage", "ünicode", &"a".repeat(201)] {
-            assert!(limits().check(name, 1.0, None, None).is_err(), "{name:?} accepted");
+        for name in [
+            "",
+            "9lives",
+            "cpu usage",
+            "cpu-usage",
+            "ünicode",
+            &"a".repeat(201),
+        ] {
+            assert!(
+                limits().check(name, 1.0, None, None).is_err(),
+                "{name:?} accepted"
+            );
         }
-        assert!(limits().check("http:requests_total", 1.0, None, None).is_ok());
+        assert!(limits()
+            .check("http:requests_total", 1.0, None, None)
+            .is_ok());
     }
 
     #[test]
@@ -214,7 +250,11 @@ mod tests {
         assert!(reason(tags(&[("bad key", "v")])).contains("must match"));
         let many: Vec<(String, String)> = (0..17).map(|i| (format!("k{i}"), "v".into())).collect();
         let many = Some(many.into_iter().collect());
-        assert!(l.check("x", 1.0, many, None).unwrap_err().0.contains("at most 16"));
+        assert!(l
+            .check("x", 1.0, many, None)
+            .unwrap_err()
+            .0
+            .contains("at most 16"));
     }
 
     #[test]
@@ -223,6 +263,8 @@ mod tests {
         let day = 86_400_000;
         assert!(l.check("x", 1.0, None, Some(l.now_ms - 8 * day)).is_err());
         assert!(l.check("x", 1.0, None, Some(l.now_ms - 6 * day)).is_ok());
-        assert!(l.check("x", 1.0, None, Some(l.now_ms + 11 * 60_000)).is_err());
+        assert!(l
+            .check("x", 1.0, None, Some(l.now_ms + 11 * 60_000))
+            .is_err());
     }
 }

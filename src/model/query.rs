@@ -19,8 +19,23 @@ const MIN_DEFAULT_STEP_MS: i64 = 10_000;
 
 /// Steps a default is rounded up to, so bucket edges fall on familiar boundaries.
 const NICE_STEPS_MS: [i64; 17] = [
-    10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000,
-    7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 172_800_000, 604_800_000,
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    172_800_000,
+    604_800_000,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -72,7 +87,14 @@ impl Aggregation {
 
     /// Whether rollups (min/max/sum/count per bucket) can answer it exactly.
     pub fn rollups_can_answer(self) -> bool {
-        matches!(self, Aggregation::Avg | Aggregation::Min | Aggregation::Max | Aggregation::Sum | Aggregation::Count)
+        matches!(
+            self,
+            Aggregation::Avg
+                | Aggregation::Min
+                | Aggregation::Max
+                | Aggregation::Sum
+                | Aggregation::Count
+        )
     }
 }
 
@@ -85,7 +107,10 @@ pub struct Step {
 impl Step {
     pub fn parse(raw: &str) -> Result<Step, QueryError> {
         let duration = humantime::parse_duration(raw.trim()).map_err(|_| {
-            QueryError::field("step", format!("{raw:?} is not a duration such as 10s, 1m or 1h"))
+            QueryError::field(
+                "step",
+                format!("{raw:?} is not a duration such as 10s, 1m or 1h"),
+            )
         })?;
         Step::from_duration(duration)
     }
@@ -93,7 +118,10 @@ impl Step {
     pub fn from_duration(duration: Duration) -> Result<Step, QueryError> {
         let ms = duration.as_millis() as i64;
         if ms < 1000 || ms % 1000 != 0 {
-            return Err(QueryError::field("step", "step must be a whole number of seconds, at least 1s"));
+            return Err(QueryError::field(
+                "step",
+                "step must be a whole number of seconds, at least 1s",
+            ));
         }
         Ok(Step { ms })
     }
@@ -104,7 +132,9 @@ impl Step {
 
     /// The step in the form a user writes it (`1m`, `1h30m`).
     pub fn label(self) -> String {
-        humantime::format_duration(Duration::from_millis(self.ms as u64)).to_string().replace(' ', "")
+        humantime::format_duration(Duration::from_millis(self.ms as u64))
+            .to_string()
+            .replace(' ', "")
     }
 
     /// The default for a range: about `target` buckets, rounded up to a nice step, and
@@ -185,11 +215,21 @@ pub struct QueryRequest {
 }
 
 fn time_schema() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+    use utoipa::openapi::schema::{
+        KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    };
     Schema::OneOf(
         OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
-            .item(ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+            )
             .build(),
     )
 }
@@ -216,25 +256,38 @@ pub struct QueryError {
 
 impl QueryError {
     fn field(field: &'static str, reason: impl Into<String>) -> QueryError {
-        QueryError { field, reason: reason.into() }
+        QueryError {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 
 impl QuerySpec {
-    pub fn parse(request: &QueryRequest, settings: &QuerySettings) -> Result<QuerySpec, QueryError> {
-        let metric = MetricName::parse(&request.query, 200)
-            .map_err(|e| QueryError::field("query", e.0))?;
+    pub fn parse(
+        request: &QueryRequest,
+        settings: &QuerySettings,
+    ) -> Result<QuerySpec, QueryError> {
+        let metric =
+            MetricName::parse(&request.query, 200).map_err(|e| QueryError::field("query", e.0))?;
         let aggregation = Aggregation::parse(request.aggregation.as_deref().unwrap_or("avg"))?;
         let start = parse_time("start", &request.start)?;
         let end = parse_time("end", &request.end)?;
         if end <= start {
             return Err(QueryError::field("end", "end must be after start"));
         }
-        let range = TimeRange { start_ms: start, end_ms: end }.aligned();
+        let range = TimeRange {
+            start_ms: start,
+            end_ms: end,
+        }
+        .aligned();
         if range.len_ms() > settings.max_range.as_millis() as i64 {
             return Err(QueryError::field(
                 "end",
-                format!("range is longer than query.max_range ({})", humantime::format_duration(settings.max_range)),
+                format!(
+                    "range is longer than query.max_range ({})",
+                    humantime::format_duration(settings.max_range)
+                ),
             ));
         }
         let step = match request.step.as_deref() {
@@ -245,7 +298,10 @@ impl QuerySpec {
         if buckets > settings.max_buckets as i64 {
             return Err(QueryError::field(
                 "step",
-                format!("{buckets} buckets requested, at most {} allowed: use a larger step", settings.max_buckets),
+                format!(
+                    "{buckets} buckets requested, at most {} allowed: use a larger step",
+                    settings.max_buckets
+                ),
             ));
         }
         let tags = request.tags.clone().unwrap_or_default();
@@ -256,13 +312,28 @@ impl QuerySpec {
         for key in &group_by {
             let valid = !key.is_empty()
                 && key.len() <= 100
-                && key.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+                && key
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
             if !valid {
-                return Err(QueryError::field("groupBy", format!("{key:?} is not a tag key")));
+                return Err(QueryError::field(
+                    "groupBy",
+                    format!("{key:?} is not a tag key"),
+                ));
             }
         }
-        Ok(QuerySpec { metric, tags, range, aggregation, step, group_by })
+        Ok(QuerySpec {
+            metric,
+            tags,
+            range,
+            aggregation,
+            step,
+            group_by,
+        })
     }
 
     /// A stable text form used as the cache key: equal specs give equal keys.
@@ -349,7 +420,10 @@ fn parse_time(field: &'static str, value: &serde_json::Value) -> Result<i64, Que
         serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| t.timestamp_millis())
             .map_err(|_| QueryError::field(field, format!("{s:?} is not an RFC 3339 time"))),
-        _ => Err(QueryError::field(field, "must be an RFC 3339 string or milliseconds since the epoch")),
+        _ => Err(QueryError::field(
+            field,
+            "must be an RFC 3339 string or milliseconds since the epoch",
+        )),
     }
 }
 
@@ -373,10 +447,18 @@ mod tests {
 
     #[test]
     fn parses_and_aligns() {
-        let spec = parse(json!({"query": "cpu", "start": 1_000_005, "end": "1970-01-01T00:20:00.001Z",
-            "aggregation": "max", "step": "1m", "tags": {"host": "a"}}))
+        let spec = parse(
+            json!({"query": "cpu", "start": 1_000_005, "end": "1970-01-01T00:20:00.001Z",
+            "aggregation": "max", "step": "1m", "tags": {"host": "a"}}),
+        )
         .unwrap();
-        assert_eq!(spec.range, TimeRange { start_ms: 1_000_000, end_ms: 1_210_000 });
+        assert_eq!(
+            spec.range,
+            TimeRange {
+                start_ms: 1_000_000,
+                end_ms: 1_210_000
+            }
+        );
         assert_eq!(spec.aggregation, Aggregation::Max);
         assert_eq!(spec.step.millis(), 60_000);
         assert_eq!(spec.step.label(), "1m");
@@ -390,7 +472,10 @@ mod tests {
             b[k] = v;
             parse(b).unwrap_err().field
         };
-        assert_eq!(with("aggregation", json!("median; DROP TABLE points")), "aggregation");
+        assert_eq!(
+            with("aggregation", json!("median; DROP TABLE points")),
+            "aggregation"
+        );
         assert_eq!(with("step", json!("soon")), "step");
         assert_eq!(with("step", json!("500ms")), "step");
         let too_many = json!({"query": "cpu", "start": 0, "end": 86_400_000, "step": "1s"});
@@ -403,11 +488,27 @@ mod tests {
     #[test]
     fn default_step_gives_at_most_target_buckets() {
         for hours in [1, 6, 24, 24 * 7, 24 * 30, 24 * 365] {
-            let range = TimeRange { start_ms: 0, end_ms: hours * 3_600_000 };
+            let range = TimeRange {
+                start_ms: 0,
+                end_ms: hours * 3_600_000,
+            };
             let step = Step::default_for(range, 1500);
-            assert!(range.len_ms() / step.millis() <= 1500, "{hours}h -> {step:?}");
+            assert!(
+                range.len_ms() / step.millis() <= 1500,
+                "{hours}h -> {step:?}"
+            );
         }
-        assert_eq!(Step::default_for(TimeRange { start_ms: 0, end_ms: 3_600_000 }, 1500).millis(), 10_000);
+        assert_eq!(
+            Step::default_for(
+                TimeRange {
+                    start_ms: 0,
+                    end_ms: 3_600_000
+                },
+                1500
+            )
+            .millis(),
+            10_000
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ mod tests {
         let mut labels = Labels::new();
         labels.insert("zone".into(), "a\"b".into());
         labels.insert("host".into(), "h1".into());
-        assert_eq!(SeriesKey::new("cpu", &labels).as_str(), r#"cpu{host="h1",zone="a\"b"}"#);
+        assert_eq!(
+            SeriesKey::new("cpu", &labels).as_str(),
+            r#"cpu{host="h1",zone="a\"b"}"#
+        );
         assert_eq!(SeriesKey::new("cpu", &Labels::new()).as_str(), "cpu{}");
     }
 

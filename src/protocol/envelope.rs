@@ -85,7 +85,10 @@ impl BatchIds<'_> {
     fn id(&self, chunk: usize) -> Uuid {
         match self {
             BatchIds::FromContent(body) => {
-                let digest = Sha256::new().chain_update(body).chain_update(chunk.to_le_bytes()).finalize();
+                let digest = Sha256::new()
+                    .chain_update(body)
+                    .chain_update(chunk.to_le_bytes())
+                    .finalize();
                 let mut bytes = [0u8; 16];
                 bytes.copy_from_slice(&digest[..16]);
                 Uuid::from_bytes(bytes)
@@ -119,14 +122,22 @@ pub fn build_envelopes(points: Vec<Point>, max_points: usize, ids: BatchIds<'_>)
         count += 1;
         if count == max_points {
             let chunk = envelopes.len();
-            envelopes.push(Envelope { v: VERSION, id: ids.id(chunk), series: std::mem::take(&mut current) });
+            envelopes.push(Envelope {
+                v: VERSION,
+                id: ids.id(chunk),
+                series: std::mem::take(&mut current),
+            });
             index.clear();
             count = 0;
         }
     }
     if count > 0 {
         let chunk = envelopes.len();
-        envelopes.push(Envelope { v: VERSION, id: ids.id(chunk), series: current });
+        envelopes.push(Envelope {
+            v: VERSION,
+            id: ids.id(chunk),
+            series: current,
+        });
     }
     envelopes
 }
@@ -138,12 +149,23 @@ mod tests {
     fn point(name: &str, host: &str, ts: i64) -> Point {
         let mut labels = Labels::new();
         labels.insert("host".into(), host.into());
-        Point { name: MetricName::parse(name, 100).unwrap(), labels, timestamp_ms: ts, value: ts as f64 }
+        Point {
+            name: MetricName::parse(name, 100).unwrap(),
+            labels,
+            timestamp_ms: ts,
+            value: ts as f64,
+        }
     }
 
     #[test]
     fn groups_by_series_and_chunks() {
-        let points = vec![point("cpu", "a", 1), point("cpu", "b", 2), point("cpu", "a", 3), point("mem", "a", 4), point("cpu", "a", 5)];
+        let points = vec![
+            point("cpu", "a", 1),
+            point("cpu", "b", 2),
+            point("cpu", "a", 3),
+            point("mem", "a", 4),
+            point("cpu", "a", 5),
+        ];
         let envelopes = build_envelopes(points, 3, BatchIds::Random);
         assert_eq!(envelopes.len(), 2);
         assert_eq!(envelopes[0].point_count(), 3);
@@ -155,9 +177,21 @@ mod tests {
 
     #[test]
     fn content_ids_are_stable_per_body_and_chunk() {
-        let a = build_envelopes(vec![point("cpu", "a", 1)], 10, BatchIds::FromContent(b"body"));
-        let b = build_envelopes(vec![point("cpu", "a", 1)], 10, BatchIds::FromContent(b"body"));
-        let c = build_envelopes(vec![point("cpu", "a", 1)], 10, BatchIds::FromContent(b"other"));
+        let a = build_envelopes(
+            vec![point("cpu", "a", 1)],
+            10,
+            BatchIds::FromContent(b"body"),
+        );
+        let b = build_envelopes(
+            vec![point("cpu", "a", 1)],
+            10,
+            BatchIds::FromContent(b"body"),
+        );
+        let c = build_envelopes(
+            vec![point("cpu", "a", 1)],
+            10,
+            BatchIds::FromContent(b"other"),
+        );
         assert_eq!(a[0].id, b[0].id);
         assert_ne!(a[0].id, c[0].id);
     }
@@ -167,7 +201,10 @@ mod tests {
         let envelope = build_envelopes(vec![point("cpu", "a", 1)], 10, BatchIds::Random).remove(0);
         assert_eq!(Envelope::decode(&envelope.encode()).unwrap(), envelope);
         assert!(Envelope::decode(b"\x00\x01garbage").is_err());
-        assert!(Envelope::decode(br#"{"v": 9, "id": "00000000-0000-0000-0000-000000000000", "series": []}"#).is_err());
+        assert!(Envelope::decode(
+            br#"{"v": 9, "id": "00000000-0000-0000-0000-000000000000", "series": []}"#
+        )
+        .is_err());
         let bad_name = br#"{"v": 1, "id": "00000000-0000-0000-0000-000000000000", "series": [{"m": "a b", "l": {}, "p": []}]}"#;
         assert!(Envelope::decode(bad_name).is_err());
     }

@@ -51,7 +51,11 @@ struct WirePoint {
 }
 
 /// Decodes and validates every element of `body`.
-pub fn decode_points(body: &[u8], limits: &PointLimits, max_points: usize) -> Result<Decoded, DecodeError> {
+pub fn decode_points(
+    body: &[u8],
+    limits: &PointLimits,
+    max_points: usize,
+) -> Result<Decoded, DecodeError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let raws = BoundedSeq { max: max_points }
         .deserialize(&mut deserializer)
@@ -59,9 +63,14 @@ pub fn decode_points(body: &[u8], limits: &PointLimits, max_points: usize) -> Re
             m if m.starts_with(TOO_MANY) => DecodeError::TooManyPoints { max: max_points },
             m => DecodeError::Malformed(m),
         })?;
-    deserializer.end().map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    deserializer
+        .end()
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
 
-    let mut decoded = Decoded { all_timestamped: true, ..Decoded::default() };
+    let mut decoded = Decoded {
+        all_timestamped: true,
+        ..Decoded::default()
+    };
     decoded.points.reserve(raws.len());
     for (index, raw) in raws.into_iter().enumerate() {
         match decode_one(raw, limits) {
@@ -153,8 +162,16 @@ mod tests {
         assert_eq!(decoded.points.len(), 2);
         let indexes: Vec<usize> = decoded.rejected.iter().map(|r| r.index).collect();
         assert_eq!(indexes, vec![1, 2, 3]);
-        assert!(decoded.rejected[2].reason.contains("missing field `name`"), "{:?}", decoded.rejected);
-        assert!(!decoded.rejected[0].reason.contains("line"), "{:?}", decoded.rejected);
+        assert!(
+            decoded.rejected[2].reason.contains("missing field `name`"),
+            "{:?}",
+            decoded.rejected
+        );
+        assert!(
+            !decoded.rejected[0].reason.contains("line"),
+            "{:?}",
+            decoded.rejected
+        );
         assert!(decoded.all_timestamped);
     }
 
@@ -167,8 +184,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_bodies() {
-        for body in [&b"{\"name\": \"cpu\"}"[..], b"[{\"name\": ", b"not json", b"[] trailing"] {
-            assert!(matches!(decode_points(body, &limits(), 10), Err(DecodeError::Malformed(_))));
+        for body in [
+            &b"{\"name\": \"cpu\"}"[..],
+            b"[{\"name\": ",
+            b"not json",
+            b"[] trailing",
+        ] {
+            assert!(matches!(
+                decode_points(body, &limits(), 10),
+                Err(DecodeError::Malformed(_))
+            ));
         }
     }
 

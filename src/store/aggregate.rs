@@ -87,9 +87,18 @@ impl Tier {
 /// coarser than the step when a finer tier holds the range (a 10 s step over 6 h reads
 /// raw points); never a tier that no longer holds the range's start (a range older than
 /// raw retention reads rollups). Percentiles and rate read raw points only.
-pub fn pick_tier(range: TimeRange, step: Step, aggregation: Aggregation, now_ms: i64, retention: &RetentionSettings) -> (Tier, Option<String>) {
+pub fn pick_tier(
+    range: TimeRange,
+    step: Step,
+    aggregation: Aggregation,
+    now_ms: i64,
+    retention: &RetentionSettings,
+) -> (Tier, Option<String>) {
     if !aggregation.rollups_can_answer() {
-        return (Tier::Raw, Some("percentiles and rate are computed from raw points".into()));
+        return (
+            Tier::Raw,
+            Some("percentiles and rate are computed from raw points".into()),
+        );
     }
     let default = match crate::model::query::default_resolution_ms(range.len_ms()) {
         HOUR_MS => Tier::Hour,
@@ -97,7 +106,10 @@ pub fn pick_tier(range: TimeRange, step: Step, aggregation: Aggregation, now_ms:
         _ => Tier::Raw,
     };
     let mut tier = default;
-    while tier != Tier::Raw && step.millis() % tier.resolution_ms() != 0 && tier.finer().holds(range.start_ms, now_ms, retention) {
+    while tier != Tier::Raw
+        && step.millis() % tier.resolution_ms() != 0
+        && tier.finer().holds(range.start_ms, now_ms, retention)
+    {
         tier = tier.finer();
     }
     while tier != Tier::Hour && !tier.holds(range.start_ms, now_ms, retention) {
@@ -105,9 +117,16 @@ pub fn pick_tier(range: TimeRange, step: Step, aggregation: Aggregation, now_ms:
     }
     let note = (tier != default).then(|| {
         if tier < default {
-            format!("step {} is finer than the {} tier", step.label(), default.resolution())
+            format!(
+                "step {} is finer than the {} tier",
+                step.label(),
+                default.resolution()
+            )
         } else {
-            format!("the {} tier no longer holds the start of the range", default.resolution())
+            format!(
+                "the {} tier no longer holds the start of the range",
+                default.resolution()
+            )
         }
     });
     (tier, note)
@@ -122,13 +141,26 @@ pub struct Completeness {
 
 /// Splits `range` into segments answered by `tier` where it is complete and aligned,
 /// and by finer tiers at the edges and in the not-yet-materialised tail.
-pub fn plan_segments(range: TimeRange, tier: Tier, complete: Completeness, now_ms: i64, retention: &RetentionSettings) -> Vec<(Tier, TimeRange)> {
+pub fn plan_segments(
+    range: TimeRange,
+    tier: Tier,
+    complete: Completeness,
+    now_ms: i64,
+    retention: &RetentionSettings,
+) -> Vec<(Tier, TimeRange)> {
     let mut out = Vec::new();
     plan_into(range, tier, complete, now_ms, retention, &mut out);
     out
 }
 
-fn plan_into(range: TimeRange, tier: Tier, complete: Completeness, now_ms: i64, retention: &RetentionSettings, out: &mut Vec<(Tier, TimeRange)>) {
+fn plan_into(
+    range: TimeRange,
+    tier: Tier,
+    complete: Completeness,
+    now_ms: i64,
+    retention: &RetentionSettings,
+    out: &mut Vec<(Tier, TimeRange)>,
+) {
     if range.end_ms <= range.start_ms {
         return;
     }
@@ -154,10 +186,36 @@ fn plan_into(range: TimeRange, tier: Tier, complete: Completeness, now_ms: i64, 
         return;
     }
     if head_end > range.start_ms {
-        plan_into(TimeRange { start_ms: range.start_ms, end_ms: head_end }, finer, complete, now_ms, retention, out);
+        plan_into(
+            TimeRange {
+                start_ms: range.start_ms,
+                end_ms: head_end,
+            },
+            finer,
+            complete,
+            now_ms,
+            retention,
+            out,
+        );
     }
-    out.push((tier, TimeRange { start_ms: head_end.max(floor_to(range.start_ms, res)), end_ms: tail_start }));
-    plan_into(TimeRange { start_ms: tail_start, end_ms: range.end_ms }, finer, complete, now_ms, retention, out);
+    out.push((
+        tier,
+        TimeRange {
+            start_ms: head_end.max(floor_to(range.start_ms, res)),
+            end_ms: tail_start,
+        },
+    ));
+    plan_into(
+        TimeRange {
+            start_ms: tail_start,
+            end_ms: range.end_ms,
+        },
+        finer,
+        complete,
+        now_ms,
+        retention,
+        out,
+    );
 }
 
 fn floor_to(ms: i64, res: i64) -> i64 {
@@ -204,7 +262,11 @@ pub struct SeriesSelection {
 }
 
 /// Series of `metric` whose labels contain `tags`, with their labels.
-pub async fn matching_series(pool: &PgPool, metric: &str, tags: &Labels) -> Result<Vec<(i64, sqlx::types::Json<Labels>)>, sqlx::Error> {
+pub async fn matching_series(
+    pool: &PgPool,
+    metric: &str,
+    tags: &Labels,
+) -> Result<Vec<(i64, sqlx::types::Json<Labels>)>, sqlx::Error> {
     let filter = serde_json::to_string(tags).expect("labels serialise");
     sqlx::query_as("SELECT id, labels FROM series WHERE metric = $1 AND labels @> $2::jsonb")
         .bind(metric)
@@ -284,7 +346,10 @@ pub async fn aggregate(
     timeout: Duration,
 ) -> Result<Buckets, sqlx::Error> {
     let step_secs = step.millis() as f64 / 1000.0;
-    let groups: Vec<i32> = selection.groups.clone().unwrap_or_else(|| vec![0; selection.ids.len()]);
+    let groups: Vec<i32> = selection
+        .groups
+        .clone()
+        .unwrap_or_else(|| vec![0; selection.ids.len()]);
     let mut tx = pool.begin().await?;
     // A runaway query is cancelled by the server itself, freeing its connection. And
     // always plan for the actual series ids and range: after five runs PostgreSQL would
@@ -299,7 +364,11 @@ pub async fn aggregate(
             start_ms: segments.first().map_or(0, |s| s.1.start_ms),
             end_ms: segments.last().map_or(0, |s| s.1.end_ms),
         };
-        let statement = if aggregation == Aggregation::Rate { RAW_RATE } else { RAW_PERCENTILE };
+        let statement = if aggregation == Aggregation::Rate {
+            RAW_RATE
+        } else {
+            RAW_PERCENTILE
+        };
         let rows: Vec<(i32, i64, Option<f64>)> = sqlx::query_as(statement)
             .bind(step_secs)
             .bind(&selection.ids)
@@ -309,7 +378,10 @@ pub async fn aggregate(
             .bind(aggregation.quantile().unwrap_or(0.5))
             .fetch_all(&mut *tx)
             .await?;
-        out.extend(rows.into_iter().filter_map(|(g, b, v)| v.map(|v| ((g, b), v))));
+        out.extend(
+            rows.into_iter()
+                .filter_map(|(g, b, v)| v.map(|v| ((g, b), v))),
+        );
     } else {
         let mut partials: BTreeMap<(i32, i64), Partial> = BTreeMap::new();
         for (tier, range) in segments {
@@ -323,8 +395,16 @@ pub async fn aggregate(
                 .fetch_all(&mut *tx)
                 .await?;
             for (g, b, min, max, sum, count) in rows {
-                let partial = Partial { min, max, sum, count };
-                partials.entry((g, b)).and_modify(|p| p.merge(partial)).or_insert(partial);
+                let partial = Partial {
+                    min,
+                    max,
+                    sum,
+                    count,
+                };
+                partials
+                    .entry((g, b))
+                    .and_modify(|p| p.merge(partial))
+                    .or_insert(partial);
             }
         }
         out.extend(partials.into_iter().map(|(k, p)| (k, p.value(aggregation))));
@@ -342,8 +422,18 @@ mod tests {
 
     fn pick(hours: i64, step: &str, ago_hours: i64) -> Tier {
         let end = NOW - ago_hours * HOUR_MS;
-        let range = TimeRange { start_ms: end - hours * HOUR_MS, end_ms: end };
-        pick_tier(range, Step::parse(step).unwrap(), Aggregation::Avg, NOW, &Settings::default().retention).0
+        let range = TimeRange {
+            start_ms: end - hours * HOUR_MS,
+            end_ms: end,
+        };
+        pick_tier(
+            range,
+            Step::parse(step).unwrap(),
+            Aggregation::Avg,
+            NOW,
+            &Settings::default().retention,
+        )
+        .0
     }
 
     #[test]
@@ -357,8 +447,21 @@ mod tests {
         assert_eq!(pick(24 * 60, "1d", 0), Tier::Hour); // 60 d
         assert_eq!(pick(1, "1m", 24 * 10), Tier::Minute); // 1 h, 10 days ago: raw is gone
         assert_eq!(pick(1, "1m", 24 * 40), Tier::Hour); // 40 days ago: only 1 h holds it
-        let r = TimeRange { start_ms: NOW - HOUR_MS * 30, end_ms: NOW };
-        assert_eq!(pick_tier(r, Step::parse("1h").unwrap(), Aggregation::P99, NOW, &Settings::default().retention).0, Tier::Raw);
+        let r = TimeRange {
+            start_ms: NOW - HOUR_MS * 30,
+            end_ms: NOW,
+        };
+        assert_eq!(
+            pick_tier(
+                r,
+                Step::parse("1h").unwrap(),
+                Aggregation::P99,
+                NOW,
+                &Settings::default().retention
+            )
+            .0,
+            Tier::Raw
+        );
     }
 
     #[test]
@@ -366,8 +469,20 @@ mod tests {
         let retention = Settings::default().retention;
         let start = NOW - 3 * HOUR_MS - 2 * MINUTE_MS - 25_000; // not minute-aligned
         let end = NOW - 10_000;
-        let complete = Completeness { minute_ms: NOW - 5 * MINUTE_MS, hour_ms: NOW - HOUR_MS };
-        let segs = plan_segments(TimeRange { start_ms: start, end_ms: end }, Tier::Hour, complete, NOW, &retention);
+        let complete = Completeness {
+            minute_ms: NOW - 5 * MINUTE_MS,
+            hour_ms: NOW - HOUR_MS,
+        };
+        let segs = plan_segments(
+            TimeRange {
+                start_ms: start,
+                end_ms: end,
+            },
+            Tier::Hour,
+            complete,
+            NOW,
+            &retention,
+        );
         // Covers the range exactly, without gaps or overlaps, in time order.
         assert_eq!(segs.first().unwrap().1.start_ms, start);
         assert_eq!(segs.last().unwrap().1.end_ms, end);
@@ -375,16 +490,44 @@ mod tests {
             assert_eq!(pair[0].1.end_ms, pair[1].1.start_ms, "{segs:?}");
         }
         let tiers: Vec<Tier> = segs.iter().map(|s| s.0).collect();
-        assert_eq!(tiers, vec![Tier::Raw, Tier::Minute, Tier::Hour, Tier::Minute, Tier::Raw], "{segs:?}");
-        assert_eq!(segs[2].1, TimeRange { start_ms: NOW - 3 * HOUR_MS, end_ms: NOW - HOUR_MS });
+        assert_eq!(
+            tiers,
+            vec![Tier::Raw, Tier::Minute, Tier::Hour, Tier::Minute, Tier::Raw],
+            "{segs:?}"
+        );
+        assert_eq!(
+            segs[2].1,
+            TimeRange {
+                start_ms: NOW - 3 * HOUR_MS,
+                end_ms: NOW - HOUR_MS
+            }
+        );
         assert_eq!(segs[3].1.end_ms, NOW - 5 * MINUTE_MS);
     }
 
     #[test]
     fn partials_merge_exactly() {
-        let mut a = Partial { min: 1.0, max: 5.0, sum: 6.0, count: 2 };
-        a.merge(Partial { min: 0.5, max: 2.0, sum: 3.0, count: 4 });
-        assert_eq!(a, Partial { min: 0.5, max: 5.0, sum: 9.0, count: 6 });
+        let mut a = Partial {
+            min: 1.0,
+            max: 5.0,
+            sum: 6.0,
+            count: 2,
+        };
+        a.merge(Partial {
+            min: 0.5,
+            max: 2.0,
+            sum: 3.0,
+            count: 4,
+        });
+        assert_eq!(
+            a,
+            Partial {
+                min: 0.5,
+                max: 5.0,
+                sum: 9.0,
+                count: 6
+            }
+        );
         assert_eq!(a.value(Aggregation::Avg), 1.5);
         assert_eq!(a.value(Aggregation::Count), 6.0);
     }

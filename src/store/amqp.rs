@@ -56,7 +56,9 @@ where
 
 /// The connection's errors, as text: the stream an actor watches to know it must
 /// reconnect.
-pub fn connection_errors(connection: &Connection) -> impl futures_util::Stream<Item = String> + Send + 'static + use<> {
+pub fn connection_errors(
+    connection: &Connection,
+) -> impl futures_util::Stream<Item = String> + Send + 'static + use<> {
     use futures_util::StreamExt;
     let events: std::pin::Pin<Box<dyn futures_util::Stream<Item = lapin::Event> + Send + 'static>> =
         Box::pin(connection.events_listener());
@@ -82,24 +84,41 @@ fn ingest_queue_arguments(settings: &AmqpSettings) -> FieldTable {
         ShortString::from("x-dead-letter-exchange"),
         AMQPValue::LongString(settings.dead_letter_exchange.as_str().into()),
     );
-    arguments.insert(ShortString::from("x-max-length"), AMQPValue::LongLongInt(settings.max_queue_length as i64));
-    arguments.insert(ShortString::from("x-overflow"), AMQPValue::LongString("reject-publish".into()));
+    arguments.insert(
+        ShortString::from("x-max-length"),
+        AMQPValue::LongLongInt(settings.max_queue_length as i64),
+    );
+    arguments.insert(
+        ShortString::from("x-overflow"),
+        AMQPValue::LongString("reject-publish".into()),
+    );
     arguments
 }
 
 /// Declares the exchange and both queues (idempotent; every actor calls it on connect
 /// so a broker that lost its definitions gets them back).
-pub async fn declare_topology(channel: &Channel, settings: &AmqpSettings) -> Result<(), lapin::Error> {
-    let durable = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+pub async fn declare_topology(
+    channel: &Channel,
+    settings: &AmqpSettings,
+) -> Result<(), lapin::Error> {
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
     channel
         .exchange_declare(
             &settings.dead_letter_exchange,
             ExchangeKind::Fanout,
-            ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() },
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
             FieldTable::default(),
         )
         .await?;
-    channel.queue_declare(&settings.dead_letter_queue, durable, FieldTable::default()).await?;
+    channel
+        .queue_declare(&settings.dead_letter_queue, durable, FieldTable::default())
+        .await?;
     channel
         .queue_bind(
             &settings.dead_letter_queue,
@@ -109,12 +128,24 @@ pub async fn declare_topology(channel: &Channel, settings: &AmqpSettings) -> Res
             FieldTable::default(),
         )
         .await?;
-    channel.queue_declare(&settings.ingest_queue, durable, ingest_queue_arguments(settings)).await?;
+    channel
+        .queue_declare(
+            &settings.ingest_queue,
+            durable,
+            ingest_queue_arguments(settings),
+        )
+        .await?;
     Ok(())
 }
 
 /// Messages waiting in the ingest queue (a passive declare: it never creates it).
 pub async fn queue_depth(channel: &Channel, queue: &str) -> Result<u32, lapin::Error> {
-    let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
-    Ok(channel.queue_declare(queue, passive, FieldTable::default()).await?.message_count())
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    Ok(channel
+        .queue_declare(queue, passive, FieldTable::default())
+        .await?
+        .message_count())
 }

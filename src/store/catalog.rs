@@ -32,7 +32,11 @@ pub async fn metric_exists(pool: &PgPool, name: &str) -> Result<bool, sqlx::Erro
 }
 
 /// Tag key -> distinct values (at most `max_values` per key, sorted).
-pub async fn tag_values(pool: &PgPool, metric: &str, max_values: i32) -> Result<BTreeMap<String, Vec<String>>, sqlx::Error> {
+pub async fn tag_values(
+    pool: &PgPool,
+    metric: &str,
+    max_values: i32,
+) -> Result<BTreeMap<String, Vec<String>>, sqlx::Error> {
     let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
         "SELECT l.key, (array_agg(DISTINCT l.value ORDER BY l.value))[1:$2]
          FROM series s, jsonb_each_text(s.labels) AS l(key, value)

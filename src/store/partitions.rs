@@ -22,7 +22,11 @@ pub enum PartitionedTable {
 }
 
 impl PartitionedTable {
-    pub const ALL: [PartitionedTable; 3] = [PartitionedTable::Points, PartitionedTable::Rollup1m, PartitionedTable::Rollup1h];
+    pub const ALL: [PartitionedTable; 3] = [
+        PartitionedTable::Points,
+        PartitionedTable::Rollup1m,
+        PartitionedTable::Rollup1h,
+    ];
 
     pub fn parent(self) -> &'static str {
         match self {
@@ -102,7 +106,10 @@ impl PartitionSet {
         days: impl IntoIterator<Item = NaiveDate>,
     ) -> Result<usize, sqlx::Error> {
         let missing: Vec<NaiveDate> = {
-            let known = self.known.lock().expect("partition set lock is never poisoned");
+            let known = self
+                .known
+                .lock()
+                .expect("partition set lock is never poisoned");
             let mut missing: Vec<NaiveDate> = days
                 .into_iter()
                 .map(|d| table.period_start(d))
@@ -117,19 +124,29 @@ impl PartitionSet {
             if create_partition(pool, table, start).await? {
                 created += 1;
             }
-            self.known.lock().expect("partition set lock is never poisoned").insert((table, start));
+            self.known
+                .lock()
+                .expect("partition set lock is never poisoned")
+                .insert((table, start));
         }
         Ok(created)
     }
 
     /// Forgets a partition (after retention dropped it) so a late write recreates it.
     pub fn forget(&self, table: PartitionedTable, start: NaiveDate) {
-        self.known.lock().expect("partition set lock is never poisoned").remove(&(table, start));
+        self.known
+            .lock()
+            .expect("partition set lock is never poisoned")
+            .remove(&(table, start));
     }
 }
 
 /// Creates one partition if it is missing. Returns whether it was created.
-async fn create_partition(pool: &PgPool, table: PartitionedTable, start: NaiveDate) -> Result<bool, sqlx::Error> {
+async fn create_partition(
+    pool: &PgPool,
+    table: PartitionedTable,
+    start: NaiveDate,
+) -> Result<bool, sqlx::Error> {
     let name = table.partition_name(start);
     let end = table.period_end(start);
     let mut tx = pool.begin().await?;
@@ -144,7 +161,9 @@ async fn create_partition(pool: &PgPool, table: PartitionedTable, start: NaiveDa
         .await?;
     if !exists {
         let parent = table.parent();
-        let statement = format!("CREATE TABLE {name} PARTITION OF {parent} FOR VALUES FROM ('{start}') TO ('{end}')");
+        let statement = format!(
+            "CREATE TABLE {name} PARTITION OF {parent} FOR VALUES FROM ('{start}') TO ('{end}')"
+        );
         sqlx::query(&statement).execute(&mut *tx).await?;
         tracing::info!(partition = %name, "Created a partition.");
     }
@@ -153,7 +172,10 @@ async fn create_partition(pool: &PgPool, table: PartitionedTable, start: NaiveDa
 }
 
 /// Partitions of `table` as `(name, period start)`, oldest first.
-pub async fn list_partitions(pool: &PgPool, table: PartitionedTable) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
+pub async fn list_partitions(
+    pool: &PgPool,
+    table: PartitionedTable,
+) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_inherits i
          JOIN pg_class c ON c.oid = i.inhrelid
@@ -187,7 +209,9 @@ pub async fn drop_expired(
         }
         // Rebuilt from the parsed date: the statement only ever names our own partitions.
         let name = table.partition_name(start);
-        sqlx::query(&format!("DROP TABLE IF EXISTS {name}")).execute(pool).await?;
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(pool)
+            .await?;
         set.forget(table, start);
         tracing::info!(partition = %name, "Dropped an expired partition.");
         dropped.push(name);
@@ -198,7 +222,9 @@ pub async fn drop_expired(
 /// Days from today to `ahead` days later: the partitions kept ready in advance.
 pub fn days_ahead(now: DateTime<Utc>, ahead: u32) -> Vec<NaiveDate> {
     let today = now.date_naive();
-    (0..=ahead as u64).filter_map(|i| today.checked_add_days(Days::new(i))).collect()
+    (0..=ahead as u64)
+        .filter_map(|i| today.checked_add_days(Days::new(i)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -209,7 +235,10 @@ mod tests {
     fn names_and_days() {
         let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         assert_eq!(partition_name(day), "points_p20261122");
-        assert_eq!(day_of(1_795_305_600_000 - 1), NaiveDate::from_ymd_opt(2026, 11, 21).unwrap());
+        assert_eq!(
+            day_of(1_795_305_600_000 - 1),
+            NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
+        );
         assert_eq!(day_of(1_795_305_600_000), day);
         let now = DateTime::<Utc>::from_timestamp_millis(1_795_305_600_000).unwrap();
         assert_eq!(days_ahead(now, 2).len(), 3);
@@ -221,11 +250,23 @@ mod tests {
         let table = PartitionedTable::Rollup1h;
         let start = table.period_start(day);
         assert_eq!(start, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
-        assert_eq!(table.period_end(start), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        assert_eq!(
+            table.period_end(start),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
         assert_eq!(table.partition_name(start), "rollup_1h_p202611");
         assert_eq!(table.parse_partition_name("rollup_1h_p202611"), Some(start));
-        assert_eq!(PartitionedTable::Rollup1m.parse_partition_name("rollup_1m_p20261122"), Some(day));
-        assert_eq!(PartitionedTable::Points.parse_partition_name("points_p2026112"), None);
-        assert_eq!(PartitionedTable::Points.parse_partition_name("points_p20261122; DROP"), None);
+        assert_eq!(
+            PartitionedTable::Rollup1m.parse_partition_name("rollup_1m_p20261122"),
+            Some(day)
+        );
+        assert_eq!(
+            PartitionedTable::Points.parse_partition_name("points_p2026112"),
+            None
+        );
+        assert_eq!(
+            PartitionedTable::Points.parse_partition_name("points_p20261122; DROP"),
+            None
+        );
     }
 }

@@ -24,7 +24,11 @@ pub struct WriteOutcome {
 /// Writes `batches` in one transaction, skipping batches whose id is already recorded,
 /// and marks the 1-minute buckets they touch for the downsampler (an append to its
 /// log, tagged with the writer's `shard`, so writers never wait on each other or on it).
-pub async fn write_batches(pool: &PgPool, batches: &[BatchRows], shard: i32) -> Result<WriteOutcome, sqlx::Error> {
+pub async fn write_batches(
+    pool: &PgPool,
+    batches: &[BatchRows],
+    shard: i32,
+) -> Result<WriteOutcome, sqlx::Error> {
     let ids: Vec<Uuid> = batches.iter().map(|b| b.batch_id).collect();
     let counts: Vec<i32> = batches.iter().map(|b| b.rows.len() as i32).collect();
     let mut tx = pool.begin().await?;
@@ -40,11 +44,17 @@ pub async fn write_batches(pool: &PgPool, batches: &[BatchRows], shard: i32) -> 
     .await?;
 
     let fresh: std::collections::HashSet<Uuid> = fresh.into_iter().collect();
-    let to_write: Vec<&BatchRows> = batches.iter().filter(|b| fresh.contains(&b.batch_id)).collect();
+    let to_write: Vec<&BatchRows> = batches
+        .iter()
+        .filter(|b| fresh.contains(&b.batch_id))
+        .collect();
     let points_written: usize = to_write.iter().map(|b| b.rows.len()).sum();
     if points_written > 0 {
-        let payload = encode_copy_binary(to_write.iter().flat_map(|b| b.rows.iter()), points_written);
-        let mut copy = tx.copy_in_raw("COPY points (series_id, time, value) FROM STDIN (FORMAT binary)").await?;
+        let payload =
+            encode_copy_binary(to_write.iter().flat_map(|b| b.rows.iter()), points_written);
+        let mut copy = tx
+            .copy_in_raw("COPY points (series_id, time, value) FROM STDIN (FORMAT binary)")
+            .await?;
         copy.send(payload).await?;
         copy.finish().await?;
         let mut minutes: Vec<i64> = to_write
@@ -56,12 +66,18 @@ pub async fn write_batches(pool: &PgPool, batches: &[BatchRows], shard: i32) -> 
         crate::store::rollups::mark_dirty_minutes(&mut tx, &minutes, shard).await?;
     }
     tx.commit().await?;
-    Ok(WriteOutcome { points_written, duplicate_batches: batches.len() - fresh.len() })
+    Ok(WriteOutcome {
+        points_written,
+        duplicate_batches: batches.len() - fresh.len(),
+    })
 }
 
 /// PostgreSQL's binary COPY format for `(int8, timestamptz, float8)` rows: about 30%
 /// less to send and parse than text, and no float formatting.
-pub fn encode_copy_binary<'a>(rows: impl Iterator<Item = &'a (i64, i64, f64)>, count: usize) -> Vec<u8> {
+pub fn encode_copy_binary<'a>(
+    rows: impl Iterator<Item = &'a (i64, i64, f64)>,
+    count: usize,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(21 + count * 38);
     out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
     out.extend_from_slice(&0i32.to_be_bytes());
@@ -81,10 +97,12 @@ pub fn encode_copy_binary<'a>(rows: impl Iterator<Item = &'a (i64, i64, f64)>, c
 
 /// Forgets batch ids older than `older_than_secs`: far beyond any redelivery window.
 pub async fn prune_batch_ids(pool: &PgPool, older_than_secs: f64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM ingest_batches WHERE committed_at < now() - make_interval(secs => $1)")
-        .bind(older_than_secs)
-        .execute(pool)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM ingest_batches WHERE committed_at < now() - make_interval(secs => $1)",
+    )
+    .bind(older_than_secs)
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected())
 }
 

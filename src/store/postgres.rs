@@ -56,7 +56,12 @@ pub async fn ensure_database(settings: &DatabaseSettings, name: &str) -> Result<
         Ok(_) => tracing::info!(database = name, "Created the database."),
         // Another instance created it between our check and now.
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
-        Err(source) => return Err(DatabaseError::Create { name: name.into(), source }),
+        Err(source) => {
+            return Err(DatabaseError::Create {
+                name: name.into(),
+                source,
+            })
+        }
     }
     let _ = admin.close().await;
     Ok(())
@@ -65,15 +70,18 @@ pub async fn ensure_database(settings: &DatabaseSettings, name: &str) -> Result<
 /// A string that changes when the database is dropped and recreated or another
 /// cluster answers: the cluster's system identifier and the database's oid.
 pub async fn database_identity(pool: &PgPool) -> Result<String, sqlx::Error> {
-    let oid: i64 = sqlx::query_scalar("SELECT oid::bigint FROM pg_database WHERE datname = current_database()")
-        .fetch_one(pool)
-        .await?;
+    let oid: i64 = sqlx::query_scalar(
+        "SELECT oid::bigint FROM pg_database WHERE datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await?;
     // pg_control_system() may be restricted to privileged roles; the oid alone still
     // tells a recreated database apart.
-    let system: Option<i64> = sqlx::query_scalar("SELECT system_identifier::bigint FROM pg_control_system()")
-        .fetch_one(pool)
-        .await
-        .ok();
+    let system: Option<i64> =
+        sqlx::query_scalar("SELECT system_identifier::bigint FROM pg_control_system()")
+            .fetch_one(pool)
+            .await
+            .ok();
     Ok(match system {
         Some(system) => format!("{system:x}.{oid}"),
         None => oid.to_string(),

@@ -72,7 +72,10 @@ impl RedisStore {
         self.inner.manager.clone()
     }
 
-    fn record<T>(&self, result: Result<Result<T, redis::RedisError>, tokio::time::error::Elapsed>) -> Option<T> {
+    fn record<T>(
+        &self,
+        result: Result<Result<T, redis::RedisError>, tokio::time::error::Elapsed>,
+    ) -> Option<T> {
         match result {
             Ok(Ok(value)) => {
                 if self.inner.down.swap(false, Ordering::Relaxed) {
@@ -94,7 +97,10 @@ impl RedisStore {
     fn mark_down(&self, why: &str) {
         self.inner.metrics.cache_bypassed.inc();
         if !self.inner.down.swap(true, Ordering::Relaxed) {
-            tracing::warn!(error = why, "Redis is unreachable; caches are bypassed until it is back.");
+            tracing::warn!(
+                error = why,
+                "Redis is unreachable; caches are bypassed until it is back."
+            );
         }
     }
 
@@ -108,7 +114,8 @@ impl RedisStore {
             self.inner.metrics.cache_bypassed.inc();
             return None;
         };
-        let result = tokio::time::timeout(self.inner.timeout, conn.get::<_, Option<String>>(key)).await;
+        let result =
+            tokio::time::timeout(self.inner.timeout, conn.get::<_, Option<String>>(key)).await;
         self.record(result).flatten()
     }
 
@@ -118,7 +125,11 @@ impl RedisStore {
             return;
         };
         let seconds = ttl.as_secs().max(1);
-        let result = tokio::time::timeout(self.inner.timeout, conn.set_ex::<_, _, ()>(key, value, seconds)).await;
+        let result = tokio::time::timeout(
+            self.inner.timeout,
+            conn.set_ex::<_, _, ()>(key, value, seconds),
+        )
+        .await;
         self.record(result);
     }
 
@@ -132,10 +143,14 @@ impl RedisStore {
             return vec![None; keys.len()];
         };
         let result = tokio::time::timeout(self.inner.timeout, async {
-            redis::cmd("MGET").arg(keys).query_async::<Vec<Option<String>>>(&mut conn).await
+            redis::cmd("MGET")
+                .arg(keys)
+                .query_async::<Vec<Option<String>>>(&mut conn)
+                .await
         })
         .await;
-        self.record(result).unwrap_or_else(|| vec![None; keys.len()])
+        self.record(result)
+            .unwrap_or_else(|| vec![None; keys.len()])
     }
 
     /// Sets many keys with one TTL in one round trip.
@@ -151,7 +166,8 @@ impl RedisStore {
         for (key, value) in entries {
             pipe.set_ex(key, value, ttl.as_secs().max(1)).ignore();
         }
-        let result = tokio::time::timeout(self.inner.timeout, pipe.query_async::<()>(&mut conn)).await;
+        let result =
+            tokio::time::timeout(self.inner.timeout, pipe.query_async::<()>(&mut conn)).await;
         self.record(result);
     }
 
@@ -173,9 +189,15 @@ impl RedisStore {
 
     /// Deletes every key under the prefix (tests, and `vigil` admin tasks).
     pub async fn delete_prefixed(&self) -> usize {
-        let Some(mut conn) = self.manager() else { return 0 };
+        let Some(mut conn) = self.manager() else {
+            return 0;
+        };
         let pattern = format!("{}*", self.inner.prefix);
-        let keys: Vec<String> = match redis::cmd("KEYS").arg(&pattern).query_async(&mut conn).await {
+        let keys: Vec<String> = match redis::cmd("KEYS")
+            .arg(&pattern)
+            .query_async(&mut conn)
+            .await
+        {
             Ok(keys) => keys,
             Err(_) => return 0,
         };

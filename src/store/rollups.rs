@@ -22,7 +22,11 @@ pub const TIER_1H: i16 = 2;
 const DOWNSAMPLER_SHARD: i32 = -1;
 
 /// Marks 1-minute buckets (ms since the epoch, sorted) as needing a recompute.
-pub async fn mark_dirty_minutes(conn: &mut PgConnection, minutes_ms: &[i64], shard: i32) -> Result<(), sqlx::Error> {
+pub async fn mark_dirty_minutes(
+    conn: &mut PgConnection,
+    minutes_ms: &[i64],
+    shard: i32,
+) -> Result<(), sqlx::Error> {
     if minutes_ms.is_empty() {
         return Ok(());
     }
@@ -151,11 +155,22 @@ async fn recompute(
     let mut buckets: Vec<DateTime<Utc>> = claimed;
     buckets.sort();
     buckets.dedup();
-    partitions.ensure(pool, spec.table, buckets.iter().map(|b| b.date_naive())).await?;
+    partitions
+        .ensure(pool, spec.table, buckets.iter().map(|b| b.date_naive()))
+        .await?;
     let mut rows = 0;
     for (start, end) in runs(&buckets, spec.width) {
-        sqlx::query(spec.delete).bind(start).bind(end).execute(&mut *tx).await?;
-        rows += sqlx::query(spec.insert).bind(start).bind(end).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(spec.delete)
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?;
+        rows += sqlx::query(spec.insert)
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     }
     if let Some((parent, seconds)) = spec.parent {
         let mut above: Vec<DateTime<Utc>> = buckets.iter().map(|b| floor_to(*b, seconds)).collect();
@@ -171,7 +186,10 @@ async fn recompute(
         .await?;
     }
     tx.commit().await?;
-    Ok(RoundOutcome { buckets: buckets.len(), rows })
+    Ok(RoundOutcome {
+        buckets: buckets.len(),
+        rows,
+    })
 }
 
 /// The oldest bucket still waiting for a recompute in `tier`, if any.
@@ -183,13 +201,19 @@ pub async fn oldest_dirty(pool: &PgPool, tier: i16) -> Result<Option<DateTime<Ut
 }
 
 /// Forgets dirty marks for buckets whose source data retention already dropped.
-pub async fn forget_expired(pool: &PgPool, tier: i16, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM rollup_dirty WHERE tier = $1 AND bucket < $2")
-        .bind(tier)
-        .bind(before)
-        .execute(pool)
-        .await?
-        .rows_affected())
+pub async fn forget_expired(
+    pool: &PgPool,
+    tier: i16,
+    before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM rollup_dirty WHERE tier = $1 AND bucket < $2")
+            .bind(tier)
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// `t` rounded down to a multiple of `seconds` since the epoch.
@@ -206,8 +230,14 @@ mod tests {
     #[test]
     fn groups_contiguous_buckets() {
         let t = |m: i64| DateTime::from_timestamp(m * 60, 0).unwrap();
-        let out = runs(&[t(1), t(2), t(3), t(7), t(9), t(10)], ChronoDuration::minutes(1));
+        let out = runs(
+            &[t(1), t(2), t(3), t(7), t(9), t(10)],
+            ChronoDuration::minutes(1),
+        );
         assert_eq!(out, vec![(t(1), t(4)), (t(7), t(8)), (t(9), t(11))]);
-        assert_eq!(floor_to(DateTime::from_timestamp(3_725, 0).unwrap(), 3600), DateTime::from_timestamp(3_600, 0).unwrap());
+        assert_eq!(
+            floor_to(DateTime::from_timestamp(3_725, 0).unwrap(), 3600),
+            DateTime::from_timestamp(3_600, 0).unwrap()
+        );
     }
 }

@@ -16,7 +16,10 @@ pub struct SeriesRef<'a> {
 /// Returns `series_key -> id` for every given series, creating the missing ones (and
 /// their metric definitions). Inputs are sorted so that concurrent writers take row
 /// locks in the same order and cannot deadlock each other.
-pub async fn resolve(pool: &PgPool, wanted: &[SeriesRef<'_>]) -> Result<HashMap<String, i64>, sqlx::Error> {
+pub async fn resolve(
+    pool: &PgPool,
+    wanted: &[SeriesRef<'_>],
+) -> Result<HashMap<String, i64>, sqlx::Error> {
     let mut order: Vec<usize> = (0..wanted.len()).collect();
     order.sort_by_key(|&i| wanted[i].key);
     let keys: Vec<&str> = order.iter().map(|&i| wanted[i].key).collect();
@@ -29,10 +32,12 @@ pub async fn resolve(pool: &PgPool, wanted: &[SeriesRef<'_>]) -> Result<HashMap<
     names.sort_unstable();
     names.dedup();
 
-    sqlx::query("INSERT INTO metric_definitions (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING")
-        .bind(&names)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO metric_definitions (name) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(&names)
+    .execute(pool)
+    .await?;
     sqlx::query(
         "INSERT INTO series (metric, labels, series_key)
          SELECT t.metric, t.labels::jsonb, t.series_key
@@ -44,9 +49,10 @@ pub async fn resolve(pool: &PgPool, wanted: &[SeriesRef<'_>]) -> Result<HashMap<
     .bind(&labels)
     .execute(pool)
     .await?;
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT series_key, id FROM series WHERE series_key = ANY($1)")
-        .bind(&keys)
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT series_key, id FROM series WHERE series_key = ANY($1)")
+            .bind(&keys)
+            .fetch_all(pool)
+            .await?;
     Ok(rows.into_iter().collect())
 }

@@ -174,7 +174,9 @@ impl Metrics {
             Box::new(self.rollup_lag_seconds.clone()),
         ];
         for collector in collectors {
-            self.registry.register(collector).expect("metric names are unique");
+            self.registry
+                .register(collector)
+                .expect("metric names are unique");
         }
     }
 

@@ -42,7 +42,10 @@ async fn assert_fresh_within_ttl(
     loop {
         let asked_at = changed_at.elapsed();
         let (total, cached) = total_and_cached(&app.query(query).await, "query after a new point");
-        seen.push(format!("{:.2}s: {total} (cached {cached})", asked_at.as_secs_f64()));
+        seen.push(format!(
+            "{:.2}s: {total} (cached {cached})",
+            asked_at.as_secs_f64()
+        ));
         if total == fresh {
             return;
         }
@@ -93,16 +96,23 @@ async fn a_historical_query_is_cached_and_expires_after_its_ttl() {
         (6.0, true),
         "repeated query: expected (sum 6, cached true)"
     );
-    let keys = redis_keys(&format!("{}*", app.isolation.key_prefix)).await.unwrap();
+    let keys = redis_keys(&format!("{}*", app.isolation.key_prefix))
+        .await
+        .unwrap();
     assert!(
         !keys.is_empty(),
         "expected the cached answer under the key prefix {}; found no keys",
         app.isolation.key_prefix
     );
 
-    app.post_metrics(&json!([point("c_hist", 10.0, &[("host", "b")], base + 30_000)]))
-        .await
-        .assert_status(202, "a new point inside the cached range");
+    app.post_metrics(&json!([point(
+        "c_hist",
+        10.0,
+        &[("host", "b")],
+        base + 30_000
+    )]))
+    .await
+    .assert_status(202, "a new point inside the cached range");
     app.wait_for_points("c_hist", 7).await;
     assert_fresh_within_ttl(&app, &query, ttl, Instant::now(), 6.0, 16.0).await;
 
@@ -124,8 +134,7 @@ async fn a_live_query_uses_the_live_ttl() {
     })
     .await;
     let now = now_ms();
-    let query =
-        json!({"query": "c_live", "start": now - 300_000, "end": now + 60_000, "aggregation": "count", "step": "1m"});
+    let query = json!({"query": "c_live", "start": now - 300_000, "end": now + 60_000, "aggregation": "count", "step": "1m"});
     app.post_metrics(&json!([{"name": "c_live", "value": 1.0}]))
         .await
         .assert_status(202, "a live point");
@@ -174,8 +183,14 @@ async fn different_queries_do_not_share_a_cache_entry() {
     for _ in 0..2 {
         let (sum, _) = total_and_cached(&app.query(&ask("sum", json!({}))).await, "sum");
         let (max, _) = total_and_cached(&app.query(&ask("max", json!({}))).await, "max");
-        let (even, _) = total_and_cached(&app.query(&ask("sum", json!({"host": "even"}))).await, "sum even");
-        let (odd, _) = total_and_cached(&app.query(&ask("sum", json!({"host": "odd"}))).await, "sum odd");
+        let (even, _) = total_and_cached(
+            &app.query(&ask("sum", json!({"host": "even"}))).await,
+            "sum even",
+        );
+        let (odd, _) = total_and_cached(
+            &app.query(&ask("sum", json!({"host": "odd"}))).await,
+            "sum odd",
+        );
         assert_eq!(
             (sum, max, even, odd),
             (15.0, 5.0, 6.0, 9.0),
@@ -193,18 +208,35 @@ async fn series_id_cache_is_tied_to_its_database() {
     let first = spawn_app().await;
     let now = chrono::Utc::now().timestamp_millis();
     let point = |host: &str, value: f64| json!([{"name": "cache.ident", "value": value, "tags": {"host": host}, "timestamp": now}]);
-    first.post_metrics(&point("shared", 1.0)).await.assert_status(202, "first instance");
+    first
+        .post_metrics(&point("shared", 1.0))
+        .await
+        .assert_status(202, "first instance");
     first.wait_for_points("cache.ident", 1).await;
 
     let prefix = first.settings.redis.key_prefix.clone();
     let second = spawn_app_with(move |s| s.redis.key_prefix = prefix).await;
     // In the second database another series takes the id the first one used.
-    second.post_metrics(&point("other", 2.0)).await.assert_status(202, "second instance, other series");
+    second
+        .post_metrics(&point("other", 2.0))
+        .await
+        .assert_status(202, "second instance, other series");
     second.wait_for_points("cache.ident", 1).await;
-    second.post_metrics(&point("shared", 3.0)).await.assert_status(202, "second instance, shared series");
+    second
+        .post_metrics(&point("shared", 3.0))
+        .await
+        .assert_status(202, "second instance, shared series");
     let stored = second.wait_for_points("cache.ident", 2).await;
-    let shared: Vec<f64> = stored.iter().filter(|p| p.labels.get("host").map(String::as_str) == Some("shared")).map(|p| p.value).collect();
-    assert_eq!(shared, vec![3.0], "the point of host=shared was stored under another series: {stored:?}");
+    let shared: Vec<f64> = stored
+        .iter()
+        .filter(|p| p.labels.get("host").map(String::as_str) == Some("shared"))
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(
+        shared,
+        vec![3.0],
+        "the point of host=shared was stored under another series: {stored:?}"
+    );
     second.cleanup().await;
     first.cleanup().await;
 }

@@ -22,7 +22,9 @@ async fn stored_metrics_are_listed_with_their_tag_keys_and_values() {
         point("cat.mem:bytes", 5.0, &[("zone", "z1")], t),
         point("cat_plain", 6.0, &[], t),
     ]);
-    app.post_metrics(&body).await.assert_status(202, "catalog points");
+    app.post_metrics(&body)
+        .await
+        .assert_status(202, "catalog points");
     app.wait_for_points("cat_cpu", 4).await;
     app.wait_for_points("cat.mem:bytes", 1).await;
     app.wait_for_points("cat_plain", 1).await;
@@ -52,7 +54,10 @@ async fn stored_metrics_are_listed_with_their_tag_keys_and_values() {
     }
 
     let expectations: [(&str, TagsOf); 3] = [
-        ("cat_cpu", &[("dc", &["one", "two"]), ("host", &["x", "y", "z"])]),
+        (
+            "cat_cpu",
+            &[("dc", &["one", "two"]), ("host", &["x", "y", "z"])],
+        ),
         ("cat.mem:bytes", &[("zone", &["z1"])]),
         ("cat_plain", &[]),
     ];
@@ -62,7 +67,9 @@ async fn stored_metrics_are_listed_with_their_tag_keys_and_values() {
         let body = response.json();
         let got: BTreeMap<String, Vec<String>> =
             serde_json::from_value::<BTreeMap<String, Vec<String>>>(body["data"].clone())
-                .unwrap_or_else(|e| panic!("tags of {metric}: expected data {{key: [values]}} ({e}); got {body}"))
+                .unwrap_or_else(|e| {
+                    panic!("tags of {metric}: expected data {{key: [values]}} ({e}); got {body}")
+                })
                 .into_iter()
                 .map(|(k, mut v)| {
                     v.sort();
@@ -93,6 +100,10 @@ async fn an_unknown_metric_has_no_tags() {
 
     let response = app.get("/api/v1/metrics").await;
     response.assert_status(200, "GET /api/v1/metrics on an empty database");
-    assert_eq!(response.json()["data"], json!([]), "a fresh database lists no metrics");
+    assert_eq!(
+        response.json()["data"],
+        json!([]),
+        "a fresh database lists no metrics"
+    );
     app.cleanup().await;
 }

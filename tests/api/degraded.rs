@@ -87,7 +87,8 @@ async fn with_rabbitmq_unreachable_ingest_answers_503_and_never_2xx() {
         let response = if attempt % 2 == 0 {
             app.post_metrics(&body).await
         } else {
-            app.post_metrics_gzip(gzip(body.to_string().as_bytes())).await
+            app.post_metrics_gzip(gzip(body.to_string().as_bytes()))
+                .await
         };
         let code = serde_json::from_slice::<Value>(&response.body)
             .ok()

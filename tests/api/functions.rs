@@ -19,7 +19,9 @@ async fn group_by_returns_one_series_per_tag_combination() {
     for (host, dc, value) in [("a", "x", 1.0), ("b", "x", 2.0), ("c", "y", 4.0)] {
         points.push(json!({"name": "fn.group", "value": value, "tags": {"host": host, "dc": dc}, "timestamp": t + 1000}));
     }
-    app.post_metrics(&Value::Array(points)).await.assert_status(202, "ingest");
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "ingest");
     app.wait_for_points("fn.group", 3).await;
 
     let body = json!({"query": "fn.group", "start": t, "end": t + MINUTE, "step": "1m", "aggregation": "sum", "groupBy": ["dc"]});
@@ -30,19 +32,34 @@ async fn group_by_returns_one_series_per_tag_combination() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["tags"]["dc"].as_str().unwrap().to_string(), g["data"][0]["value"].as_f64().unwrap()))
+        .map(|g| {
+            (
+                g["tags"]["dc"].as_str().unwrap().to_string(),
+                g["data"][0]["value"].as_f64().unwrap(),
+            )
+        })
         .collect();
     groups.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(groups, vec![("x".to_string(), 3.0), ("y".to_string(), 4.0)], "{json}");
+    assert_eq!(
+        groups,
+        vec![("x".to_string(), 3.0), ("y".to_string(), 4.0)],
+        "{json}"
+    );
     assert_eq!(json["meta"]["truncated"], false);
 
     let body = json!({"query": "fn.group", "start": t, "end": t + MINUTE, "step": "1m", "aggregation": "sum", "groupBy": ["host"]});
     let json = app.query(&body).await.json();
-    assert_eq!(json["data"].as_array().unwrap().len(), 2, "capped at query.max_series: {json}");
+    assert_eq!(
+        json["data"].as_array().unwrap().len(),
+        2,
+        "capped at query.max_series: {json}"
+    );
     assert_eq!(json["meta"]["truncated"], true, "{json}");
 
     let bad = json!({"query": "fn.group", "start": t, "end": t + MINUTE, "groupBy": ["no spaces"]});
-    app.query(&bad).await.assert_error(400, "VALIDATION_ERROR", "bad groupBy key");
+    app.query(&bad)
+        .await
+        .assert_error(400, "VALIDATION_ERROR", "bad groupBy key");
     app.cleanup().await;
 }
 
@@ -60,14 +77,20 @@ async fn rate_is_the_per_second_increase_with_counter_resets() {
     for (i, v) in [100.0, 130.0].iter().enumerate() {
         points.push(json!({"name": "fn.counter", "value": v, "tags": {"host": "c2"}, "timestamp": t + i as i64 * 30_000}));
     }
-    app.post_metrics(&Value::Array(points)).await.assert_status(202, "ingest");
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "ingest");
     app.wait_for_points("fn.counter", 7).await;
     let body = json!({"query": "fn.counter", "start": t, "end": t + MINUTE, "step": "1m", "aggregation": "rate"});
     let response = app.query(&body).await;
     response.assert_status(200, "rate");
     let json = response.json();
     let value = json["data"][0]["value"].as_f64().unwrap();
-    assert!((value - 65.0 / 60.0).abs() < 1e-9, "rate: want {}, got {value}: {json}", 65.0 / 60.0);
+    assert!(
+        (value - 65.0 / 60.0).abs() < 1e-9,
+        "rate: want {}, got {value}: {json}",
+        65.0 / 60.0
+    );
     app.cleanup().await;
 }
 
@@ -78,15 +101,25 @@ async fn percentiles_come_from_raw_points() {
     let points: Vec<Value> = (1..=100)
         .map(|i| json!({"name": "fn.latency", "value": i as f64, "tags": {"host": "p"}, "timestamp": t + i * 100}))
         .collect();
-    app.post_metrics(&Value::Array(points)).await.assert_status(202, "ingest");
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "ingest");
     app.wait_for_points("fn.latency", 100).await;
     for (aggregation, want) in [("p50", 50.5), ("p90", 90.1), ("p99", 99.01)] {
         let body = json!({"query": "fn.latency", "start": t, "end": t + MINUTE, "step": "1m", "aggregation": aggregation});
         let json = app.query(&body).await.json();
         let got = json["data"][0]["value"].as_f64().unwrap();
-        assert!((got - want).abs() < 1e-9, "{aggregation}: want {want}, got {got}: {json}");
+        assert!(
+            (got - want).abs() < 1e-9,
+            "{aggregation}: want {want}, got {got}: {json}"
+        );
         assert_eq!(json["meta"]["table"], "points");
-        assert!(json["meta"]["note"].as_str().is_some_and(|n| n.contains("raw")), "meta says raw was used: {json}");
+        assert!(
+            json["meta"]["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("raw")),
+            "meta says raw was used: {json}"
+        );
     }
     app.cleanup().await;
 }

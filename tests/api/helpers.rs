@@ -84,10 +84,16 @@ impl Isolation {
         )
         .await
         {
-            eprintln!("cleanup: could not delete the AMQP objects of {}: {e:#}", self.id);
+            eprintln!(
+                "cleanup: could not delete the AMQP objects of {}: {e:#}",
+                self.id
+            );
         }
         if let Err(e) = delete_redis_keys(&format!("{}*", self.key_prefix)).await {
-            eprintln!("cleanup: could not delete the Redis keys of {}: {e:#}", self.id);
+            eprintln!(
+                "cleanup: could not delete the Redis keys of {}: {e:#}",
+                self.id
+            );
         }
         if let Err(e) = drop_database(&self.database).await {
             eprintln!("cleanup: could not drop database {}: {e:#}", self.database);
@@ -108,11 +114,20 @@ impl Isolation {
     /// The same names as `VIGIL__SECTION__KEY` variables, for running the binary.
     pub fn env(&self) -> Vec<(String, String)> {
         [
-            ("VIGIL__DATABASE__URL", format!("{PG_SERVER}/{}", self.database)),
+            (
+                "VIGIL__DATABASE__URL",
+                format!("{PG_SERVER}/{}", self.database),
+            ),
             ("VIGIL__AMQP__URL", AMQP_URL.to_string()),
             ("VIGIL__AMQP__INGEST_QUEUE", self.ingest_queue.clone()),
-            ("VIGIL__AMQP__DEAD_LETTER_QUEUE", self.dead_letter_queue.clone()),
-            ("VIGIL__AMQP__DEAD_LETTER_EXCHANGE", self.dead_letter_exchange.clone()),
+            (
+                "VIGIL__AMQP__DEAD_LETTER_QUEUE",
+                self.dead_letter_queue.clone(),
+            ),
+            (
+                "VIGIL__AMQP__DEAD_LETTER_EXCHANGE",
+                self.dead_letter_exchange.clone(),
+            ),
             ("VIGIL__REDIS__URL", REDIS_URL.to_string()),
             ("VIGIL__REDIS__KEY_PREFIX", self.key_prefix.clone()),
         ]
@@ -141,7 +156,9 @@ impl CleanupGuard {
 
 impl Drop for CleanupGuard {
     fn drop(&mut self) {
-        let Some(isolation) = self.0.take() else { return };
+        let Some(isolation) = self.0.take() else {
+            return;
+        };
         eprintln!("cleanup after a failed test: removing {}", isolation.id);
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -242,8 +259,12 @@ impl TestResponse {
     /// Asserts an API error: status, JSON `{"error": non-empty text, "code": code}`.
     pub fn assert_error(&self, status: u16, code: &str, context: &str) {
         self.assert_status(status, context);
-        let body: Value = serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{context}: expected a JSON error body ({e}); got {}", self.describe()));
+        let body: Value = serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{context}: expected a JSON error body ({e}); got {}",
+                self.describe()
+            )
+        });
         assert_eq!(
             body["code"].as_str(),
             Some(code),
@@ -311,7 +332,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// An HTTP client with a timeout long enough for a confirm timeout plus a busy CI.
 pub fn http_client() -> awc::Client {
-    awc::Client::builder().timeout(Duration::from_secs(60)).finish()
+    awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .finish()
 }
 
 impl TestApp {
@@ -352,7 +375,10 @@ impl TestApp {
         self.post_raw(
             "/api/v1/metrics",
             gzipped,
-            &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "gzip"),
+            ],
         )
         .await
     }
@@ -368,7 +394,12 @@ impl TestApp {
     }
 
     /// POST with arbitrary bytes and headers; panics when no response arrives.
-    pub async fn post_raw(&self, path: &str, body: impl Into<Bytes>, headers: &[(&str, &str)]) -> TestResponse {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let url = self.url(path);
         self.try_post_raw(path, body, headers)
             .await
@@ -389,7 +420,12 @@ impl TestApp {
     }
 
     /// POST with a streamed (chunked, no Content-Length) body.
-    pub async fn post_stream<S>(&self, path: &str, stream: S, headers: &[(&str, &str)]) -> Result<TestResponse, String>
+    pub async fn post_stream<S>(
+        &self,
+        path: &str,
+        stream: S,
+        headers: &[(&str, &str)],
+    ) -> Result<TestResponse, String>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Unpin + 'static,
     {
@@ -459,11 +495,12 @@ where
     S: Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin,
 {
     let mut response = sent.map_err(|e| format!("request failed: {e}"))?;
-    let body = response
-        .body()
-        .limit(64 * 1024 * 1024)
-        .await
-        .map_err(|e| format!("status {} but the body could not be read: {e}", response.status()))?;
+    let body = response.body().limit(64 * 1024 * 1024).await.map_err(|e| {
+        format!(
+            "status {} but the body could not be read: {e}",
+            response.status()
+        )
+    })?;
     Ok(TestResponse {
         status: response.status(),
         headers: response.headers().clone(),
@@ -539,7 +576,12 @@ pub fn labels_of(value: &Value) -> BTreeMap<String, String> {
         .as_object()
         .map(|o| {
             o.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or(v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map(String::from).unwrap_or(v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -671,7 +713,8 @@ pub async fn drop_database(name: &str) -> anyhow::Result<()> {
 
 async fn drop_database_on(admin: &mut PgConnection, name: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
-        name.starts_with("vigil_test_") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        name.starts_with("vigil_test_")
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "refusing to drop {name:?}: not a test database"
     );
     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
@@ -705,13 +748,19 @@ pub async fn queue_depth(queue: &str) -> anyhow::Result<Option<u32>> {
     let _ = connection.close(200, "done").await;
     match result {
         Ok(q) => Ok(Some(q.message_count())),
-        Err(e) if matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 404) => Ok(None),
+        Err(e) if matches!(e.kind(), lapin::ErrorKind::ProtocolError(amqp) if amqp.get_id() == 404) => {
+            Ok(None)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// Publishes `body` persistently to `queue` through the default exchange.
-pub async fn publish_raw(queue: &str, body: &[u8], properties: BasicProperties) -> anyhow::Result<()> {
+pub async fn publish_raw(
+    queue: &str,
+    body: &[u8],
+    properties: BasicProperties,
+) -> anyhow::Result<()> {
     let connection = amqp_connection(AMQP_URL).await?;
     let channel = connection.create_channel().await?;
     channel
@@ -730,7 +779,10 @@ pub async fn publish_raw(queue: &str, body: &[u8], properties: BasicProperties) 
         )
         .await?
         .await?;
-    anyhow::ensure!(confirm.is_ack(), "the broker did not confirm the publish: {confirm:?}");
+    anyhow::ensure!(
+        confirm.is_ack(),
+        "the broker did not confirm the publish: {confirm:?}"
+    );
     anyhow::ensure!(
         confirm.take_message().is_none(),
         "the message to {queue} was returned (no such queue?)"
@@ -744,7 +796,10 @@ async fn delete_amqp_objects(queues: &[&str], exchanges: &[&str]) -> anyhow::Res
     // One channel per operation: a failed operation closes its channel.
     for queue in queues {
         let channel = connection.create_channel().await?;
-        if let Err(e) = channel.queue_delete(queue, QueueDeleteOptions::default()).await {
+        if let Err(e) = channel
+            .queue_delete(queue, QueueDeleteOptions::default())
+            .await
+        {
             eprintln!("cleanup: queue_delete {queue}: {e}");
         }
     }
@@ -796,7 +851,10 @@ async fn delete_redis_keys(pattern: &str) -> anyhow::Result<()> {
     }
     let mut connection = redis_connection().await?;
     for chunk in keys.chunks(500) {
-        let _: i64 = redis::cmd("DEL").arg(chunk).query_async(&mut connection).await?;
+        let _: i64 = redis::cmd("DEL")
+            .arg(chunk)
+            .query_async(&mut connection)
+            .await?;
     }
     Ok(())
 }
@@ -843,7 +901,9 @@ async fn sweep_leftovers() -> anyhow::Result<()> {
     .collect();
     admin.close().await?;
 
-    let orphan = |id: &str| id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()) && !live.contains(id);
+    let orphan = |id: &str| {
+        id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()) && !live.contains(id)
+    };
 
     let mut orphan_keys = Vec::new();
     for key in redis_keys("vigil-test:*").await.unwrap_or_default() {
@@ -854,7 +914,10 @@ async fn sweep_leftovers() -> anyhow::Result<()> {
     if !orphan_keys.is_empty() {
         let mut connection = redis_connection().await?;
         for chunk in orphan_keys.chunks(500) {
-            let _: i64 = redis::cmd("DEL").arg(chunk).query_async(&mut connection).await?;
+            let _: i64 = redis::cmd("DEL")
+                .arg(chunk)
+                .query_async(&mut connection)
+                .await?;
         }
     }
 
@@ -870,8 +933,14 @@ async fn sweep_leftovers() -> anyhow::Result<()> {
         let id = parts.next()?;
         orphan(id).then(|| id.to_string())
     };
-    let queues: Vec<String> = queues.into_iter().filter(|q| test_id(q).is_some()).collect();
-    let exchanges: Vec<String> = exchanges.into_iter().filter(|x| test_id(x).is_some()).collect();
+    let queues: Vec<String> = queues
+        .into_iter()
+        .filter(|q| test_id(q).is_some())
+        .collect();
+    let exchanges: Vec<String> = exchanges
+        .into_iter()
+        .filter(|x| test_id(x).is_some())
+        .collect();
     if !queues.is_empty() || !exchanges.is_empty() {
         eprintln!(
             "sweep: deleting {} orphaned test queues and {} exchanges",
@@ -923,7 +992,10 @@ fn init_tracing() {
 
 /// `{"name", "value", "tags", "timestamp"}` with the tags as given.
 pub fn point(name: &str, value: f64, tags: &[(&str, &str)], timestamp_ms: i64) -> Value {
-    let tags: serde_json::Map<String, Value> = tags.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let tags: serde_json::Map<String, Value> = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     json!({"name": name, "value": value, "tags": tags, "timestamp": timestamp_ms})
 }
 
@@ -959,7 +1031,10 @@ pub fn prometheus_samples(text: &str, name: &str) -> Vec<(BTreeMap<String, Strin
 pub fn prometheus_sum(text: &str, name: &str, with: &[(&str, &str)]) -> f64 {
     prometheus_samples(text, name)
         .iter()
-        .filter(|(labels, _)| with.iter().all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v)))
+        .filter(|(labels, _)| {
+            with.iter()
+                .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+        })
         .map(|(_, value)| value)
         .sum()
 }

@@ -16,12 +16,20 @@ use crate::helpers::*;
 const QUIET_WINDOW: Duration = Duration::from_secs(1);
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Asserts a 202 reply `{"accepted", "rejected", "errors": [{"index", "reason"}]}`
 /// whose rejected indexes are exactly `rejected_indexes`.
-fn assert_accepted(response: &TestResponse, accepted: usize, rejected_indexes: &[usize], context: &str) {
+fn assert_accepted(
+    response: &TestResponse,
+    accepted: usize,
+    rejected_indexes: &[usize],
+    context: &str,
+) {
     response.assert_status(202, context);
     let body = response.json();
     assert_eq!(
@@ -61,10 +69,11 @@ async fn assert_only_sentinel_stored(app: &TestApp, context: &str) {
     app.wait_for_points("sentinel_point", 1).await;
     consistently(QUIET_WINDOW, || async {
         let total = app.total_points().await;
-        let metrics: Vec<String> = sqlx::query_scalar("SELECT DISTINCT metric FROM series ORDER BY 1")
-            .fetch_all(&app.db)
-            .await
-            .unwrap();
+        let metrics: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT metric FROM series ORDER BY 1")
+                .fetch_all(&app.db)
+                .await
+                .unwrap();
         if total == 1 && metrics == ["sentinel_point"] {
             Ok(())
         } else {
@@ -101,7 +110,11 @@ async fn valid_points_are_stored_with_their_tags_and_timestamps() {
     };
     let expected = vec![
         p(labels(&[("host", "a"), ("region", "eu")]), t0, 1.5),
-        p(labels(&[("host", "a"), ("region", "eu")]), t0 + 10_000, -2.25),
+        p(
+            labels(&[("host", "a"), ("region", "eu")]),
+            t0 + 10_000,
+            -2.25,
+        ),
         p(labels(&[("host", "b")]), t0 + 10_000, 7.0),
         p(labels(&[]), t0 + 20_000, 3.0),
         p(labels(&[]), t0 + 30_000, 1e300),
@@ -122,7 +135,9 @@ async fn valid_points_are_stored_with_their_tags_and_timestamps() {
 async fn a_point_without_timestamp_is_stored_at_the_time_it_was_received() {
     let app = spawn_app().await;
     let before = now_ms();
-    let response = app.post_metrics(&json!([{"name": "no_ts", "value": 42.0}])).await;
+    let response = app
+        .post_metrics(&json!([{"name": "no_ts", "value": 42.0}]))
+        .await;
     let after = now_ms();
 
     assert_accepted(&response, 1, &[], "a point without timestamp");
@@ -180,7 +195,9 @@ async fn a_partial_batch_reports_the_invalid_indexes_and_stores_the_rest() {
     consistently(QUIET_WINDOW, || async {
         match app.total_points().await {
             4 => Ok(()),
-            n => Err(format!("expected the 4 valid points only; found {n} points")),
+            n => Err(format!(
+                "expected the 4 valid points only; found {n} points"
+            )),
         }
     })
     .await;
@@ -209,7 +226,11 @@ async fn structurally_wrong_points_are_reported_by_index_without_sinking_the_bat
     );
 
     let response = app
-        .post_raw("/api/v1/metrics", body, &[("Content-Type", "application/json")])
+        .post_raw(
+            "/api/v1/metrics",
+            body,
+            &[("Content-Type", "application/json")],
+        )
         .await;
 
     assert_accepted(
@@ -245,20 +266,30 @@ fn bad_cases(now: i64) -> Vec<BadCase> {
         body: body.to_string(),
     };
     let long = |n: usize| "a".repeat(n);
-    let many_tags: serde_json::Map<String, Value> = (0..17).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let many_tags: serde_json::Map<String, Value> =
+        (0..17).map(|i| (format!("k{i}"), json!("v"))).collect();
     vec![
         raw("truncated JSON", r#"[{"name": "bad_truncated", "value": 1"#),
         raw("not JSON at all", "hello"),
         raw("an empty body", ""),
-        raw("an object instead of an array", r#"{"name": "bad_object", "value": 1}"#),
+        raw(
+            "an object instead of an array",
+            r#"{"name": "bad_object", "value": 1}"#,
+        ),
         raw("an empty array", "[]"),
         raw("an array of numbers", "[1, 2, 3]"),
-        raw("trailing garbage", r#"[{"name": "bad_trailing", "value": 1}] x"#),
+        raw(
+            "trailing garbage",
+            r#"[{"name": "bad_trailing", "value": 1}] x"#,
+        ),
         raw(
             "a value out of f64 range",
             &format!(r#"[{{"name": "bad_range", "value": 1e400, "timestamp": {t}}}]"#),
         ),
-        one("an empty name", json!({"name": "", "value": 1, "timestamp": t})),
+        one(
+            "an empty name",
+            json!({"name": "", "value": 1, "timestamp": t}),
+        ),
         one(
             "a name starting with a digit",
             json!({"name": "1bad", "value": 1, "timestamp": t}),
@@ -292,7 +323,10 @@ fn bad_cases(now: i64) -> Vec<BadCase> {
             "a null value",
             json!({"name": "bad_value_null", "value": null, "timestamp": t}),
         ),
-        one("a missing value", json!({"name": "bad_value_missing", "timestamp": t})),
+        one(
+            "a missing value",
+            json!({"name": "bad_value_missing", "timestamp": t}),
+        ),
         one(
             "a boolean value",
             json!({"name": "bad_value_bool", "value": true, "timestamp": t}),
@@ -409,11 +443,16 @@ async fn every_invalid_request_is_refused_with_400_and_stores_nothing() {
             )
             .await;
         let body: Option<Value> = serde_json::from_slice(&response.body).ok();
-        let code = body.as_ref().and_then(|b| b["code"].as_str().map(String::from));
+        let code = body
+            .as_ref()
+            .and_then(|b| b["code"].as_str().map(String::from));
         let has_error_text = body
             .as_ref()
             .is_some_and(|b| b["error"].as_str().is_some_and(|e| !e.is_empty()));
-        if response.status.as_u16() != 400 || code.as_deref() != Some("VALIDATION_ERROR") || !has_error_text {
+        if response.status.as_u16() != 400
+            || code.as_deref() != Some("VALIDATION_ERROR")
+            || !has_error_text
+        {
             failures.push(format!(
                 "{}: expected 400 {{\"error\": .., \"code\": \"VALIDATION_ERROR\"}}; got {}",
                 case.what,
@@ -455,8 +494,9 @@ async fn limits_are_inclusive_and_backfilled_points_get_a_partition() {
     let app = spawn_app().await;
     let now = now_ms();
     let t = now - 60_000;
-    let sixteen_tags: serde_json::Map<String, Value> =
-        (0..16).map(|i| (format!("k{i}"), json!(format!("v{i}")))).collect();
+    let sixteen_tags: serde_json::Map<String, Value> = (0..16)
+        .map(|i| (format!("k{i}"), json!(format!("v{i}"))))
+        .collect();
     let six_days_ago = now - 6 * 86_400_000;
     let in_five_minutes = now + 5 * 60_000;
     let body = json!([
@@ -480,7 +520,12 @@ async fn limits_are_inclusive_and_backfilled_points_get_a_partition() {
     let times: Vec<(f64, i64)> = edge.iter().map(|p| (p.value, p.time_ms)).collect();
     assert_eq!(
         times,
-        vec![(5.0, six_days_ago), (2.0, t), (3.0, t), (6.0, in_five_minutes)],
+        vec![
+            (5.0, six_days_ago),
+            (2.0, t),
+            (3.0, t),
+            (6.0, in_five_minutes)
+        ],
         "expected the backfilled and the future point stored at their own times"
     );
     app.wait_for_points(&"a".repeat(200), 1).await;
@@ -546,7 +591,11 @@ async fn a_corrupt_or_invalid_gzip_body_is_refused_and_stores_nothing() {
             b"[{\"name\": \"not_gzip\", \"value\": 1}]".to_vec(),
         ),
         ("a truncated gzip stream", {
-            let full = gzip(json!([{"name": "truncated_gz", "value": 1}]).to_string().as_bytes());
+            let full = gzip(
+                json!([{"name": "truncated_gz", "value": 1}])
+                    .to_string()
+                    .as_bytes(),
+            );
             full[..full.len() / 2].to_vec()
         }),
         ("gzip of invalid JSON", gzip(b"[{\"name\": ")),
@@ -606,8 +655,13 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
                     .and_then(|b| b["code"].as_str().map(String::from))
                     .as_deref()
                     == Some("PAYLOAD_TOO_LARGE") => {}
-        Ok(r) => failures.push(format!("{what}: expected 413 PAYLOAD_TOO_LARGE; got {}", r.describe())),
-        Err(e) => failures.push(format!("{what}: expected 413 PAYLOAD_TOO_LARGE; got no response: {e}")),
+        Ok(r) => failures.push(format!(
+            "{what}: expected 413 PAYLOAD_TOO_LARGE; got {}",
+            r.describe()
+        )),
+        Err(e) => failures.push(format!(
+            "{what}: expected 413 PAYLOAD_TOO_LARGE; got no response: {e}"
+        )),
     };
     check(
         "a plain body over max_body_bytes (Content-Length)",
@@ -620,8 +674,12 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
         .collect();
     check(
         "a plain body over max_body_bytes (chunked, no Content-Length)",
-        app.post_stream("/api/v1/metrics", futures_util::stream::iter(chunks), &json_header)
-            .await,
+        app.post_stream(
+            "/api/v1/metrics",
+            futures_util::stream::iter(chunks),
+            &json_header,
+        )
+        .await,
     );
     check(
         "a gzip body over max_body_bytes",
@@ -631,7 +689,10 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
                 .into_iter()
                 .chain(std::iter::repeat_n(0u8, MAX_BODY))
                 .collect::<Vec<u8>>(),
-            &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "gzip"),
+            ],
         )
         .await,
     );
@@ -640,7 +701,10 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
         app.try_post_raw(
             "/api/v1/metrics",
             inflated_gz,
-            &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "gzip"),
+            ],
         )
         .await,
     );
@@ -655,7 +719,9 @@ async fn bodies_over_the_size_limits_are_refused_with_413() {
     consistently(QUIET_WINDOW, || async {
         match app.stored_points("too_big").await.len() {
             0 => Ok(()),
-            n => Err(format!("expected no points of refused bodies stored; found {n}")),
+            n => Err(format!(
+                "expected no points of refused bodies stored; found {n}"
+            )),
         }
     })
     .await;
@@ -686,22 +752,42 @@ async fn a_gzip_bomb_is_refused_with_413_in_bounded_memory() {
         "the bomb must pass the wire-size limit: {} bytes",
         bomb.len()
     );
-    let gzip_headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")];
+    let gzip_headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Encoding", "gzip"),
+    ];
 
     let peak_was_reset = reset_peak_memory();
     let (peak_before, _) = memory_kib();
-    let with_length = app.try_post_raw("/api/v1/metrics", bomb.clone(), &gzip_headers).await;
-    let chunks: Vec<Result<Bytes, std::io::Error>> =
-        bomb.chunks(64 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    let with_length = app
+        .try_post_raw("/api/v1/metrics", bomb.clone(), &gzip_headers)
+        .await;
+    let chunks: Vec<Result<Bytes, std::io::Error>> = bomb
+        .chunks(64 * 1024)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
     let streamed = app
-        .post_stream("/api/v1/metrics", futures_util::stream::iter(chunks), &gzip_headers)
+        .post_stream(
+            "/api/v1/metrics",
+            futures_util::stream::iter(chunks),
+            &gzip_headers,
+        )
         .await;
     let (peak_after, rss_after) = memory_kib();
 
-    for (what, outcome) in [("with Content-Length", with_length), ("streamed (chunked)", streamed)] {
+    for (what, outcome) in [
+        ("with Content-Length", with_length),
+        ("streamed (chunked)", streamed),
+    ] {
         match outcome {
-            Ok(r) => r.assert_error(413, "PAYLOAD_TOO_LARGE", &format!("a 1 GiB gzip bomb, {what}")),
-            Err(e) => panic!("a 1 GiB gzip bomb, {what}: expected 413 PAYLOAD_TOO_LARGE; got no response: {e}"),
+            Ok(r) => r.assert_error(
+                413,
+                "PAYLOAD_TOO_LARGE",
+                &format!("a 1 GiB gzip bomb, {what}"),
+            ),
+            Err(e) => panic!(
+                "a 1 GiB gzip bomb, {what}: expected 413 PAYLOAD_TOO_LARGE; got no response: {e}"
+            ),
         }
     }
     let growth_kib = peak_after.saturating_sub(peak_before);
@@ -735,9 +821,17 @@ async fn more_points_than_max_points_per_request_is_413() {
     let response = app
         .post_raw("/api/v1/metrics", points_body("too_many", 11), &json_header)
         .await;
-    response.assert_error(413, "PAYLOAD_TOO_LARGE", "11 points with max_points_per_request = 10");
+    response.assert_error(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        "11 points with max_points_per_request = 10",
+    );
     let response = app
-        .post_raw("/api/v1/metrics", points_body("too_many", 100_000), &json_header)
+        .post_raw(
+            "/api/v1/metrics",
+            points_body("too_many", 100_000),
+            &json_header,
+        )
         .await;
     response.assert_error(
         413,
@@ -746,7 +840,11 @@ async fn more_points_than_max_points_per_request_is_413() {
     );
 
     let response = app
-        .post_raw("/api/v1/metrics", points_body("exactly_max", 10), &json_header)
+        .post_raw(
+            "/api/v1/metrics",
+            points_body("exactly_max", 10),
+            &json_header,
+        )
         .await;
     assert_accepted(
         &response,
@@ -756,7 +854,11 @@ async fn more_points_than_max_points_per_request_is_413() {
     );
     let stored = app.wait_for_points("exactly_max", 10).await;
     let series: std::collections::BTreeSet<_> = stored.iter().map(|p| p.labels.clone()).collect();
-    assert_eq!(series.len(), 10, "expected 10 distinct series; got {stored:?}");
+    assert_eq!(
+        series.len(),
+        10,
+        "expected 10 distinct series; got {stored:?}"
+    );
     consistently(QUIET_WINDOW, || async {
         match app.stored_points("too_many").await.len() {
             0 => Ok(()),

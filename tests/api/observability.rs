@@ -10,10 +10,16 @@ async fn health_reports_every_dependency_up() {
     let response = app.get("/health").await;
     response.assert_status(200, "/health with every service up");
     let body = response.json();
-    assert_eq!(body["status"], "healthy", "expected status healthy; got {body}");
+    assert_eq!(
+        body["status"], "healthy",
+        "expected status healthy; got {body}"
+    );
     for dependency in ["postgres", "rabbitmq", "redis"] {
         let check = &body["checks"][dependency];
-        assert_eq!(check["status"], "up", "expected {dependency} up; got {body}");
+        assert_eq!(
+            check["status"], "up",
+            "expected {dependency} up; got {body}"
+        );
         assert!(
             check["latencyMs"].as_f64().is_some_and(|ms| ms >= 0.0),
             "expected checks.{dependency}.latencyMs to be a number; got {body}"
@@ -44,14 +50,19 @@ async fn metrics_count_what_was_ingested_and_queried() {
     let text = eventually(STORE_DEADLINE, || async {
         let response = app.get("/metrics").await;
         if response.status.as_u16() != 200 {
-            return Err(format!("GET /metrics: expected 200; got {}", response.describe()));
+            return Err(format!(
+                "GET /metrics: expected 200; got {}",
+                response.describe()
+            ));
         }
         let text = response.text();
         let written = prometheus_sum(&text, "vigil_writer_points_written_total", &[]);
         if written == 3.0 {
             Ok((response, text))
         } else {
-            Err(format!("expected vigil_writer_points_written_total = 3; got {written}"))
+            Err(format!(
+                "expected vigil_writer_points_written_total = 3; got {written}"
+            ))
         }
     })
     .await;
@@ -61,8 +72,16 @@ async fn metrics_count_what_was_ingested_and_queried() {
         content_type.starts_with("text/plain"),
         "expected Prometheus text; Content-Type {content_type:?}"
     );
-    let accepted = prometheus_sum(&text, "vigil_ingest_points_total", &[("result", "accepted")]);
-    let rejected = prometheus_sum(&text, "vigil_ingest_points_total", &[("result", "rejected")]);
+    let accepted = prometheus_sum(
+        &text,
+        "vigil_ingest_points_total",
+        &[("result", "accepted")],
+    );
+    let rejected = prometheus_sum(
+        &text,
+        "vigil_ingest_points_total",
+        &[("result", "rejected")],
+    );
     assert_eq!(
         (accepted, rejected),
         (3.0, 1.0),

@@ -15,7 +15,12 @@ const SERIES: [&[(&str, &str)]; 4] = [
     &[("env", "prod"), ("host", "d"), ("region", "us")],
 ];
 const AGGREGATIONS: [&str; 5] = ["avg", "min", "max", "sum", "count"];
-const STEPS: [(&str, i64); 4] = [("10s", 10_000), ("1m", 60_000), ("5m", 300_000), ("1h", 3_600_000)];
+const STEPS: [(&str, i64); 4] = [
+    ("10s", 10_000),
+    ("1m", 60_000),
+    ("5m", 300_000),
+    ("1h", 3_600_000),
+];
 
 /// A point as the test sent it.
 #[derive(Debug, Clone)]
@@ -41,7 +46,10 @@ fn dataset(base_ms: i64) -> Vec<Sent> {
                 continue;
             }
             sent.push(Sent {
-                labels: tags.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+                labels: tags
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
                 time_ms: base_ms + k * 10_000,
                 value: ((k * 7 + s as i64 * 13) % 41) as f64 * 0.25 - 3.0 + s as f64,
             });
@@ -134,7 +142,9 @@ fn compare(got: &[(i64, f64)], want: &[(i64, f64)], aggregation: &str) -> Result
             )
         })
         .unwrap_or_else(|| format!("got {} buckets, expected {}", got.len(), want.len()));
-    Err(format!("{first_difference}\n  got:      {got:?}\n  expected: {want:?}"))
+    Err(format!(
+        "{first_difference}\n  got:      {got:?}\n  expected: {want:?}"
+    ))
 }
 
 struct Case<'a> {
@@ -169,11 +179,21 @@ async fn run_case(app: &TestApp, sent: &[Sent], case: &Case<'_>) -> Result<(), S
     );
     let response = app.query(&request).await;
     if response.status.as_u16() != 200 {
-        return Err(format!("{label}: expected 200; got {}", response.describe()));
+        return Err(format!(
+            "{label}: expected 200; got {}",
+            response.describe()
+        ));
     }
     let body = response.json();
     let got = series_of(&body).map_err(|e| format!("{label}: {e}"))?;
-    let want = expected(sent, case.filter, case.start, case.end, case.step.1, case.aggregation);
+    let want = expected(
+        sent,
+        case.filter,
+        case.start,
+        case.end,
+        case.step.1,
+        case.aggregation,
+    );
     compare(&got, &want, case.aggregation).map_err(|e| format!("{label}: {e}"))?;
     let meta = &body["meta"];
     let series = matching_series(case.filter) as u64;
@@ -196,11 +216,15 @@ async fn ingest(app: &TestApp, metric: &str, sent: &[Sent], gzip_it: bool) {
     for chunk in sent.chunks(250) {
         let body = body_of(metric, chunk);
         let response = if gzip_it {
-            app.post_metrics_gzip(gzip(body.to_string().as_bytes())).await
+            app.post_metrics_gzip(gzip(body.to_string().as_bytes()))
+                .await
         } else {
             app.post_metrics(&body).await
         };
-        response.assert_status(202, &format!("ingest of {} points of {metric}", chunk.len()));
+        response.assert_status(
+            202,
+            &format!("ingest of {} points of {metric}", chunk.len()),
+        );
         assert_eq!(
             response.json()["accepted"].as_u64(),
             Some(chunk.len() as u64),
@@ -226,7 +250,10 @@ async fn aggregates_match_an_independent_computation() {
         &[("region", "nowhere")],
     ];
     // The whole data set, and a range cut inside buckets of the larger steps.
-    let ranges = [(base, base + 30 * 60_000), (base + 7 * 60_000, base + 23 * 60_000)];
+    let ranges = [
+        (base, base + 30 * 60_000),
+        (base + 7 * 60_000, base + 23 * 60_000),
+    ];
     let mut failures = Vec::new();
     let mut cases = 0;
     for &(start, end) in &ranges {
@@ -253,7 +280,12 @@ async fn aggregates_match_an_independent_computation() {
         failures.is_empty(),
         "{} of {cases} queries differ from the independent computation:\n{}",
         failures.len(),
-        failures.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     app.cleanup().await;
 }
@@ -306,8 +338,10 @@ async fn times_may_be_given_as_milliseconds_and_the_range_is_aligned_to_10s() {
     as_text.assert_status(200, "RFC 3339 times");
     as_ms.assert_status(200, "ms times");
     let want = expected(&sent, &[], base, base + 600_000, 60_000, "sum");
-    compare(&series_of(&as_text.json()).unwrap(), &want, "sum").unwrap_or_else(|e| panic!("RFC 3339 times: {e}"));
-    compare(&series_of(&as_ms.json()).unwrap(), &want, "sum").unwrap_or_else(|e| panic!("ms times: {e}"));
+    compare(&series_of(&as_text.json()).unwrap(), &want, "sum")
+        .unwrap_or_else(|e| panic!("RFC 3339 times: {e}"));
+    compare(&series_of(&as_ms.json()).unwrap(), &want, "sum")
+        .unwrap_or_else(|e| panic!("ms times: {e}"));
 
     // [base + 3 s, base + 55 s) is widened to [base, base + 60 s): six 10 s points per series.
     let unaligned = app
@@ -394,10 +428,17 @@ async fn invalid_queries_are_refused_with_400() {
         }
     }
     let malformed = app
-        .post_raw("/api/v1/query", "{\"query\": ", &[("Content-Type", "application/json")])
+        .post_raw(
+            "/api/v1/query",
+            "{\"query\": ",
+            &[("Content-Type", "application/json")],
+        )
         .await;
     if malformed.status.as_u16() != 400 {
-        failures.push(format!("malformed JSON: expected 400; got {}", malformed.describe()));
+        failures.push(format!(
+            "malformed JSON: expected 400; got {}",
+            malformed.describe()
+        ));
     }
     assert!(
         failures.is_empty(),
@@ -406,11 +447,15 @@ async fn invalid_queries_are_refused_with_400() {
         failures.join("\n")
     );
 
-    let still_there: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname = 'points'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(still_there, 1, "the points table must survive the injection attempts");
+    let still_there: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname = 'points'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        still_there, 1,
+        "the points table must survive the injection attempts"
+    );
     app.cleanup().await;
 }
 

@@ -30,19 +30,29 @@ async fn a_redelivered_envelope_is_stored_once() {
         id,
         series: vec![SeriesPoints {
             metric: "redelivered".into(),
-            labels: [("host".to_string(), "a".to_string())].into_iter().collect(),
+            labels: [("host".to_string(), "a".to_string())]
+                .into_iter()
+                .collect(),
             points: vec![(t, 1.0), (t + 10_000, 2.0), (t + 20_000, 3.0)],
         }],
     };
     let bytes = envelope.encode();
 
-    publish_raw(&app.isolation.ingest_queue, &bytes, BasicProperties::default())
-        .await
-        .unwrap();
+    publish_raw(
+        &app.isolation.ingest_queue,
+        &bytes,
+        BasicProperties::default(),
+    )
+    .await
+    .unwrap();
     app.wait_for_points("redelivered", 3).await;
-    publish_raw(&app.isolation.ingest_queue, &bytes, BasicProperties::default())
-        .await
-        .unwrap();
+    publish_raw(
+        &app.isolation.ingest_queue,
+        &bytes,
+        BasicProperties::default(),
+    )
+    .await
+    .unwrap();
 
     // The duplicate is consumed (acked) without adding rows.
     eventually(STORE_DEADLINE, || async {
@@ -62,12 +72,16 @@ async fn a_redelivered_envelope_is_stored_once() {
         }
     })
     .await;
-    let batches: i64 = sqlx::query_scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = $1")
-        .bind(id)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(batches, 1, "expected the batch id recorded once; found {batches}");
+    let batches: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ingest_batches WHERE batch_id = $1")
+            .bind(id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        batches, 1,
+        "expected the batch id recorded once; found {batches}"
+    );
     app.cleanup().await;
 }
 
@@ -79,7 +93,9 @@ async fn a_retried_request_with_timestamps_is_stored_once() {
         point("retried", 1.0, &[("host", "a")], t),
         point("retried", 2.0, &[("host", "a")], t + 10_000),
     ]);
-    app.post_metrics(&body).await.assert_status(202, "first attempt");
+    app.post_metrics(&body)
+        .await
+        .assert_status(202, "first attempt");
     app.post_metrics(&body)
         .await
         .assert_status(202, "retry of the same body");
@@ -87,15 +103,21 @@ async fn a_retried_request_with_timestamps_is_stored_once() {
     consistently(QUIET_WINDOW, || async {
         match app.stored_points("retried").await.len() {
             2 => Ok(()),
-            n => Err(format!("expected a retried body stored once (2 points); found {n}")),
+            n => Err(format!(
+                "expected a retried body stored once (2 points); found {n}"
+            )),
         }
     })
     .await;
 
     // Points without timestamps are new points each time.
     let untimed = json!([{"name": "untimed", "value": 1.0}]);
-    app.post_metrics(&untimed).await.assert_status(202, "untimed 1");
-    app.post_metrics(&untimed).await.assert_status(202, "untimed 2");
+    app.post_metrics(&untimed)
+        .await
+        .assert_status(202, "untimed 1");
+    app.post_metrics(&untimed)
+        .await
+        .assert_status(202, "untimed 2");
     app.wait_for_points("untimed", 2).await;
     app.cleanup().await;
 }
@@ -104,9 +126,13 @@ async fn a_retried_request_with_timestamps_is_stored_once() {
 async fn poison_messages_are_dead_lettered_and_the_writers_carry_on() {
     let app = spawn_app().await;
     let queue = app.isolation.ingest_queue.clone();
-    publish_raw(&queue, b"\x00\x01 not an envelope", BasicProperties::default())
-        .await
-        .unwrap();
+    publish_raw(
+        &queue,
+        b"\x00\x01 not an envelope",
+        BasicProperties::default(),
+    )
+    .await
+    .unwrap();
     let wrong_version = json!({"v": 99, "id": Uuid::new_v4(), "series": []}).to_string();
     publish_raw(&queue, wrong_version.as_bytes(), BasicProperties::default())
         .await

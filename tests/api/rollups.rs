@@ -39,16 +39,28 @@ async fn send(app: &TestApp, metric: &str, points: &[Sent]) {
             .iter()
             .map(|(host, t, v)| json!({"name": metric, "value": v, "tags": {"host": host}, "timestamp": t}))
             .collect();
-        app.post_metrics(&Value::Array(body)).await.assert_status(202, "ingest for the rollup test");
+        app.post_metrics(&Value::Array(body))
+            .await
+            .assert_status(202, "ingest for the rollup test");
     }
 }
 
 /// What the answer must be, computed from the sent points alone.
-fn expected(points: &[Sent], hosts: Option<&str>, start: i64, end: i64, step: i64, aggregation: &str) -> BTreeMap<i64, f64> {
+fn expected(
+    points: &[Sent],
+    hosts: Option<&str>,
+    start: i64,
+    end: i64,
+    step: i64,
+    aggregation: &str,
+) -> BTreeMap<i64, f64> {
     let mut buckets: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for (host, t, v) in points {
         if *t >= start && *t < end && hosts.is_none_or(|h| h == host) {
-            buckets.entry(t.div_euclid(step) * step).or_default().push(*v);
+            buckets
+                .entry(t.div_euclid(step) * step)
+                .or_default()
+                .push(*v);
         }
     }
     buckets
@@ -72,7 +84,9 @@ fn answer(body: &Value) -> BTreeMap<i64, f64> {
         .unwrap_or_else(|| panic!("no data array in {body}"))
         .iter()
         .map(|p| {
-            let t = chrono::DateTime::parse_from_rfc3339(p["time"].as_str().unwrap()).unwrap().timestamp_millis();
+            let t = chrono::DateTime::parse_from_rfc3339(p["time"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis();
             (t, p["value"].as_f64().unwrap())
         })
         .collect()
@@ -103,7 +117,10 @@ async fn rollup_answers_equal_raw_answers_with_late_and_out_of_order_data() {
     send(&app, metric, &points).await;
     app.wait_for_points(metric, points.len()).await;
     let computed = app.maintenance.run_rollups().await.expect("rollup round");
-    assert!(computed > 0, "the downsampler computed no bucket (seed {seed})");
+    assert!(
+        computed > 0,
+        "the downsampler computed no bucket (seed {seed})"
+    );
 
     // Late data for minutes and hours that are already materialised.
     let mut late: Vec<Sent> = Vec::new();
@@ -115,7 +132,10 @@ async fn rollup_answers_equal_raw_answers_with_late_and_out_of_order_data() {
     send(&app, metric, &late).await;
     points.extend(late);
     app.wait_for_points(metric, points.len()).await;
-    app.maintenance.run_rollups().await.expect("second rollup round");
+    app.maintenance
+        .run_rollups()
+        .await
+        .expect("second rollup round");
 
     let mut rollup_answers = 0;
     for case in 0..40 {
@@ -128,7 +148,11 @@ async fn rollup_answers_equal_raw_answers_with_late_and_out_of_order_data() {
         let end = (now - rng.random_range(0..60) * MINUTE) / MINUTE * MINUTE;
         let start = end - len;
         let aggregation = ["avg", "min", "max", "sum", "count"][rng.random_range(0..5)];
-        let host = if rng.random_bool(0.3) { Some(hosts[rng.random_range(0..hosts.len())]) } else { None };
+        let host = if rng.random_bool(0.3) {
+            Some(hosts[rng.random_range(0..hosts.len())])
+        } else {
+            None
+        };
         let mut body = json!({"query": metric, "start": start, "end": end, "aggregation": aggregation,
             "step": format!("{}m", step / MINUTE)});
         if let Some(h) = host {
@@ -150,11 +174,18 @@ async fn rollup_answers_equal_raw_answers_with_late_and_out_of_order_data() {
         );
         for (bucket, w) in &want {
             let g = got[bucket];
-            let ok = if aggregation == "avg" { (g - w).abs() <= 1e-9 * w.abs().max(1.0) } else { g == *w };
+            let ok = if aggregation == "avg" {
+                (g - w).abs() <= 1e-9 * w.abs().max(1.0)
+            } else {
+                g == *w
+            };
             assert!(ok, "case {case} (seed {seed}): bucket {bucket}: want {w}, got {g} for {body} answered by {tiers}");
         }
     }
-    assert!(rollup_answers >= 10, "only {rollup_answers} of 40 answers used a rollup tier (seed {seed})");
+    assert!(
+        rollup_answers >= 10,
+        "only {rollup_answers} of 40 answers used a rollup tier (seed {seed})"
+    );
     app.cleanup().await;
 }
 
@@ -163,14 +194,27 @@ async fn backfill_into_an_old_day_lands_and_corrects_its_rollups() {
     let app = rollup_app().await;
     let metric = "roll.backfill";
     let day = (now_ms() - 3 * 24 * HOUR) / HOUR * HOUR;
-    let first: Vec<Sent> = (0..120).map(|i| ("b1".to_string(), day + i * 30_000, i as f64)).collect();
+    let first: Vec<Sent> = (0..120)
+        .map(|i| ("b1".to_string(), day + i * 30_000, i as f64))
+        .collect();
     send(&app, metric, &first).await;
     app.wait_for_points(metric, first.len()).await;
     app.maintenance.run_rollups().await.expect("rollup round");
-    let late: Vec<Sent> = (0..60).map(|i| ("b1".to_string(), day + i * 60_000 + 5_000, 1000.0 + i as f64)).collect();
+    let late: Vec<Sent> = (0..60)
+        .map(|i| {
+            (
+                "b1".to_string(),
+                day + i * 60_000 + 5_000,
+                1000.0 + i as f64,
+            )
+        })
+        .collect();
     send(&app, metric, &late).await;
     app.wait_for_points(metric, first.len() + late.len()).await;
-    app.maintenance.run_rollups().await.expect("rollup round after backfill");
+    app.maintenance
+        .run_rollups()
+        .await
+        .expect("rollup round after backfill");
 
     // Every 1-minute rollup row equals the aggregate of its raw points, and the hour too.
     let mismatches: i64 = sqlx::query_scalar(
@@ -185,14 +229,22 @@ async fn backfill_into_an_old_day_lands_and_corrects_its_rollups() {
     .fetch_one(&app.db)
     .await
     .unwrap();
-    assert_eq!(mismatches, 0, "1-minute rollups differ from the raw points after a backfill");
-    let hour: (f64, i64) = sqlx::query_as("SELECT sum, count FROM rollup_1h WHERE bucket = to_timestamp($1 / 1000.0)")
-        .bind(day)
-        .fetch_one(&app.db)
-        .await
-        .expect("the backfilled hour has a 1-hour rollup");
+    assert_eq!(
+        mismatches, 0,
+        "1-minute rollups differ from the raw points after a backfill"
+    );
+    let hour: (f64, i64) =
+        sqlx::query_as("SELECT sum, count FROM rollup_1h WHERE bucket = to_timestamp($1 / 1000.0)")
+            .bind(day)
+            .fetch_one(&app.db)
+            .await
+            .expect("the backfilled hour has a 1-hour rollup");
     let want_sum: f64 = first.iter().chain(late.iter()).map(|p| p.2).sum();
-    assert_eq!(hour, (want_sum, 180), "the 1-hour rollup includes the late points");
+    assert_eq!(
+        hour,
+        (want_sum, 180),
+        "the 1-hour rollup includes the late points"
+    );
     app.cleanup().await;
 }
 
@@ -209,17 +261,30 @@ async fn routing_picks_the_documented_tier() {
         let response = app.query(&json!({"query": "roll.route", "start": now - len, "end": now, "aggregation": "avg"})).await;
         response.assert_status(200, "routing query");
         let meta = &response.json()["meta"];
-        assert_eq!(meta["table"], table, "range of {} min: {meta}", len / MINUTE);
+        assert_eq!(
+            meta["table"],
+            table,
+            "range of {} min: {meta}",
+            len / MINUTE
+        );
     }
     // A 10 s step over 6 h reads raw points: never a tier coarser than the step.
-    let response = app.query(&json!({"query": "roll.route", "start": now - 6 * HOUR, "end": now, "step": "10s"})).await;
+    let response = app
+        .query(&json!({"query": "roll.route", "start": now - 6 * HOUR, "end": now, "step": "10s"}))
+        .await;
     assert_eq!(response.json()["meta"]["table"], "points");
     // An hour 10 days ago is past raw retention (7 d): the 1-minute tier answers.
     let old = now - 10 * 24 * HOUR;
-    let response = app.query(&json!({"query": "roll.route", "start": old - HOUR, "end": old, "step": "1m"})).await;
+    let response = app
+        .query(&json!({"query": "roll.route", "start": old - HOUR, "end": old, "step": "1m"}))
+        .await;
     assert_eq!(response.json()["meta"]["table"], "rollup_1m");
     // Percentiles need raw points: over a range raw no longer holds, a clear 400.
-    let response = app.query(&json!({"query": "roll.route", "start": old - HOUR, "end": old, "aggregation": "p99"})).await;
+    let response = app
+        .query(
+            &json!({"query": "roll.route", "start": old - HOUR, "end": old, "aggregation": "p99"}),
+        )
+        .await;
     response.assert_error(400, "VALIDATION_ERROR", "percentile beyond raw retention");
     app.cleanup().await;
 }
@@ -236,25 +301,50 @@ async fn retention_drops_exactly_the_expired_partitions() {
     let mut statements = Vec::new();
     for n in [10u64, 8, 7, 6, 2] {
         let (from, to) = d(n);
-        statements.push(create("points", format!("points_p{}", from.format("%Y%m%d")), from, to));
+        statements.push(create(
+            "points",
+            format!("points_p{}", from.format("%Y%m%d")),
+            from,
+            to,
+        ));
     }
     for n in [40u64, 31, 29] {
         let (from, to) = d(n);
-        statements.push(create("rollup_1m", format!("rollup_1m_p{}", from.format("%Y%m%d")), from, to));
+        statements.push(create(
+            "rollup_1m",
+            format!("rollup_1m_p{}", from.format("%Y%m%d")),
+            from,
+            to,
+        ));
     }
     let old_month = (today - chrono::Days::new(400)).with_day(1).unwrap();
     let recent_month = (today - chrono::Days::new(100)).with_day(1).unwrap();
     for month in [old_month, recent_month] {
         let next = month.checked_add_months(chrono::Months::new(1)).unwrap();
-        statements.push(create("rollup_1h", format!("rollup_1h_p{}", month.format("%Y%m")), month, next));
+        statements.push(create(
+            "rollup_1h",
+            format!("rollup_1h_p{}", month.format("%Y%m")),
+            month,
+            next,
+        ));
     }
     for statement in &statements {
-        sqlx::query(statement).execute(&app.db).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+        sqlx::query(statement)
+            .execute(&app.db)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
     // A point in a kept partition must survive.
-    sqlx::query("INSERT INTO points VALUES (1, now() - interval '6 days', 42)").execute(&app.db).await.unwrap();
+    sqlx::query("INSERT INTO points VALUES (1, now() - interval '6 days', 42)")
+        .execute(&app.db)
+        .await
+        .unwrap();
 
-    let mut dropped = app.maintenance.run_retention().await.expect("retention round");
+    let mut dropped = app
+        .maintenance
+        .run_retention()
+        .await
+        .expect("retention round");
     dropped.sort();
     let mut want = vec![
         format!("points_p{}", day(10).format("%Y%m%d")),
@@ -279,9 +369,15 @@ async fn retention_drops_exactly_the_expired_partitions() {
         format!("rollup_1m_p{}", day(29).format("%Y%m%d")),
         format!("rollup_1h_p{}", recent_month.format("%Y%m")),
     ] {
-        assert!(remaining.contains(&kept), "{kept} was dropped or never existed: {remaining:?}");
+        assert!(
+            remaining.contains(&kept),
+            "{kept} was dropped or never existed: {remaining:?}"
+        );
     }
-    let survivors: i64 = sqlx::query_scalar("SELECT count(*) FROM points WHERE value = 42").fetch_one(&app.db).await.unwrap();
+    let survivors: i64 = sqlx::query_scalar("SELECT count(*) FROM points WHERE value = 42")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     assert_eq!(survivors, 1, "a point inside retention was lost");
     app.cleanup().await;
 }

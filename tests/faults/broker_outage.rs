@@ -64,7 +64,9 @@ fn rabbitmq_unreachable_at_start_then_available() {
         proxy.restore();
         let statuses = RefCell::new(Vec::new());
         eventually(Duration::from_secs(30), || async {
-            let response = app.post_metrics(&json!([{"name": "late_broker", "value": 2.0}])).await;
+            let response = app
+                .post_metrics(&json!([{"name": "late_broker", "value": 2.0}]))
+                .await;
             let status = response.status.as_u16();
             statuses.borrow_mut().push(status);
             match status {

@@ -126,7 +126,10 @@ impl PgCluster {
         } else {
             tokio::process::Command::new(path)
         };
-        command.args(args).current_dir(self.dir.path()).stdin(Stdio::null());
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
         command
     }
 
@@ -162,7 +165,14 @@ impl Drop for PgCluster {
             std::process::Command::new(path)
         };
         let _ = command
-            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"])
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -209,7 +219,9 @@ fn is_root() -> bool {
 }
 
 fn id_of(flag: &str) -> anyhow::Result<u32> {
-    let output = std::process::Command::new("id").args([flag, "postgres"]).output()?;
+    let output = std::process::Command::new("id")
+        .args([flag, "postgres"])
+        .output()?;
     anyhow::ensure!(
         output.status.success(),
         "no postgres user: {}",

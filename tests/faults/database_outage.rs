@@ -34,7 +34,9 @@ async fn scenario() {
     settings.ingest.retry_max = Duration::from_secs(2);
     settings.query.breaker_failures = 2;
     settings.query.breaker_open_for = Duration::from_secs(1);
-    let application = Application::build(settings.clone()).await.expect("Application::build");
+    let application = Application::build(settings.clone())
+        .await
+        .expect("Application::build");
     let address = format!("http://127.0.0.1:{}", application.port());
     let handle = application.handle();
     let server = actix_rt::spawn(application.run_until_stopped());
@@ -50,7 +52,9 @@ async fn scenario() {
     eventually(Duration::from_secs(30), || async {
         match load.acked_count() {
             n if n >= 500 => Ok(()),
-            n => Err(format!("expected 500 points acknowledged before the outage; got {n}")),
+            n => Err(format!(
+                "expected 500 points acknowledged before the outage; got {n}"
+            )),
         }
     })
     .await;
@@ -73,11 +77,19 @@ async fn scenario() {
     let mut query_statuses = Vec::new();
     let mut health_saw_postgres_down = false;
     while down_since.elapsed() < OUTAGE {
-        let response = post_json(&client, &format!("{address}/api/v1/query"), &query(query_start)).await;
+        let response = post_json(
+            &client,
+            &format!("{address}/api/v1/query"),
+            &query(query_start),
+        )
+        .await;
         let code = response.1["code"].as_str().unwrap_or("").to_string();
         query_statuses.push(format!("{} {code}", response.0));
         let (status, health) = get_json(&client, &format!("{address}/health")).await;
-        if status == 503 && health["checks"]["postgres"]["status"] == "down" && health["status"] == "unhealthy" {
+        if status == 503
+            && health["checks"]["postgres"]["status"] == "down"
+            && health["status"] == "unhealthy"
+        {
             health_saw_postgres_down = true;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -109,13 +121,18 @@ async fn scenario() {
     })
     .await
     .unwrap_or_else(|_| Err("the check itself hung".into()));
-    let dead_lettered = queue_depth(&isolation.dead_letter_queue).await.ok().flatten();
+    let dead_lettered = queue_depth(&isolation.dead_letter_queue)
+        .await
+        .ok()
+        .flatten();
     let health_after = eventually(Duration::from_secs(30), || async {
         let (status, body) = get_json(&client, &format!("{address}/health")).await;
         if status == 200 {
             Ok(body)
         } else {
-            Err(format!("expected /health 200 after recovery; got {status} {body}"))
+            Err(format!(
+                "expected /health 200 after recovery; got {status} {body}"
+            ))
         }
     })
     .await;
@@ -124,9 +141,16 @@ async fn scenario() {
         .await
         .unwrap();
     let query_after = eventually(Duration::from_secs(30), || async {
-        let (status, body) = post_json(&client, &format!("{address}/api/v1/query"), &query(query_start)).await;
+        let (status, body) = post_json(
+            &client,
+            &format!("{address}/api/v1/query"),
+            &query(query_start),
+        )
+        .await;
         if status != 200 {
-            return Err(format!("expected queries to work again; got {status} {body}"));
+            return Err(format!(
+                "expected queries to work again; got {status} {body}"
+            ));
         }
         let total: f64 = series_of(&body)?.iter().map(|(_, v)| v).sum();
         Ok(total)
@@ -175,7 +199,10 @@ async fn scenario() {
         Some(0),
         "a database outage must not dead-letter data; dead-letter queue depth {dead_lettered:?}"
     );
-    assert_eq!(health_after["status"], "healthy", "after recovery: {health_after}");
+    assert_eq!(
+        health_after["status"], "healthy",
+        "after recovery: {health_after}"
+    );
     assert_eq!(
         query_after, stored as f64,
         "after recovery the query counts every stored point"
@@ -206,7 +233,9 @@ async fn full_queue_scenario() {
     settings.amqp.max_queue_length = MAX_QUEUE;
     settings.amqp.prefetch = 1;
     settings.actors.writer_pool = 1;
-    let application = Application::build(settings.clone()).await.expect("Application::build");
+    let application = Application::build(settings.clone())
+        .await
+        .expect("Application::build");
     let address = format!("http://127.0.0.1:{}", application.port());
     let handle = application.handle();
     let server = actix_rt::spawn(application.run_until_stopped());
@@ -220,7 +249,9 @@ async fn full_queue_scenario() {
         if status == 200 {
             Ok(())
         } else {
-            Err(format!("expected /health 200 before the test; got {status} {body}"))
+            Err(format!(
+                "expected /health 200 before the test; got {status} {body}"
+            ))
         }
     })
     .await;
@@ -279,7 +310,9 @@ async fn full_queue_scenario() {
         if status == 202 {
             Ok((status, body))
         } else {
-            Err(format!("expected 202 once the queue drained; got {status} {body}"))
+            Err(format!(
+                "expected 202 once the queue drained; got {status} {body}"
+            ))
         }
     })
     .await;
@@ -299,7 +332,10 @@ async fn full_queue_scenario() {
         status, 503,
         "expected 503 when the queue is full; got {status} {reply} (outcomes {outcomes:?})"
     );
-    assert_eq!(reply["code"], "UNAVAILABLE", "expected code UNAVAILABLE; got {reply}");
+    assert_eq!(
+        reply["code"], "UNAVAILABLE",
+        "expected code UNAVAILABLE; got {reply}"
+    );
     assert!(
         retry_after
             .as_deref()
@@ -311,7 +347,8 @@ async fn full_queue_scenario() {
         depth.is_some_and(|d| d <= MAX_QUEUE),
         "expected at most {MAX_QUEUE} messages in the queue; got {depth:?}"
     );
-    verdict
-        .unwrap_or_else(|e| panic!("after the database came back, expected every acknowledged point stored once: {e}"));
+    verdict.unwrap_or_else(|e| {
+        panic!("after the database came back, expected every acknowledged point stored once: {e}")
+    });
     assert_eq!(after_status, 202, "{after_body}");
 }

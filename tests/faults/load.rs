@@ -124,13 +124,20 @@ impl Load {
         for task in self.tasks {
             let _ = task.await;
         }
-        Rc::try_unwrap(self.tally).ok().expect("agents finished").into_inner()
+        Rc::try_unwrap(self.tally)
+            .ok()
+            .expect("agents finished")
+            .into_inner()
     }
 }
 
 /// Ok when every acknowledged value of `metric` is stored exactly once and nothing
 /// is stored twice; Err says what is missing or duplicated.
-pub async fn check_exactly_once(db: &PgPool, metric: &str, acked: &BTreeSet<u64>) -> Result<(), String> {
+pub async fn check_exactly_once(
+    db: &PgPool,
+    metric: &str,
+    acked: &BTreeSet<u64>,
+) -> Result<(), String> {
     let rows: Vec<(f64, i64)> = sqlx::query_as(
         "SELECT p.value, count(*) FROM points p JOIN series s ON s.id = p.series_id \
          WHERE s.metric = $1 GROUP BY p.value",
@@ -140,8 +147,16 @@ pub async fn check_exactly_once(db: &PgPool, metric: &str, acked: &BTreeSet<u64>
     .await
     .map_err(|e| format!("reading the stored points: {e}"))?;
     let stored: BTreeMap<u64, i64> = rows.into_iter().map(|(v, n)| (v as u64, n)).collect();
-    let missing: Vec<u64> = acked.iter().filter(|s| !stored.contains_key(s)).copied().collect();
-    let duplicated: Vec<(u64, i64)> = stored.iter().filter(|(_, n)| **n > 1).map(|(s, n)| (*s, *n)).collect();
+    let missing: Vec<u64> = acked
+        .iter()
+        .filter(|s| !stored.contains_key(s))
+        .copied()
+        .collect();
+    let duplicated: Vec<(u64, i64)> = stored
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(s, n)| (*s, *n))
+        .collect();
     if missing.is_empty() && duplicated.is_empty() {
         return Ok(());
     }

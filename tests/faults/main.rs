@@ -31,7 +31,9 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Held for the whole of a fault test; a panic in another one does not poison it.
 pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A port that was free a moment ago (bound to port 0, then released).

@@ -23,7 +23,11 @@ struct Vigil {
 
 impl Vigil {
     fn start(env: &[(String, String)], log: &Path) -> Vigil {
-        let file = OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_vigil"))
             .arg("serve")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -117,7 +121,10 @@ async fn scenario() {
     env.extend(
         [
             ("VIGIL__HTTP__ADDR", format!("127.0.0.1:{port}")),
-            ("VIGIL__HTTP__SHUTDOWN_GRACE", format!("{}s", GRACE.as_secs())),
+            (
+                "VIGIL__HTTP__SHUTDOWN_GRACE",
+                format!("{}s", GRACE.as_secs()),
+            ),
             ("VIGIL__INGEST__FLUSH_INTERVAL", "100ms".to_string()),
             ("VIGIL__DATABASE__MAX_CONNECTIONS", "8".to_string()),
         ]
@@ -132,7 +139,9 @@ async fn scenario() {
     eventually(Duration::from_secs(30), || async {
         match load.acked_count() {
             n if n >= 3000 && started.elapsed() >= Duration::from_secs(1) => Ok(()),
-            n => Err(format!("expected 3000 points acknowledged before SIGTERM; got {n}")),
+            n => Err(format!(
+                "expected 3000 points acknowledged before SIGTERM; got {n}"
+            )),
         }
     })
     .await;
@@ -189,8 +198,9 @@ async fn scenario() {
     verdict.unwrap_or_else(|e| {
         panic!("after SIGTERM and a restart, expected every acknowledged point stored once: {e}\nfirst log:\n{first_log}\nsecond log:\n{second_log}")
     });
-    let second_exit =
-        second_exit.unwrap_or_else(|| panic!("the second vigil serve did not exit after SIGTERM; log:\n{second_log}"));
+    let second_exit = second_exit.unwrap_or_else(|| {
+        panic!("the second vigil serve did not exit after SIGTERM; log:\n{second_log}")
+    });
     assert!(
         second_exit.success(),
         "expected the idle server to exit 0 after SIGTERM; got {second_exit}; log:\n{second_log}"
