@@ -119,32 +119,26 @@ impl Application {
             })
         };
         let retention = {
-            let arbiter = Arbiter::new();
             let (settings, pg, metrics, partitions) = (
                 settings.clone(),
                 pg.clone(),
                 metrics.clone(),
                 partitions.clone(),
             );
-            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+            start_alone(&mut arbiters, move || {
                 RetentionActor::new(settings, pg, partitions, metrics)
-            });
-            arbiters.push(arbiter);
-            addr
+            })
         };
         let downsampler = {
-            let arbiter = Arbiter::new();
             let (settings, pg, metrics, partitions) = (
                 settings.clone(),
                 pg.clone(),
                 metrics.clone(),
                 partitions.clone(),
             );
-            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+            start_alone(&mut arbiters, move || {
                 DownsamplerActor::new(settings, pg, partitions, metrics)
-            });
-            arbiters.push(arbiter);
-            addr
+            })
         };
 
         let ingest_addrs = ingest.all().to_vec();
@@ -250,6 +244,18 @@ impl Application {
         tracing::info!("Vigil stopped.");
         Ok(())
     }
+}
+
+/// Starts one supervised actor on an arbiter of its own (kept in `arbiters`).
+fn start_alone<A, F>(arbiters: &mut Vec<Arbiter>, make: F) -> Addr<A>
+where
+    A: actix::Actor<Context = actix::Context<A>> + actix::Supervised + Send,
+    F: FnOnce() -> A + Send + 'static,
+{
+    let arbiter = Arbiter::new();
+    let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| make());
+    arbiters.push(arbiter);
+    addr
 }
 
 /// Triggers for the maintenance actors.
