@@ -12,9 +12,20 @@ pub enum ApiError {
     #[error("{message}")]
     Validation { message: String, details: Value },
     #[error("{0}")]
-    PayloadTooLarge(String),
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{message}")]
+    Conflict { message: String, details: Value },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u32,
+    },
     #[error("{message}")]
     Unavailable {
         message: String,
@@ -39,6 +50,20 @@ impl ApiError {
         }
     }
 
+    pub fn conflict(message: impl Into<String>, details: Value) -> ApiError {
+        ApiError::Conflict {
+            message: message.into(),
+            details,
+        }
+    }
+
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u32) -> ApiError {
+        ApiError::RateLimited {
+            message: message.into(),
+            retry_after_secs,
+        }
+    }
+
     /// Logs `cause` and returns an error that tells the client nothing about it.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "Request failed with an internal error.");
@@ -48,8 +73,12 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Validation { .. } => "VALIDATION_ERROR",
-            ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Conflict { .. } => "CONFLICT",
+            ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Unavailable { .. } => "UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -60,8 +89,12 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -73,7 +106,9 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let details = match self {
-            ApiError::Validation { details, .. } => details.clone(),
+            ApiError::Validation { details, .. } | ApiError::Conflict { details, .. } => {
+                details.clone()
+            }
             _ => Value::Null,
         };
         let mut body = json!({"error": message, "code": self.code()});
@@ -82,6 +117,9 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         if let ApiError::Unavailable {
+            retry_after_secs, ..
+        }
+        | ApiError::RateLimited {
             retry_after_secs, ..
         } = self
         {

@@ -3,6 +3,7 @@
 pub mod point;
 pub mod query;
 pub mod series;
+pub mod user;
 
 pub use point::{Labels, MetricName, Point, PointError, PointLimits};
 pub use query::{
@@ -10,3 +11,4 @@ pub use query::{
     QueryResult, QuerySpec, Step, TimeRange,
 };
 pub use series::SeriesKey;
+pub use user::Role;
