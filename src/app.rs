@@ -11,6 +11,9 @@
 //! ├── QueryRouterActor × actors.query_pool      own arbiter each; PgPool + Redis
 //! ├── RetentionActor                             own arbiter; creates and drops partitions
 //! ├── DownsamplerActor                           own arbiter; recomputes dirty rollup buckets
+//! ├── NotifierActor × actors.notifier_pool      own arbiter each; delivers the outbox
+//! ├── AlertSupervisor                            own arbiter; rule leases and ticks
+//! │   └── AlertActor × rules held                 one arbiter for all; restarted by the supervisor
 //! └── HttpServer (http.workers threads)         handlers send to the pools above
 //! ```
 
@@ -26,7 +29,10 @@ use anyhow::Context as _;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use sqlx::PgPool;
 
+use crate::actors::alert::AlertDeps;
+use crate::actors::alert_supervisor::{AlertSupervisor, ReleaseLeases};
 use crate::actors::batch_writer::{DrainWriter, WriterDeps};
+use crate::actors::notifier::{Breakers, NotifierActor};
 use crate::actors::downsampler::RunRollups;
 use crate::actors::ingest::CloseBroker;
 use crate::actors::retention::RunMaintenance;
@@ -53,6 +59,8 @@ pub struct Application {
     arbiters: Vec<Arbiter>,
     pg: PgPool,
     redis: RedisStore,
+    // --- alerting (issue 5) ---
+    alert_supervisor: Addr<AlertSupervisor>,
 }
 
 impl Application {
@@ -141,6 +149,12 @@ impl Application {
             })
         };
 
+        // --- alerting (issue 5) ---
+        let alert_supervisor = start_alerting(&settings, &pg, &redis, &metrics, &mut arbiters);
+        let alerts_state = web::Data::new(http::alerts::AlertsState {
+            supervisor: alert_supervisor.clone(),
+        });
+
         let ingest_addrs = ingest.all().to_vec();
         let state = web::Data::new(AppState {
             settings: settings.clone(),
@@ -159,6 +173,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(alerts_state.clone())
                 .configure(http::configure)
         })
         .workers(settings.http.workers)
@@ -182,6 +197,7 @@ impl Application {
             arbiters,
             pg,
             redis,
+            alert_supervisor,
         })
     }
 
@@ -220,6 +236,12 @@ impl Application {
         });
         self.server.await?;
         watcher.abort();
+        // Survivors take the rules over at their next renewal instead of after the TTL.
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.alert_supervisor.send(ReleaseLeases),
+        )
+        .await;
         tracing::info!("HTTP server stopped; draining the writers.");
         let grace = self.settings.http.shutdown_grace;
         let drains =
@@ -256,6 +278,39 @@ where
     let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| make());
     arbiters.push(arbiter);
     addr
+}
+
+// --- alerting (issue 5) ---
+/// Starts the notifier pool and the alert supervisor (which starts the rule actors on
+/// an arbiter of their own).
+fn start_alerting(
+    settings: &Arc<Settings>,
+    pg: &PgPool,
+    redis: &RedisStore,
+    metrics: &Arc<Metrics>,
+    arbiters: &mut Vec<Arbiter>,
+) -> Addr<AlertSupervisor> {
+    let breakers = Arc::new(Breakers::new(
+        settings.notify.breaker_failures,
+        settings.notify.breaker_open_for,
+    ));
+    let notifiers = {
+        let (settings, pg, metrics) = (settings.clone(), pg.clone(), metrics.clone());
+        ActorPool::start(settings.actors.notifier_pool, arbiters, move |i| {
+            NotifierActor::new(i, settings.clone(), pg.clone(), metrics.clone(), breakers.clone())
+        })
+    };
+    let deps = AlertDeps {
+        settings: settings.clone(),
+        pg: pg.clone(),
+        redis: redis.clone(),
+        metrics: metrics.clone(),
+        notifiers: notifiers.all().iter().map(|a| a.clone().recipient()).collect(),
+    };
+    let rule_arbiter = Arbiter::new();
+    let handle = rule_arbiter.handle();
+    arbiters.push(rule_arbiter);
+    start_alone(arbiters, move || AlertSupervisor::new(deps, handle))
 }
 
 /// Triggers for the maintenance actors.

@@ -173,6 +173,21 @@ pub struct RetentionSettings {
 pub struct AlertSettings {
     #[serde(with = "humantime_serde")]
     pub evaluation_interval: Duration,
+    // --- alerting (issue 5) ---
+    #[serde(with = "humantime_serde")]
+    pub min_window: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_window: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_duration: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lease_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lease_renew_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub evaluation_timeout: Duration,
+    pub max_rules: u32,
+    pub history_page_max: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -183,6 +198,24 @@ pub struct NotifySettings {
     #[serde(with = "humantime_serde")]
     pub webhook_timeout: Duration,
     pub allow_private_targets: bool,
+    // --- alerting (issue 5) ---
+    pub external_url: String,
+    #[serde(with = "humantime_serde")]
+    pub smtp_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub outbox_poll_interval: Duration,
+    pub outbox_batch: u32,
+    #[serde(with = "humantime_serde")]
+    pub claim_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_min: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+    #[serde(with = "humantime_serde")]
+    pub give_up_after: Duration,
+    pub breaker_failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub breaker_open_for: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -283,12 +316,30 @@ impl Default for Settings {
             },
             alerts: AlertSettings {
                 evaluation_interval: 10 * SECOND,
+                min_window: MINUTE,
+                max_window: DAY,
+                max_duration: DAY,
+                lease_ttl: 30 * SECOND,
+                lease_renew_interval: 10 * SECOND,
+                evaluation_timeout: 30 * SECOND,
+                max_rules: 10_000,
+                history_page_max: 1000,
             },
             notify: NotifySettings {
                 smtp_url: "smtp://127.0.0.1:25".into(),
                 smtp_from: "vigil@localhost".into(),
                 webhook_timeout: 5 * SECOND,
                 allow_private_targets: false,
+                external_url: "http://127.0.0.1:8080".into(),
+                smtp_timeout: 10 * SECOND,
+                outbox_poll_interval: SECOND,
+                outbox_batch: 16,
+                claim_ttl: MINUTE,
+                retry_min: SECOND,
+                retry_max: 5 * MINUTE,
+                give_up_after: DAY,
+                breaker_failures: 5,
+                breaker_open_for: 30 * SECOND,
             },
             auth: AuthSettings {
                 admin_email: "admin@localhost".into(),
@@ -420,6 +471,20 @@ impl Settings {
                 self.alerts.evaluation_interval,
             ),
             ("notify.webhook_timeout", self.notify.webhook_timeout),
+            // --- alerting (issue 5) ---
+            ("alerts.min_window", self.alerts.min_window),
+            ("alerts.max_window", self.alerts.max_window),
+            ("alerts.max_duration", self.alerts.max_duration),
+            ("alerts.lease_ttl", self.alerts.lease_ttl),
+            ("alerts.lease_renew_interval", self.alerts.lease_renew_interval),
+            ("alerts.evaluation_timeout", self.alerts.evaluation_timeout),
+            ("notify.smtp_timeout", self.notify.smtp_timeout),
+            ("notify.outbox_poll_interval", self.notify.outbox_poll_interval),
+            ("notify.claim_ttl", self.notify.claim_ttl),
+            ("notify.retry_min", self.notify.retry_min),
+            ("notify.retry_max", self.notify.retry_max),
+            ("notify.give_up_after", self.notify.give_up_after),
+            ("notify.breaker_open_for", self.notify.breaker_open_for),
         ];
         for (name, value) in durations {
             if value.is_zero() {
@@ -466,10 +531,50 @@ impl Settings {
         if self.amqp.ingest_queue.is_empty() || self.amqp.dead_letter_queue.is_empty() {
             problems.push("amqp queue names must not be empty".into());
         }
+        self.validate_alerting(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
             Err(SettingsError::Invalid(problems.join("; ")))
+        }
+    }
+
+    /// Alerting (issue 5): the lease must outlive several renewals, or a busy instance
+    /// would lose its rules between two renewals; notifications need sane bounds.
+    fn validate_alerting(&self, problems: &mut Vec<String>) {
+        let (a, n) = (&self.alerts, &self.notify);
+        if a.lease_renew_interval * 2 > a.lease_ttl {
+            problems.push("alerts.lease_renew_interval must be at most half of alerts.lease_ttl".into());
+        }
+        if a.min_window > a.max_window {
+            problems.push("alerts.min_window must be <= alerts.max_window".into());
+        }
+        if a.max_window > self.retention.raw {
+            problems.push("alerts.max_window must not exceed retention.raw (rules read raw points)".into());
+        }
+        if a.max_rules == 0 || a.history_page_max == 0 {
+            problems.push("alerts.max_rules and alerts.history_page_max must be greater than zero".into());
+        }
+        if n.outbox_batch == 0 || n.outbox_batch > 1000 {
+            problems.push("notify.outbox_batch must be between 1 and 1000".into());
+        }
+        if n.breaker_failures == 0 {
+            problems.push("notify.breaker_failures must be greater than zero".into());
+        }
+        if n.retry_min > n.retry_max {
+            problems.push("notify.retry_min must be <= notify.retry_max".into());
+        }
+        if n.claim_ttl <= n.webhook_timeout.max(n.smtp_timeout) {
+            problems.push("notify.claim_ttl must be longer than notify.webhook_timeout and notify.smtp_timeout (a claim must outlive one delivery)".into());
+        }
+        if url::Url::parse(&n.external_url).is_err() {
+            problems.push("notify.external_url must be an absolute URL".into());
+        }
+        if n.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            problems.push("notify.smtp_from must be an email address".into());
+        }
+        if !n.smtp_url.starts_with("smtp://") {
+            problems.push("notify.smtp_url must be an smtp:// URL".into());
         }
     }
 

@@ -13,6 +13,8 @@
 //!   supervision tree in one place.
 //! - [`config`]: typed settings; [`telemetry`]: logging and Prometheus metrics;
 //!   [`breaker`]: the circuit breaker around the database for queries.
+//! - [`alerting`]: the pure alert state machine and evaluation plan;
+//!   [`notify`]: webhook and email delivery, SSRF guard, retry schedule.
 
 pub mod actors;
 pub mod app;
@@ -23,3 +25,6 @@ pub mod model;
 pub mod protocol;
 pub mod store;
 pub mod telemetry;
+// --- alerting (issue 5) ---
+pub mod alerting;
+pub mod notify;

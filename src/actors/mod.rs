@@ -8,13 +8,18 @@
 //! - [`query_router::QueryRouterActor`] (pool): cache, tier choice, SQL, breaker.
 //! - [`downsampler::DownsamplerActor`]: recomputes dirty rollup buckets.
 //! - [`retention::RetentionActor`]: creates future partitions, drops expired ones.
+//! - [`alert_supervisor::AlertSupervisor`]: one [`alert::AlertActor`] per rule held,
+//!   evaluation ticks, rule leases; [`notifier::NotifierActor`] (pool): the outbox.
 //! - [`pool::ActorPool`]: spreads requests over a pool's actors.
 
+pub mod alert;
+pub mod alert_supervisor;
 pub mod batch_writer;
 pub mod downsampler;
 pub mod ingest;
 pub mod pool;
 pub mod query_router;
+pub mod notifier;
 pub mod retention;
 
 pub use batch_writer::BatchWriterActor;

@@ -132,5 +132,6 @@ fn reason(error: &ApiError) -> &'static str {
         ApiError::PayloadTooLarge(_) => "too_large",
         ApiError::Unavailable { .. } => "unavailable",
         ApiError::NotFound(_) | ApiError::Internal(_) => "internal",
+        _ => "refused",
     }
 }

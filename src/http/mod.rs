@@ -1,6 +1,7 @@
 //! The HTTP API. One file per resource; handlers decode, call an actor or the store,
 //! and map the result. Every route is listed in [`configure`].
 
+pub mod alerts;
 pub mod catalog;
 pub mod error;
 pub mod health;
@@ -55,7 +56,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/metrics", web::post().to(ingest::ingest))
             .route("/metrics", web::get().to(catalog::list_metrics))
             .route("/metrics/{name}/tags", web::get().to(catalog::metric_tags))
-            .route("/query", web::post().to(query::query)),
+            .route("/query", web::post().to(query::query))
+            // --- alerting (issue 5) ---
+            .configure(alerts::configure),
     )
     .default_service(web::to(error::not_found));
 }

@@ -67,7 +67,7 @@ pub struct HealthReport {
 #[openapi(
     info(
         title = "Vigil API",
-        description = "Metrics ingest, query and catalog."
+        description = "Metrics ingest, query, catalog and alerting."
     ),
     paths(
         super::ingest::ingest,
@@ -77,6 +77,17 @@ pub struct HealthReport {
         super::health::health,
         super::prometheus::metrics,
         openapi_json,
+        // --- alerting (issue 5) ---
+        super::alerts::list_rules,
+        super::alerts::create_rule,
+        super::alerts::get_rule,
+        super::alerts::update_rule,
+        super::alerts::delete_rule,
+        super::alerts::evaluate_rule,
+        super::alerts::history,
+        super::alerts::list_silences,
+        super::alerts::create_silence,
+        super::alerts::delete_silence,
     ),
     components(schemas(
         IngestPoint,
@@ -93,6 +104,29 @@ pub struct HealthReport {
         DataPoint,
         Rejection,
         MetricDefinition,
+        // --- alerting (issue 5) ---
+        crate::model::alert::RuleRequest,
+        crate::model::alert::RuleQuery,
+        crate::model::alert::Condition,
+        crate::model::alert::Severity,
+        crate::model::alert::NoDataPolicy,
+        crate::model::alert::Notification,
+        crate::model::alert::Channel,
+        crate::model::alert::SilenceRequest,
+        crate::model::alert::Silence,
+        crate::alerting::AlertState,
+        crate::store::alerts::AlertEvent,
+        super::alerts::RuleView,
+        super::alerts::InstanceView,
+        super::alerts::RuleResponse,
+        super::alerts::RuleListResponse,
+        super::alerts::Evaluation,
+        super::alerts::EvaluatedInstance,
+        super::alerts::EvaluationResponse,
+        super::alerts::HistoryMeta,
+        super::alerts::HistoryResponse,
+        super::alerts::SilenceResponse,
+        super::alerts::SilenceListResponse,
     ))
 )]
 pub struct ApiDoc;
@@ -118,6 +152,13 @@ mod tests {
             "/health",
             "/metrics",
             "/api/openapi.json",
+            // --- alerting (issue 5) ---
+            "/api/v1/alerts/rules",
+            "/api/v1/alerts/rules/{id}",
+            "/api/v1/alerts/rules/{id}/evaluate",
+            "/api/v1/alerts/history",
+            "/api/v1/alerts/silences",
+            "/api/v1/alerts/silences/{id}",
         ] {
             assert!(
                 paths.iter().any(|p| p.as_str() == route),

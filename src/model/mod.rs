@@ -1,5 +1,6 @@
 //! Domain types that validate on construction: once parsed, a value is valid everywhere.
 
+pub mod alert;
 pub mod point;
 pub mod query;
 pub mod series;

@@ -9,9 +9,13 @@
 //! - [`catalog`]: metric names and tag values for query builders.
 //! - [`redis`]: the optional cache connection and its keys.
 //! - [`amqp`]: broker connection and queue topology.
+//! - [`alerts`]: alert rules, leases, fenced state writes, events, silences;
+//!   [`outbox`]: the notification outbox.
 
 pub mod aggregate;
+pub mod alerts;
 pub mod amqp;
+pub mod outbox;
 pub mod catalog;
 pub mod partitions;
 pub mod points;

@@ -42,6 +42,78 @@ pub struct Metrics {
     pub retention_last_run_timestamp: IntGauge,
     pub rollup_buckets: IntCounterVec,
     pub rollup_lag_seconds: IntGaugeVec,
+    // --- alerting (issue 5) ---
+    pub alerting: AlertMetrics,
+}
+
+/// Alerting metrics (issue 5), registered with the others.
+pub struct AlertMetrics {
+    /// Rules evaluated here, by their worst instance state (ok, pending, firing).
+    pub rules: IntGaugeVec,
+    pub leases_held: IntGauge,
+    pub evaluations: IntCounter,
+    pub evaluation_failures: IntCounterVec,
+    pub round_seconds: Histogram,
+    pub lag_seconds: prometheus::Gauge,
+    pub missed_intervals: IntCounter,
+    pub transitions: IntCounterVec,
+    pub notifications: IntCounterVec,
+    pub notification_delay_seconds: HistogramVec,
+    pub breakers_open: IntGaugeVec,
+    pub outbox_pending: IntGauge,
+}
+
+impl AlertMetrics {
+    fn new() -> AlertMetrics {
+        AlertMetrics {
+            rules: IntGaugeVec::new(Opts::new("vigil_alert_rules", "Rules evaluated by this instance, by their worst instance state."), &[LABEL_STATE]).unwrap(),
+            leases_held: IntGauge::new("vigil_alert_leases_held", "Rule leases this instance holds (rules it evaluates).").unwrap(),
+            evaluations: IntCounter::new("vigil_alert_evaluations_total", "Rule evaluations.").unwrap(),
+            evaluation_failures: IntCounterVec::new(
+                Opts::new("vigil_alert_evaluation_failures_total", "Failed rule evaluations, by reason (query, state_write, panic, actor, timeout)."),
+                &[LABEL_REASON],
+            )
+            .unwrap(),
+            round_seconds: Histogram::with_opts(
+                HistogramOpts::new("vigil_alert_round_duration_seconds", "Time to evaluate every rule of one tick, from the scheduled tick to the last reply.")
+                    .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            )
+            .unwrap(),
+            lag_seconds: prometheus::Gauge::new("vigil_alert_evaluation_lag_seconds", "How long the last round finished after its scheduled tick.").unwrap(),
+            missed_intervals: IntCounter::new("vigil_alert_missed_intervals_total", "Ticks skipped because the previous round was still running.").unwrap(),
+            transitions: IntCounterVec::new(Opts::new("vigil_alert_transitions_total", "Recorded transitions, by new state (firing, resolved)."), &[LABEL_STATE]).unwrap(),
+            notifications: IntCounterVec::new(
+                Opts::new("vigil_notifications_total", "Notification attempts by channel and result (sent, failed, retried, deferred)."),
+                &["channel", LABEL_RESULT],
+            )
+            .unwrap(),
+            notification_delay_seconds: HistogramVec::new(
+                HistogramOpts::new("vigil_notification_delay_seconds", "From the transition to the successful delivery.")
+                    .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
+                &["channel"],
+            )
+            .unwrap(),
+            breakers_open: IntGaugeVec::new(Opts::new("vigil_notify_breakers_open", "Notification targets whose circuit breaker is open, by channel."), &["channel"]).unwrap(),
+            outbox_pending: IntGauge::new("vigil_notify_outbox_pending", "Notifications waiting in the outbox.").unwrap(),
+        }
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.rules.clone()),
+            Box::new(self.leases_held.clone()),
+            Box::new(self.evaluations.clone()),
+            Box::new(self.evaluation_failures.clone()),
+            Box::new(self.round_seconds.clone()),
+            Box::new(self.lag_seconds.clone()),
+            Box::new(self.missed_intervals.clone()),
+            Box::new(self.transitions.clone()),
+            Box::new(self.notifications.clone()),
+            Box::new(self.notification_delay_seconds.clone()),
+            Box::new(self.breakers_open.clone()),
+            Box::new(self.outbox_pending.clone()),
+        ]
+    }
 }
 
 impl Metrics {
@@ -140,6 +212,7 @@ impl Metrics {
                 &["tier"],
             )
             .unwrap(),
+            alerting: AlertMetrics::new(),
             registry,
         };
         m.register_all();
@@ -173,6 +246,7 @@ impl Metrics {
             Box::new(self.rollup_buckets.clone()),
             Box::new(self.rollup_lag_seconds.clone()),
         ];
+        let collectors = collectors.into_iter().chain(self.alerting.collectors());
         for collector in collectors {
             self.registry
                 .register(collector)

@@ -1,0 +1,373 @@
+//! `AlertSupervisor`: starts, restarts and stops one `AlertActor` per rule this
+//! instance evaluates, and drives their evaluation ticks.
+//!
+//! Owns this instance's rule leases (holder id, epochs) and the map rule -> actor.
+//! Every `alerts.evaluation_interval` it runs one round: reconcile (load enabled rules,
+//! renew its leases and take free or expired ones, load silences; start an actor for a
+//! newly held rule, restart one whose rule version or lease epoch changed, stop those
+//! deleted, disabled or lost), then read the window data of all its rules with one
+//! statement per distinct window, and send [`EvaluateRule`] to every actor at once.
+//! Between rounds it renews its leases every `alerts.lease_renew_interval`. A tick that
+//! finds the previous round still running is skipped and counted as missed.
+//!
+//! Takes [`RulesChanged`] from the rules API (reconcile now, so an edit on this instance
+//! takes effect at once and elsewhere within one interval) and [`ReleaseLeases`] at
+//! shutdown (survivors take the rules over at their next renewal instead of waiting
+//! for the leases to expire). An actor that died (panic, failed restore) is started
+//! again at the next round; it restores its state from PostgreSQL. When the supervisor
+//! itself restarts it keeps its fields, so it resumes with the same actors.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use uuid::Uuid;
+
+use crate::actors::alert::{AlertActor, AlertDeps, EvaluateRule, StopRule};
+use crate::alerting::{AlertState, WindowData};
+use crate::model::alert::{AlertRule, RuleLimits, Silence};
+use crate::store::alerts;
+
+/// Rules changed through the API: reconcile now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RulesChanged;
+
+/// Give up every lease (shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReleaseLeases;
+
+/// Run one evaluation round now and wait for it (benchmarks and tests).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RunRound;
+
+struct RuleEntry {
+    rule: Arc<AlertRule>,
+    epoch: i64,
+    addr: Addr<AlertActor>,
+}
+
+/// What a reconcile read from the database.
+struct Snapshot {
+    rules: Vec<AlertRule>,
+    leases: HashMap<Uuid, i64>,
+    silences: Vec<Silence>,
+}
+
+pub struct AlertSupervisor {
+    deps: AlertDeps,
+    /// This process's lease holder id (unique per start).
+    holder: String,
+    /// Where the rule actors run.
+    arbiter: ArbiterHandle,
+    limits: RuleLimits,
+    actors: HashMap<Uuid, RuleEntry>,
+    silences: Arc<Vec<Silence>>,
+    round_running: bool,
+    reconcile_running: bool,
+    reconcile_again: bool,
+    released: bool,
+}
+
+impl AlertSupervisor {
+    pub fn new(deps: AlertDeps, arbiter: ArbiterHandle) -> AlertSupervisor {
+        let limits = rule_limits(&deps.settings);
+        AlertSupervisor {
+            holder: format!("{}:{}", hostname(), Uuid::new_v4().simple()),
+            deps,
+            arbiter,
+            limits,
+            actors: HashMap::new(),
+            silences: Arc::new(Vec::new()),
+            round_running: false,
+            reconcile_running: false,
+            reconcile_again: false,
+            released: false,
+        }
+    }
+
+    fn read_snapshot(&self) -> impl std::future::Future<Output = Result<Snapshot, sqlx::Error>> + 'static {
+        let (pg, holder, ttl, limits) =
+            (self.deps.pg.clone(), self.holder.clone(), self.deps.settings.alerts.lease_ttl, self.limits);
+        async move {
+            let rows = alerts::list_rules(&pg, true).await?;
+            let leases = alerts::acquire_leases(&pg, &holder, ttl).await?;
+            let silences = alerts::current_silences(&pg).await?;
+            let rules = rows
+                .into_iter()
+                .filter(|r| leases.contains_key(&r.id))
+                .filter_map(|r| match AlertRule::new(r.id, r.owner_id, r.version, r.spec, &limits) {
+                    Ok(rule) => Some(rule),
+                    Err(error) => {
+                        tracing::error!(rule = %r.id, %error, "A stored alert rule no longer validates (configuration changed?); it is not evaluated.");
+                        None
+                    }
+                })
+                .collect();
+            Ok(Snapshot { rules, leases, silences })
+        }
+    }
+
+    /// Brings the actor map in line with the snapshot.
+    fn apply(&mut self, snapshot: Snapshot) {
+        let wanted: BTreeSet<Uuid> = snapshot.rules.iter().map(|r| r.id).collect();
+        self.actors.retain(|id, entry| {
+            let keep = wanted.contains(id);
+            if !keep {
+                entry.addr.do_send(StopRule);
+            }
+            keep
+        });
+        for rule in snapshot.rules {
+            let epoch = snapshot.leases[&rule.id];
+            let current = self.actors.get(&rule.id);
+            let fresh = current.is_some_and(|e| {
+                e.epoch == epoch && e.rule.version == rule.version && e.addr.connected()
+            });
+            if fresh {
+                continue;
+            }
+            if let Some(old) = self.actors.remove(&rule.id) {
+                old.addr.do_send(StopRule);
+            }
+            let rule = Arc::new(rule);
+            let addr = {
+                let (rule, holder, deps) = (rule.clone(), self.holder.clone(), self.deps.clone());
+                AlertActor::start_in_arbiter(&self.arbiter, move |_| AlertActor::new(rule, epoch, holder, deps))
+            };
+            self.actors.insert(rule.id, RuleEntry { rule, epoch, addr });
+        }
+        self.silences = Arc::new(snapshot.silences);
+        self.deps.metrics.alerting.leases_held.set(self.actors.len() as i64);
+    }
+
+    /// Reconcile outside a round (lease renewal, API changes).
+    fn reconcile(&mut self, ctx: &mut Context<Self>) {
+        if self.released {
+            return;
+        }
+        if self.reconcile_running || self.round_running {
+            self.reconcile_again = true;
+            return;
+        }
+        self.reconcile_running = true;
+        ctx.spawn(self.read_snapshot().into_actor(self).map(|snapshot, actor, ctx| {
+            actor.reconcile_running = false;
+            match snapshot {
+                Ok(snapshot) => actor.apply(snapshot),
+                Err(error) => tracing::warn!(%error, "Cannot renew alert rule leases; retrying."),
+            }
+            if std::mem::take(&mut actor.reconcile_again) {
+                actor.reconcile(ctx);
+            }
+        }));
+    }
+
+    /// One tick: reconcile, read the data, evaluate every rule.
+    fn round(&mut self, ctx: &mut Context<Self>, done: Option<tokio::sync::oneshot::Sender<()>>) {
+        if self.released {
+            return;
+        }
+        if self.round_running || self.reconcile_running {
+            if done.is_none() {
+                self.deps.metrics.alerting.missed_intervals.inc();
+            }
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+            return;
+        }
+        self.round_running = true;
+        let scheduled = Instant::now();
+        let snapshot = self.read_snapshot();
+        let round = snapshot.into_actor(self).then(move |snapshot, actor, _| {
+            match snapshot {
+                Ok(snapshot) => actor.apply(snapshot),
+                Err(error) => {
+                    tracing::warn!(%error, "Cannot load alert rules and leases; evaluating the rules held so far.");
+                    actor.deps.metrics.alerting.evaluation_failures.with_label_values(&["leases"]).inc();
+                }
+            }
+            let targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)> =
+                actor.actors.values().map(|e| (e.rule.clone(), e.addr.clone())).collect();
+            let (deps, silences) = (actor.deps.clone(), actor.silences.clone());
+            evaluate_all(deps, targets, silences).into_actor(actor)
+        });
+        ctx.spawn(round.map(move |outcomes, actor, ctx| {
+            actor.round_running = false;
+            let metrics = &actor.deps.metrics.alerting;
+            let elapsed = scheduled.elapsed().as_secs_f64();
+            metrics.round_seconds.observe(elapsed);
+            metrics.lag_seconds.set(elapsed);
+            let mut by_state: HashMap<&'static str, i64> = HashMap::from([("ok", 0), ("pending", 0), ("firing", 0)]);
+            for (rule, outcome) in outcomes {
+                match outcome {
+                    Some(state) => *by_state.entry(state.as_str()).or_default() += 1,
+                    None => {
+                        // The actor is gone (panicked, failed restore, lost lease): the
+                        // next reconcile starts it again if the lease is still ours.
+                        if actor.actors.get(&rule).is_some_and(|e| !e.addr.connected()) {
+                            actor.actors.remove(&rule);
+                        }
+                    }
+                }
+            }
+            for (state, count) in by_state {
+                metrics.rules.with_label_values(&[state]).set(count);
+            }
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+            if std::mem::take(&mut actor.reconcile_again) {
+                actor.reconcile(ctx);
+            }
+        }));
+    }
+}
+
+/// Reads the window data of all `targets` (one statement per distinct window) and
+/// evaluates every rule concurrently. Returns each rule's worst state, `None` where
+/// the evaluation failed.
+async fn evaluate_all(
+    deps: AlertDeps,
+    targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)>,
+    silences: Arc<Vec<Silence>>,
+) -> Vec<(Uuid, Option<AlertState>)> {
+    let settings = &deps.settings;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let mut windows: HashMap<Duration, BTreeSet<String>> = HashMap::new();
+    for (rule, _) in &targets {
+        windows.entry(rule.window).or_default().insert(rule.spec.query.query.clone());
+    }
+    let mut data: HashMap<Duration, Option<Arc<WindowData>>> = HashMap::new();
+    let reads = windows.into_iter().map(|(window, metrics)| {
+        let pg = deps.pg.clone();
+        let timeout = settings.alerts.evaluation_timeout;
+        async move {
+            let metrics: Vec<String> = metrics.into_iter().collect();
+            let start = now_ms - window.as_millis() as i64;
+            let rows = alerts::window_partials(&pg, &metrics, start, now_ms, timeout).await;
+            (window, rows)
+        }
+    });
+    for (window, rows) in futures_util::future::join_all(reads).await {
+        let entry = match rows {
+            Ok(rows) => {
+                let mut window_data = WindowData { end_ms: now_ms, by_metric: HashMap::new() };
+                for (metric, series) in rows {
+                    window_data.by_metric.entry(metric).or_default().push(series);
+                }
+                Some(Arc::new(window_data))
+            }
+            Err(error) => {
+                tracing::warn!(%error, window = ?window, "Cannot read alert window data; those rules are evaluated again next tick.");
+                None
+            }
+        };
+        data.insert(window, entry);
+    }
+    let timeout = settings.alerts.evaluation_timeout;
+    let sends = targets.into_iter().map(|(rule, addr)| {
+        let window_data = data.get(&rule.window).cloned().flatten();
+        let (silences, metrics) = (silences.clone(), deps.metrics.clone());
+        async move {
+            let Some(window_data) = window_data else {
+                metrics.alerting.evaluation_failures.with_label_values(&["query"]).inc();
+                return (rule.id, None);
+            };
+            let message = EvaluateRule { at_ms: now_ms, data: window_data, silences };
+            match tokio::time::timeout(timeout, addr.send(message)).await {
+                Ok(Ok(Ok(outcome))) => (rule.id, Some(outcome.worst)),
+                Ok(Ok(Err(_))) => (rule.id, None),
+                Ok(Err(_)) => {
+                    metrics.alerting.evaluation_failures.with_label_values(&["actor"]).inc();
+                    (rule.id, None)
+                }
+                Err(_) => {
+                    metrics.alerting.evaluation_failures.with_label_values(&["timeout"]).inc();
+                    (rule.id, None)
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(sends).await
+}
+
+/// The limits rules are validated against, from the settings.
+pub fn rule_limits(settings: &crate::config::Settings) -> RuleLimits {
+    RuleLimits {
+        min_window: settings.alerts.min_window,
+        max_window: settings.alerts.max_window,
+        max_duration: settings.alerts.max_duration,
+        max_name_len: 200,
+        allow_private_targets: settings.notify.allow_private_targets,
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "vigil".into())
+}
+
+impl Actor for AlertSupervisor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.deps.settings.actors.mailbox_capacity);
+        let alerts = &self.deps.settings.alerts;
+        self.round_running = false;
+        self.reconcile_running = false;
+        ctx.run_interval(alerts.evaluation_interval, |actor, ctx| actor.round(ctx, None));
+        ctx.run_interval(alerts.lease_renew_interval, |actor, ctx| actor.reconcile(ctx));
+        self.round(ctx, None);
+    }
+}
+
+impl Supervised for AlertSupervisor {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        self.deps.metrics.actor_restarts.with_label_values(&["alert_supervisor"]).inc();
+    }
+}
+
+impl Handler<RulesChanged> for AlertSupervisor {
+    type Result = ();
+
+    fn handle(&mut self, _: RulesChanged, ctx: &mut Self::Context) {
+        self.reconcile(ctx);
+    }
+}
+
+impl Handler<RunRound> for AlertSupervisor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: RunRound, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.round(ctx, Some(tx));
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
+
+impl Handler<ReleaseLeases> for AlertSupervisor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: ReleaseLeases, _: &mut Self::Context) -> Self::Result {
+        self.released = true;
+        for (_, entry) in self.actors.drain() {
+            entry.addr.do_send(StopRule);
+        }
+        let (pg, holder) = (self.deps.pg.clone(), self.holder.clone());
+        Box::pin(
+            async move {
+                match alerts::release_leases(&pg, &holder).await {
+                    Ok(n) => tracing::info!(leases = n, "Released the alert rule leases."),
+                    Err(error) => tracing::warn!(%error, "Could not release the alert rule leases; they expire by themselves."),
+                }
+            }
+            .into_actor(self),
+        )
+    }
+}

@@ -1,0 +1,122 @@
+//! From shared window data to one value per alert instance.
+//!
+//! The supervisor reads, per distinct window, the exact partials (min, max, sum,
+//! count) of every series of every metric its rules use, in one statement for all of
+//! them. Each rule then filters those series by its tags, groups them by its
+//! `groupBy` keys and merges the partials here: a thousand rules on one metric cost one
+//! database round trip per tick, not a thousand.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::{Aggregation, Labels};
+
+/// The partials of one series over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesWindow {
+    pub labels: Labels,
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub count: i64,
+}
+
+/// Series partials by metric name, for one window ending at `end_ms`.
+#[derive(Debug, Clone, Default)]
+pub struct WindowData {
+    pub end_ms: i64,
+    pub by_metric: HashMap<String, Vec<SeriesWindow>>,
+}
+
+/// The canonical identity of an instance's labels (stable across processes).
+pub fn instance_key(labels: &Labels) -> String {
+    serde_json::to_string(labels).expect("labels serialise")
+}
+
+/// One value per instance (the labels of its `group_by` keys; `{}` without groupBy)
+/// from the series of `metric` whose labels contain `tags`. Instances without points
+/// do not appear.
+pub fn instance_values(
+    data: &WindowData,
+    metric: &str,
+    tags: &Labels,
+    group_by: &[String],
+    aggregation: Aggregation,
+) -> BTreeMap<Labels, f64> {
+    let mut merged: BTreeMap<Labels, (f64, f64, f64, i64)> = BTreeMap::new();
+    for series in data.by_metric.get(metric).into_iter().flatten() {
+        if series.count == 0 || !tags.iter().all(|(k, v)| series.labels.get(k) == Some(v)) {
+            continue;
+        }
+        let key: Labels = group_by
+            .iter()
+            .filter_map(|k| series.labels.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        let entry = merged
+            .entry(key)
+            .or_insert((f64::INFINITY, f64::NEG_INFINITY, 0.0, 0));
+        entry.0 = entry.0.min(series.min);
+        entry.1 = entry.1.max(series.max);
+        entry.2 += series.sum;
+        entry.3 += series.count;
+    }
+    merged
+        .into_iter()
+        .map(|(labels, (min, max, sum, count))| {
+            let value = match aggregation {
+                Aggregation::Min => min,
+                Aggregation::Max => max,
+                Aggregation::Sum => sum,
+                Aggregation::Count => count as f64,
+                _ => sum / count as f64,
+            };
+            (labels, value)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(host: &str, dc: &str, values: &[f64]) -> SeriesWindow {
+        let mut labels = Labels::new();
+        labels.insert("host".into(), host.into());
+        labels.insert("dc".into(), dc.into());
+        SeriesWindow {
+            labels,
+            min: values.iter().cloned().fold(f64::INFINITY, f64::min),
+            max: values.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+            sum: values.iter().sum(),
+            count: values.len() as i64,
+        }
+    }
+
+    fn data() -> WindowData {
+        let mut by_metric = HashMap::new();
+        by_metric.insert(
+            "cpu".to_string(),
+            vec![series("a", "x", &[1.0, 3.0]), series("b", "x", &[10.0]), series("c", "y", &[7.0])],
+        );
+        WindowData { end_ms: 0, by_metric }
+    }
+
+    #[test]
+    fn averages_are_exact_over_points_not_series() {
+        let v = instance_values(&data(), "cpu", &Labels::new(), &[], Aggregation::Avg);
+        assert_eq!(v.get(&Labels::new()), Some(&(21.0 / 4.0)));
+        let v = instance_values(&data(), "cpu", &Labels::new(), &[], Aggregation::Count);
+        assert_eq!(v.get(&Labels::new()), Some(&4.0));
+    }
+
+    #[test]
+    fn tags_filter_and_group_by_splits() {
+        let mut tags = Labels::new();
+        tags.insert("dc".into(), "x".into());
+        let v = instance_values(&data(), "cpu", &tags, &["host".into()], Aggregation::Max);
+        assert_eq!(v.len(), 2);
+        let mut a = Labels::new();
+        a.insert("host".into(), "a".into());
+        assert_eq!(v[&a], 3.0);
+        assert!(instance_values(&data(), "mem", &Labels::new(), &[], Aggregation::Avg).is_empty());
+    }
+}

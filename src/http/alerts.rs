@@ -1,0 +1,507 @@
+//! Alerting API: rules (`/api/v1/alerts/rules`), evaluate-now, history, silences.
+//!
+//! Rules are stored in PostgreSQL; after a change the handler tells the local
+//! `AlertSupervisor` (`RulesChanged`), which restarts, starts or stops the rule's actor
+//! at once; other instances pick the change up at their next tick.
+
+use std::collections::BTreeMap;
+
+use actix::Addr;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::actors::alert::MirroredInstance;
+use crate::actors::alert_supervisor::{rule_limits, AlertSupervisor, RulesChanged};
+use crate::alerting::plan::plan;
+use crate::alerting::{AlertState, InstanceState, Observation, WindowData};
+use crate::model::alert::{
+    AlertRule, Condition, NoDataPolicy, Notification, RuleError, RuleQuery, RuleRequest, RuleSpec, Severity, Silence,
+    SilenceRequest,
+};
+use crate::model::Labels;
+use crate::store::alerts::{self as store, AlertEvent, HistoryFilter, RuleRow};
+
+/// What the alert handlers need besides `AppState`; registered in `app.rs`.
+pub struct AlertsState {
+    pub supervisor: Addr<AlertSupervisor>,
+}
+
+/// One alert instance's state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceView {
+    pub labels: Labels,
+    pub state: AlertState,
+    pub pending_since: Option<DateTime<Utc>>,
+    pub firing_since: Option<DateTime<Utc>>,
+    pub last_value: Option<f64>,
+    pub last_evaluated: Option<DateTime<Utc>>,
+}
+
+/// A rule as the API returns it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleView {
+    pub id: Uuid,
+    pub owner_id: Option<Uuid>,
+    pub version: i64,
+    pub name: String,
+    pub query: RuleQuery,
+    pub condition: Condition,
+    pub threshold: f64,
+    pub duration: String,
+    pub severity: Severity,
+    pub enabled: bool,
+    pub notification: Notification,
+    pub no_data: NoDataPolicy,
+    /// The effective lookback window, e.g. "5m".
+    pub window: String,
+    /// The worst state among the rule's instances.
+    pub state: AlertState,
+    /// Instances that are pending or firing (with `GET /rules/{id}`: every instance
+    /// evaluated last, ok ones included, when the live mirror has them).
+    pub instances: Vec<InstanceView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleResponse {
+    pub data: RuleView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleListResponse {
+    pub data: Vec<RuleView>,
+}
+
+/// One instance in an evaluate-now answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluatedInstance {
+    pub labels: Labels,
+    /// The value over the window; null when there was no data.
+    pub value: Option<f64>,
+    /// Whether the condition holds (null: no data).
+    pub condition_met: Option<bool>,
+    /// The current state.
+    pub state: AlertState,
+    /// The state this evaluation would lead to.
+    pub would_be: AlertState,
+    /// "firing" or "resolved" when this evaluation would notify.
+    pub transition: Option<String>,
+    pub silenced: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Evaluation {
+    pub evaluated_at: DateTime<Utc>,
+    pub window: String,
+    pub instances: Vec<EvaluatedInstance>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EvaluationResponse {
+    pub data: Evaluation,
+}
+
+/// `GET /api/v1/alerts/history` filters; newest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    pub rule_id: Option<Uuid>,
+    /// firing or resolved
+    pub state: Option<String>,
+    /// RFC 3339; events at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// RFC 3339; events before.
+    pub to: Option<DateTime<Utc>>,
+    /// Page size (default 100, at most `alerts.history_page_max`).
+    pub limit: Option<i64>,
+    /// The `meta.nextCursor` of the previous page.
+    pub cursor: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryMeta {
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryResponse {
+    pub data: Vec<AlertEvent>,
+    pub meta: HistoryMeta,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SilenceResponse {
+    pub data: Silence,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SilenceListResponse {
+    pub data: Vec<Silence>,
+}
+
+fn invalid(error: RuleError) -> ApiError {
+    ApiError::validation(error.to_string(), error.details())
+}
+
+fn db(error: sqlx::Error) -> ApiError {
+    if crate::store::is_transient(&error) {
+        tracing::warn!(%error, "Alerting request failed on the database.");
+        ApiError::unavailable("the database is unavailable", 5)
+    } else {
+        ApiError::internal(error)
+    }
+}
+
+fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+}
+
+fn instance_view(labels: Labels, state: InstanceState) -> InstanceView {
+    InstanceView {
+        labels,
+        state: state.state,
+        pending_since: time(state.pending_since),
+        firing_since: time(state.firing_since),
+        last_value: state.last_value,
+        last_evaluated: time(state.last_evaluated),
+    }
+}
+
+fn worst(instances: &[InstanceView]) -> AlertState {
+    if instances.iter().any(|i| i.state == AlertState::Firing) {
+        AlertState::Firing
+    } else if instances.iter().any(|i| i.state == AlertState::Pending) {
+        AlertState::Pending
+    } else {
+        AlertState::Ok
+    }
+}
+
+fn view(state: &AppState, row: RuleRow, instances: Vec<InstanceView>) -> RuleView {
+    let window = row
+        .spec
+        .window(&rule_limits(&state.settings))
+        .map(|w| humantime::format_duration(w).to_string())
+        .unwrap_or_default();
+    let spec = row.spec;
+    RuleView {
+        id: row.id,
+        owner_id: row.owner_id,
+        version: row.version,
+        name: spec.name,
+        query: spec.query,
+        condition: spec.condition,
+        threshold: spec.threshold,
+        duration: spec.duration,
+        severity: spec.severity,
+        enabled: spec.enabled,
+        notification: spec.notification,
+        no_data: spec.no_data,
+        window,
+        state: worst(&instances),
+        instances,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn parse_body(state: &AppState, body: RuleRequest) -> Result<RuleSpec, ApiError> {
+    RuleSpec::parse(body, &rule_limits(&state.settings)).map_err(invalid)
+}
+
+fn changed(alerts: &AlertsState) {
+    alerts.supervisor.do_send(RulesChanged);
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts/rules", tag = "alerts",
+    responses((status = 200, description = "Every rule with its current state", body = RuleListResponse)))]
+pub async fn list_rules(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let rows = store::list_rules(&state.pg, false).await.map_err(db)?;
+    let mut instances: BTreeMap<Uuid, Vec<InstanceView>> = BTreeMap::new();
+    for row in store::instance_rows(&state.pg, None).await.map_err(db)? {
+        instances.entry(row.rule_id).or_default().push(instance_view(row.labels, row.state));
+    }
+    let data: Vec<RuleView> = rows
+        .into_iter()
+        .map(|row| {
+            let own = instances.remove(&row.id).unwrap_or_default();
+            view(&state, row, own)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"data": data})))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/rules", tag = "alerts", request_body = RuleRequest,
+    responses(
+        (status = 201, description = "Created; evaluated from the next tick", body = RuleResponse),
+        (status = 400, description = "Invalid field (named in details)", body = super::openapi::ErrorBody),
+        (status = 409, description = "alerts.max_rules reached", body = super::openapi::ErrorBody),
+    ))]
+#[tracing::instrument(name = "create_rule", skip_all)]
+pub async fn create_rule(
+    state: web::Data<AppState>,
+    alerts: web::Data<AlertsState>,
+    body: web::Json<RuleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let spec = parse_body(&state, body.into_inner())?;
+    let count = store::count_rules(&state.pg).await.map_err(db)?;
+    if count >= i64::from(state.settings.alerts.max_rules) {
+        return Err(ApiError::conflict(
+            format!("at most {} alert rules (alerts.max_rules)", state.settings.alerts.max_rules),
+            serde_json::Value::Null,
+        ));
+    }
+    let row = store::insert_rule(&state.pg, Uuid::new_v4(), None, &spec).await.map_err(db)?;
+    tracing::info!(rule = %row.id, name = %row.spec.name, "Alert rule created.");
+    changed(&alerts);
+    Ok(HttpResponse::Created().json(json!({"data": view(&state, row, Vec::new())})))
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts/rules/{id}", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Rule id")),
+    responses(
+        (status = 200, description = "The rule with the state of every instance", body = RuleResponse),
+        (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
+    ))]
+pub async fn get_rule(state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = store::get_rule(&state.pg, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
+    // The live mirror (every instance of the last tick, with its value) when Redis has
+    // it; else the record (non-ok instances only).
+    let mirrored = state
+        .redis
+        .get(&state.redis.alert_state_key(&id))
+        .await
+        .and_then(|json| serde_json::from_str::<Vec<MirroredInstance>>(&json).ok());
+    let instances: Vec<InstanceView> = match mirrored {
+        Some(mirror) => mirror.into_iter().map(|m| instance_view(m.labels, m.state)).collect(),
+        None => store::instance_rows(&state.pg, Some(id))
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(|r| instance_view(r.labels, r.state))
+            .collect(),
+    };
+    Ok(HttpResponse::Ok().json(json!({"data": view(&state, row, instances)})))
+}
+
+#[utoipa::path(put, path = "/api/v1/alerts/rules/{id}", tag = "alerts", request_body = RuleRequest,
+    params(("id" = Uuid, Path, description = "Rule id")),
+    responses(
+        (status = 200, description = "Replaced; takes effect within one evaluation interval", body = RuleResponse),
+        (status = 400, description = "Invalid field (named in details)", body = super::openapi::ErrorBody),
+        (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
+    ))]
+#[tracing::instrument(name = "update_rule", skip_all, fields(rule = %id))]
+pub async fn update_rule(
+    state: web::Data<AppState>,
+    alerts: web::Data<AlertsState>,
+    id: web::Path<Uuid>,
+    body: web::Json<RuleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let spec = parse_body(&state, body.into_inner())?;
+    let row = store::update_rule(&state.pg, id, &spec)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
+    tracing::info!(rule = %id, version = row.version, "Alert rule updated.");
+    changed(&alerts);
+    let instances = store::instance_rows(&state.pg, Some(id))
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|r| instance_view(r.labels, r.state))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"data": view(&state, row, instances)})))
+}
+
+#[utoipa::path(delete, path = "/api/v1/alerts/rules/{id}", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Rule id")),
+    responses(
+        (status = 204, description = "Deleted; its history stays"),
+        (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
+    ))]
+#[tracing::instrument(name = "delete_rule", skip_all, fields(rule = %id))]
+pub async fn delete_rule(
+    state: web::Data<AppState>,
+    alerts: web::Data<AlertsState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if !store::delete_rule(&state.pg, id).await.map_err(db)? {
+        return Err(ApiError::NotFound(format!("no alert rule {id}")));
+    }
+    tracing::info!(rule = %id, "Alert rule deleted.");
+    changed(&alerts);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/rules/{id}/evaluate", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Rule id")),
+    responses(
+        (status = 200, description = "The value and would-be state of every instance now; nothing is recorded or notified", body = EvaluationResponse),
+        (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
+    ))]
+pub async fn evaluate_rule(state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let row = store::get_rule(&state.pg, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
+    let rule = AlertRule::new(row.id, row.owner_id, row.version, row.spec, &rule_limits(&state.settings))
+        .map_err(invalid)?;
+    let now_ms = Utc::now().timestamp_millis();
+    let rows = store::window_partials(
+        &state.pg,
+        std::slice::from_ref(&rule.spec.query.query),
+        now_ms - rule.window.as_millis() as i64,
+        now_ms,
+        state.settings.alerts.evaluation_timeout,
+    )
+    .await
+    .map_err(db)?;
+    let mut data = WindowData { end_ms: now_ms, ..Default::default() };
+    for (metric, series) in rows {
+        data.by_metric.entry(metric).or_default().push(series);
+    }
+    let current: BTreeMap<Labels, InstanceState> =
+        store::load_instances(&state.pg, id).await.map_err(db)?.into_iter().collect();
+    let silences = store::current_silences(&state.pg).await.map_err(db)?;
+    let instances = plan(&rule, &current, &data, &silences, now_ms)
+        .into_iter()
+        .map(|p| {
+            let value = match p.observation {
+                Observation::Value(v) => Some(v),
+                Observation::NoData => None,
+            };
+            EvaluatedInstance {
+                condition_met: value.map(|v| rule.spec.condition.holds(v, rule.spec.threshold)),
+                value,
+                state: p.before.state,
+                would_be: p.after.state,
+                transition: p.transition.map(|t| t.as_str().to_string()),
+                silenced: p.silenced,
+                labels: p.labels,
+            }
+        })
+        .collect();
+    let evaluation = Evaluation {
+        evaluated_at: time(Some(now_ms)).unwrap_or_else(Utc::now),
+        window: humantime::format_duration(rule.window).to_string(),
+        instances,
+    };
+    Ok(HttpResponse::Ok().json(json!({"data": evaluation})))
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts/history", tag = "alerts", params(HistoryQuery),
+    responses(
+        (status = 200, description = "Firing and resolved events, newest first", body = HistoryResponse),
+        (status = 400, description = "Invalid filter", body = super::openapi::ErrorBody),
+    ))]
+pub async fn history(state: web::Data<AppState>, query: web::Query<HistoryQuery>) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let max = i64::from(state.settings.alerts.history_page_max);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::validation(
+            format!("limit must be between 1 and {max}"),
+            json!({"field": "limit"}),
+        ));
+    }
+    if let Some(s) = &query.state {
+        if s != "firing" && s != "resolved" {
+            return Err(ApiError::validation("state must be firing or resolved", json!({"field": "state"})));
+        }
+    }
+    let filter = HistoryFilter {
+        rule_id: query.rule_id,
+        state: query.state,
+        from: query.from,
+        to: query.to,
+        before: query.cursor,
+        limit: limit + 1,
+    };
+    let mut events = store::history(&state.pg, &filter).await.map_err(db)?;
+    let next_cursor = if events.len() as i64 > limit {
+        events.truncate(limit as usize);
+        events.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(json!({"data": events, "meta": {"nextCursor": next_cursor}})))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/silences", tag = "alerts", request_body = SilenceRequest,
+    responses(
+        (status = 201, description = "Created: matching alerts keep their state and history but are not notified", body = SilenceResponse),
+        (status = 400, description = "Invalid field", body = super::openapi::ErrorBody),
+    ))]
+pub async fn create_silence(
+    state: web::Data<AppState>,
+    alerts: web::Data<AlertsState>,
+    body: web::Json<SilenceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let silence = Silence::parse(body.into_inner(), None, Utc::now()).map_err(invalid)?;
+    store::insert_silence(&state.pg, &silence).await.map_err(db)?;
+    changed(&alerts);
+    Ok(HttpResponse::Created().json(json!({"data": silence})))
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts/silences", tag = "alerts",
+    responses((status = 200, description = "Silences that have not ended", body = SilenceListResponse)))]
+pub async fn list_silences(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let silences = store::current_silences(&state.pg).await.map_err(db)?;
+    Ok(HttpResponse::Ok().json(json!({"data": silences})))
+}
+
+#[utoipa::path(delete, path = "/api/v1/alerts/silences/{id}", tag = "alerts",
+    params(("id" = Uuid, Path, description = "Silence id")),
+    responses(
+        (status = 204, description = "Ended now"),
+        (status = 404, description = "No such current silence", body = super::openapi::ErrorBody),
+    ))]
+pub async fn delete_silence(
+    state: web::Data<AppState>,
+    alerts: web::Data<AlertsState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if !store::expire_silence(&state.pg, id).await.map_err(db)? {
+        return Err(ApiError::NotFound(format!("no current silence {id}")));
+    }
+    changed(&alerts);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The alerting routes, mounted under `/api/v1` by `http::configure`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg
+        .route("/alerts/rules", web::get().to(list_rules))
+        .route("/alerts/rules", web::post().to(create_rule))
+        .route("/alerts/rules/{id}", web::get().to(get_rule))
+        .route("/alerts/rules/{id}", web::put().to(update_rule))
+        .route("/alerts/rules/{id}", web::delete().to(delete_rule))
+        .route("/alerts/rules/{id}/evaluate", web::post().to(evaluate_rule))
+        .route("/alerts/history", web::get().to(history))
+        .route("/alerts/silences", web::get().to(list_silences))
+        .route("/alerts/silences", web::post().to(create_silence))
+        .route("/alerts/silences/{id}", web::delete().to(delete_silence));
+}

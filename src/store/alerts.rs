@@ -1,0 +1,503 @@
+//! Alerting SQL: rules, evaluation leases, instance state (fenced writes), events,
+//! silences, and the window partials every rule evaluates.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::alerting::{AlertState, InstanceState, SeriesWindow, Transition};
+use crate::model::alert::{RuleSpec, Silence};
+use crate::model::Labels;
+use crate::notify::payload::NotificationPayload;
+
+/// A rule row as stored.
+#[derive(Debug, Clone)]
+pub struct RuleRow {
+    pub id: Uuid,
+    pub owner_id: Option<Uuid>,
+    pub spec: RuleSpec,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const RULE_COLUMNS: &str = "id, owner_id, spec, version, created_at, updated_at";
+
+fn rule_row(row: sqlx::postgres::PgRow) -> Result<RuleRow, sqlx::Error> {
+    let Json(spec): Json<RuleSpec> = row.try_get("spec")?;
+    Ok(RuleRow {
+        id: row.try_get("id")?,
+        owner_id: row.try_get("owner_id")?,
+        spec,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub async fn count_rules(pg: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM alert_rules")
+        .fetch_one(pg)
+        .await
+}
+
+pub async fn insert_rule(
+    pg: &PgPool,
+    id: Uuid,
+    owner_id: Option<Uuid>,
+    spec: &RuleSpec,
+) -> Result<RuleRow, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO alert_rules (id, owner_id, name, spec, enabled) VALUES ($1, $2, $3, $4, $5)
+         RETURNING {RULE_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(owner_id)
+    .bind(&spec.name)
+    .bind(Json(spec))
+    .bind(spec.enabled)
+    .fetch_one(pg)
+    .await?;
+    rule_row(row)
+}
+
+/// Replaces a rule's spec and bumps its version; `None` when it does not exist.
+pub async fn update_rule(pg: &PgPool, id: Uuid, spec: &RuleSpec) -> Result<Option<RuleRow>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "UPDATE alert_rules SET name = $2, spec = $3, enabled = $4, version = version + 1, updated_at = now()
+         WHERE id = $1 RETURNING {RULE_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(&spec.name)
+    .bind(Json(spec))
+    .bind(spec.enabled)
+    .fetch_optional(pg)
+    .await?;
+    row.map(rule_row).transpose()
+}
+
+/// Deletes a rule (its lease and instance states go with it; its events stay).
+pub async fn delete_rule(pg: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM alert_rules WHERE id = $1")
+        .bind(id)
+        .execute(pg)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn get_rule(pg: &PgPool, id: Uuid) -> Result<Option<RuleRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pg)
+        .await?;
+    row.map(rule_row).transpose()
+}
+
+/// All rules (or only enabled ones), oldest first.
+pub async fn list_rules(pg: &PgPool, enabled_only: bool) -> Result<Vec<RuleRow>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled OR NOT $1 ORDER BY created_at, id"
+    ))
+    .bind(enabled_only)
+    .fetch_all(pg)
+    .await?;
+    rows.into_iter().map(rule_row).collect()
+}
+
+/// Renews this holder's leases and takes every enabled rule's lease that is free or
+/// expired (a new holder bumps the epoch). Returns rule id -> epoch of every lease
+/// held afterwards. Two statements in one transaction: a statement may not touch a
+/// row twice, and renewing first keeps our own leases from looking expired.
+pub async fn acquire_leases(
+    pg: &PgPool,
+    holder: &str,
+    ttl: Duration,
+) -> Result<HashMap<Uuid, i64>, sqlx::Error> {
+    let ttl_secs = ttl.as_secs_f64();
+    let mut tx = pg.begin().await?;
+    let mut held: HashMap<Uuid, i64> = sqlx::query_as(
+        "UPDATE alert_leases SET expires_at = now() + make_interval(secs => $2)
+         WHERE holder = $1 RETURNING rule_id, epoch",
+    )
+    .bind(holder)
+    .bind(ttl_secs)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let taken: Vec<(Uuid, i64)> = sqlx::query_as(
+        "INSERT INTO alert_leases AS l (rule_id, holder, epoch, expires_at)
+         SELECT r.id, $1, 1, now() + make_interval(secs => $2)
+         FROM alert_rules r LEFT JOIN alert_leases x ON x.rule_id = r.id
+         WHERE r.enabled AND (x.rule_id IS NULL OR x.expires_at < now())
+         ORDER BY r.id
+         ON CONFLICT (rule_id) DO UPDATE
+            SET holder = EXCLUDED.holder, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at
+            WHERE l.expires_at < now()
+         RETURNING rule_id, epoch",
+    )
+    .bind(holder)
+    .bind(ttl_secs)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    held.extend(taken);
+    Ok(held)
+}
+
+/// Gives up every lease of `holder` (graceful shutdown: survivors take over at once).
+pub async fn release_leases(pg: &PgPool, holder: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM alert_leases WHERE holder = $1")
+        .bind(holder)
+        .execute(pg)
+        .await?
+        .rows_affected())
+}
+
+/// The persisted (non-ok) instances of a rule: instance labels -> state.
+pub async fn load_instances(pg: &PgPool, rule_id: Uuid) -> Result<Vec<(Labels, InstanceState)>, sqlx::Error> {
+    Ok(instance_rows(pg, Some(rule_id))
+        .await?
+        .into_iter()
+        .map(|row| (row.labels, row.state))
+        .collect())
+}
+
+/// Who may write a rule's state: the lease holder at this epoch.
+#[derive(Debug, Clone)]
+pub struct Fence {
+    pub rule_id: Uuid,
+    pub holder: String,
+    pub epoch: i64,
+}
+
+/// A changed instance record (an `ok` state deletes the row).
+pub struct InstanceWrite {
+    pub key: String,
+    pub labels: Labels,
+    pub state: InstanceState,
+}
+
+/// A transition to record, and its notification unless silenced.
+pub struct EventWrite {
+    pub labels: Labels,
+    pub transition: Transition,
+    pub value: Option<f64>,
+    pub at_ms: i64,
+    pub since_ms: Option<i64>,
+    pub silenced: bool,
+    /// channel, target, payload (its `event_id` is filled in here).
+    pub notification: Option<(String, String, NotificationPayload)>,
+}
+
+/// The lease was lost: another instance evaluates the rule now.
+#[derive(Debug, thiserror::Error)]
+#[error("the lease on rule {0} is no longer ours")]
+pub struct Fenced(pub Uuid);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateWriteError {
+    #[error(transparent)]
+    Fenced(#[from] Fenced),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now)
+}
+
+/// Writes changed instance records, events and outbox rows in one transaction that
+/// first locks the rule's lease row and checks the epoch: either all of it is written
+/// by the current holder, or nothing is. Returns the new outbox ids.
+#[allow(clippy::too_many_arguments)]
+pub async fn write_state(
+    pg: &PgPool,
+    fence: &Fence,
+    rule_name: &str,
+    threshold: f64,
+    severity: &str,
+    instances: &[InstanceWrite],
+    events: Vec<EventWrite>,
+    give_up_after: Duration,
+) -> Result<Vec<Uuid>, StateWriteError> {
+    let mut tx = pg.begin().await?;
+    let holds: Option<i64> = sqlx::query_scalar(
+        "SELECT epoch FROM alert_leases
+         WHERE rule_id = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp()
+         FOR UPDATE",
+    )
+    .bind(fence.rule_id)
+    .bind(&fence.holder)
+    .bind(fence.epoch)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if holds.is_none() {
+        return Err(Fenced(fence.rule_id).into());
+    }
+    for write in instances {
+        if write.state.state == AlertState::Ok {
+            sqlx::query("DELETE FROM alert_instances WHERE rule_id = $1 AND instance_key = $2")
+                .bind(fence.rule_id)
+                .bind(&write.key)
+                .execute(&mut *tx)
+                .await?;
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO alert_instances (rule_id, instance_key, labels, state, pending_since, firing_since, last_value, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+             ON CONFLICT (rule_id, instance_key) DO UPDATE SET
+                state = EXCLUDED.state, pending_since = EXCLUDED.pending_since,
+                firing_since = EXCLUDED.firing_since, last_value = EXCLUDED.last_value, updated_at = now()",
+        )
+        .bind(fence.rule_id)
+        .bind(&write.key)
+        .bind(Json(&write.labels))
+        .bind(write.state.state.as_str())
+        .bind(write.state.pending_since.map(time))
+        .bind(write.state.firing_since.map(time))
+        .bind(write.state.last_value)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut outbox = Vec::new();
+    for event in events {
+        let event_id: i64 = sqlx::query_scalar(
+            "INSERT INTO alert_events (rule_id, rule_name, labels, state, value, threshold, severity, at, since, silenced)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(fence.rule_id)
+        .bind(rule_name)
+        .bind(Json(&event.labels))
+        .bind(event.transition.as_str())
+        .bind(event.value)
+        .bind(threshold)
+        .bind(severity)
+        .bind(time(event.at_ms))
+        .bind(event.since_ms.map(time))
+        .bind(event.silenced)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some((channel, target, mut payload)) = event.notification {
+            payload.event_id = event_id;
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "INSERT INTO notification_outbox (id, event_id, rule_id, channel, target, payload, give_up_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))",
+            )
+            .bind(id)
+            .bind(event_id)
+            .bind(fence.rule_id)
+            .bind(channel)
+            .bind(target)
+            .bind(Json(&payload))
+            .bind(give_up_after.as_secs_f64())
+            .execute(&mut *tx)
+            .await?;
+            outbox.push(id);
+        }
+    }
+    tx.commit().await?;
+    Ok(outbox)
+}
+
+/// Exact partials (min, max, sum, count) per series of `metrics` over
+/// `(start, end]`, in one statement for all of them.
+pub async fn window_partials(
+    pg: &PgPool,
+    metrics: &[String],
+    start_ms: i64,
+    end_ms: i64,
+    timeout: Duration,
+) -> Result<Vec<(String, SeriesWindow)>, sqlx::Error> {
+    let mut tx = pg.begin().await?;
+    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+        .bind(format!("{}", timeout.as_millis()))
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<(String, Json<Labels>, f64, f64, f64, i64)> = sqlx::query_as(
+        "SELECT s.metric, s.labels, min(p.value), max(p.value), sum(p.value), count(*)
+         FROM series s JOIN points p ON p.series_id = s.id
+         WHERE s.metric = ANY($1) AND p.time > $2 AND p.time <= $3
+         GROUP BY s.id",
+    )
+    .bind(metrics)
+    .bind(time(start_ms))
+    .bind(time(end_ms))
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|(metric, Json(labels), min, max, sum, count)| {
+            (metric, SeriesWindow { labels, min, max, sum, count })
+        })
+        .collect())
+}
+
+pub async fn insert_silence(pg: &PgPool, silence: &Silence) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO alert_silences (id, rule_id, matchers, starts_at, ends_at, comment, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(silence.id)
+    .bind(silence.rule_id)
+    .bind(Json(&silence.matchers))
+    .bind(silence.starts_at)
+    .bind(silence.ends_at)
+    .bind(&silence.comment)
+    .bind(silence.created_by)
+    .execute(pg)
+    .await?;
+    Ok(())
+}
+
+/// Silences that have not ended (active or scheduled).
+pub async fn current_silences(pg: &PgPool) -> Result<Vec<Silence>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, rule_id, matchers, starts_at, ends_at, comment, created_by
+         FROM alert_silences WHERE ends_at > now() ORDER BY starts_at, id",
+    )
+    .fetch_all(pg)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let Json(matchers) = row.try_get("matchers")?;
+            Ok(Silence {
+                id: row.try_get("id")?,
+                rule_id: row.try_get("rule_id")?,
+                matchers,
+                starts_at: row.try_get("starts_at")?,
+                ends_at: row.try_get("ends_at")?,
+                comment: row.try_get("comment")?,
+                created_by: row.try_get("created_by")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends a silence now; `false` when there is no such current silence.
+pub async fn expire_silence(pg: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE alert_silences SET ends_at = now() WHERE id = $1 AND ends_at > now()")
+        .bind(id)
+        .execute(pg)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A history filter (all optional) and page: newest first, ids below `before`.
+#[derive(Debug, Default, Clone)]
+pub struct HistoryFilter {
+    pub rule_id: Option<Uuid>,
+    pub state: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// One recorded event.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertEvent {
+    pub id: i64,
+    pub rule_id: Uuid,
+    pub rule_name: String,
+    pub labels: Labels,
+    /// firing or resolved
+    pub state: String,
+    pub value: Option<f64>,
+    pub threshold: f64,
+    pub severity: String,
+    pub at: DateTime<Utc>,
+    pub since: Option<DateTime<Utc>>,
+    pub silenced: bool,
+    /// Delivery of its notification: pending, sent, failed, or absent (silenced).
+    pub notification: Option<String>,
+}
+
+pub async fn history(pg: &PgPool, filter: &HistoryFilter) -> Result<Vec<AlertEvent>, sqlx::Error> {
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
+        "SELECT e.id, e.rule_id, e.rule_name, e.labels, e.state, e.value, e.threshold, e.severity, e.at, e.since, e.silenced,
+                (SELECT o.status FROM notification_outbox o WHERE o.event_id = e.id LIMIT 1) AS notification
+         FROM alert_events e WHERE true",
+    );
+    if let Some(rule) = filter.rule_id {
+        q.push(" AND e.rule_id = ").push_bind(rule);
+    }
+    if let Some(state) = &filter.state {
+        q.push(" AND e.state = ").push_bind(state.clone());
+    }
+    if let Some(from) = filter.from {
+        q.push(" AND e.at >= ").push_bind(from);
+    }
+    if let Some(to) = filter.to {
+        q.push(" AND e.at < ").push_bind(to);
+    }
+    if let Some(before) = filter.before {
+        q.push(" AND e.id < ").push_bind(before);
+    }
+    q.push(" ORDER BY e.id DESC LIMIT ").push_bind(filter.limit);
+    let rows = q.build().fetch_all(pg).await?;
+    rows.into_iter()
+        .map(|row| {
+            let Json(labels) = row.try_get("labels")?;
+            Ok(AlertEvent {
+                id: row.try_get("id")?,
+                rule_id: row.try_get("rule_id")?,
+                rule_name: row.try_get("rule_name")?,
+                labels,
+                state: row.try_get("state")?,
+                value: row.try_get("value")?,
+                threshold: row.try_get("threshold")?,
+                severity: row.try_get("severity")?,
+                at: row.try_get("at")?,
+                since: row.try_get("since")?,
+                silenced: row.try_get("silenced")?,
+                notification: row.try_get("notification")?,
+            })
+        })
+        .collect()
+}
+
+/// A persisted (non-ok) instance, for the API.
+#[derive(Debug, Clone)]
+pub struct InstanceRow {
+    pub rule_id: Uuid,
+    pub labels: Labels,
+    pub state: InstanceState,
+}
+
+/// Non-ok instances of one rule, or of every rule.
+pub async fn instance_rows(pg: &PgPool, rule_id: Option<Uuid>) -> Result<Vec<InstanceRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT rule_id, labels, state, pending_since, firing_since, last_value, updated_at
+         FROM alert_instances WHERE rule_id = $1 OR $1 IS NULL ORDER BY rule_id, instance_key",
+    )
+    .bind(rule_id)
+    .fetch_all(pg)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let Json(labels): Json<Labels> = row.try_get("labels")?;
+            let state: String = row.try_get("state")?;
+            let ms = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp_millis());
+            Ok(InstanceRow {
+                rule_id: row.try_get("rule_id")?,
+                labels,
+                state: InstanceState {
+                    state: AlertState::parse(&state).unwrap_or_default(),
+                    pending_since: ms(row.try_get("pending_since")?),
+                    firing_since: ms(row.try_get("firing_since")?),
+                    last_value: row.try_get("last_value")?,
+                    last_evaluated: ms(Some(row.try_get("updated_at")?)),
+                },
+            })
+        })
+        .collect()
+}
