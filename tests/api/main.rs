@@ -12,6 +12,8 @@
 //! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
+//! - `alerts`, `alerts_notify` (support in `alerts_support`): alert rules, the state
+//!   machine, restarts, several instances, notification delivery and its faults.
 //!
 //! Fault tests that stop a service run serially in the separate `faults` binary.
 
@@ -26,3 +28,8 @@ mod observability;
 mod query;
 mod redelivery;
 mod rollups;
+
+// --- alerting (issue 5) ---
+mod alerts;
+mod alerts_notify;
+mod alerts_support;
