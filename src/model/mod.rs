@@ -1,5 +1,6 @@
 //! Domain types that validate on construction: once parsed, a value is valid everywhere.
 
+pub mod dashboard;
 pub mod point;
 pub mod query;
 pub mod series;
@@ -11,4 +12,4 @@ pub use query::{
     QueryResult, QuerySpec, Step, TimeRange,
 };
 pub use series::SeriesKey;
-pub use user::Role;
+pub use user::{Email, Role, User};
