@@ -155,6 +155,13 @@ impl Application {
             supervisor: alert_supervisor.clone(),
         });
 
+        crate::auth::bootstrap::ensure_admin(&pg, &settings.auth)
+            .await
+            .context("creating the first admin")?;
+        let credentials =
+            crate::auth::Credentials::new(pg.clone(), redis.clone(), settings.auth.clone());
+        let limiter = crate::auth::RateLimiter::new(redis.clone());
+
         let ingest_addrs = ingest.all().to_vec();
         let state = web::Data::new(AppState {
             settings: settings.clone(),
@@ -166,6 +173,8 @@ impl Application {
             ingest_permits: Arc::new(tokio::sync::Semaphore::new(
                 settings.ingest.max_inflight_requests,
             )),
+            credentials,
+            limiter,
         });
         let listener = TcpListener::bind(settings.http.addr)
             .with_context(|| format!("binding {}", settings.http.addr))?;

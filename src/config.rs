@@ -35,6 +35,7 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub notify: NotifySettings,
     pub auth: AuthSettings,
+    pub dashboards: DashboardSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -224,6 +225,31 @@ pub struct AuthSettings {
     pub admin_email: String,
     pub admin_password: String,
     pub require_ingest_key: bool,
+    #[serde(with = "humantime_serde")]
+    pub session_idle_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub session_absolute_timeout: Duration,
+    pub cookie_secure: bool,
+    pub allowed_origins: Vec<String>,
+    #[serde(with = "humantime_serde")]
+    pub credential_cache_ttl: Duration,
+    pub login_max_failures_per_account: u32,
+    pub login_max_failures_per_ip: u32,
+    #[serde(with = "humantime_serde")]
+    pub login_window: Duration,
+    pub ingest_requests_per_key: u32,
+    pub ingest_requests_per_ip: u32,
+    #[serde(with = "humantime_serde")]
+    pub ingest_rate_window: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSettings {
+    pub max_panels: usize,
+    pub max_page_size: usize,
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
 }
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -345,6 +371,22 @@ impl Default for Settings {
                 admin_email: "admin@localhost".into(),
                 admin_password: String::new(),
                 require_ingest_key: false,
+                session_idle_timeout: DAY,
+                session_absolute_timeout: 7 * DAY,
+                cookie_secure: false,
+                allowed_origins: Vec::new(),
+                credential_cache_ttl: MINUTE,
+                login_max_failures_per_account: 5,
+                login_max_failures_per_ip: 20,
+                login_window: 15 * MINUTE,
+                ingest_requests_per_key: 600,
+                ingest_requests_per_ip: 600,
+                ingest_rate_window: MINUTE,
+            },
+            dashboards: DashboardSettings {
+                max_panels: 100,
+                max_page_size: 200,
+                cache_ttl: 5 * MINUTE,
             },
         }
     }
@@ -430,6 +472,27 @@ impl Settings {
         positive("query.max_buckets", self.query.max_buckets as u64);
         positive("query.breaker_failures", self.query.breaker_failures as u64);
         positive("query.max_series", self.query.max_series as u64);
+        positive("dashboards.max_panels", self.dashboards.max_panels as u64);
+        positive(
+            "dashboards.max_page_size",
+            self.dashboards.max_page_size as u64,
+        );
+        positive(
+            "auth.login_max_failures_per_account",
+            self.auth.login_max_failures_per_account as u64,
+        );
+        positive(
+            "auth.login_max_failures_per_ip",
+            self.auth.login_max_failures_per_ip as u64,
+        );
+        positive(
+            "auth.ingest_requests_per_key",
+            self.auth.ingest_requests_per_key as u64,
+        );
+        positive(
+            "auth.ingest_requests_per_ip",
+            self.auth.ingest_requests_per_ip as u64,
+        );
         positive(
             "rollup.max_buckets_per_round",
             self.rollup.max_buckets_per_round as u64,
@@ -466,6 +529,15 @@ impl Settings {
             ("retention.raw", self.retention.raw),
             ("retention.rollup_1m", self.retention.rollup_1m),
             ("retention.rollup_1h", self.retention.rollup_1h),
+            ("auth.session_idle_timeout", self.auth.session_idle_timeout),
+            (
+                "auth.session_absolute_timeout",
+                self.auth.session_absolute_timeout,
+            ),
+            ("auth.credential_cache_ttl", self.auth.credential_cache_ttl),
+            ("auth.login_window", self.auth.login_window),
+            ("auth.ingest_rate_window", self.auth.ingest_rate_window),
+            ("dashboards.cache_ttl", self.dashboards.cache_ttl),
             (
                 "alerts.evaluation_interval",
                 self.alerts.evaluation_interval,

@@ -8,6 +8,8 @@
 //! - [`model`]: validated domain types (metric names, labels, points, queries).
 //! - [`actors`]: the supervised actors (ingest, batch writer, query router, partition
 //!   keeper) and the pool that spreads requests over them.
+//! - [`auth`]: passwords, session and token secrets, credential resolution, rate
+//!   limits, the first admin.
 //! - [`store`]: every SQL statement, every Redis key and the AMQP topology.
 //! - [`app`]: opens connections, starts the actor tree and the HTTP server: the
 //!   supervision tree in one place.
@@ -18,6 +20,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod auth;
 pub mod breaker;
 pub mod config;
 pub mod http;

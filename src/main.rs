@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use vigil::app::{prepare_database, Application};
 use vigil::config::Settings;
+use vigil::model::Role;
 
 #[derive(Parser)]
 #[command(name = "vigil", version, about = "Metrics monitoring server")]
@@ -26,11 +27,38 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
     /// Print the effective configuration (defaults + file + environment) and exit.
     Config {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user (creates the database and applies migrations first if needed).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters. Also read from VIGIL_USER_PASSWORD, which keeps it
+        /// out of the shell history and the process list.
+        #[arg(long, env = "VIGIL_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// viewer, editor or admin.
+        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("{text:?} is not one of viewer, editor, admin"))
 }
 
 #[actix_web::main]
@@ -48,6 +76,24 @@ async fn main() -> anyhow::Result<()> {
             let settings = Settings::load(config.as_deref())?;
             prepare_database(&settings).await?.close().await;
             tracing::info!("Migrations applied.");
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserAction::Add {
+                    email,
+                    password,
+                    role,
+                },
+            config,
+        } => {
+            let settings = Settings::load(config.as_deref())?;
+            let pg = prepare_database(&settings).await?;
+            let user = vigil::http::users::add_user(&pg, &email, password, role)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            pg.close().await;
+            println!("Added {} ({}) with id {}.", user.email, user.role, user.id);
             Ok(())
         }
         Command::Config { config } => {

@@ -3,6 +3,10 @@
 //! Rules are stored in PostgreSQL; after a change the handler tells the local
 //! `AlertSupervisor` (`RulesChanged`), which restarts, starts or stops the rule's actor
 //! at once; other instances pick the change up at their next tick.
+//!
+//! Authorization: every authenticated user reads rules, history and silences (like
+//! Grafana's alert list) and may evaluate a rule; editors create rules (they own them)
+//! and silences; a rule is changed or deleted by its owner or an admin.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +18,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::auth::Principal;
 use super::error::ApiError;
 use super::AppState;
 use crate::actors::alert::MirroredInstance;
@@ -24,7 +29,7 @@ use crate::model::alert::{
     AlertRule, Condition, NoDataPolicy, Notification, RuleError, RuleQuery, RuleRequest, RuleSpec, Severity, Silence,
     SilenceRequest,
 };
-use crate::model::Labels;
+use crate::model::{Labels, Role};
 use crate::store::alerts::{self as store, AlertEvent, HistoryFilter, RuleRow};
 
 /// What the alert handlers need besides `AppState`; registered in `app.rs`.
@@ -223,13 +228,28 @@ fn parse_body(state: &AppState, body: RuleRequest) -> Result<RuleSpec, ApiError>
     RuleSpec::parse(body, &rule_limits(&state.settings)).map_err(invalid)
 }
 
+/// Editors write their own rules, admins every rule; everyone authenticated reads.
+async fn may_write(state: &AppState, principal: &Principal, id: Uuid) -> Result<(), ApiError> {
+    principal.require(Role::Editor)?;
+    let row = store::get_rule(&state.pg, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
+    if principal.role < Role::Admin && row.owner_id != Some(principal.user_id) {
+        return Err(ApiError::Forbidden(
+            "only the rule's owner or an admin may change it".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn changed(alerts: &AlertsState) {
     alerts.supervisor.do_send(RulesChanged);
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/rules", tag = "alerts",
     responses((status = 200, description = "Every rule with its current state", body = RuleListResponse)))]
-pub async fn list_rules(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_rules(_principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let rows = store::list_rules(&state.pg, false).await.map_err(db)?;
     let mut instances: BTreeMap<Uuid, Vec<InstanceView>> = BTreeMap::new();
     for row in store::instance_rows(&state.pg, None).await.map_err(db)? {
@@ -249,14 +269,17 @@ pub async fn list_rules(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     responses(
         (status = 201, description = "Created; evaluated from the next tick", body = RuleResponse),
         (status = 400, description = "Invalid field (named in details)", body = super::openapi::ErrorBody),
+        (status = 403, description = "Viewers may not write rules", body = super::openapi::ErrorBody),
         (status = 409, description = "alerts.max_rules reached", body = super::openapi::ErrorBody),
     ))]
 #[tracing::instrument(name = "create_rule", skip_all)]
 pub async fn create_rule(
+    principal: Principal,
     state: web::Data<AppState>,
     alerts: web::Data<AlertsState>,
     body: web::Json<RuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    principal.require(Role::Editor)?;
     let spec = parse_body(&state, body.into_inner())?;
     let count = store::count_rules(&state.pg).await.map_err(db)?;
     if count >= i64::from(state.settings.alerts.max_rules) {
@@ -265,7 +288,7 @@ pub async fn create_rule(
             serde_json::Value::Null,
         ));
     }
-    let row = store::insert_rule(&state.pg, Uuid::new_v4(), None, &spec).await.map_err(db)?;
+    let row = store::insert_rule(&state.pg, Uuid::new_v4(), Some(principal.user_id), &spec).await.map_err(db)?;
     tracing::info!(rule = %row.id, name = %row.spec.name, "Alert rule created.");
     changed(&alerts);
     Ok(HttpResponse::Created().json(json!({"data": view(&state, row, Vec::new())})))
@@ -277,7 +300,11 @@ pub async fn create_rule(
         (status = 200, description = "The rule with the state of every instance", body = RuleResponse),
         (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
     ))]
-pub async fn get_rule(state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn get_rule(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = store::get_rule(&state.pg, id)
         .await
@@ -307,16 +334,19 @@ pub async fn get_rule(state: web::Data<AppState>, id: web::Path<Uuid>) -> Result
     responses(
         (status = 200, description = "Replaced; takes effect within one evaluation interval", body = RuleResponse),
         (status = 400, description = "Invalid field (named in details)", body = super::openapi::ErrorBody),
+        (status = 403, description = "Not the rule's owner (or an admin)", body = super::openapi::ErrorBody),
         (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
     ))]
 #[tracing::instrument(name = "update_rule", skip_all, fields(rule = %id))]
 pub async fn update_rule(
+    principal: Principal,
     state: web::Data<AppState>,
     alerts: web::Data<AlertsState>,
     id: web::Path<Uuid>,
     body: web::Json<RuleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    may_write(&state, &principal, id).await?;
     let spec = parse_body(&state, body.into_inner())?;
     let row = store::update_rule(&state.pg, id, &spec)
         .await
@@ -337,15 +367,18 @@ pub async fn update_rule(
     params(("id" = Uuid, Path, description = "Rule id")),
     responses(
         (status = 204, description = "Deleted; its history stays"),
+        (status = 403, description = "Not the rule's owner (or an admin)", body = super::openapi::ErrorBody),
         (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
     ))]
 #[tracing::instrument(name = "delete_rule", skip_all, fields(rule = %id))]
 pub async fn delete_rule(
+    principal: Principal,
     state: web::Data<AppState>,
     alerts: web::Data<AlertsState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    may_write(&state, &principal, id).await?;
     if !store::delete_rule(&state.pg, id).await.map_err(db)? {
         return Err(ApiError::NotFound(format!("no alert rule {id}")));
     }
@@ -360,7 +393,11 @@ pub async fn delete_rule(
         (status = 200, description = "The value and would-be state of every instance now; nothing is recorded or notified", body = EvaluationResponse),
         (status = 404, description = "No such rule", body = super::openapi::ErrorBody),
     ))]
-pub async fn evaluate_rule(state: web::Data<AppState>, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+pub async fn evaluate_rule(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let row = store::get_rule(&state.pg, id)
         .await
@@ -416,7 +453,11 @@ pub async fn evaluate_rule(state: web::Data<AppState>, id: web::Path<Uuid>) -> R
         (status = 200, description = "Firing and resolved events, newest first", body = HistoryResponse),
         (status = 400, description = "Invalid filter", body = super::openapi::ErrorBody),
     ))]
-pub async fn history(state: web::Data<AppState>, query: web::Query<HistoryQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn history(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    query: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let max = i64::from(state.settings.alerts.history_page_max);
     let limit = query.limit.unwrap_or(100);
@@ -455,11 +496,13 @@ pub async fn history(state: web::Data<AppState>, query: web::Query<HistoryQuery>
         (status = 400, description = "Invalid field", body = super::openapi::ErrorBody),
     ))]
 pub async fn create_silence(
+    principal: Principal,
     state: web::Data<AppState>,
     alerts: web::Data<AlertsState>,
     body: web::Json<SilenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let silence = Silence::parse(body.into_inner(), None, Utc::now()).map_err(invalid)?;
+    principal.require(Role::Editor)?;
+    let silence = Silence::parse(body.into_inner(), Some(principal.user_id), Utc::now()).map_err(invalid)?;
     store::insert_silence(&state.pg, &silence).await.map_err(db)?;
     changed(&alerts);
     Ok(HttpResponse::Created().json(json!({"data": silence})))
@@ -467,7 +510,7 @@ pub async fn create_silence(
 
 #[utoipa::path(get, path = "/api/v1/alerts/silences", tag = "alerts",
     responses((status = 200, description = "Silences that have not ended", body = SilenceListResponse)))]
-pub async fn list_silences(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_silences(_principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let silences = store::current_silences(&state.pg).await.map_err(db)?;
     Ok(HttpResponse::Ok().json(json!({"data": silences})))
 }
@@ -479,29 +522,16 @@ pub async fn list_silences(state: web::Data<AppState>) -> Result<HttpResponse, A
         (status = 404, description = "No such current silence", body = super::openapi::ErrorBody),
     ))]
 pub async fn delete_silence(
+    principal: Principal,
     state: web::Data<AppState>,
     alerts: web::Data<AlertsState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    principal.require(Role::Editor)?;
     let id = id.into_inner();
     if !store::expire_silence(&state.pg, id).await.map_err(db)? {
         return Err(ApiError::NotFound(format!("no current silence {id}")));
     }
     changed(&alerts);
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The alerting routes, mounted under `/api/v1` by `http::configure`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg
-        .route("/alerts/rules", web::get().to(list_rules))
-        .route("/alerts/rules", web::post().to(create_rule))
-        .route("/alerts/rules/{id}", web::get().to(get_rule))
-        .route("/alerts/rules/{id}", web::put().to(update_rule))
-        .route("/alerts/rules/{id}", web::delete().to(delete_rule))
-        .route("/alerts/rules/{id}/evaluate", web::post().to(evaluate_rule))
-        .route("/alerts/history", web::get().to(history))
-        .route("/alerts/silences", web::get().to(list_silences))
-        .route("/alerts/silences", web::post().to(create_silence))
-        .route("/alerts/silences/{id}", web::delete().to(delete_silence));
 }

@@ -85,6 +85,19 @@ impl ApiError {
     }
 }
 
+/// A database error in a handler: 503 while the database is unreachable or
+/// overloaded, otherwise an internal error (logged, not shown).
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        if crate::store::is_transient(&error) {
+            tracing::warn!(%error, "Request failed: the database is unavailable.");
+            ApiError::unavailable("the database is unavailable", 5)
+        } else {
+            ApiError::internal(error)
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {

@@ -11,7 +11,7 @@ use crate::actors::ingest::{BrokerState, CheckBroker};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-#[utoipa::path(get, path = "/health", tag = "meta",
+#[utoipa::path(get, path = "/health", tag = "meta", security(()),
     responses(
         (status = 200, description = "PostgreSQL and RabbitMQ reachable (Redis may be down: degraded)", body = super::openapi::HealthReport),
         (status = 503, description = "A required dependency is down", body = super::openapi::HealthReport),

@@ -16,12 +16,15 @@ use crate::telemetry::metrics::Metrics;
 /// broker; 400 when nothing was valid; 413 for oversized bodies; 503 + Retry-After
 /// when the broker cannot take them.
 #[utoipa::path(
-    post, path = "/api/v1/metrics", tag = "ingest",
+    post, path = "/api/v1/metrics", tag = "ingest", security((), ("token" = [])),
     request_body(content = Vec<super::openapi::IngestPoint>, description = "JSON array of points; may be sent with Content-Encoding: gzip"),
     responses(
         (status = 202, description = "Valid points are safe in the broker; invalid ones are listed", body = super::openapi::IngestResponse),
         (status = 400, description = "Malformed body or no valid point", body = super::openapi::ErrorBody),
+        (status = 401, description = "auth.require_ingest_key is set and no valid ingest key was sent", body = super::openapi::ErrorBody),
+        (status = 403, description = "auth.require_ingest_key is set and the token is not an ingest key", body = super::openapi::ErrorBody),
         (status = 413, description = "Body, inflated body or point count over the limits", body = super::openapi::ErrorBody),
+        (status = 429, description = "Over the per-key or per-IP request rate; see Retry-After", body = super::openapi::ErrorBody),
         (status = 503, description = "The broker cannot take data; see Retry-After", body = super::openapi::ErrorBody),
     )
 )]
@@ -58,6 +61,7 @@ async fn run(
         max_decompressed_bytes: settings.http.max_decompressed_bytes,
     };
     let retry_after = settings.amqp.retry_after_secs;
+    super::auth::authorize_ingest(request, state).await?;
     let _permit = state.ingest_permits.try_acquire().map_err(|_| {
         ApiError::unavailable(
             "too many ingest requests in flight; retry later",
@@ -131,7 +135,8 @@ fn reason(error: &ApiError) -> &'static str {
         ApiError::Validation { .. } => "invalid",
         ApiError::PayloadTooLarge(_) => "too_large",
         ApiError::Unavailable { .. } => "unavailable",
-        ApiError::NotFound(_) | ApiError::Internal(_) => "internal",
-        _ => "refused",
+        ApiError::Unauthorized(_) | ApiError::Forbidden(_) => "unauthorized",
+        ApiError::RateLimited { .. } => "rate_limited",
+        ApiError::NotFound(_) | ApiError::Conflict { .. } | ApiError::Internal(_) => "internal",
     }
 }

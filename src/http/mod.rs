@@ -2,7 +2,10 @@
 //! and map the result. Every route is listed in [`configure`].
 
 pub mod alerts;
+pub mod auth;
 pub mod catalog;
+pub mod dashboards;
+pub mod docs;
 pub mod error;
 pub mod health;
 pub mod ingest;
@@ -10,13 +13,17 @@ pub mod openapi;
 pub mod payload;
 pub mod prometheus;
 pub mod query;
+pub mod tokens;
+pub mod users;
 
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, Handler, Responder};
 use sqlx::PgPool;
 
 use crate::actors::{ActorPool, IngestActor, QueryRouterActor};
+use crate::auth::{Credentials, RateLimiter};
 use crate::config::Settings;
 use crate::store::redis::RedisStore;
 use crate::telemetry::Metrics;
@@ -33,9 +40,91 @@ pub struct AppState {
     /// Ingest requests in flight; a request that finds none left gets 503 before its
     /// body is read, so overload cannot pile bodies up in memory.
     pub ingest_permits: Arc<tokio::sync::Semaphore>,
+    pub credentials: Credentials,
+    pub limiter: RateLimiter,
 }
 
-/// Every route of the server.
+/// One mounted route.
+pub struct Mounted {
+    pub method: Method,
+    pub path: &'static str,
+    route: actix_web::Route,
+}
+
+fn at<F, Args>(method: Method, path: &'static str, handler: F) -> Mounted
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    Mounted {
+        route: web::route().method(method.clone()).to(handler),
+        method,
+        path,
+    }
+}
+
+/// Every route of the server, in one table: [`configure`] mounts exactly these, and
+/// a test checks that the OpenAPI document describes exactly these.
+pub fn routes() -> Vec<Mounted> {
+    use Method as M;
+    vec![
+        at(M::GET, "/health", health::health),
+        at(M::GET, "/metrics", prometheus::metrics),
+        at(M::GET, "/api/openapi.json", openapi::openapi_json),
+        at(M::GET, "/api/docs", docs::index),
+        at(M::GET, "/api/docs/{file}", docs::asset),
+        at(M::POST, "/api/v1/metrics", ingest::ingest),
+        at(M::GET, "/api/v1/metrics", catalog::list_metrics),
+        at(M::GET, "/api/v1/metrics/{name}/tags", catalog::metric_tags),
+        at(M::POST, "/api/v1/query", query::query),
+        at(M::POST, "/api/v1/auth/login", auth::login),
+        at(M::POST, "/api/v1/auth/logout", auth::logout),
+        at(M::GET, "/api/v1/auth/me", auth::me),
+        at(M::GET, "/api/v1/auth/tokens", tokens::list_tokens),
+        at(M::POST, "/api/v1/auth/tokens", tokens::create_token),
+        at(M::DELETE, "/api/v1/auth/tokens/{id}", tokens::delete_token),
+        at(M::GET, "/api/v1/users", users::list_users),
+        at(M::POST, "/api/v1/users", users::create_user),
+        at(M::PATCH, "/api/v1/users/{id}", users::update_user),
+        at(M::DELETE, "/api/v1/users/{id}", users::delete_user),
+        at(M::GET, "/api/v1/dashboards", dashboards::list),
+        at(M::POST, "/api/v1/dashboards", dashboards::create),
+        at(M::POST, "/api/v1/dashboards/import", dashboards::import),
+        at(M::GET, "/api/v1/dashboards/{id}", dashboards::get),
+        at(M::PUT, "/api/v1/dashboards/{id}", dashboards::update),
+        at(M::DELETE, "/api/v1/dashboards/{id}", dashboards::delete),
+        at(M::GET, "/api/v1/dashboards/{id}/export", dashboards::export),
+        at(
+            M::POST,
+            "/api/v1/dashboards/{id}/panels",
+            dashboards::add_panel,
+        ),
+        at(
+            M::PUT,
+            "/api/v1/dashboards/{id}/panels/{panelId}",
+            dashboards::update_panel,
+        ),
+        at(
+            M::DELETE,
+            "/api/v1/dashboards/{id}/panels/{panelId}",
+            dashboards::delete_panel,
+        ),
+        // --- alerting (issue 5) ---
+        at(M::GET, "/api/v1/alerts/rules", alerts::list_rules),
+        at(M::POST, "/api/v1/alerts/rules", alerts::create_rule),
+        at(M::GET, "/api/v1/alerts/rules/{id}", alerts::get_rule),
+        at(M::PUT, "/api/v1/alerts/rules/{id}", alerts::update_rule),
+        at(M::DELETE, "/api/v1/alerts/rules/{id}", alerts::delete_rule),
+        at(M::POST, "/api/v1/alerts/rules/{id}/evaluate", alerts::evaluate_rule),
+        at(M::GET, "/api/v1/alerts/history", alerts::history),
+        at(M::GET, "/api/v1/alerts/silences", alerts::list_silences),
+        at(M::POST, "/api/v1/alerts/silences", alerts::create_silence),
+        at(M::DELETE, "/api/v1/alerts/silences/{id}", alerts::delete_silence),
+    ]
+}
+
+/// Mounts every route of [`routes`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
@@ -48,17 +137,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|err, _| {
         ApiError::validation(err.to_string(), serde_json::Value::Null).into()
     }))
-    .route("/health", web::get().to(health::health))
-    .route("/metrics", web::get().to(prometheus::metrics))
-    .route("/api/openapi.json", web::get().to(openapi::openapi_json))
-    .service(
-        web::scope("/api/v1")
-            .route("/metrics", web::post().to(ingest::ingest))
-            .route("/metrics", web::get().to(catalog::list_metrics))
-            .route("/metrics/{name}/tags", web::get().to(catalog::metric_tags))
-            .route("/query", web::post().to(query::query))
-            // --- alerting (issue 5) ---
-            .configure(alerts::configure),
-    )
-    .default_service(web::to(error::not_found));
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        ApiError::validation(err.to_string(), serde_json::Value::Null).into()
+    }));
+    for mounted in routes() {
+        cfg.route(mounted.path, mounted.route);
+    }
+    cfg.default_service(web::to(error::not_found));
 }

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 
 use super::AppState;
 
-#[utoipa::path(get, path = "/metrics", tag = "meta",
+#[utoipa::path(get, path = "/metrics", tag = "meta", security(()),
     responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let size = state.pg.size() as i64;

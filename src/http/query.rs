@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::auth::Principal;
 use super::error::ApiError;
 use super::AppState;
 use crate::actors::query_router::{QueryFailure, RunQuery};
@@ -14,11 +15,13 @@ use crate::model::{QueryRequest, QuerySpec};
     responses(
         (status = 200, description = "Buckets with data, in time order", body = crate::model::QueryResult),
         (status = 400, description = "Invalid field (named in details)", body = super::openapi::ErrorBody),
+        (status = 401, description = "Not authenticated", body = super::openapi::ErrorBody),
         (status = 503, description = "Database unavailable or circuit breaker open", body = super::openapi::ErrorBody),
     )
 )]
 #[tracing::instrument(name = "query", skip_all, fields(metric = %body.query))]
 pub async fn query(
+    _principal: Principal,
     state: web::Data<AppState>,
     body: web::Json<QueryRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -1,6 +1,7 @@
 //! Domain types that validate on construction: once parsed, a value is valid everywhere.
 
 pub mod alert;
+pub mod dashboard;
 pub mod point;
 pub mod query;
 pub mod series;
@@ -12,4 +13,4 @@ pub use query::{
     QueryResult, QuerySpec, Step, TimeRange,
 };
 pub use series::SeriesKey;
-pub use user::Role;
+pub use user::{Email, Role, User};

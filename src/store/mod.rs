@@ -7,6 +7,8 @@
 //! - [`points`]: the batch write (dedup record + binary COPY) in one transaction.
 //! - [`aggregate`]: dashboard query SQL, one static statement per aggregation.
 //! - [`catalog`]: metric names and tag values for query builders.
+//! - [`users`], [`credentials`]: accounts, sessions, API tokens.
+//! - [`dashboards`]: dashboards and panels with versioned writes.
 //! - [`redis`]: the optional cache connection and its keys.
 //! - [`amqp`]: broker connection and queue topology.
 //! - [`alerts`]: alert rules, leases, fenced state writes, events, silences;
@@ -17,12 +19,15 @@ pub mod alerts;
 pub mod amqp;
 pub mod outbox;
 pub mod catalog;
+pub mod credentials;
+pub mod dashboards;
 pub mod partitions;
 pub mod points;
 pub mod postgres;
 pub mod redis;
 pub mod rollups;
 pub mod series;
+pub mod users;
 
 /// Whether a database error is worth retrying (the database or network is sick) or
 /// says something about the data itself.

@@ -69,6 +69,20 @@ impl RedisStore {
         format!("{}alert:state:{}", self.inner.prefix, rule_id)
     }
 
+    /// A resolved session or API token, by the hex digest of its secret.
+    pub fn credential_key(&self, digest_hex: &str) -> String {
+        format!("{}cred:{}", self.inner.prefix, digest_hex)
+    }
+
+    pub fn dashboard_key(&self, id: &uuid::Uuid) -> String {
+        format!("{}dashboard:{}", self.inner.prefix, id)
+    }
+
+    /// A sliding-window counter: `scope` names the limit, `subject` who is limited.
+    pub fn rate_key(&self, scope: &str, subject: &str) -> String {
+        format!("{}rate:{}:{}", self.inner.prefix, scope, subject)
+    }
+
     /// The key prefix, for tests that clean up after themselves.
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
@@ -175,6 +189,64 @@ impl RedisStore {
         let result =
             tokio::time::timeout(self.inner.timeout, pipe.query_async::<()>(&mut conn)).await;
         self.record(result);
+    }
+
+    /// Deletes `keys`; false when Redis could not be told.
+    pub async fn del(&self, keys: &[String]) -> bool {
+        if keys.is_empty() {
+            return true;
+        }
+        let Some(mut conn) = self.manager() else {
+            return false;
+        };
+        let result =
+            tokio::time::timeout(self.inner.timeout, conn.del::<_, ()>(keys.to_vec())).await;
+        self.record(result).is_some()
+    }
+
+    /// One step of a sliding-window rate limit kept in a sorted set of timestamps:
+    /// drops entries older than `window`, adds `now_ms` when `record` is set, and
+    /// returns how many entries are in the window and the oldest one's time. `None`
+    /// when Redis is down (the caller falls back to a per-process window).
+    pub async fn sliding_window(
+        &self,
+        key: &str,
+        now_ms: i64,
+        window: Duration,
+        record: bool,
+    ) -> Option<(u64, Option<i64>)> {
+        let mut conn = self.manager()?;
+        let window_ms = window.as_millis() as i64;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(key)
+            .arg("-inf")
+            .arg(now_ms - window_ms)
+            .ignore();
+        if record {
+            // The member must be unique per hit; the score is the time.
+            let member = format!("{now_ms}-{}", rand::random::<u64>());
+            pipe.cmd("ZADD").arg(key).arg(now_ms).arg(member).ignore();
+        }
+        pipe.cmd("ZCARD")
+            .arg(key)
+            .cmd("ZRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .cmd("PEXPIRE")
+            .arg(key)
+            .arg(window_ms)
+            .ignore();
+        let result = tokio::time::timeout(
+            self.inner.timeout,
+            pipe.query_async::<(u64, Vec<(String, f64)>)>(&mut conn),
+        )
+        .await;
+        let (count, oldest) = self.record(result)?;
+        Some((count, oldest.first().map(|(_, score)| *score as i64)))
     }
 
     /// PING with its latency, for `/health`.

@@ -14,7 +14,7 @@ async fn rules_are_created_read_updated_and_deleted_with_validation() {
     let app = spawn_app_with(|s| s.alerts.evaluation_interval = Duration::from_secs(1)).await;
     let rule = webhook_rule("CPU high", "cpu.usage", 80.0, "5m", "http://hooks.example.com/x");
     let id = create_rule(&app, &rule).await;
-    let listed = app.get("/api/v1/alerts/rules").await.json();
+    let listed = get(&app, "/api/v1/alerts/rules").await.json();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
     let read = rule_state(&app, &id).await;
     assert_eq!(read["name"], "CPU high");
@@ -27,7 +27,7 @@ async fn rules_are_created_read_updated_and_deleted_with_validation() {
     let mut changed = rule.clone();
     changed["threshold"] = json!(90);
     changed["severity"] = json!("warning");
-    let updated = send_json(&app.address, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&changed)).await;
+    let updated = send_json(&app, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&changed)).await;
     updated.assert_status(200, "updating a rule");
     assert_eq!(updated.json()["data"]["threshold"], 90.0);
     assert_eq!(updated.json()["data"]["version"], 2);
@@ -48,22 +48,22 @@ async fn rules_are_created_read_updated_and_deleted_with_validation() {
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let response = send_json(&app.address, "POST", "/api/v1/alerts/rules", Some(&body)).await;
+        let response = send_json(&app, "POST", "/api/v1/alerts/rules", Some(&body)).await;
         response.assert_error(400, "VALIDATION_ERROR", &format!("rule with bad {field}"));
         assert_eq!(response.json()["details"]["field"], field, "{}", response.describe());
     }
     let mut unknown = rule.clone();
     unknown["condition"] = json!("between");
-    send_json(&app.address, "POST", "/api/v1/alerts/rules", Some(&unknown))
+    send_json(&app, "POST", "/api/v1/alerts/rules", Some(&unknown))
         .await
         .assert_error(400, "VALIDATION_ERROR", "unknown condition");
 
-    let deleted = send_json(&app.address, "DELETE", &format!("/api/v1/alerts/rules/{id}"), None).await;
+    let deleted = send_json(&app, "DELETE", &format!("/api/v1/alerts/rules/{id}"), None).await;
     deleted.assert_status(204, "deleting a rule");
-    app.get(&format!("/api/v1/alerts/rules/{id}"))
+    get(&app, &format!("/api/v1/alerts/rules/{id}"))
         .await
         .assert_error(404, "NOT_FOUND", "reading a deleted rule");
-    send_json(&app.address, "DELETE", &format!("/api/v1/alerts/rules/{id}"), None)
+    send_json(&app, "DELETE", &format!("/api/v1/alerts/rules/{id}"), None)
         .await
         .assert_error(404, "NOT_FOUND", "deleting twice");
     app.cleanup().await;
@@ -140,7 +140,7 @@ async fn a_restart_keeps_pending_since_and_does_not_fire_again() {
     app.stop().await;
     let mut second = Instance::start(&app.settings).await;
     let fired = hook.wait_for_deliveries(1).await;
-    let history = events_at(&second.address, &id).await;
+    let history = events_at(&app, &second.address, &id).await;
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(
         parse_rfc3339_ms(&history[0]["since"]),
@@ -152,7 +152,7 @@ async fn a_restart_keeps_pending_since_and_does_not_fire_again() {
     assert_eq!(fired[0].body["status"], "firing");
 
     // Restart while firing: no second firing notification, same firing start.
-    let before = firing_since(&second.address, &id).await;
+    let before = firing_since(&app, &second.address, &id).await;
     second.stop().await;
     let mut third = Instance::start(&app.settings).await;
     eventually(ALERT_DEADLINE, || async {
@@ -173,24 +173,26 @@ async fn a_restart_keeps_pending_since_and_does_not_fire_again() {
         }
     })
     .await;
-    assert_eq!(firing_since(&third.address, &id).await, before);
-    assert_eq!(events_at(&third.address, &id).await.len(), 1);
+    assert_eq!(firing_since(&app, &third.address, &id).await, before);
+    assert_eq!(events_at(&app, &third.address, &id).await.len(), 1);
     third.stop().await;
     hook.stop().await;
     app.cleanup().await;
 }
 
-async fn events_at(address: &str, id: &str) -> Vec<Value> {
-    let response = send_json(address, "GET", &format!("/api/v1/alerts/history?ruleId={id}"), None).await;
+async fn events_at(app: &TestApp, address: &str, id: &str) -> Vec<Value> {
+    let token = admin_token(app).await;
+    let response = send_as(address, &token, "GET", &format!("/api/v1/alerts/history?ruleId={id}"), None).await;
     response.assert_status(200, "history");
     let mut events = response.json()["data"].as_array().unwrap().clone();
     events.reverse();
     events
 }
 
-async fn firing_since(address: &str, id: &str) -> i64 {
+async fn firing_since(app: &TestApp, address: &str, id: &str) -> i64 {
+    let token = admin_token(app).await;
     eventually(ALERT_DEADLINE, || async {
-        let rule = send_json(address, "GET", &format!("/api/v1/alerts/rules/{id}"), None).await.json();
+        let rule = send_as(address, &token, "GET", &format!("/api/v1/alerts/rules/{id}"), None).await.json();
         match rule["data"]["instances"][0]["firingSince"].as_str() {
             Some(_) => Ok(parse_rfc3339_ms(&rule["data"]["instances"][0]["firingSince"])),
             None => Err(format!("expected a firing instance; got {rule}")),
@@ -303,7 +305,7 @@ async fn editing_disabling_and_deleting_a_rule_take_effect() {
     // A higher threshold: the condition no longer holds, the alert resolves.
     let mut higher = rule.clone();
     higher["threshold"] = json!(100);
-    send_json(&app.address, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&higher))
+    send_json(&app, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&higher))
         .await
         .assert_status(200, "raising the threshold");
     let delivered = hook.wait_for_deliveries(2).await;
@@ -313,7 +315,7 @@ async fn editing_disabling_and_deleting_a_rule_take_effect() {
     // Disabled: nothing is evaluated, whatever the data.
     let mut disabled = rule.clone();
     disabled["enabled"] = json!(false);
-    send_json(&app.address, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&disabled))
+    send_json(&app, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&disabled))
         .await
         .assert_status(200, "disabling");
     eventually(ALERT_DEADLINE, || async {
@@ -336,11 +338,11 @@ async fn editing_disabling_and_deleting_a_rule_take_effect() {
     assert_eq!(evaluation_count(&app).await, evaluations, "a disabled rule is not evaluated");
 
     // Re-enabled with the low threshold: fires again; then deleted: no more events.
-    send_json(&app.address, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&rule))
+    send_json(&app, "PUT", &format!("/api/v1/alerts/rules/{id}"), Some(&rule))
         .await
         .assert_status(200, "enabling");
     hook.wait_for_deliveries(3).await;
-    send_json(&app.address, "DELETE", &format!("/api/v1/alerts/rules/{id}"), None)
+    send_json(&app, "DELETE", &format!("/api/v1/alerts/rules/{id}"), None)
         .await
         .assert_status(204, "deleting");
     let evaluations = evaluation_count(&app).await;
@@ -359,7 +361,7 @@ async fn editing_disabling_and_deleting_a_rule_take_effect() {
 }
 
 async fn evaluation_count(app: &TestApp) -> f64 {
-    prometheus_sum(&app.get("/metrics").await.text(), "vigil_alert_evaluations_total", &[])
+    prometheus_sum(&get(&app, "/metrics").await.text(), "vigil_alert_evaluations_total", &[])
 }
 
 #[actix_web::test]
@@ -371,12 +373,12 @@ async fn evaluate_now_shows_the_value_and_would_be_state_without_recording() {
     })
     .await;
     let id = create_rule(&app, &webhook_rule("Now", "rps", 10.0, "0s", "http://127.0.0.1:9/x")).await;
-    let empty = send_json(&app.address, "POST", &format!("/api/v1/alerts/rules/{id}/evaluate"), None).await;
+    let empty = send_json(&app, "POST", &format!("/api/v1/alerts/rules/{id}/evaluate"), None).await;
     empty.assert_status(200, "evaluating without data");
     assert_eq!(empty.json()["data"]["instances"][0]["value"], Value::Null);
     assert_eq!(empty.json()["data"]["instances"][0]["wouldBe"], "ok");
     push(&app, "rps", 42.0, &[]).await;
-    let response = send_json(&app.address, "POST", &format!("/api/v1/alerts/rules/{id}/evaluate"), None).await;
+    let response = send_json(&app, "POST", &format!("/api/v1/alerts/rules/{id}/evaluate"), None).await;
     response.assert_status(200, "evaluating");
     let instance = &response.json()["data"]["instances"][0];
     assert_eq!(instance["value"], 42.0);
@@ -385,7 +387,7 @@ async fn evaluate_now_shows_the_value_and_would_be_state_without_recording() {
     assert_eq!(instance["wouldBe"], "firing");
     assert_eq!(instance["transition"], "firing");
     assert!(events(&app, &id).await.is_empty(), "evaluate-now records nothing");
-    send_json(&app.address, "POST", "/api/v1/alerts/rules/00000000-0000-0000-0000-000000000000/evaluate", None)
+    send_json(&app, "POST", "/api/v1/alerts/rules/00000000-0000-0000-0000-000000000000/evaluate", None)
         .await
         .assert_error(404, "NOT_FOUND", "evaluating an unknown rule");
     app.cleanup().await;
@@ -412,33 +414,77 @@ async fn history_filters_and_pages() {
     let states: Vec<&str> = all.iter().map(|e| e["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["firing", "resolved", "firing", "resolved"]);
 
-    let page = app.get(&format!("/api/v1/alerts/history?ruleId={id}&limit=3")).await.json();
+    let page = get(&app, &format!("/api/v1/alerts/history?ruleId={id}&limit=3")).await.json();
     assert_eq!(page["data"].as_array().unwrap().len(), 3);
     let cursor = page["meta"]["nextCursor"].as_i64().expect("a next cursor");
-    let rest = app
-        .get(&format!("/api/v1/alerts/history?ruleId={id}&limit=3&cursor={cursor}"))
+    let rest = get(&app, &format!("/api/v1/alerts/history?ruleId={id}&limit=3&cursor={cursor}"))
         .await
         .json();
     assert_eq!(rest["data"].as_array().unwrap().len(), 1);
     assert!(rest["meta"]["nextCursor"].is_null());
-    let firing = app.get(&format!("/api/v1/alerts/history?ruleId={id}&state=firing")).await.json();
+    let firing = get(&app, &format!("/api/v1/alerts/history?ruleId={id}&state=firing")).await.json();
     assert_eq!(firing["data"].as_array().unwrap().len(), 2);
     let future = rfc3339(now_ms() + 3_600_000);
-    let none = app.get(&format!("/api/v1/alerts/history?from={}", future.replace('+', "%2B"))).await.json();
+    let none = get(&app, &format!("/api/v1/alerts/history?from={}", future.replace('+', "%2B"))).await.json();
     assert_eq!(none["data"].as_array().unwrap().len(), 0, "{none}");
-    app.get("/api/v1/alerts/history?state=weird")
+    get(&app, "/api/v1/alerts/history?state=weird")
         .await
         .assert_error(400, "VALIDATION_ERROR", "bad state filter");
-    app.get("/api/v1/alerts/history?limit=0")
+    get(&app, "/api/v1/alerts/history?limit=0")
         .await
         .assert_error(400, "VALIDATION_ERROR", "bad limit");
 
-    let metrics = app.get("/metrics").await.text();
+    let metrics = get(&app, "/metrics").await.text();
     assert!(prometheus_sum(&metrics, "vigil_alert_evaluations_total", &[]) > 0.0);
     assert_eq!(prometheus_sum(&metrics, "vigil_notifications_total", &[("channel", "webhook"), ("result", "sent")]), 4.0);
     assert_eq!(prometheus_sum(&metrics, "vigil_alert_transitions_total", &[("state", "firing")]), 2.0);
     assert!(metrics.contains("vigil_alert_round_duration_seconds"));
     assert!(metrics.contains("vigil_notify_breakers_open"));
     hook.stop().await;
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn viewers_read_editors_write_their_own_rules_and_admins_everything() {
+    let app = spawn_app_with(|s| s.alerts.evaluation_interval = Duration::from_secs(1)).await;
+    let (_, viewer) = user_token(&app, "viewer").await;
+    let (editor_id, editor) = user_token(&app, "editor").await;
+    let (_, other_editor) = user_token(&app, "editor").await;
+    let rule = webhook_rule("Owned", "owned", 1.0, "1m", "http://hooks.example.com/x");
+    let rules = "/api/v1/alerts/rules";
+
+    send_as(&app.address, "", "GET", rules, None)
+        .await
+        .assert_error(401, "UNAUTHORIZED", "no credentials");
+    send_as(&app.address, &viewer, "POST", rules, Some(&rule))
+        .await
+        .assert_error(403, "FORBIDDEN", "a viewer creating a rule");
+    let created = send_as(&app.address, &editor, "POST", rules, Some(&rule)).await;
+    created.assert_status(201, "an editor creating a rule");
+    assert_eq!(created.json()["data"]["ownerId"], editor_id.to_string());
+    let id = created.json()["data"]["id"].as_str().unwrap().to_string();
+    let path = format!("{rules}/{id}");
+
+    send_as(&app.address, &viewer, "GET", &path, None)
+        .await
+        .assert_status(200, "a viewer reading a rule");
+    send_as(&app.address, &viewer, "GET", "/api/v1/alerts/history", None)
+        .await
+        .assert_status(200, "a viewer reading history");
+    send_as(&app.address, &other_editor, "PUT", &path, Some(&rule))
+        .await
+        .assert_error(403, "FORBIDDEN", "another editor changing the rule");
+    send_as(&app.address, &other_editor, "DELETE", &path, None)
+        .await
+        .assert_error(403, "FORBIDDEN", "another editor deleting the rule");
+    send_as(&app.address, &viewer, "POST", "/api/v1/alerts/silences", Some(&json!({"ruleId": id, "endsAt": rfc3339(now_ms() + 60_000)})))
+        .await
+        .assert_error(403, "FORBIDDEN", "a viewer silencing");
+    send_as(&app.address, &editor, "PUT", &path, Some(&rule))
+        .await
+        .assert_status(200, "the owner changing the rule");
+    send_json(&app, "DELETE", &path, None)
+        .await
+        .assert_status(204, "an admin deleting someone's rule");
     app.cleanup().await;
 }

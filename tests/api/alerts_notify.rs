@@ -35,7 +35,7 @@ async fn a_webhook_answering_500_then_200_is_delivered_exactly_once() {
         }
     })
     .await;
-    let metrics = app.get("/metrics").await.text();
+    let metrics = get(&app, "/metrics").await.text();
     assert_eq!(prometheus_sum(&metrics, "vigil_notifications_total", &[("result", "retried")]), 2.0);
     hook.stop().await;
     app.cleanup().await;
@@ -82,7 +82,7 @@ async fn email_is_retried_while_smtp_is_down_and_delivered_once_it_is_up() {
         "condition": "lt", "threshold": 10, "duration": "0s", "severity": "critical",
         "notification": {"type": "email", "target": "oncall@example.com"},
     });
-    let response = send_json(&app.address, "POST", "/api/v1/alerts/rules", Some(&rule)).await;
+    let response = send_json(&app, "POST", "/api/v1/alerts/rules", Some(&rule)).await;
     // Control characters in names are refused outright ...
     response.assert_error(400, "VALIDATION_ERROR", "a rule name with CR/LF");
     let mut rule = rule;
@@ -132,16 +132,16 @@ async fn a_silenced_alert_keeps_state_and_history_but_is_not_notified() {
     let id = create_rule(&app, &webhook_rule("Noisy", "noise", 1.0, "0s", &hook.url)).await;
     let ends = rfc3339(now_ms() + 3_600_000);
     let silence = send_json(
-        &app.address,
+        &app,
         "POST",
         "/api/v1/alerts/silences",
         Some(&json!({"ruleId": id, "matchers": {"alertname": "Noisy"}, "endsAt": ends, "comment": "maintenance"})),
     )
     .await;
     silence.assert_status(201, "creating a silence");
-    let listed = app.get("/api/v1/alerts/silences").await.json();
+    let listed = get(&app, "/api/v1/alerts/silences").await.json();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
-    send_json(&app.address, "POST", "/api/v1/alerts/silences", Some(&json!({"endsAt": ends})))
+    send_json(&app, "POST", "/api/v1/alerts/silences", Some(&json!({"endsAt": ends})))
         .await
         .assert_error(400, "VALIDATION_ERROR", "a silence of everything");
 
@@ -162,7 +162,7 @@ async fn a_silenced_alert_keeps_state_and_history_but_is_not_notified() {
 
     // Once the silence ends, the next transition is notified again.
     let silence_id = silence.json()["data"]["id"].as_str().unwrap().to_string();
-    send_json(&app.address, "DELETE", &format!("/api/v1/alerts/silences/{silence_id}"), None)
+    send_json(&app, "DELETE", &format!("/api/v1/alerts/silences/{silence_id}"), None)
         .await
         .assert_status(204, "ending the silence");
     sqlx::query("DELETE FROM points").execute(&app.db).await.unwrap();
@@ -181,7 +181,7 @@ async fn private_webhook_targets_are_refused_unless_allowed() {
     .await;
     let hook = WebhookReceiver::start(&[]).await;
     // An IP literal is refused when the rule is written ...
-    send_json(&app.address, "POST", "/api/v1/alerts/rules", Some(&webhook_rule("x", "ssrf", 1.0, "0s", &hook.url)))
+    send_json(&app, "POST", "/api/v1/alerts/rules", Some(&webhook_rule("x", "ssrf", 1.0, "0s", &hook.url)))
         .await
         .assert_error(400, "VALIDATION_ERROR", "a loopback webhook target");
     // ... a name is checked against what it resolves to, on delivery, and not retried.

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -218,14 +218,80 @@ pub fn webhook_rule(name: &str, metric: &str, threshold: f64, duration: &str, ta
     })
 }
 
-pub async fn send_json(app_address: &str, method: &str, path: &str, body: Option<&Value>) -> TestResponse {
+/// API tokens by test database: one admin token per test, created on first use.
+static TOKENS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
+/// An API token of the first admin (created at start by `auth.admin_email`).
+pub async fn admin_token(app: &TestApp) -> String {
+    if let Some(token) = TOKENS.lock().unwrap().get(&app.isolation.database) {
+        return token.clone();
+    }
+    let admin: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .expect("the first admin exists");
+    let token = token_for(app, admin).await;
+    TOKENS.lock().unwrap().insert(app.isolation.database.clone(), token.clone());
+    token
+}
+
+/// Creates a user with `role` and returns an API token of theirs.
+pub async fn user_token(app: &TestApp, role: &str) -> (uuid::Uuid, String) {
+    let id = uuid::Uuid::new_v4();
+    sqlx::query("INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, 'not-a-hash', $3)")
+        .bind(id)
+        .bind(format!("{id}@example.com"))
+        .bind(role)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    (id, token_for(app, id).await)
+}
+
+async fn token_for(app: &TestApp, user: uuid::Uuid) -> String {
+    use vigil::auth::secret;
+    let token = secret::new_api_token(secret::PERSONAL_PREFIX);
+    vigil::store::credentials::create_token(
+        &app.db,
+        &vigil::store::credentials::NewToken {
+            user_id: user,
+            name: "alert tests",
+            kind: "personal",
+            digest: &secret::digest(&token),
+            prefix: &token[..secret::PERSONAL_PREFIX.len() + 6],
+            expires_at: None,
+        },
+    )
+    .await
+    .expect("create an API token");
+    token
+}
+
+/// A request to `app` as its admin.
+pub async fn send_json(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> TestResponse {
+    let token = admin_token(app).await;
+    send_as(&app.address, &token, method, path, body).await
+}
+
+/// GET as the admin.
+pub async fn get(app: &TestApp, path: &str) -> TestResponse {
+    send_json(app, "GET", path, None).await
+}
+
+/// A request to the instance at `address` with `token` (empty: none).
+pub async fn send_as(address: &str, token: &str, method: &str, path: &str, body: Option<&Value>) -> TestResponse {
     let client = http_client();
-    let url = format!("{app_address}{path}");
+    let url = format!("{address}{path}");
     let request = match method {
         "POST" => client.post(&url),
         "PUT" => client.put(&url),
         "DELETE" => client.delete(&url),
         _ => client.get(&url),
+    };
+    let request = if token.is_empty() {
+        request
+    } else {
+        request.insert_header(("Authorization", format!("Bearer {token}")))
     };
     let response = match body {
         Some(body) => request.send_json(body).await,
@@ -238,7 +304,7 @@ pub async fn send_json(app_address: &str, method: &str, path: &str, body: Option
 
 /// POSTs a rule and returns its id.
 pub async fn create_rule(app: &TestApp, rule: &Value) -> String {
-    let response = send_json(&app.address, "POST", "/api/v1/alerts/rules", Some(rule)).await;
+    let response = send_json(app, "POST", "/api/v1/alerts/rules", Some(rule)).await;
     response.assert_status(201, "creating a rule");
     response.json()["data"]["id"].as_str().unwrap().to_string()
 }
@@ -253,7 +319,7 @@ pub async fn push(app: &TestApp, metric: &str, value: f64, tags: &[(&str, &str)]
 
 /// GET /api/v1/alerts/rules/{id} -> data.
 pub async fn rule_state(app: &TestApp, id: &str) -> Value {
-    let response = app.get(&format!("/api/v1/alerts/rules/{id}")).await;
+    let response = get(app, &format!("/api/v1/alerts/rules/{id}")).await;
     response.assert_status(200, "reading a rule");
     response.json()["data"].clone()
 }
@@ -273,7 +339,7 @@ pub async fn wait_for_state(app: &TestApp, id: &str, state: &str) -> Value {
 
 /// History events of a rule, oldest first.
 pub async fn events(app: &TestApp, id: &str) -> Vec<Value> {
-    let response = app.get(&format!("/api/v1/alerts/history?ruleId={id}")).await;
+    let response = get(app, &format!("/api/v1/alerts/history?ruleId={id}")).await;
     response.assert_status(200, "reading history");
     let mut events = response.json()["data"].as_array().unwrap().clone();
     events.reverse();

@@ -1,0 +1,73 @@
+//! `vigil-agent`: parse the command line, load settings, start logging, run the agent
+//! until SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+
+use anyhow_free::Result;
+use clap::{Parser, Subcommand};
+use vigil_agent::config::AgentSettings;
+
+/// Errors of `main` are printed as sentences; a plain alias keeps anyhow out of the
+/// agent's dependencies.
+mod anyhow_free {
+    pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "vigil-agent",
+    version,
+    about = "The Vigil metrics agent: host metrics, Prometheus scraping, buffered delivery."
+)]
+struct Cli {
+    /// A TOML file layered over the defaults (agent/config/agent.toml).
+    #[arg(long, short, global = true, env = "VIGIL_AGENT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent (the default).
+    Run,
+    /// Print the settings in effect (defaults, file, environment) as JSON and exit.
+    Config,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let settings = AgentSettings::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Config => {
+            let mut shown = settings.clone();
+            if !shown.server.ingest_key.is_empty() {
+                shown.server.ingest_key = "<set>".into();
+            }
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+            Ok(())
+        }
+        Command::Run => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .init();
+            actix_rt::System::new().block_on(async move {
+                vigil_agent::run::run(settings, shutdown_signal()).await?;
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received."),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received."),
+    }
+}
