@@ -178,6 +178,8 @@ pub struct AlertSettings {
     #[serde(with = "humantime_serde")]
     pub min_window: Duration,
     #[serde(with = "humantime_serde")]
+    pub settle: Duration,
+    #[serde(with = "humantime_serde")]
     pub max_window: Duration,
     #[serde(with = "humantime_serde")]
     pub max_duration: Duration,
@@ -343,6 +345,7 @@ impl Default for Settings {
             alerts: AlertSettings {
                 evaluation_interval: 10 * SECOND,
                 min_window: MINUTE,
+                settle: 10 * SECOND,
                 max_window: DAY,
                 max_duration: DAY,
                 lease_ttl: 30 * SECOND,
@@ -545,6 +548,7 @@ impl Settings {
             ("notify.webhook_timeout", self.notify.webhook_timeout),
             // --- alerting (issue 5) ---
             ("alerts.min_window", self.alerts.min_window),
+            ("alerts.settle", self.alerts.settle),
             ("alerts.max_window", self.alerts.max_window),
             ("alerts.max_duration", self.alerts.max_duration),
             ("alerts.lease_ttl", self.alerts.lease_ttl),

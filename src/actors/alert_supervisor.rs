@@ -5,8 +5,10 @@
 //! Every `alerts.evaluation_interval` it runs one round: reconcile (load enabled rules,
 //! renew its leases and take free or expired ones, load silences; start an actor for a
 //! newly held rule, restart one whose rule version or lease epoch changed, stop those
-//! deleted, disabled or lost), then read the window data of all its rules with one
-//! statement per distinct window, and send [`EvaluateRule`] to every actor at once.
+//! deleted, disabled or lost), then read the window data of all its rules (through
+//! the slice cache, `alerting::slices`: newly settled slices and the fresh range, two
+//! statements for every rule and metric together) and send [`EvaluateRule`] to every
+//! actor at once.
 //! Between rounds it renews its leases every `alerts.lease_renew_interval`. A tick that
 //! finds the previous round still running is skipped and counted as missed.
 //!
@@ -19,12 +21,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix::prelude::*;
 use uuid::Uuid;
 
 use crate::actors::alert::{AlertActor, AlertDeps, EvaluateRule, StopRule};
+use crate::alerting::slices::{floor_to, SliceCache};
 use crate::alerting::{AlertState, WindowData};
 use crate::model::alert::{AlertRule, RuleLimits, Silence};
 use crate::store::alerts;
@@ -66,6 +69,8 @@ pub struct AlertSupervisor {
     limits: RuleLimits,
     actors: HashMap<Uuid, RuleEntry>,
     silences: Arc<Vec<Silence>>,
+    /// Settled slices of window data, kept between rounds (taken by a running round).
+    cache: SliceCache,
     round_running: bool,
     reconcile_running: bool,
     reconcile_again: bool,
@@ -82,6 +87,7 @@ impl AlertSupervisor {
             limits,
             actors: HashMap::new(),
             silences: Arc::new(Vec::new()),
+            cache: SliceCache::default(),
             round_running: false,
             reconcile_running: false,
             reconcile_again: false,
@@ -194,10 +200,12 @@ impl AlertSupervisor {
             let targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)> =
                 actor.actors.values().map(|e| (e.rule.clone(), e.addr.clone())).collect();
             let (deps, silences) = (actor.deps.clone(), actor.silences.clone());
-            evaluate_all(deps, targets, silences).into_actor(actor)
+            let cache = std::mem::take(&mut actor.cache);
+            evaluate_all(deps, targets, silences, cache).into_actor(actor)
         });
-        ctx.spawn(round.map(move |outcomes, actor, ctx| {
+        ctx.spawn(round.map(move |(outcomes, cache), actor, ctx| {
             actor.round_running = false;
+            actor.cache = cache;
             let metrics = &actor.deps.metrics.alerting;
             let elapsed = scheduled.elapsed().as_secs_f64();
             metrics.round_seconds.observe(elapsed);
@@ -228,50 +236,57 @@ impl AlertSupervisor {
     }
 }
 
-/// Reads the window data of all `targets` (one statement per distinct window) and
+/// Reads the window data of all `targets` (through the slice cache: one statement for
+/// newly settled slices and one for the fresh range, for every metric at once) and
 /// evaluates every rule concurrently. Returns each rule's worst state, `None` where
-/// the evaluation failed.
+/// the evaluation failed, and the cache.
 async fn evaluate_all(
     deps: AlertDeps,
     targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)>,
     silences: Arc<Vec<Silence>>,
-) -> Vec<(Uuid, Option<AlertState>)> {
+    mut cache: SliceCache,
+) -> (Vec<(Uuid, Option<AlertState>)>, SliceCache) {
     let settings = &deps.settings;
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let mut windows: HashMap<Duration, BTreeSet<String>> = HashMap::new();
-    for (rule, _) in &targets {
-        windows.entry(rule.window).or_default().insert(rule.spec.query.query.clone());
-    }
-    let mut data: HashMap<Duration, Option<Arc<WindowData>>> = HashMap::new();
-    let reads = windows.into_iter().map(|(window, metrics)| {
-        let pg = deps.pg.clone();
-        let timeout = settings.alerts.evaluation_timeout;
-        async move {
-            let metrics: Vec<String> = metrics.into_iter().collect();
-            let start = now_ms - window.as_millis() as i64;
-            let rows = alerts::window_partials(&pg, &metrics, start, now_ms, timeout).await;
-            (window, rows)
-        }
-    });
-    for (window, rows) in futures_util::future::join_all(reads).await {
-        let entry = match rows {
-            Ok(rows) => {
-                let mut window_data = WindowData { end_ms: now_ms, by_metric: HashMap::new() };
-                for (metric, series) in rows {
-                    window_data.by_metric.entry(metric).or_default().push(series);
-                }
-                Some(Arc::new(window_data))
-            }
-            Err(error) => {
-                tracing::warn!(%error, window = ?window, "Cannot read alert window data; those rules are evaluated again next tick.");
-                None
-            }
-        };
-        data.insert(window, entry);
-    }
+    let width = settings.alerts.evaluation_interval.as_millis().max(1) as i64;
+    let settle = settings.alerts.settle.as_millis() as i64;
     let timeout = settings.alerts.evaluation_timeout;
+    let metrics: Vec<String> = targets
+        .iter()
+        .map(|(rule, _)| rule.spec.query.query.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let windows: BTreeSet<i64> = targets.iter().map(|(rule, _)| rule.window.as_millis() as i64).collect();
+    let max_window = windows.iter().copied().max().unwrap_or(width);
+    let plan = cache.plan(&metrics, max_window, width, settle, now_ms);
+    let settled = async {
+        match &plan.settled {
+            Some((start, end, missing)) => {
+                alerts::slice_partials(&deps.pg, missing, *start, *end, Some(width), timeout).await
+            }
+            None => Ok(Vec::new()),
+        }
+    };
+    let fresh = alerts::slice_partials(&deps.pg, &metrics, plan.fresh_start_ms, now_ms + 1, Some(width), timeout);
+    let data: Option<HashMap<i64, Arc<WindowData>>> = match futures_util::future::join(settled, fresh).await {
+        (Ok(settled), Ok(fresh)) => {
+            let oldest = floor_to(now_ms, width) - (max_window + width - 1) / width * width;
+            cache.store(&plan, width, settled, oldest);
+            Some(
+                windows
+                    .iter()
+                    .map(|&w| (w, Arc::new(cache.window(w, width, &plan, &fresh))))
+                    .collect(),
+            )
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(%error, "Cannot read alert window data; the rules are evaluated again next tick.");
+            None
+        }
+    };
     let sends = targets.into_iter().map(|(rule, addr)| {
-        let window_data = data.get(&rule.window).cloned().flatten();
+        let window_data = data.as_ref().and_then(|d| d.get(&(rule.window.as_millis() as i64)).cloned());
         let (silences, metrics) = (silences.clone(), deps.metrics.clone());
         async move {
             let Some(window_data) = window_data else {
@@ -293,7 +308,7 @@ async fn evaluate_all(
             }
         }
     });
-    futures_util::future::join_all(sends).await
+    (futures_util::future::join_all(sends).await, cache)
 }
 
 /// The limits rules are validated against, from the settings.

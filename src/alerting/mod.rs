@@ -4,6 +4,7 @@
 //! storage; here everything is unit-tested with explicit clocks.
 
 pub mod plan;
+pub mod slices;
 pub mod state;
 pub mod values;
 

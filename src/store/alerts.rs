@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
+use crate::alerting::slices::SlicePartial;
 use crate::alerting::{AlertState, InstanceState, SeriesWindow, Transition};
 use crate::model::alert::{RuleSpec, Silence};
 use crate::model::Labels;
@@ -315,27 +316,55 @@ pub async fn window_partials(
     end_ms: i64,
     timeout: Duration,
 ) -> Result<Vec<(String, SeriesWindow)>, sqlx::Error> {
+    let rows = slice_partials(pg, metrics, start_ms + 1, end_ms + 1, None, timeout).await?;
+    Ok(rows.into_iter().map(|r| (r.metric, r.partial)).collect())
+}
+
+/// Partials per series of `metrics` over `[start, end)`, per slice of `width_ms`
+/// (aligned to the epoch) or, without a width, over the whole range (slice = start).
+/// One statement for all metrics; points are aggregated by series id before the join,
+/// so PostgreSQL hashes small partials instead of sorting points.
+pub async fn slice_partials(
+    pg: &PgPool,
+    metrics: &[String],
+    start_ms: i64,
+    end_ms: i64,
+    width_ms: Option<i64>,
+    timeout: Duration,
+) -> Result<Vec<SlicePartial>, sqlx::Error> {
     let mut tx = pg.begin().await?;
     sqlx::query("SELECT set_config('statement_timeout', $1, true)")
         .bind(format!("{}", timeout.as_millis()))
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<(String, Json<Labels>, f64, f64, f64, i64)> = sqlx::query_as(
-        "SELECT s.metric, s.labels, min(p.value), max(p.value), sum(p.value), count(*)
-         FROM series s JOIN points p ON p.series_id = s.id
-         WHERE s.metric = ANY($1) AND p.time > $2 AND p.time <= $3
-         GROUP BY s.id",
+    let rows: Vec<(String, i64, i64, Json<Labels>, f64, f64, f64, i64)> = sqlx::query_as(
+        "WITH agg AS (
+            SELECT p.series_id,
+                   CASE WHEN $4::bigint IS NULL THEN $2::bigint
+                        ELSE (extract(epoch FROM date_bin(make_interval(secs => $4::bigint / 1000.0), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint
+                   END AS slice,
+                   min(p.value) AS mn, max(p.value) AS mx, sum(p.value) AS sm, count(*) AS n
+            FROM points p
+            WHERE p.series_id IN (SELECT id FROM series WHERE metric = ANY($1))
+              AND p.time >= to_timestamp($2::bigint / 1000.0) AND p.time < to_timestamp($3::bigint / 1000.0)
+            GROUP BY 1, 2)
+         SELECT s.metric, s.id, agg.slice, s.labels, agg.mn, agg.mx, agg.sm, agg.n
+         FROM agg JOIN series s ON s.id = agg.series_id",
     )
     .bind(metrics)
-    .bind(time(start_ms))
-    .bind(time(end_ms))
+    .bind(start_ms)
+    .bind(end_ms)
+    .bind(width_ms)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(rows
         .into_iter()
-        .map(|(metric, Json(labels), min, max, sum, count)| {
-            (metric, SeriesWindow { labels, min, max, sum, count })
+        .map(|(metric, series_id, slice_ms, Json(labels), min, max, sum, count)| SlicePartial {
+            metric,
+            series_id,
+            slice_ms,
+            partial: SeriesWindow { labels, min, max, sum, count },
         })
         .collect())
 }

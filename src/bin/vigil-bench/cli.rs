@@ -37,6 +37,9 @@ pub enum Command {
     /// copy-baseline, then ingest, then query, then storage; one summary table with the
     /// ingest/COPY ratio.
     All(AllCmd),
+    /// Alert rules under load: evaluation lag, missed ticks, CPU and memory; and
+    /// condition-to-webhook latency probes.
+    Alerts(crate::alerts::AlertsCmd),
 }
 
 /// Where the server and its database are.

@@ -8,9 +8,11 @@
 //! - [`query`]: dashboard queries, cached and uncached.
 //! - [`storage`]: bytes per point on disk.
 //! - [`stats`]: percentiles, medians, `/proc` sampling.
+//! - [`alerts`]: alert evaluation lag under load and condition-to-webhook latency.
 //!
 //! See docs/benchmarks.md for how it is used and what it measured.
 
+mod alerts;
 mod cli;
 mod client;
 mod copy;
@@ -41,6 +43,10 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
     match cli.command {
+        Command::Alerts(c) => {
+            let r = alerts::run(&c).await?;
+            emit(json, &r, |o| r.print(o))
+        }
         Command::Ingest(c) => {
             let r = ingest::run(&c.target, &c.shape, &c.opts).await?;
             emit(json, &r, |o| r.print(o))
