@@ -257,6 +257,10 @@ async fn evaluate_all(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Evaluation times are the nearest multiple of the interval, as Prometheus aligns
+    // them: ticks a few ms early or late still lie exactly one interval apart, so a
+    // `for` of n intervals fires at the n-th tick, never one tick late by jitter.
+    let at_ms = (now_ms + width / 2).div_euclid(width) * width;
     let windows: BTreeSet<i64> = targets.iter().map(|(rule, _)| rule.window.as_millis() as i64).collect();
     let max_window = windows.iter().copied().max().unwrap_or(width);
     let plan = cache.plan(&metrics, max_window, width, settle, now_ms);
@@ -293,7 +297,7 @@ async fn evaluate_all(
                 metrics.alerting.evaluation_failures.with_label_values(&["query"]).inc();
                 return (rule.id, None);
             };
-            let message = EvaluateRule { at_ms: now_ms, data: window_data, silences };
+            let message = EvaluateRule { at_ms, data: window_data, silences };
             match tokio::time::timeout(timeout, addr.send(message)).await {
                 Ok(Ok(Ok(outcome))) => (rule.id, Some(outcome.worst)),
                 Ok(Ok(Err(_))) => (rule.id, None),

@@ -189,7 +189,7 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
         let mut probes = Vec::new();
         for k in 0..cmd.probes {
             let name = format!("bench-probe-{}-{k}", std::process::id());
-            let metric = format!("{}probe.p{k}", cmd.prefix);
+            let metric = format!("{}probe.r{}.p{k}", cmd.prefix, std::process::id());
             let rule = json!({
                 "name": name,
                 "query": {"query": metric, "aggregation": "max"},
