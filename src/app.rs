@@ -32,9 +32,9 @@ use sqlx::PgPool;
 use crate::actors::alert::AlertDeps;
 use crate::actors::alert_supervisor::{AlertSupervisor, ReleaseLeases};
 use crate::actors::batch_writer::{DrainWriter, WriterDeps};
-use crate::actors::notifier::{Breakers, NotifierActor};
 use crate::actors::downsampler::RunRollups;
 use crate::actors::ingest::CloseBroker;
+use crate::actors::notifier::{Breakers, NotifierActor};
 use crate::actors::retention::RunMaintenance;
 use crate::actors::{
     ActorPool, BatchWriterActor, DownsamplerActor, IngestActor, QueryRouterActor, RetentionActor,
@@ -306,7 +306,13 @@ fn start_alerting(
     let notifiers = {
         let (settings, pg, metrics) = (settings.clone(), pg.clone(), metrics.clone());
         ActorPool::start(settings.actors.notifier_pool, arbiters, move |i| {
-            NotifierActor::new(i, settings.clone(), pg.clone(), metrics.clone(), breakers.clone())
+            NotifierActor::new(
+                i,
+                settings.clone(),
+                pg.clone(),
+                metrics.clone(),
+                breakers.clone(),
+            )
         })
     };
     let deps = AlertDeps {
@@ -314,7 +320,11 @@ fn start_alerting(
         pg: pg.clone(),
         redis: redis.clone(),
         metrics: metrics.clone(),
-        notifiers: notifiers.all().iter().map(|a| a.clone().recipient()).collect(),
+        notifiers: notifiers
+            .all()
+            .iter()
+            .map(|a| a.clone().recipient())
+            .collect(),
     };
     let rule_arbiter = Arbiter::new();
     let handle = rule_arbiter.handle();

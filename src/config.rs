@@ -552,10 +552,16 @@ impl Settings {
             ("alerts.max_window", self.alerts.max_window),
             ("alerts.max_duration", self.alerts.max_duration),
             ("alerts.lease_ttl", self.alerts.lease_ttl),
-            ("alerts.lease_renew_interval", self.alerts.lease_renew_interval),
+            (
+                "alerts.lease_renew_interval",
+                self.alerts.lease_renew_interval,
+            ),
             ("alerts.evaluation_timeout", self.alerts.evaluation_timeout),
             ("notify.smtp_timeout", self.notify.smtp_timeout),
-            ("notify.outbox_poll_interval", self.notify.outbox_poll_interval),
+            (
+                "notify.outbox_poll_interval",
+                self.notify.outbox_poll_interval,
+            ),
             ("notify.claim_ttl", self.notify.claim_ttl),
             ("notify.retry_min", self.notify.retry_min),
             ("notify.retry_max", self.notify.retry_max),
@@ -620,16 +626,22 @@ impl Settings {
     fn validate_alerting(&self, problems: &mut Vec<String>) {
         let (a, n) = (&self.alerts, &self.notify);
         if a.lease_renew_interval * 2 > a.lease_ttl {
-            problems.push("alerts.lease_renew_interval must be at most half of alerts.lease_ttl".into());
+            problems.push(
+                "alerts.lease_renew_interval must be at most half of alerts.lease_ttl".into(),
+            );
         }
         if a.min_window > a.max_window {
             problems.push("alerts.min_window must be <= alerts.max_window".into());
         }
         if a.max_window > self.retention.raw {
-            problems.push("alerts.max_window must not exceed retention.raw (rules read raw points)".into());
+            problems.push(
+                "alerts.max_window must not exceed retention.raw (rules read raw points)".into(),
+            );
         }
         if a.max_rules == 0 || a.history_page_max == 0 {
-            problems.push("alerts.max_rules and alerts.history_page_max must be greater than zero".into());
+            problems.push(
+                "alerts.max_rules and alerts.history_page_max must be greater than zero".into(),
+            );
         }
         if n.outbox_batch == 0 || n.outbox_batch > 1000 {
             problems.push("notify.outbox_batch must be between 1 and 1000".into());

@@ -107,7 +107,11 @@ pub struct AlertActor {
 impl AlertActor {
     pub fn new(rule: Arc<AlertRule>, epoch: i64, holder: String, deps: AlertDeps) -> AlertActor {
         AlertActor {
-            fence: Fence { rule_id: rule.id, holder, epoch },
+            fence: Fence {
+                rule_id: rule.id,
+                holder,
+                epoch,
+            },
             rule,
             deps,
             instances: BTreeMap::new(),
@@ -163,7 +167,11 @@ impl Handler<EvaluateRule> for AlertActor {
             Ok(plans) => plans,
             Err(_) => {
                 tracing::error!(rule = %rule.id, "Evaluating an alert rule panicked; it is retried next tick.");
-                metrics.alerting.evaluation_failures.with_label_values(&["panic"]).inc();
+                metrics
+                    .alerting
+                    .evaluation_failures
+                    .with_label_values(&["panic"])
+                    .inc();
                 return AtomicResponse::new(Box::pin(fut::ready(Err(EvaluationError::Panicked))));
             }
         };
@@ -171,7 +179,11 @@ impl Handler<EvaluateRule> for AlertActor {
         let writes: Vec<InstanceWrite> = plans
             .iter()
             .filter(|p| p.needs_write())
-            .map(|p| InstanceWrite { key: key_of(p), labels: p.labels.clone(), state: p.after })
+            .map(|p| InstanceWrite {
+                key: key_of(p),
+                labels: p.labels.clone(),
+                state: p.after,
+            })
             .collect();
         let events: Vec<EventWrite> = plans
             .iter()
@@ -187,13 +199,15 @@ impl Handler<EvaluateRule> for AlertActor {
                         crate::alerting::Transition::Resolved => p.before.firing_since,
                     },
                     silenced: p.silenced,
-                    notification: p.payload(&rule, &settings.notify.external_url, msg.at_ms).map(|payload| {
-                        (
-                            rule.spec.notification.channel.as_str().to_string(),
-                            rule.spec.notification.target.clone(),
-                            payload,
-                        )
-                    }),
+                    notification: p
+                        .payload(&rule, &settings.notify.external_url, msg.at_ms)
+                        .map(|payload| {
+                            (
+                                rule.spec.notification.channel.as_str().to_string(),
+                                rule.spec.notification.target.clone(),
+                                payload,
+                            )
+                        }),
                 })
             })
             .collect();
@@ -210,17 +224,34 @@ impl Handler<EvaluateRule> for AlertActor {
         });
         let mirror: Vec<MirroredInstance> = plans
             .iter()
-            .map(|p| MirroredInstance { labels: p.labels.clone(), state: p.after })
+            .map(|p| MirroredInstance {
+                labels: p.labels.clone(),
+                state: p.after,
+            })
             .collect();
-        let fired: Vec<&'static str> = plans.iter().filter_map(|p| p.transition.map(|t| t.as_str())).collect();
+        let fired: Vec<&'static str> = plans
+            .iter()
+            .filter_map(|p| p.transition.map(|t| t.as_str()))
+            .collect();
 
-        let (pg, fence, give_up) = (self.deps.pg.clone(), self.fence.clone(), settings.notify.give_up_after);
-        let (name, threshold, severity) = (rule.spec.name.clone(), rule.spec.threshold, rule.spec.severity.as_str());
+        let (pg, fence, give_up) = (
+            self.deps.pg.clone(),
+            self.fence.clone(),
+            settings.notify.give_up_after,
+        );
+        let (name, threshold, severity) = (
+            rule.spec.name.clone(),
+            rule.spec.threshold,
+            rule.spec.severity.as_str(),
+        );
         let write = async move {
             if writes.is_empty() && events.is_empty() {
                 return Ok(Vec::new());
             }
-            alerts::write_state(&pg, &fence, &name, threshold, severity, &writes, events, give_up).await
+            alerts::write_state(
+                &pg, &fence, &name, threshold, severity, &writes, events, give_up,
+            )
+            .await
         };
         AtomicResponse::new(Box::pin(write.into_actor(self).map(move |written, actor, ctx| {
             match written {
@@ -263,7 +294,8 @@ impl AlertActor {
         let redis = self.deps.redis.clone();
         let key = redis.alert_state_key(&self.rule.id);
         // Outlives a few missed ticks; a deleted rule's mirror expires by itself.
-        let ttl = (self.deps.settings.alerts.evaluation_interval * 10).max(std::time::Duration::from_secs(60));
+        let ttl = (self.deps.settings.alerts.evaluation_interval * 10)
+            .max(std::time::Duration::from_secs(60));
         ctx.spawn(async move { redis.set_ex(&key, &json, ttl).await }.into_actor(self));
     }
 }

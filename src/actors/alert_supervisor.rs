@@ -95,9 +95,15 @@ impl AlertSupervisor {
         }
     }
 
-    fn read_snapshot(&self) -> impl std::future::Future<Output = Result<Snapshot, sqlx::Error>> + 'static {
-        let (pg, holder, ttl, limits) =
-            (self.deps.pg.clone(), self.holder.clone(), self.deps.settings.alerts.lease_ttl, self.limits);
+    fn read_snapshot(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Snapshot, sqlx::Error>> + 'static {
+        let (pg, holder, ttl, limits) = (
+            self.deps.pg.clone(),
+            self.holder.clone(),
+            self.deps.settings.alerts.lease_ttl,
+            self.limits,
+        );
         async move {
             let rows = alerts::list_rules(&pg, true).await?;
             let leases = alerts::acquire_leases(&pg, &holder, ttl).await?;
@@ -113,7 +119,11 @@ impl AlertSupervisor {
                     }
                 })
                 .collect();
-            Ok(Snapshot { rules, leases, silences })
+            Ok(Snapshot {
+                rules,
+                leases,
+                silences,
+            })
         }
     }
 
@@ -142,12 +152,18 @@ impl AlertSupervisor {
             let rule = Arc::new(rule);
             let addr = {
                 let (rule, holder, deps) = (rule.clone(), self.holder.clone(), self.deps.clone());
-                AlertActor::start_in_arbiter(&self.arbiter, move |_| AlertActor::new(rule, epoch, holder, deps))
+                AlertActor::start_in_arbiter(&self.arbiter, move |_| {
+                    AlertActor::new(rule, epoch, holder, deps)
+                })
             };
             self.actors.insert(rule.id, RuleEntry { rule, epoch, addr });
         }
         self.silences = Arc::new(snapshot.silences);
-        self.deps.metrics.alerting.leases_held.set(self.actors.len() as i64);
+        self.deps
+            .metrics
+            .alerting
+            .leases_held
+            .set(self.actors.len() as i64);
     }
 
     /// Reconcile outside a round (lease renewal, API changes).
@@ -160,16 +176,22 @@ impl AlertSupervisor {
             return;
         }
         self.reconcile_running = true;
-        ctx.spawn(self.read_snapshot().into_actor(self).map(|snapshot, actor, ctx| {
-            actor.reconcile_running = false;
-            match snapshot {
-                Ok(snapshot) => actor.apply(snapshot),
-                Err(error) => tracing::warn!(%error, "Cannot renew alert rule leases; retrying."),
-            }
-            if std::mem::take(&mut actor.reconcile_again) {
-                actor.reconcile(ctx);
-            }
-        }));
+        ctx.spawn(
+            self.read_snapshot()
+                .into_actor(self)
+                .map(|snapshot, actor, ctx| {
+                    actor.reconcile_running = false;
+                    match snapshot {
+                        Ok(snapshot) => actor.apply(snapshot),
+                        Err(error) => {
+                            tracing::warn!(%error, "Cannot renew alert rule leases; retrying.")
+                        }
+                    }
+                    if std::mem::take(&mut actor.reconcile_again) {
+                        actor.reconcile(ctx);
+                    }
+                }),
+        );
     }
 
     /// One tick: reconcile, read the data, evaluate every rule.
@@ -210,7 +232,8 @@ impl AlertSupervisor {
             let elapsed = scheduled.elapsed().as_secs_f64();
             metrics.round_seconds.observe(elapsed);
             metrics.lag_seconds.set(elapsed);
-            let mut by_state: HashMap<&'static str, i64> = HashMap::from([("ok", 0), ("pending", 0), ("firing", 0)]);
+            let mut by_state: HashMap<&'static str, i64> =
+                HashMap::from([("ok", 0), ("pending", 0), ("firing", 0)]);
             for (rule, outcome) in outcomes {
                 match outcome {
                     Some(state) => *by_state.entry(state.as_str()).or_default() += 1,
@@ -261,7 +284,10 @@ async fn evaluate_all(
     // them: ticks a few ms early or late still lie exactly one interval apart, so a
     // `for` of n intervals fires at the n-th tick, never one tick late by jitter.
     let at_ms = (now_ms + width / 2).div_euclid(width) * width;
-    let windows: BTreeSet<i64> = targets.iter().map(|(rule, _)| rule.window.as_millis() as i64).collect();
+    let windows: BTreeSet<i64> = targets
+        .iter()
+        .map(|(rule, _)| rule.window.as_millis() as i64)
+        .collect();
     let max_window = windows.iter().copied().max().unwrap_or(width);
     let plan = cache.plan(&metrics, max_window, width, settle, now_ms);
     let settled = async {
@@ -272,8 +298,19 @@ async fn evaluate_all(
             None => Ok(Vec::new()),
         }
     };
-    let fresh = alerts::slice_partials(&deps.pg, &metrics, plan.fresh_start_ms, now_ms + 1, Some(width), timeout);
-    let data: Option<HashMap<i64, Arc<WindowData>>> = match futures_util::future::join(settled, fresh).await {
+    let fresh = alerts::slice_partials(
+        &deps.pg,
+        &metrics,
+        plan.fresh_start_ms,
+        now_ms + 1,
+        Some(width),
+        timeout,
+    );
+    let data: Option<HashMap<i64, Arc<WindowData>>> = match futures_util::future::join(
+        settled, fresh,
+    )
+    .await
+    {
         (Ok(settled), Ok(fresh)) => {
             let oldest = floor_to(now_ms, width) - (max_window + width - 1) / width * width;
             cache.store(&plan, width, settled, oldest);
@@ -290,23 +327,41 @@ async fn evaluate_all(
         }
     };
     let sends = targets.into_iter().map(|(rule, addr)| {
-        let window_data = data.as_ref().and_then(|d| d.get(&(rule.window.as_millis() as i64)).cloned());
+        let window_data = data
+            .as_ref()
+            .and_then(|d| d.get(&(rule.window.as_millis() as i64)).cloned());
         let (silences, metrics) = (silences.clone(), deps.metrics.clone());
         async move {
             let Some(window_data) = window_data else {
-                metrics.alerting.evaluation_failures.with_label_values(&["query"]).inc();
+                metrics
+                    .alerting
+                    .evaluation_failures
+                    .with_label_values(&["query"])
+                    .inc();
                 return (rule.id, None);
             };
-            let message = EvaluateRule { at_ms, data: window_data, silences };
+            let message = EvaluateRule {
+                at_ms,
+                data: window_data,
+                silences,
+            };
             match tokio::time::timeout(timeout, addr.send(message)).await {
                 Ok(Ok(Ok(outcome))) => (rule.id, Some(outcome.worst)),
                 Ok(Ok(Err(_))) => (rule.id, None),
                 Ok(Err(_)) => {
-                    metrics.alerting.evaluation_failures.with_label_values(&["actor"]).inc();
+                    metrics
+                        .alerting
+                        .evaluation_failures
+                        .with_label_values(&["actor"])
+                        .inc();
                     (rule.id, None)
                 }
                 Err(_) => {
-                    metrics.alerting.evaluation_failures.with_label_values(&["timeout"]).inc();
+                    metrics
+                        .alerting
+                        .evaluation_failures
+                        .with_label_values(&["timeout"])
+                        .inc();
                     (rule.id, None)
                 }
             }
@@ -338,15 +393,23 @@ impl Actor for AlertSupervisor {
         let alerts = &self.deps.settings.alerts;
         self.round_running = false;
         self.reconcile_running = false;
-        ctx.run_interval(alerts.evaluation_interval, |actor, ctx| actor.round(ctx, None));
-        ctx.run_interval(alerts.lease_renew_interval, |actor, ctx| actor.reconcile(ctx));
+        ctx.run_interval(alerts.evaluation_interval, |actor, ctx| {
+            actor.round(ctx, None)
+        });
+        ctx.run_interval(alerts.lease_renew_interval, |actor, ctx| {
+            actor.reconcile(ctx)
+        });
         self.round(ctx, None);
     }
 }
 
 impl Supervised for AlertSupervisor {
     fn restarting(&mut self, _: &mut Self::Context) {
-        self.deps.metrics.actor_restarts.with_label_values(&["alert_supervisor"]).inc();
+        self.deps
+            .metrics
+            .actor_restarts
+            .with_label_values(&["alert_supervisor"])
+            .inc();
     }
 }
 

@@ -17,9 +17,9 @@ pub mod alert_supervisor;
 pub mod batch_writer;
 pub mod downsampler;
 pub mod ingest;
+pub mod notifier;
 pub mod pool;
 pub mod query_router;
-pub mod notifier;
 pub mod retention;
 
 pub use batch_writer::BatchWriterActor;

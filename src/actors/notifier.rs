@@ -41,11 +41,18 @@ pub struct Breakers {
 
 impl Breakers {
     pub fn new(failures: u32, open_for: Duration) -> Breakers {
-        Breakers { failures, open_for, by_target: Mutex::new(HashMap::new()) }
+        Breakers {
+            failures,
+            open_for,
+            by_target: Mutex::new(HashMap::new()),
+        }
     }
 
     fn get(&self, key: &str) -> Arc<CircuitBreaker> {
-        let mut map = self.by_target.lock().expect("breaker map lock is never poisoned");
+        let mut map = self
+            .by_target
+            .lock()
+            .expect("breaker map lock is never poisoned");
         map.entry(key.to_string())
             .or_insert_with(|| Arc::new(CircuitBreaker::new(self.failures, self.open_for)))
             .clone()
@@ -53,11 +60,18 @@ impl Breakers {
 
     /// Open breakers by channel (the key starts with the channel).
     fn open_by_channel(&self) -> HashMap<&'static str, i64> {
-        let map = self.by_target.lock().expect("breaker map lock is never poisoned");
+        let map = self
+            .by_target
+            .lock()
+            .expect("breaker map lock is never poisoned");
         let mut counts = HashMap::from([("email", 0), ("webhook", 0)]);
         for (key, breaker) in map.iter() {
             if breaker.state() != BreakerState::Closed {
-                let channel = if key.starts_with("email") { "email" } else { "webhook" };
+                let channel = if key.starts_with("email") {
+                    "email"
+                } else {
+                    "webhook"
+                };
                 *counts.entry(channel).or_default() += 1;
             }
         }
@@ -79,8 +93,23 @@ pub struct NotifierActor {
 }
 
 impl NotifierActor {
-    pub fn new(index: usize, settings: Arc<Settings>, pg: PgPool, metrics: Arc<Metrics>, breakers: Arc<Breakers>) -> NotifierActor {
-        NotifierActor { index, settings, pg, metrics, breakers, mailer: None, busy: false, again: false }
+    pub fn new(
+        index: usize,
+        settings: Arc<Settings>,
+        pg: PgPool,
+        metrics: Arc<Metrics>,
+        breakers: Arc<Breakers>,
+    ) -> NotifierActor {
+        NotifierActor {
+            index,
+            settings,
+            pg,
+            metrics,
+            breakers,
+            mailer: None,
+            busy: false,
+            again: false,
+        }
     }
 }
 
@@ -105,7 +134,10 @@ impl Actor for NotifierActor {
 
 impl Supervised for NotifierActor {
     fn restarting(&mut self, _: &mut Self::Context) {
-        self.metrics.actor_restarts.with_label_values(&["notifier"]).inc();
+        self.metrics
+            .actor_restarts
+            .with_label_values(&["notifier"])
+            .inc();
     }
 }
 
@@ -123,11 +155,22 @@ impl Handler<DeliverDue> for NotifierActor {
         // rather than a field of an actor the pool must move to its arbiter.
         let client = webhook::client(self.settings.notify.webhook_timeout);
         let mailer = self.mailer.clone();
-        let (settings, pg, metrics, breakers, index) =
-            (self.settings.clone(), self.pg.clone(), self.metrics.clone(), self.breakers.clone(), self.index);
+        let (settings, pg, metrics, breakers, index) = (
+            self.settings.clone(),
+            self.pg.clone(),
+            self.metrics.clone(),
+            self.breakers.clone(),
+            self.index,
+        );
         let round = async move {
             loop {
-                let rows = match outbox::claim_due(&pg, settings.notify.outbox_batch, settings.notify.claim_ttl).await {
+                let rows = match outbox::claim_due(
+                    &pg,
+                    settings.notify.outbox_batch,
+                    settings.notify.claim_ttl,
+                )
+                .await
+                {
                     Ok(rows) => rows,
                     Err(error) => {
                         tracing::warn!(%error, "Cannot read the notification outbox; trying again at the next poll.");
@@ -136,7 +179,15 @@ impl Handler<DeliverDue> for NotifierActor {
                 };
                 let full = rows.len() as u32 == settings.notify.outbox_batch;
                 let deliveries = rows.into_iter().map(|row| {
-                    deliver(row, &settings, &pg, &metrics, &breakers, &client, mailer.as_ref())
+                    deliver(
+                        row,
+                        &settings,
+                        &pg,
+                        &metrics,
+                        &breakers,
+                        &client,
+                        mailer.as_ref(),
+                    )
                 });
                 futures_util::future::join_all(deliveries).await;
                 if !full {
@@ -144,7 +195,11 @@ impl Handler<DeliverDue> for NotifierActor {
                 }
             }
             for (channel, open) in breakers.open_by_channel() {
-                metrics.alerting.breakers_open.with_label_values(&[channel]).set(open);
+                metrics
+                    .alerting
+                    .breakers_open
+                    .with_label_values(&[channel])
+                    .set(open);
             }
             if index == 0 {
                 if let Ok(pending) = outbox::pending_count(&pg).await {
@@ -172,7 +227,11 @@ async fn deliver(
     mailer: Option<&Mailer>,
 ) {
     let notify = &settings.notify;
-    let channel = if row.channel == "email" { "email" } else { "webhook" };
+    let channel = if row.channel == "email" {
+        "email"
+    } else {
+        "webhook"
+    };
     let breaker_key = match channel {
         "email" => format!("email {}", notify.smtp_url),
         _ => match url::Url::parse(&row.target) {
@@ -181,10 +240,23 @@ async fn deliver(
         },
     };
     let breaker = breakers.get(&breaker_key);
-    let counter = |result: &str| metrics.alerting.notifications.with_label_values(&[channel, result]).inc();
+    let counter = |result: &str| {
+        metrics
+            .alerting
+            .notifications
+            .with_label_values(&[channel, result])
+            .inc()
+    };
     let recorded = if !breaker.allow() {
         counter("deferred");
-        outbox::retry_later(pg, row.id, notify.breaker_open_for, "circuit breaker open", true).await
+        outbox::retry_later(
+            pg,
+            row.id,
+            notify.breaker_open_for,
+            "circuit breaker open",
+            true,
+        )
+        .await
     } else {
         let attempt = match channel {
             "email" => match mailer {
@@ -193,15 +265,29 @@ async fn deliver(
             },
             _ => {
                 let body = row.payload.webhook_body(row.id, &notify.external_url);
-                webhook::post(client, &row.target, &body, &row.id.to_string(), notify.allow_private_targets).await
+                webhook::post(
+                    client,
+                    &row.target,
+                    &body,
+                    &row.id.to_string(),
+                    notify.allow_private_targets,
+                )
+                .await
             }
         };
         match attempt {
             Ok(()) => {
                 breaker.record_success();
                 counter("sent");
-                let delay = (chrono::Utc::now() - row.payload.at).num_milliseconds().max(0) as f64 / 1000.0;
-                metrics.alerting.notification_delay_seconds.with_label_values(&[channel]).observe(delay);
+                let delay = (chrono::Utc::now() - row.payload.at)
+                    .num_milliseconds()
+                    .max(0) as f64
+                    / 1000.0;
+                metrics
+                    .alerting
+                    .notification_delay_seconds
+                    .with_label_values(&[channel])
+                    .observe(delay);
                 tracing::info!(id = %row.id, rule = %row.payload.rule_id, channel, status = %row.payload.status, "Notification delivered.");
                 outbox::mark_sent(pg, row.id).await
             }
@@ -212,12 +298,22 @@ async fn deliver(
             }
             Err(DeliveryError::Retryable(why)) => {
                 breaker.record_failure();
-                let delay = retry::delay_after(row.attempts.max(1) as u32, notify.retry_min, notify.retry_max);
-                let next = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                let delay = retry::delay_after(
+                    row.attempts.max(1) as u32,
+                    notify.retry_min,
+                    notify.retry_max,
+                );
+                let next =
+                    chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 if next > row.give_up_at {
                     counter("failed");
                     tracing::warn!(id = %row.id, rule = %row.payload.rule_id, channel, error = %why, attempts = row.attempts, "Notification given up after its deadline.");
-                    outbox::mark_failed(pg, row.id, &format!("gave up after {} attempts: {why}", row.attempts)).await
+                    outbox::mark_failed(
+                        pg,
+                        row.id,
+                        &format!("gave up after {} attempts: {why}", row.attempts),
+                    )
+                    .await
                 } else {
                     counter("retried");
                     tracing::info!(id = %row.id, channel, error = %why, retry_in = ?delay, "Notification failed; retrying later.");

@@ -39,15 +39,28 @@ impl InstancePlan {
     }
 
     /// The notification of this instance's transition, unless silenced.
-    pub fn payload(&self, rule: &AlertRule, external_url: &str, now_ms: i64) -> Option<NotificationPayload> {
+    pub fn payload(
+        &self,
+        rule: &AlertRule,
+        external_url: &str,
+        now_ms: i64,
+    ) -> Option<NotificationPayload> {
         let transition = self.transition?;
         if self.silenced {
             return None;
         }
-        let time = |ms: i64| chrono::Utc.timestamp_millis_opt(ms).single().unwrap_or_else(chrono::Utc::now);
+        let time = |ms: i64| {
+            chrono::Utc
+                .timestamp_millis_opt(ms)
+                .single()
+                .unwrap_or_else(chrono::Utc::now)
+        };
         let (starts, ends) = match transition {
             Transition::Fired => (self.after.firing_since.unwrap_or(now_ms), None),
-            Transition::Resolved => (self.before.firing_since.unwrap_or(now_ms), Some(time(now_ms))),
+            Transition::Resolved => (
+                self.before.firing_since.unwrap_or(now_ms),
+                Some(time(now_ms)),
+            ),
         };
         Some(NotificationPayload {
             rule_id: rule.id,
@@ -62,7 +75,11 @@ impl InstancePlan {
             ends_at: ends,
             at: time(now_ms),
             event_id: 0,
-            rule_url: format!("{}/api/v1/alerts/rules/{}", external_url.trim_end_matches('/'), rule.id),
+            rule_url: format!(
+                "{}/api/v1/alerts/rules/{}",
+                external_url.trim_end_matches('/'),
+                rule.id
+            ),
         })
     }
 }
@@ -99,7 +116,10 @@ pub fn plan(
     if values.is_empty() && !observations.contains_key(&empty) {
         observations.insert(empty.clone(), (Observation::NoData, rule.spec.no_data));
     }
-    let now = chrono::Utc.timestamp_millis_opt(now_ms).single().unwrap_or_else(chrono::Utc::now);
+    let now = chrono::Utc
+        .timestamp_millis_opt(now_ms)
+        .single()
+        .unwrap_or_else(chrono::Utc::now);
     let (condition, threshold) = (rule.spec.condition, rule.spec.threshold);
     observations
         .into_iter()
@@ -160,27 +180,43 @@ mod tests {
         let series = points
             .iter()
             .map(|(host, v)| SeriesWindow {
-                labels: [("host".to_string(), host.to_string())].into_iter().collect(),
+                labels: [("host".to_string(), host.to_string())]
+                    .into_iter()
+                    .collect(),
                 min: *v,
                 max: *v,
                 sum: *v,
                 count: 1,
             })
             .collect();
-        WindowData { end_ms: 0, by_metric: HashMap::from([("cpu".to_string(), series)]) }
+        WindowData {
+            end_ms: 0,
+            by_metric: HashMap::from([("cpu".to_string(), series)]),
+        }
     }
 
     fn grouped() -> AlertRule {
-        rule(json!({"name": "cpu", "query": {"query": "cpu", "groupBy": ["host"]}, "condition": "gt",
+        rule(
+            json!({"name": "cpu", "query": {"query": "cpu", "groupBy": ["host"]}, "condition": "gt",
             "threshold": 50, "duration": "0s", "severity": "warning",
-            "notification": {"type": "webhook", "target": "http://127.0.0.1:1/"}}))
+            "notification": {"type": "webhook", "target": "http://127.0.0.1:1/"}}),
+        )
     }
 
     #[test]
     fn group_by_gives_each_series_its_own_instance() {
-        let plans = plan(&grouped(), &BTreeMap::new(), &data(&[("a", 90.0), ("b", 10.0)]), &[], 1000);
+        let plans = plan(
+            &grouped(),
+            &BTreeMap::new(),
+            &data(&[("a", 90.0), ("b", 10.0)]),
+            &[],
+            1000,
+        );
         assert_eq!(plans.len(), 2);
-        let fired: Vec<_> = plans.iter().filter(|p| p.transition == Some(Transition::Fired)).collect();
+        let fired: Vec<_> = plans
+            .iter()
+            .filter(|p| p.transition == Some(Transition::Fired))
+            .collect();
         assert_eq!(fired.len(), 1);
         assert_eq!(fired[0].labels["host"], "a");
         let payload = fired[0].payload(&grouped(), "http://v", 1000).unwrap();
@@ -203,8 +239,17 @@ mod tests {
             created_by: None,
         };
         let now = chrono::Utc::now().timestamp_millis();
-        let second = plan(&r, &current, &data(&[("b", 1.0)]), std::slice::from_ref(&silence), now);
-        let a = second.iter().find(|p| p.labels.get("host").map(String::as_str) == Some("a")).unwrap();
+        let second = plan(
+            &r,
+            &current,
+            &data(&[("b", 1.0)]),
+            std::slice::from_ref(&silence),
+            now,
+        );
+        let a = second
+            .iter()
+            .find(|p| p.labels.get("host").map(String::as_str) == Some("a"))
+            .unwrap();
         assert_eq!(a.observation, Observation::NoData);
         assert_eq!(a.after.state, AlertState::Ok);
         assert_eq!(a.transition, Some(Transition::Resolved));

@@ -45,7 +45,14 @@ pub fn floor_to(ms: i64, width: i64) -> i64 {
 
 impl SliceCache {
     /// The reads of a tick at `now_ms` for `metrics` over windows up to `max_window_ms`.
-    pub fn plan(&self, metrics: &[String], max_window_ms: i64, width_ms: i64, settle_ms: i64, now_ms: i64) -> ReadPlan {
+    pub fn plan(
+        &self,
+        metrics: &[String],
+        max_window_ms: i64,
+        width_ms: i64,
+        settle_ms: i64,
+        now_ms: i64,
+    ) -> ReadPlan {
         let current = floor_to(now_ms, width_ms);
         let oldest = current - slices_for(max_window_ms, width_ms) * width_ms;
         // Slices that ended at or before `now - settle` are settled.
@@ -77,7 +84,13 @@ impl SliceCache {
 
     /// Keeps the settled partials read for `plan` (every slice of the read range is
     /// marked present, empty ones too) and forgets slices older than `oldest_ms`.
-    pub fn store(&mut self, plan: &ReadPlan, width_ms: i64, rows: Vec<SlicePartial>, oldest_ms: i64) {
+    pub fn store(
+        &mut self,
+        plan: &ReadPlan,
+        width_ms: i64,
+        rows: Vec<SlicePartial>,
+        oldest_ms: i64,
+    ) {
         if let Some((start, end, metrics)) = &plan.settled {
             for metric in metrics {
                 let slices = self.by_metric.entry(metric.clone()).or_default();
@@ -102,7 +115,13 @@ impl SliceCache {
     }
 
     /// The window data of a window of `window_ms`: cached settled slices plus `fresh`.
-    pub fn window(&self, window_ms: i64, width_ms: i64, plan: &ReadPlan, fresh: &[SlicePartial]) -> WindowData {
+    pub fn window(
+        &self,
+        window_ms: i64,
+        width_ms: i64,
+        plan: &ReadPlan,
+        fresh: &[SlicePartial],
+    ) -> WindowData {
         let current = floor_to(plan.now_ms, width_ms);
         let start = current - slices_for(window_ms, width_ms) * width_ms;
         let mut owned: HashMap<(String, i64), SeriesWindow> = HashMap::new();
@@ -127,7 +146,10 @@ impl SliceCache {
         for row in fresh.iter().filter(|r| r.slice_ms >= start) {
             merge(&row.metric, row.series_id, &row.partial);
         }
-        let mut data = WindowData { end_ms: plan.now_ms, by_metric: HashMap::new() };
+        let mut data = WindowData {
+            end_ms: plan.now_ms,
+            by_metric: HashMap::new(),
+        };
         for ((metric, _), partial) in owned {
             data.by_metric.entry(metric).or_default().push(partial);
         }
@@ -149,7 +171,13 @@ mod tests {
             metric: metric.into(),
             series_id: id,
             slice_ms: slice,
-            partial: SeriesWindow { labels: Labels::new(), min: v, max: v, sum: v, count: 1 },
+            partial: SeriesWindow {
+                labels: Labels::new(),
+                min: v,
+                max: v,
+                sum: v,
+                count: 1,
+            },
         }
     }
 
@@ -161,8 +189,16 @@ mod tests {
         let plan = cache.plan(&metrics, 60_000, 10_000, 10_000, 65_000);
         assert_eq!(plan.settled, Some((0, 50_000, metrics.clone())));
         assert_eq!(plan.fresh_start_ms, 50_000);
-        cache.store(&plan, 10_000, vec![partial("cpu", 1, 0, 5.0), partial("cpu", 1, 40_000, 7.0)], 0);
-        let fresh = vec![partial("cpu", 1, 50_000, 1.0), partial("cpu", 1, 60_000, 9.0)];
+        cache.store(
+            &plan,
+            10_000,
+            vec![partial("cpu", 1, 0, 5.0), partial("cpu", 1, 40_000, 7.0)],
+            0,
+        );
+        let fresh = vec![
+            partial("cpu", 1, 50_000, 1.0),
+            partial("cpu", 1, 60_000, 9.0),
+        ];
         let data = cache.window(60_000, 10_000, &plan, &fresh);
         let series = &data.by_metric["cpu"][0];
         assert_eq!((series.min, series.max, series.count), (1.0, 9.0, 4));

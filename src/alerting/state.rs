@@ -191,7 +191,10 @@ mod tests {
 
     const FOR: Duration = Duration::from_secs(5);
 
-    fn run(steps: &[(i64, Observation)], no_data: NoDataPolicy) -> Vec<(AlertState, Option<Transition>)> {
+    fn run(
+        steps: &[(i64, Observation)],
+        no_data: NoDataPolicy,
+    ) -> Vec<(AlertState, Option<Transition>)> {
         let mut state = InstanceState::default();
         steps
             .iter()
@@ -209,31 +212,60 @@ mod tests {
     #[test]
     fn fires_only_once_the_condition_held_for_the_duration() {
         let seen = run(
-            &[(0, Value(11.0)), (4_000, Value(12.0)), (4_999, Value(12.0)), (5_000, Value(12.0)), (6_000, Value(13.0))],
+            &[
+                (0, Value(11.0)),
+                (4_000, Value(12.0)),
+                (4_999, Value(12.0)),
+                (5_000, Value(12.0)),
+                (6_000, Value(13.0)),
+            ],
             NoDataPolicy::Ok,
         );
         assert_eq!(
             seen,
-            vec![(Pending, None), (Pending, None), (Pending, None), (Firing, Some(Transition::Fired)), (Firing, None)]
+            vec![
+                (Pending, None),
+                (Pending, None),
+                (Pending, None),
+                (Firing, Some(Transition::Fired)),
+                (Firing, None)
+            ]
         );
     }
 
     #[test]
     fn a_pending_alert_that_recovers_never_fires_and_restarts_its_clock() {
         let seen = run(
-            &[(0, Value(11.0)), (3_000, Value(1.0)), (4_000, Value(11.0)), (8_000, Value(11.0)), (9_000, Value(11.0))],
+            &[
+                (0, Value(11.0)),
+                (3_000, Value(1.0)),
+                (4_000, Value(11.0)),
+                (8_000, Value(11.0)),
+                (9_000, Value(11.0)),
+            ],
             NoDataPolicy::Ok,
         );
         assert_eq!(
             seen,
-            vec![(Pending, None), (Ok, None), (Pending, None), (Pending, None), (Firing, Some(Transition::Fired))]
+            vec![
+                (Pending, None),
+                (Ok, None),
+                (Pending, None),
+                (Pending, None),
+                (Firing, Some(Transition::Fired))
+            ]
         );
     }
 
     #[test]
     fn resolves_once() {
         let seen = run(
-            &[(0, Value(11.0)), (5_000, Value(11.0)), (6_000, Value(1.0)), (7_000, Value(1.0))],
+            &[
+                (0, Value(11.0)),
+                (5_000, Value(11.0)),
+                (6_000, Value(1.0)),
+                (7_000, Value(1.0)),
+            ],
             NoDataPolicy::Ok,
         );
         assert_eq!(seen[2], (Ok, Some(Transition::Resolved)));
@@ -242,28 +274,58 @@ mod tests {
 
     #[test]
     fn zero_duration_fires_at_once() {
-        let (next, t) = InstanceState::default().step(Value(11.0), |v| v > 10.0, Duration::ZERO, NoDataPolicy::Ok, 7);
-        assert_eq!((next.state, t, next.firing_since), (Firing, Some(Transition::Fired), Some(7)));
+        let (next, t) = InstanceState::default().step(
+            Value(11.0),
+            |v| v > 10.0,
+            Duration::ZERO,
+            NoDataPolicy::Ok,
+            7,
+        );
+        assert_eq!(
+            (next.state, t, next.firing_since),
+            (Firing, Some(Transition::Fired), Some(7))
+        );
     }
 
     #[test]
     fn no_data_follows_the_policy() {
         let firing = [(0, Value(11.0)), (5_000, Value(11.0)), (6_000, NoData)];
-        assert_eq!(run(&firing, NoDataPolicy::Ok)[2], (Ok, Some(Transition::Resolved)));
+        assert_eq!(
+            run(&firing, NoDataPolicy::Ok)[2],
+            (Ok, Some(Transition::Resolved))
+        );
         assert_eq!(run(&firing, NoDataPolicy::Keep)[2], (Firing, None));
         assert_eq!(run(&firing, NoDataPolicy::Alerting)[2], (Firing, None));
         let silent = [(0, NoData), (5_000, NoData)];
-        assert_eq!(run(&silent, NoDataPolicy::Alerting)[1], (Firing, Some(Transition::Fired)));
+        assert_eq!(
+            run(&silent, NoDataPolicy::Alerting)[1],
+            (Firing, Some(Transition::Fired))
+        );
         assert_eq!(run(&silent, NoDataPolicy::Keep)[1], (Ok, None));
     }
 
     #[test]
     fn a_restored_pending_state_keeps_its_start() {
-        let restored = InstanceState { state: Pending, pending_since: Some(1_000), ..Default::default() };
+        let restored = InstanceState {
+            state: Pending,
+            pending_since: Some(1_000),
+            ..Default::default()
+        };
         let (next, t) = restored.step(Value(11.0), |v| v > 10.0, FOR, NoDataPolicy::Ok, 6_000);
-        assert_eq!((next.state, t, next.pending_since), (Firing, Some(Transition::Fired), Some(1_000)));
-        let firing = InstanceState { state: Firing, pending_since: Some(0), firing_since: Some(5_000), ..Default::default() };
+        assert_eq!(
+            (next.state, t, next.pending_since),
+            (Firing, Some(Transition::Fired), Some(1_000))
+        );
+        let firing = InstanceState {
+            state: Firing,
+            pending_since: Some(0),
+            firing_since: Some(5_000),
+            ..Default::default()
+        };
         let (next, t) = firing.step(Value(11.0), |v| v > 10.0, FOR, NoDataPolicy::Ok, 60_000);
-        assert_eq!((next.state, t, next.firing_since), (Firing, None, Some(5_000)));
+        assert_eq!(
+            (next.state, t, next.firing_since),
+            (Firing, None, Some(5_000))
+        );
     }
 }

@@ -95,9 +95,16 @@ mod tests {
         let mut by_metric = HashMap::new();
         by_metric.insert(
             "cpu".to_string(),
-            vec![series("a", "x", &[1.0, 3.0]), series("b", "x", &[10.0]), series("c", "y", &[7.0])],
+            vec![
+                series("a", "x", &[1.0, 3.0]),
+                series("b", "x", &[10.0]),
+                series("c", "y", &[7.0]),
+            ],
         );
-        WindowData { end_ms: 0, by_metric }
+        WindowData {
+            end_ms: 0,
+            by_metric,
+        }
     }
 
     #[test]

@@ -26,8 +26,8 @@ use crate::actors::alert_supervisor::{rule_limits, AlertSupervisor, RulesChanged
 use crate::alerting::plan::plan;
 use crate::alerting::{AlertState, InstanceState, Observation, WindowData};
 use crate::model::alert::{
-    AlertRule, Condition, NoDataPolicy, Notification, RuleError, RuleQuery, RuleRequest, RuleSpec, Severity, Silence,
-    SilenceRequest,
+    AlertRule, Condition, NoDataPolicy, Notification, RuleError, RuleQuery, RuleRequest, RuleSpec,
+    Severity, Silence, SilenceRequest,
 };
 use crate::model::{Labels, Role};
 use crate::store::alerts::{self as store, AlertEvent, HistoryFilter, RuleRow};
@@ -249,11 +249,17 @@ fn changed(alerts: &AlertsState) {
 
 #[utoipa::path(get, path = "/api/v1/alerts/rules", tag = "alerts",
     responses((status = 200, description = "Every rule with its current state", body = RuleListResponse)))]
-pub async fn list_rules(_principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_rules(
+    _principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let rows = store::list_rules(&state.pg, false).await.map_err(db)?;
     let mut instances: BTreeMap<Uuid, Vec<InstanceView>> = BTreeMap::new();
     for row in store::instance_rows(&state.pg, None).await.map_err(db)? {
-        instances.entry(row.rule_id).or_default().push(instance_view(row.labels, row.state));
+        instances
+            .entry(row.rule_id)
+            .or_default()
+            .push(instance_view(row.labels, row.state));
     }
     let data: Vec<RuleView> = rows
         .into_iter()
@@ -284,11 +290,16 @@ pub async fn create_rule(
     let count = store::count_rules(&state.pg).await.map_err(db)?;
     if count >= i64::from(state.settings.alerts.max_rules) {
         return Err(ApiError::conflict(
-            format!("at most {} alert rules (alerts.max_rules)", state.settings.alerts.max_rules),
+            format!(
+                "at most {} alert rules (alerts.max_rules)",
+                state.settings.alerts.max_rules
+            ),
             serde_json::Value::Null,
         ));
     }
-    let row = store::insert_rule(&state.pg, Uuid::new_v4(), Some(principal.user_id), &spec).await.map_err(db)?;
+    let row = store::insert_rule(&state.pg, Uuid::new_v4(), Some(principal.user_id), &spec)
+        .await
+        .map_err(db)?;
     tracing::info!(rule = %row.id, name = %row.spec.name, "Alert rule created.");
     changed(&alerts);
     Ok(HttpResponse::Created().json(json!({"data": view(&state, row, Vec::new())})))
@@ -318,7 +329,10 @@ pub async fn get_rule(
         .await
         .and_then(|json| serde_json::from_str::<Vec<MirroredInstance>>(&json).ok());
     let instances: Vec<InstanceView> = match mirrored {
-        Some(mirror) => mirror.into_iter().map(|m| instance_view(m.labels, m.state)).collect(),
+        Some(mirror) => mirror
+            .into_iter()
+            .map(|m| instance_view(m.labels, m.state))
+            .collect(),
         None => store::instance_rows(&state.pg, Some(id))
             .await
             .map_err(db)?
@@ -403,8 +417,14 @@ pub async fn evaluate_rule(
         .await
         .map_err(db)?
         .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
-    let rule = AlertRule::new(row.id, row.owner_id, row.version, row.spec, &rule_limits(&state.settings))
-        .map_err(invalid)?;
+    let rule = AlertRule::new(
+        row.id,
+        row.owner_id,
+        row.version,
+        row.spec,
+        &rule_limits(&state.settings),
+    )
+    .map_err(invalid)?;
     let now_ms = Utc::now().timestamp_millis();
     let rows = store::window_partials(
         &state.pg,
@@ -415,12 +435,18 @@ pub async fn evaluate_rule(
     )
     .await
     .map_err(db)?;
-    let mut data = WindowData { end_ms: now_ms, ..Default::default() };
+    let mut data = WindowData {
+        end_ms: now_ms,
+        ..Default::default()
+    };
     for (metric, series) in rows {
         data.by_metric.entry(metric).or_default().push(series);
     }
-    let current: BTreeMap<Labels, InstanceState> =
-        store::load_instances(&state.pg, id).await.map_err(db)?.into_iter().collect();
+    let current: BTreeMap<Labels, InstanceState> = store::load_instances(&state.pg, id)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect();
     let silences = store::current_silences(&state.pg).await.map_err(db)?;
     let instances = plan(&rule, &current, &data, &silences, now_ms)
         .into_iter()
@@ -469,7 +495,10 @@ pub async fn history(
     }
     if let Some(s) = &query.state {
         if s != "firing" && s != "resolved" {
-            return Err(ApiError::validation("state must be firing or resolved", json!({"field": "state"})));
+            return Err(ApiError::validation(
+                "state must be firing or resolved",
+                json!({"field": "state"}),
+            ));
         }
     }
     let filter = HistoryFilter {
@@ -502,15 +531,21 @@ pub async fn create_silence(
     body: web::Json<SilenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Role::Editor)?;
-    let silence = Silence::parse(body.into_inner(), Some(principal.user_id), Utc::now()).map_err(invalid)?;
-    store::insert_silence(&state.pg, &silence).await.map_err(db)?;
+    let silence =
+        Silence::parse(body.into_inner(), Some(principal.user_id), Utc::now()).map_err(invalid)?;
+    store::insert_silence(&state.pg, &silence)
+        .await
+        .map_err(db)?;
     changed(&alerts);
     Ok(HttpResponse::Created().json(json!({"data": silence})))
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/silences", tag = "alerts",
     responses((status = 200, description = "Silences that have not ended", body = SilenceListResponse)))]
-pub async fn list_silences(_principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn list_silences(
+    _principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let silences = store::current_silences(&state.pg).await.map_err(db)?;
     Ok(HttpResponse::Ok().json(json!({"data": silences})))
 }

@@ -116,11 +116,19 @@ pub fn routes() -> Vec<Mounted> {
         at(M::GET, "/api/v1/alerts/rules/{id}", alerts::get_rule),
         at(M::PUT, "/api/v1/alerts/rules/{id}", alerts::update_rule),
         at(M::DELETE, "/api/v1/alerts/rules/{id}", alerts::delete_rule),
-        at(M::POST, "/api/v1/alerts/rules/{id}/evaluate", alerts::evaluate_rule),
+        at(
+            M::POST,
+            "/api/v1/alerts/rules/{id}/evaluate",
+            alerts::evaluate_rule,
+        ),
         at(M::GET, "/api/v1/alerts/history", alerts::history),
         at(M::GET, "/api/v1/alerts/silences", alerts::list_silences),
         at(M::POST, "/api/v1/alerts/silences", alerts::create_silence),
-        at(M::DELETE, "/api/v1/alerts/silences/{id}", alerts::delete_silence),
+        at(
+            M::DELETE,
+            "/api/v1/alerts/silences/{id}",
+            alerts::delete_silence,
+        ),
     ]
 }
 

@@ -334,8 +334,12 @@ impl AlertRule {
 }
 
 fn parse_duration(field: &'static str, raw: &str) -> Result<Duration, RuleError> {
-    humantime::parse_duration(raw.trim())
-        .map_err(|_| RuleError::new(field, format!("{raw:?} is not a duration such as 30s, 5m or 1h")))
+    humantime::parse_duration(raw.trim()).map_err(|_| {
+        RuleError::new(
+            field,
+            format!("{raw:?} is not a duration such as 30s, 5m or 1h"),
+        )
+    })
 }
 
 /// Checks the notification target's syntax; for webhooks also refuses IP literals in
@@ -473,10 +477,7 @@ impl Silence {
         self.starts_at <= at
             && at < self.ends_at
             && self.rule_id.is_none_or(|r| r == rule)
-            && self
-                .matchers
-                .iter()
-                .all(|(k, v)| labels.get(k) == Some(v))
+            && self.matchers.iter().all(|(k, v)| labels.get(k) == Some(v))
     }
 }
 

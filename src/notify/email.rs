@@ -32,10 +32,11 @@ impl Mailer {
             .port(url.port().unwrap_or(25))
             .timeout(Some(timeout));
         if !url.username().is_empty() {
-            builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                url.username().to_string(),
-                url.password().unwrap_or_default().to_string(),
-            ));
+            builder =
+                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    url.username().to_string(),
+                    url.password().unwrap_or_default().to_string(),
+                ));
         }
         let transport = builder.build();
         let from = from
@@ -63,7 +64,9 @@ impl Mailer {
             .map_err(|e| DeliveryError::Permanent(format!("cannot build the message: {e}")))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(DeliveryError::Permanent(format!("SMTP refused: {e}"))),
+            Err(e) if e.is_permanent() => {
+                Err(DeliveryError::Permanent(format!("SMTP refused: {e}")))
+            }
             Err(e) => Err(DeliveryError::Retryable(format!("SMTP failed: {e}"))),
         }
     }

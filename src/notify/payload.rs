@@ -91,12 +91,20 @@ impl NotificationPayload {
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        let resolved = if self.status == "resolved" { " RESOLVED" } else { "" };
+        let resolved = if self.status == "resolved" {
+            " RESOLVED"
+        } else {
+            ""
+        };
         format!("[{}]{resolved} {name}", self.severity.to_uppercase())
     }
 
     pub fn email_body(&self) -> String {
-        let labels: Vec<String> = self.labels.iter().map(|(k, v)| format!("  {k} = {v}")).collect();
+        let labels: Vec<String> = self
+            .labels
+            .iter()
+            .map(|(k, v)| format!("  {k} = {v}"))
+            .collect();
         format!(
             "Alert {status}: {name}\n\nValue:     {value}\nCondition: value {cond} {threshold}\nSeverity:  {severity}\nSince:     {since}\nAt:        {at}\n\nLabels:\n{labels}\n\nRule: {url}\n",
             status = self.status,

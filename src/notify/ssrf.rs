@@ -80,13 +80,31 @@ mod tests {
     #[test]
     fn private_and_special_ranges_are_not_public() {
         for bad in [
-            "127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-            "100.64.0.1", "255.255.255.255", "224.0.0.1", "::1", "fe80::1", "fd00::1", "::",
-            "::ffff:127.0.0.1", "::ffff:10.0.0.1", "2001:db8::1",
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
         ] {
             assert!(!is_public(bad.parse().unwrap()), "{bad}");
         }
-        for good in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for good in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(is_public(good.parse().unwrap()), "{good}");
         }
     }
@@ -94,7 +112,10 @@ mod tests {
     #[tokio::test]
     async fn a_name_that_resolves_to_loopback_is_refused() {
         let refused = resolve_checked("localhost", 80, false).await;
-        assert!(matches!(refused, Err(DeliveryError::Permanent(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(DeliveryError::Permanent(_))),
+            "{refused:?}"
+        );
         assert!(resolve_checked("localhost", 80, true).await.is_ok());
     }
 }

@@ -58,7 +58,11 @@ pub async fn post(
         .await;
     let mut response = match response {
         Ok(r) => r,
-        Err(e) => return Err(DeliveryError::Retryable(format!("webhook request failed: {e}"))),
+        Err(e) => {
+            return Err(DeliveryError::Retryable(format!(
+                "webhook request failed: {e}"
+            )))
+        }
     };
     let status = response.status();
     // Drain a little of the body so the connection can be reused; ignore its content.
@@ -73,9 +77,13 @@ fn classify(status: StatusCode) -> Result<(), DeliveryError> {
         || status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT
     {
-        Err(DeliveryError::Retryable(format!("webhook answered {status}")))
+        Err(DeliveryError::Retryable(format!(
+            "webhook answered {status}"
+        )))
     } else {
-        Err(DeliveryError::Permanent(format!("webhook answered {status}")))
+        Err(DeliveryError::Permanent(format!(
+            "webhook answered {status}"
+        )))
     }
 }
 
@@ -88,10 +96,16 @@ mod tests {
         assert!(classify(StatusCode::OK).is_ok());
         assert!(classify(StatusCode::ACCEPTED).is_ok());
         for retry in [500, 502, 503, 429, 408] {
-            assert!(matches!(classify(StatusCode::from_u16(retry).unwrap()), Err(DeliveryError::Retryable(_))));
+            assert!(matches!(
+                classify(StatusCode::from_u16(retry).unwrap()),
+                Err(DeliveryError::Retryable(_))
+            ));
         }
         for fail in [400, 401, 404, 410, 301, 302] {
-            assert!(matches!(classify(StatusCode::from_u16(fail).unwrap()), Err(DeliveryError::Permanent(_))));
+            assert!(matches!(
+                classify(StatusCode::from_u16(fail).unwrap()),
+                Err(DeliveryError::Permanent(_))
+            ));
         }
     }
 }

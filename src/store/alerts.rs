@@ -67,7 +67,11 @@ pub async fn insert_rule(
 }
 
 /// Replaces a rule's spec and bumps its version; `None` when it does not exist.
-pub async fn update_rule(pg: &PgPool, id: Uuid, spec: &RuleSpec) -> Result<Option<RuleRow>, sqlx::Error> {
+pub async fn update_rule(
+    pg: &PgPool,
+    id: Uuid,
+    spec: &RuleSpec,
+) -> Result<Option<RuleRow>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "UPDATE alert_rules SET name = $2, spec = $3, enabled = $4, version = version + 1, updated_at = now()
          WHERE id = $1 RETURNING {RULE_COLUMNS}"
@@ -91,10 +95,12 @@ pub async fn delete_rule(pg: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
 }
 
 pub async fn get_rule(pg: &PgPool, id: Uuid) -> Result<Option<RuleRow>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pg)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {RULE_COLUMNS} FROM alert_rules WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pg)
+    .await?;
     row.map(rule_row).transpose()
 }
 
@@ -160,7 +166,10 @@ pub async fn release_leases(pg: &PgPool, holder: &str) -> Result<u64, sqlx::Erro
 }
 
 /// The persisted (non-ok) instances of a rule: instance labels -> state.
-pub async fn load_instances(pg: &PgPool, rule_id: Uuid) -> Result<Vec<(Labels, InstanceState)>, sqlx::Error> {
+pub async fn load_instances(
+    pg: &PgPool,
+    rule_id: Uuid,
+) -> Result<Vec<(Labels, InstanceState)>, sqlx::Error> {
     Ok(instance_rows(pg, Some(rule_id))
         .await?
         .into_iter()
@@ -209,7 +218,9 @@ pub enum StateWriteError {
 }
 
 fn time(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now)
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_else(Utc::now)
 }
 
 /// Writes changed instance records, events and outbox rows in one transaction that
@@ -320,6 +331,9 @@ pub async fn window_partials(
     Ok(rows.into_iter().map(|r| (r.metric, r.partial)).collect())
 }
 
+/// metric, series id, slice, labels, min, max, sum, count.
+type SliceRow = (String, i64, i64, Json<Labels>, f64, f64, f64, i64);
+
 /// Partials per series of `metrics` over `[start, end)`, per slice of `width_ms`
 /// (aligned to the epoch) or, without a width, over the whole range (slice = start).
 /// One statement for all metrics; points are aggregated by series id before the join,
@@ -337,7 +351,7 @@ pub async fn slice_partials(
         .bind(format!("{}", timeout.as_millis()))
         .execute(&mut *tx)
         .await?;
-    let rows: Vec<(String, i64, i64, Json<Labels>, f64, f64, f64, i64)> = sqlx::query_as(
+    let rows: Vec<SliceRow> = sqlx::query_as(
         "WITH agg AS (
             SELECT p.series_id,
                    CASE WHEN $4::bigint IS NULL THEN $2::bigint
@@ -360,12 +374,20 @@ pub async fn slice_partials(
     tx.commit().await?;
     Ok(rows
         .into_iter()
-        .map(|(metric, series_id, slice_ms, Json(labels), min, max, sum, count)| SlicePartial {
-            metric,
-            series_id,
-            slice_ms,
-            partial: SeriesWindow { labels, min, max, sum, count },
-        })
+        .map(
+            |(metric, series_id, slice_ms, Json(labels), min, max, sum, count)| SlicePartial {
+                metric,
+                series_id,
+                slice_ms,
+                partial: SeriesWindow {
+                    labels,
+                    min,
+                    max,
+                    sum,
+                    count,
+                },
+            },
+        )
         .collect())
 }
 
@@ -412,10 +434,11 @@ pub async fn current_silences(pg: &PgPool) -> Result<Vec<Silence>, sqlx::Error> 
 
 /// Ends a silence now; `false` when there is no such current silence.
 pub async fn expire_silence(pg: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE alert_silences SET ends_at = now() WHERE id = $1 AND ends_at > now()")
-        .bind(id)
-        .execute(pg)
-        .await?;
+    let done =
+        sqlx::query("UPDATE alert_silences SET ends_at = now() WHERE id = $1 AND ends_at > now()")
+            .bind(id)
+            .execute(pg)
+            .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -503,7 +526,10 @@ pub struct InstanceRow {
 }
 
 /// Non-ok instances of one rule, or of every rule.
-pub async fn instance_rows(pg: &PgPool, rule_id: Option<Uuid>) -> Result<Vec<InstanceRow>, sqlx::Error> {
+pub async fn instance_rows(
+    pg: &PgPool,
+    rule_id: Option<Uuid>,
+) -> Result<Vec<InstanceRow>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT rule_id, labels, state, pending_since, firing_since, last_value, updated_at
          FROM alert_instances WHERE rule_id = $1 OR $1 IS NULL ORDER BY rule_id, instance_key",

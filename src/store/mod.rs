@@ -17,10 +17,10 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod amqp;
-pub mod outbox;
 pub mod catalog;
 pub mod credentials;
 pub mod dashboards;
+pub mod outbox;
 pub mod partitions;
 pub mod points;
 pub mod postgres;

@@ -28,8 +28,22 @@ pub struct OutboxRow {
     pub give_up_at: DateTime<Utc>,
 }
 
-pub async fn claim_due(pg: &PgPool, batch: u32, claim_ttl: Duration) -> Result<Vec<OutboxRow>, sqlx::Error> {
-    let rows: Vec<(Uuid, String, String, Json<NotificationPayload>, i32, DateTime<Utc>)> = sqlx::query_as(
+/// id, channel, target, payload, attempts, give_up_at.
+type ClaimedRow = (
+    Uuid,
+    String,
+    String,
+    Json<NotificationPayload>,
+    i32,
+    DateTime<Utc>,
+);
+
+pub async fn claim_due(
+    pg: &PgPool,
+    batch: u32,
+    claim_ttl: Duration,
+) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    let rows: Vec<ClaimedRow> = sqlx::query_as(
         "UPDATE notification_outbox o
          SET next_attempt_at = now() + make_interval(secs => $2), attempts = o.attempts + 1
          FROM (SELECT id FROM notification_outbox
@@ -44,14 +58,16 @@ pub async fn claim_due(pg: &PgPool, batch: u32, claim_ttl: Duration) -> Result<V
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, channel, target, Json(payload), attempts, give_up_at)| OutboxRow {
-            id,
-            channel,
-            target,
-            payload,
-            attempts,
-            give_up_at,
-        })
+        .map(
+            |(id, channel, target, Json(payload), attempts, give_up_at)| OutboxRow {
+                id,
+                channel,
+                target,
+                payload,
+                attempts,
+                give_up_at,
+            },
+        )
         .collect())
 }
 
@@ -74,7 +90,13 @@ pub async fn mark_failed(pg: &PgPool, id: Uuid, error: &str) -> Result<(), sqlx:
 
 /// Schedules another attempt after `delay`; `refund` gives the claimed attempt back
 /// (the breaker held the delivery back: nothing was tried).
-pub async fn retry_later(pg: &PgPool, id: Uuid, delay: Duration, error: &str, refund: bool) -> Result<(), sqlx::Error> {
+pub async fn retry_later(
+    pg: &PgPool,
+    id: Uuid,
+    delay: Duration,
+    error: &str,
+    refund: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE notification_outbox
          SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3,

@@ -12,31 +12,47 @@ use crate::helpers::*;
 async fn a_webhook_answering_500_then_200_is_delivered_exactly_once() {
     let app = spawn_app_with(alert_settings).await;
     let hook = WebhookReceiver::start(&[500, 503]).await;
-    let id = create_rule(&app, &webhook_rule("Retry me", "retry", 1.0, "0s", &hook.url)).await;
+    let id = create_rule(
+        &app,
+        &webhook_rule("Retry me", "retry", 1.0, "0s", &hook.url),
+    )
+    .await;
     push(&app, "retry", 5.0, &[]).await;
     let delivered = hook.wait_for_deliveries(1).await;
     let all = hook.received();
     assert_eq!(all.len(), 3, "two failures then the delivery: {all:?}");
     assert!(
-        all.iter().all(|r| r.idempotency_key == delivered[0].idempotency_key),
+        all.iter()
+            .all(|r| r.idempotency_key == delivered[0].idempotency_key),
         "every attempt carries the same idempotency key"
     );
     eventually(ALERT_DEADLINE, || async {
         match outbox(&app, &id).await.as_slice() {
             [(status, 3, None)] if status == "sent" => Ok(()),
-            other => Err(format!("expected one sent row after 3 attempts; got {other:?}")),
+            other => Err(format!(
+                "expected one sent row after 3 attempts; got {other:?}"
+            )),
         }
     })
     .await;
     consistently(Duration::from_secs(2), || async {
         match hook.received().len() {
             3 => Ok(()),
-            n => Err(format!("a delivered notification was sent again: {n} requests")),
+            n => Err(format!(
+                "a delivered notification was sent again: {n} requests"
+            )),
         }
     })
     .await;
     let metrics = get(&app, "/metrics").await.text();
-    assert_eq!(prometheus_sum(&metrics, "vigil_notifications_total", &[("result", "retried")]), 2.0);
+    assert_eq!(
+        prometheus_sum(
+            &metrics,
+            "vigil_notifications_total",
+            &[("result", "retried")]
+        ),
+        2.0
+    );
     hook.stop().await;
     app.cleanup().await;
 }
@@ -50,7 +66,9 @@ async fn a_webhook_answering_400_is_not_retried_and_recorded_failed() {
     eventually(ALERT_DEADLINE, || async {
         match outbox(&app, &id).await.as_slice() {
             [(status, 1, Some(error))] if status == "failed" && error.contains("400") => Ok(()),
-            other => Err(format!("expected one failed row after one attempt; got {other:?}")),
+            other => Err(format!(
+                "expected one failed row after one attempt; got {other:?}"
+            )),
         }
     })
     .await;
@@ -92,7 +110,9 @@ async fn email_is_retried_while_smtp_is_down_and_delivered_once_it_is_up() {
     eventually(ALERT_DEADLINE, || async {
         match outbox(&app, &id).await.as_slice() {
             [(status, attempts, Some(_))] if status == "pending" && *attempts >= 2 => Ok(()),
-            other => Err(format!("expected a pending row retried while SMTP is down; got {other:?}")),
+            other => Err(format!(
+                "expected a pending row retried while SMTP is down; got {other:?}"
+            )),
         }
     })
     .await;
@@ -107,13 +127,28 @@ async fn email_is_retried_while_smtp_is_down_and_delivered_once_it_is_up() {
     })
     .await;
     // The body is quoted-printable: undo soft line breaks and `=3D`.
-    let message = message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    assert!(message.contains("X-Envelope-To: oncall@example.com"), "{message}");
-    assert!(message.contains("Subject: [CRITICAL] Disk almost full"), "{message}");
+    let message = message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    assert!(
+        message.contains("X-Envelope-To: oncall@example.com"),
+        "{message}"
+    );
+    assert!(
+        message.contains("Subject: [CRITICAL] Disk almost full"),
+        "{message}"
+    );
     assert!(message.contains("Value:     3.5"), "{message}");
     assert!(message.contains("value < 10"), "{message}");
-    assert!(message.contains(&format!("http://vigil.test/api/v1/alerts/rules/{id}")), "{message}");
-    assert!(message.contains("alertname = Disk almost full"), "{message}");
+    assert!(
+        message.contains(&format!("http://vigil.test/api/v1/alerts/rules/{id}")),
+        "{message}"
+    );
+    assert!(
+        message.contains("alertname = Disk almost full"),
+        "{message}"
+    );
     eventually(ALERT_DEADLINE, || async {
         match outbox(&app, &id).await.as_slice() {
             [(status, _, _)] if status == "sent" => Ok(()),
@@ -141,9 +176,14 @@ async fn a_silenced_alert_keeps_state_and_history_but_is_not_notified() {
     silence.assert_status(201, "creating a silence");
     let listed = get(&app, "/api/v1/alerts/silences").await.json();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
-    send_json(&app, "POST", "/api/v1/alerts/silences", Some(&json!({"endsAt": ends})))
-        .await
-        .assert_error(400, "VALIDATION_ERROR", "a silence of everything");
+    send_json(
+        &app,
+        "POST",
+        "/api/v1/alerts/silences",
+        Some(&json!({"endsAt": ends})),
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR", "a silence of everything");
 
     push(&app, "noise", 5.0, &[("dc", "x")]).await;
     wait_for_state(&app, &id, "firing").await;
@@ -162,10 +202,18 @@ async fn a_silenced_alert_keeps_state_and_history_but_is_not_notified() {
 
     // Once the silence ends, the next transition is notified again.
     let silence_id = silence.json()["data"]["id"].as_str().unwrap().to_string();
-    send_json(&app, "DELETE", &format!("/api/v1/alerts/silences/{silence_id}"), None)
+    send_json(
+        &app,
+        "DELETE",
+        &format!("/api/v1/alerts/silences/{silence_id}"),
+        None,
+    )
+    .await
+    .assert_status(204, "ending the silence");
+    sqlx::query("DELETE FROM points")
+        .execute(&app.db)
         .await
-        .assert_status(204, "ending the silence");
-    sqlx::query("DELETE FROM points").execute(&app.db).await.unwrap();
+        .unwrap();
     let resolved = hook.wait_for_deliveries(1).await;
     assert_eq!(resolved[0].body["status"], "resolved");
     hook.stop().await;
@@ -181,9 +229,14 @@ async fn private_webhook_targets_are_refused_unless_allowed() {
     .await;
     let hook = WebhookReceiver::start(&[]).await;
     // An IP literal is refused when the rule is written ...
-    send_json(&app, "POST", "/api/v1/alerts/rules", Some(&webhook_rule("x", "ssrf", 1.0, "0s", &hook.url)))
-        .await
-        .assert_error(400, "VALIDATION_ERROR", "a loopback webhook target");
+    send_json(
+        &app,
+        "POST",
+        "/api/v1/alerts/rules",
+        Some(&webhook_rule("x", "ssrf", 1.0, "0s", &hook.url)),
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR", "a loopback webhook target");
     // ... a name is checked against what it resolves to, on delivery, and not retried.
     let target = format!("http://localhost:{}/hook", hook.port);
     let id = create_rule(&app, &webhook_rule("Sneaky", "ssrf", 1.0, "0s", &target)).await;
@@ -191,15 +244,24 @@ async fn private_webhook_targets_are_refused_unless_allowed() {
     eventually(ALERT_DEADLINE, || async {
         match outbox(&app, &id).await.as_slice() {
             [(status, 1, Some(error))] if status == "failed" && error.contains("refused") => Ok(()),
-            other => Err(format!("expected the delivery refused and failed; got {other:?}")),
+            other => Err(format!(
+                "expected the delivery refused and failed; got {other:?}"
+            )),
         }
     })
     .await;
-    assert!(hook.received().is_empty(), "the private receiver was reached");
+    assert!(
+        hook.received().is_empty(),
+        "the private receiver was reached"
+    );
     hook.stop().await;
     app.cleanup().await;
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

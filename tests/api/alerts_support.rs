@@ -62,7 +62,11 @@ pub struct WebhookReceiver {
     server: actix_web::dev::ServerHandle,
 }
 
-async fn receive(request: HttpRequest, body: web::Bytes, state: web::Data<Arc<Mutex<ReceiverState>>>) -> HttpResponse {
+async fn receive(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<Mutex<ReceiverState>>>,
+) -> HttpResponse {
     let mut state = state.lock().unwrap();
     let status = state.script.pop_front().unwrap_or(200);
     state.received.push(Received {
@@ -85,16 +89,25 @@ impl WebhookReceiver {
             received: Vec::new(),
         }));
         let data = web::Data::new(state.clone());
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(receive)))
-            .workers(1)
-            .disable_signals()
-            .bind("127.0.0.1:0")
-            .unwrap();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .unwrap();
         let port = server.addrs()[0].port();
         let server = server.run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        WebhookReceiver { url: format!("http://127.0.0.1:{port}/hook"), port, state, server: handle }
+        WebhookReceiver {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            port,
+            state,
+            server: handle,
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -103,7 +116,10 @@ impl WebhookReceiver {
 
     /// Requests answered 2xx (deliveries), in order.
     pub fn delivered(&self) -> Vec<Received> {
-        self.received().into_iter().filter(|r| (200..300).contains(&r.answered)).collect()
+        self.received()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.answered))
+            .collect()
     }
 
     /// Waits until `n` deliveries arrived, and returns them.
@@ -112,8 +128,14 @@ impl WebhookReceiver {
             let delivered = self.delivered();
             match delivered.len() {
                 len if len == n => Ok(delivered),
-                len if len > n => panic!("expected {n} webhook deliveries, got {len}: {:#?}", bodies(&delivered)),
-                len => Err(format!("expected {n} webhook deliveries; got {len}: {:?}", bodies(&delivered))),
+                len if len > n => panic!(
+                    "expected {n} webhook deliveries, got {len}: {:#?}",
+                    bodies(&delivered)
+                ),
+                len => Err(format!(
+                    "expected {n} webhook deliveries; got {len}: {:?}",
+                    bodies(&delivered)
+                )),
             }
         })
         .await
@@ -137,7 +159,10 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start(port: u16) -> SmtpSink {
-        let dir = tempfile::Builder::new().prefix("vigil-smtp-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("vigil-smtp-")
+            .tempdir()
+            .unwrap();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
         let mut child = tokio::process::Command::new("python3")
             .arg(&script)
@@ -171,7 +196,10 @@ impl SmtpSink {
             })
             .collect();
         files.sort();
-        files.into_iter().map(|(_, p)| std::fs::read_to_string(p).unwrap()).collect()
+        files
+            .into_iter()
+            .map(|(_, p)| std::fs::read_to_string(p).unwrap())
+            .collect()
     }
 
     pub async fn stop(mut self) {
@@ -188,11 +216,17 @@ pub struct Instance {
 
 impl Instance {
     pub async fn start(settings: &Settings) -> Instance {
-        let application = Application::build(settings.clone()).await.expect("second instance starts");
+        let application = Application::build(settings.clone())
+            .await
+            .expect("second instance starts");
         let address = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();
         let server = actix_rt::spawn(application.run_until_stopped());
-        Instance { address, handle, server: Some(server) }
+        Instance {
+            address,
+            handle,
+            server: Some(server),
+        }
     }
 
     /// Graceful stop, as SIGTERM (releases its rule leases).
@@ -206,7 +240,13 @@ impl Instance {
 
 /// A rule body: `min(metric) > threshold` over 5 minutes, held for `duration`,
 /// notifying `target` by webhook.
-pub fn webhook_rule(name: &str, metric: &str, threshold: f64, duration: &str, target: &str) -> Value {
+pub fn webhook_rule(
+    name: &str,
+    metric: &str,
+    threshold: f64,
+    duration: &str,
+    target: &str,
+) -> Value {
     json!({
         "name": name,
         "query": {"query": metric, "aggregation": "min", "window": "5m"},
@@ -226,25 +266,31 @@ pub async fn admin_token(app: &TestApp) -> String {
     if let Some(token) = TOKENS.lock().unwrap().get(&app.isolation.database) {
         return token.clone();
     }
-    let admin: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
-        .fetch_one(&app.db)
-        .await
-        .expect("the first admin exists");
+    let admin: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .expect("the first admin exists");
     let token = token_for(app, admin).await;
-    TOKENS.lock().unwrap().insert(app.isolation.database.clone(), token.clone());
+    TOKENS
+        .lock()
+        .unwrap()
+        .insert(app.isolation.database.clone(), token.clone());
     token
 }
 
 /// Creates a user with `role` and returns an API token of theirs.
 pub async fn user_token(app: &TestApp, role: &str) -> (uuid::Uuid, String) {
     let id = uuid::Uuid::new_v4();
-    sqlx::query("INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, 'not-a-hash', $3)")
-        .bind(id)
-        .bind(format!("{id}@example.com"))
-        .bind(role)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, 'not-a-hash', $3)",
+    )
+    .bind(id)
+    .bind(format!("{id}@example.com"))
+    .bind(role)
+    .execute(&app.db)
+    .await
+    .unwrap();
     (id, token_for(app, id).await)
 }
 
@@ -268,7 +314,12 @@ async fn token_for(app: &TestApp, user: uuid::Uuid) -> String {
 }
 
 /// A request to `app` as its admin.
-pub async fn send_json(app: &TestApp, method: &str, path: &str, body: Option<&Value>) -> TestResponse {
+pub async fn send_json(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> TestResponse {
     let token = admin_token(app).await;
     send_as(&app.address, &token, method, path, body).await
 }
@@ -279,7 +330,13 @@ pub async fn get(app: &TestApp, path: &str) -> TestResponse {
 }
 
 /// A request to the instance at `address` with `token` (empty: none).
-pub async fn send_as(address: &str, token: &str, method: &str, path: &str, body: Option<&Value>) -> TestResponse {
+pub async fn send_as(
+    address: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> TestResponse {
     let client = http_client();
     let url = format!("{address}{path}");
     let request = match method {
@@ -299,7 +356,11 @@ pub async fn send_as(address: &str, token: &str, method: &str, path: &str, body:
     };
     let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: no response: {e}"));
     let body = response.body().limit(16 * 1024 * 1024).await.unwrap();
-    TestResponse { status: response.status(), headers: response.headers().clone(), body }
+    TestResponse {
+        status: response.status(),
+        headers: response.headers().clone(),
+        body,
+    }
 }
 
 /// POSTs a rule and returns its id.
@@ -312,7 +373,9 @@ pub async fn create_rule(app: &TestApp, rule: &Value) -> String {
 /// Pushes one point now and waits until it is stored.
 pub async fn push(app: &TestApp, metric: &str, value: f64, tags: &[(&str, &str)]) {
     let before = app.stored_points(metric).await.len();
-    let response = app.post_metrics(&json!([point(metric, value, tags, now_ms())])).await;
+    let response = app
+        .post_metrics(&json!([point(metric, value, tags, now_ms())]))
+        .await;
     response.assert_status(202, "pushing a point");
     app.wait_for_points(metric, before + 1).await;
 }
@@ -358,7 +421,11 @@ pub async fn outbox(app: &TestApp, id: &str) -> Vec<(String, i32, Option<String>
 }
 
 pub fn parse_rfc3339_ms(value: &Value) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap_or_else(|| panic!("expected a time; got {value}")))
-        .unwrap()
-        .timestamp_millis()
+    chrono::DateTime::parse_from_rfc3339(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("expected a time; got {value}")),
+    )
+    .unwrap()
+    .timestamp_millis()
 }

@@ -107,7 +107,11 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
                     let now = Instant::now();
                     if let Ok(v) = serde_json::from_slice::<Value>(&body) {
                         if let Some(name) = v["alerts"][0]["labels"]["alertname"].as_str() {
-                            receipts.lock().unwrap().entry(name.to_string()).or_insert(now);
+                            receipts
+                                .lock()
+                                .unwrap()
+                                .entry(name.to_string())
+                                .or_insert(now);
                         }
                     }
                     HttpResponse::Ok().finish()
@@ -124,7 +128,11 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
     };
 
     let mut created = Vec::new();
-    let mut report = AlertsReport { rules: cmd.rules, probes: cmd.probes, ..Default::default() };
+    let mut report = AlertsReport {
+        rules: cmd.rules,
+        probes: cmd.probes,
+        ..Default::default()
+    };
     let metrics = metric_names(cmd);
     eprintln!("creating {} rules ...", cmd.rules);
     for i in 0..cmd.rules {
@@ -144,7 +152,15 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
         let load = Load::default();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if cmd.ingest_rate > 0 {
-            actix_rt::spawn(push_load(client.clone(), base.clone(), metric_names(cmd), cmd.series_per_metric, cmd.ingest_rate, load.clone(), stop.clone()));
+            actix_rt::spawn(push_load(
+                client.clone(),
+                base.clone(),
+                metric_names(cmd),
+                cmd.series_per_metric,
+                cmd.ingest_rate,
+                load.clone(),
+                stop.clone(),
+            ));
         }
         let before = scrape(&client, &base).await?;
         let sampler = cmd.server_pid.map(RssSampler::start);
@@ -153,7 +169,11 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
         while started.elapsed() < cmd.duration {
             tokio::time::sleep(Duration::from_secs(1)).await;
             if let Ok(m) = scrape(&client, &base).await {
-                lag_max = lag_max.max(m.get("vigil_alert_evaluation_lag_seconds").copied().unwrap_or(0.0));
+                lag_max = lag_max.max(
+                    m.get("vigil_alert_evaluation_lag_seconds")
+                        .copied()
+                        .unwrap_or(0.0),
+                );
             }
         }
         let after = scrape(&client, &base).await?;
@@ -162,10 +182,12 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
         report.ingest_points_accepted = load.accepted.load(std::sync::atomic::Ordering::Relaxed);
         report.ingest_requests_failed = load.failed.load(std::sync::atomic::Ordering::Relaxed);
         report.ingest_points_per_second = report.ingest_points_accepted as f64 / elapsed;
-        let delta = |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);
+        let delta =
+            |k: &str| after.get(k).copied().unwrap_or(0.0) - before.get(k).copied().unwrap_or(0.0);
         report.measured_seconds = elapsed;
         report.evaluations = delta("vigil_alert_evaluations_total");
-        report.evaluations_expected = (elapsed / cmd.interval.as_secs_f64()).floor() * cmd.rules as f64;
+        report.evaluations_expected =
+            (elapsed / cmd.interval.as_secs_f64()).floor() * cmd.rules as f64;
         report.evaluation_failures = delta("vigil_alert_evaluation_failures_total");
         report.missed_intervals = delta("vigil_alert_missed_intervals_total");
         report.rounds = delta("vigil_alert_round_duration_seconds_count");
@@ -236,14 +258,19 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
     }
     if !cmd.keep {
         for id in &created {
-            let _ = client.delete(format!("{base}/api/v1/alerts/rules/{id}")).send().await;
+            let _ = client
+                .delete(format!("{base}/api/v1/alerts/rules/{id}"))
+                .send()
+                .await;
         }
     }
     Ok(report)
 }
 
 fn metric_names(cmd: &AlertsCmd) -> Vec<String> {
-    (0..cmd.metrics.max(1)).map(|m| format!("{}.alerting.m{m}", cmd.prefix)).collect()
+    (0..cmd.metrics.max(1))
+        .map(|m| format!("{}.alerting.m{m}", cmd.prefix))
+        .collect()
 }
 
 #[derive(Default, Clone)]
@@ -283,7 +310,11 @@ async fn push_load(
                     json!({"name": metrics[m], "value": (cursor % 100) as f64, "tags": {"host": format!("h{s}")}, "timestamp": now_ms})
                 })
                 .collect();
-            let (client, url, load) = (client.clone(), format!("{base}/api/v1/metrics"), load.clone());
+            let (client, url, load) = (
+                client.clone(),
+                format!("{base}/api/v1/metrics"),
+                load.clone(),
+            );
             actix_rt::spawn(async move {
                 match client.post(url).send_json(&points).await {
                     Ok(mut r) if r.status().as_u16() == 202 => {
@@ -305,9 +336,16 @@ async fn create(client: &awc::Client, base: &str, rule: &Value) -> anyhow::Resul
         .send_json(rule)
         .await
         .map_err(|e| anyhow::anyhow!("creating a rule: {e}"))?;
-    let body: Value = response.json().limit(1 << 20).await.context("rule response")?;
+    let body: Value = response
+        .json()
+        .limit(1 << 20)
+        .await
+        .context("rule response")?;
     if response.status().as_u16() != 201 {
-        bail!("creating a rule answered {}: {body} (pass --header 'Authorization: Bearer <token>')", response.status());
+        bail!(
+            "creating a rule answered {}: {body} (pass --header 'Authorization: Bearer <token>')",
+            response.status()
+        );
     }
     Ok(body["data"]["id"].as_str().unwrap_or_default().to_string())
 }
@@ -322,8 +360,12 @@ async fn scrape(client: &awc::Client, base: &str) -> anyhow::Result<HashMap<Stri
     let text = String::from_utf8_lossy(&response.body().limit(16 << 20).await?).into_owned();
     let mut samples = HashMap::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let Some((key, value)) = line.rsplit_once(' ') else { continue };
-        let Ok(value) = value.parse::<f64>() else { continue };
+        let Some((key, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
         let bare = key.split('{').next().unwrap_or(key).to_string();
         *samples.entry(bare).or_insert(0.0) += value;
         samples.insert(key.to_string(), value);
@@ -336,8 +378,14 @@ fn p95_bucket(before: &HashMap<String, f64>, after: &HashMap<String, f64>, round
     let mut buckets: Vec<(f64, f64)> = after
         .iter()
         .filter_map(|(k, v)| {
-            let le = k.strip_prefix("vigil_alert_round_duration_seconds_bucket{le=\"")?.strip_suffix("\"}")?;
-            let bound = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            let le = k
+                .strip_prefix("vigil_alert_round_duration_seconds_bucket{le=\"")?
+                .strip_suffix("\"}")?;
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
             Some((bound, v - before.get(k).copied().unwrap_or(0.0)))
         })
         .collect();
@@ -379,7 +427,11 @@ impl AlertsReport {
             }
         }
         if self.probes > 0 {
-            writeln!(out, "  probes delivered {} of {}", self.probes_delivered, self.probes)?;
+            writeln!(
+                out,
+                "  probes delivered {} of {}",
+                self.probes_delivered, self.probes
+            )?;
             if let Some(l) = &self.probe_latency {
                 writeln!(out, "  condition held -> webhook: {}", l.brief())?;
             }
