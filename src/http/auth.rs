@@ -10,13 +10,10 @@
 //! cannot send across origins without a CORS preflight Vigil never grants. Bearer
 //! tokens are not sent by browsers on their own, so they need no such guard.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -60,13 +57,40 @@ impl Principal {
     }
 }
 
+/// What [`resolve_caller`] found, kept in the request's extensions.
+#[derive(Clone)]
+struct Resolved(Result<Principal, ApiError>);
+
+/// Middleware: authenticates every request that carries credentials before its
+/// handler's arguments are extracted. Extractors run concurrently, so an async
+/// `Principal` extractor could lose the race to a failing body extractor and turn
+/// a 401 or a CSRF refusal into a 400 that tells an anonymous caller about the
+/// body; resolving first makes [`Principal`] ready at once and first.
+pub async fn resolve_caller(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    // Ingest checks its own credential (an ingest key is fine there) and login has none.
+    let own_check = (req.method() == Method::POST)
+        && matches!(req.path(), "/api/v1/metrics" | "/api/v1/auth/login");
+    if req.path().starts_with("/api/v1/") && !own_check {
+        let resolved = authenticate(req.request()).await;
+        req.extensions_mut().insert(Resolved(resolved));
+    }
+    next.call(req).await
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
+    type Future = std::future::Ready<Result<Principal, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req).await })
+        std::future::ready(match req.extensions().get::<Resolved>() {
+            Some(Resolved(result)) => result.clone(),
+            None => Err(ApiError::internal(
+                "Principal used on a route outside /api/v1, where resolve_caller does not run",
+            )),
+        })
     }
 }
 

@@ -12,17 +12,23 @@
 //! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
+//! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
+//! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
+//! - `openapi`: the document is valid, complete, and browsable.
 //!
 //! Fault tests that stop a service run serially in the separate `faults` binary.
 
 mod helpers;
 
+mod auth;
 mod cache;
 mod catalog;
+mod dashboards;
 mod degraded;
 mod functions;
 mod ingest;
 mod observability;
+mod openapi;
 mod query;
 mod redelivery;
 mod rollups;
