@@ -250,6 +250,11 @@ pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(),
             .hit("ingest-key", &key.token_id.to_string(), limit_key)
             .await
             .map_err(|limited| {
+                state
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&["ingest-key"])
+                    .inc();
                 ApiError::rate_limited(
                     "this ingest key is over its request rate",
                     limited.retry_after_secs,
@@ -266,6 +271,11 @@ pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(),
             .hit("ingest-ip", &client_ip(req), limit_ip)
             .await
             .map_err(|limited| {
+                state
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&["ingest-ip"])
+                    .inc();
                 ApiError::rate_limited(
                     "this client is over its ingest request rate",
                     limited.retry_after_secs,
@@ -331,6 +341,12 @@ pub async fn login(
         ("login-account", account.as_str(), per_account),
     ] {
         if let Err(limited) = state.limiter.check(scope, subject, limit).await {
+            state
+                .metrics
+                .auth_logins
+                .with_label_values(&["limited"])
+                .inc();
+            state.metrics.rate_limited.with_label_values(&[scope]).inc();
             return Err(ApiError::rate_limited(
                 "too many failed logins; wait before trying again",
                 limited.retry_after_secs,
@@ -353,10 +369,16 @@ pub async fn login(
             .limiter
             .record("login-account", &account, per_account)
             .await;
+        state
+            .metrics
+            .auth_logins
+            .with_label_values(&["failed"])
+            .inc();
         tracing::info!(account = %account, %ip, "Login failed.");
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     };
     state.limiter.reset("login-account", &account).await;
+    state.metrics.auth_logins.with_label_values(&["ok"]).inc();
 
     let (token, _expires_at) = state.credentials.start_session(record.user.id).await?;
     tracing::info!(user = %record.user.id, "Logged in.");
