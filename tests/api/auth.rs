@@ -642,6 +642,9 @@ async fn revocations_take_effect_at_once_despite_the_cache() {
     app.cleanup().await;
 }
 
+/// Extra headers of a cookie-authenticated write, the expected status, and why.
+type CsrfCase<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+
 #[actix_rt::test]
 async fn cookie_writes_are_guarded_against_csrf() {
     let app = spawn_app_with(|s| {
@@ -665,7 +668,7 @@ async fn cookie_writes_are_guarded_against_csrf() {
     let body = serde_json::to_vec(&dashboard_body("csrf", false)).unwrap();
     let cookie = format!("vigil_session={session}");
     let own = app.address.clone();
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<CsrfCase> = vec![
         (
             vec![("Origin", "http://evil.example")],
             403,

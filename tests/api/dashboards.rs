@@ -138,6 +138,17 @@ async fn dashboard_and_panel_lifecycle_with_versions() {
         .json();
     assert_eq!(unchanged["data"]["version"], 2);
     assert_eq!(unchanged["data"]["name"], "Hosts (new)");
+    let twice = app
+        .call("PUT", &format!("/api/v1/dashboards/{id}"), Some(&json!({"version": 2, "layout": [
+            {"i": cpu, "x": 0, "y": 0, "w": 6, "h": 6}, {"i": cpu, "x": 6, "y": 0, "w": 6, "h": 6}
+        ]})), &me)
+        .await;
+    twice.assert_error(
+        400,
+        "VALIDATION_ERROR",
+        "a panel listed twice in the layout",
+    );
+    assert_eq!(twice.json()["details"]["fields"][0]["field"], "layout[1].i");
     let off_grid = app
         .call(
             "PUT",
