@@ -229,7 +229,9 @@ fn footprint(args: FootprintArgs) {
     // One interval of warm-up: the first round allocates buffers and connections.
     std::thread::sleep(interval);
     let mut previous = process::usage(Some(pid)).expect("reading the agent's /proc entry");
-    let mut at = Instant::now();
+    let first = previous;
+    let started = Instant::now();
+    let mut at = started;
     let (mut cpu, mut rss) = (Vec::new(), Vec::new());
     println!("{:>8} {:>8} {:>10}", "interval", "cpu %", "rss MiB");
     for i in 1..=intervals {
@@ -245,9 +247,14 @@ fn footprint(args: FootprintArgs) {
         previous = now;
     }
     let max_rss = rss.iter().cloned().fold(0.0, f64::max);
+    // Per-interval CPU has the kernel's tick as resolution (10 ms of 10 s = 0.1%);
+    // the whole run's CPU time over its wall time is the finer figure.
+    let wall = started.elapsed().as_secs_f64();
+    let cpu_total = previous.cpu_seconds - first.cpu_seconds;
     println!(
-        "median cpu {:.3} % of one core, median rss {:.1} MiB, max rss {:.1} MiB",
+        "median cpu {:.3} % of one core, whole run {:.3} % ({cpu_total:.2} s CPU in {wall:.0} s), median rss {:.1} MiB, max rss {:.1} MiB",
         median(&mut cpu),
+        100.0 * cpu_total / wall,
         median(&mut rss),
         max_rss
     );
