@@ -14,6 +14,7 @@
 //! - `observability`: `/health` and `/metrics`.
 //! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
 //! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
+//! - `first_start`: the real binary creates the first admin; `vigil user add`.
 //! - `openapi`: the document is valid, complete, and browsable.
 //!
 //! Fault tests that stop a service run serially in the separate `faults` binary.
@@ -25,6 +26,7 @@ mod cache;
 mod catalog;
 mod dashboards;
 mod degraded;
+mod first_start;
 mod functions;
 mod ingest;
 mod observability;
