@@ -35,7 +35,17 @@ enum Command {
     Config,
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vigil-agent: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> Result<()> {
     let cli = Cli::parse();
     let settings = AgentSettings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Run) {
