@@ -775,6 +775,15 @@ async fn ingest_keys_when_required() {
         .call("GET", "/api/v1/auth/tokens", None, &admin)
         .await
         .json();
+    let mine = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == key_id.as_str())
+        .expect("the new key is listed")
+        .clone();
+    assert_eq!(mine["kind"], "ingest");
+    assert!(mine["lastUsedAt"].is_null(), "not used yet: {mine}");
     assert!(
         !listed.to_string().contains(&key[6..]),
         "the secret is never listed: {listed}"
@@ -814,6 +823,13 @@ async fn ingest_keys_when_required() {
         .await
         .assert_status(202, "ingest with the key");
     app.wait_for_points("keyed", 1).await;
+    let used: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT last_used_at FROM api_tokens WHERE id = $1::uuid")
+            .bind(&key_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(used.is_some(), "a use of the key is recorded");
 
     app.call("GET", "/api/v1/metrics", None, &Auth::Bearer(key.clone()))
         .await
