@@ -293,6 +293,7 @@ fn throughput(args: ThroughputArgs) {
         // Warm-up: the first rounds create the series in Vigil (slower than later).
         tokio::time::sleep(interval * 5).await;
         let start = Instant::now();
+        let cpu_before = process::usage(None).map(|u| u.cpu_seconds).unwrap_or(0.0);
         let first = agent.client().stats();
         let mut previous = first;
         let mut at = Instant::now();
@@ -315,6 +316,8 @@ fn throughput(args: ThroughputArgs) {
         }
         let elapsed = start.elapsed().as_secs_f64();
         let last = agent.client().stats();
+        let cpu = process::usage(None).map(|u| u.cpu_seconds).unwrap_or(0.0) - cpu_before;
+        let rss = process::usage(None).map(|u| u.rss_bytes).unwrap_or(0) as f64 / (1024.0 * 1024.0);
         let report = agent.shutdown().await;
         println!(
             "median recorded {:.0}/s, median sent {:.0}/s; overall sent {:.0}/s over {elapsed:.0} s; max backlog {max_backlog} points; retries {}, rejected {}, dropped {}; at shutdown {} points left, {} lost",
@@ -326,6 +329,12 @@ fn throughput(args: ThroughputArgs) {
             report.stats.dropped,
             report.spilled_points,
             report.lost_points
+        );
+        // The targets are served by this process too (from pre-rendered bytes, a small
+        // share), so this is an upper bound of the agent's own cost.
+        println!(
+            "bench process: {:.0} % of one core ({cpu:.1} s CPU in {elapsed:.0} s), rss {rss:.0} MiB",
+            100.0 * cpu / elapsed
         );
     });
     let _ = std::fs::remove_dir_all(&dir);

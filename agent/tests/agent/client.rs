@@ -1,5 +1,6 @@
 //! The client library on its own, as an application would use it: record, flush,
-//! and see what Vigil accepted and rejected.
+//! and see what Vigil accepted and rejected (a 202 with rejections, and a 400 that
+//! must not be retried).
 
 use std::time::Duration;
 
@@ -51,6 +52,13 @@ async fn recorded_points_are_stored_once_and_rejections_are_counted() {
     assert!(points
         .iter()
         .all(|p| p.labels["service"] == "checkout" && p.labels["region"] == "eu"));
+
+    // A batch with nothing valid gets a 400: logged and dropped, never retried.
+    client.record("orders.placed", 2.0, &[("trace_id", "t-1")]);
+    let outcome = client.flush(Duration::from_secs(30)).await;
+    assert_eq!(outcome, FlushOutcome::Flushed);
+    let stats = client.stats();
+    assert_eq!((stats.rejected, stats.retries), (2, 0), "{stats:?}");
     let report = client.shutdown(Duration::from_secs(5)).await;
     assert_eq!((report.lost_points, report.spilled_points), (0, 0));
 
