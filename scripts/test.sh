@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/services.sh
+bash scripts/agent-test-deps.sh
 bash scripts/test-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vigil-target}"
-exec cargo test --release --all-targets "$@"
+exec cargo test --release --workspace --all-targets "$@"

@@ -181,6 +181,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(http::auth::resolve_caller))
                 .app_data(state.clone())
                 .app_data(alerts_state.clone())
                 .configure(http::configure)

@@ -382,8 +382,8 @@ impl Default for Settings {
                 login_max_failures_per_account: 5,
                 login_max_failures_per_ip: 20,
                 login_window: 15 * MINUTE,
-                ingest_requests_per_key: 600,
-                ingest_requests_per_ip: 600,
+                ingest_requests_per_key: 6000,
+                ingest_requests_per_ip: 6000,
                 ingest_rate_window: MINUTE,
             },
             dashboards: DashboardSettings {

@@ -25,7 +25,6 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -134,6 +133,24 @@ struct Shared {
 }
 
 impl Shared {
+    fn stats(&self) -> ClientStats {
+        let (buffer, dropped) = {
+            let buffer = self.buffer();
+            (buffer.sizes(), buffer.dropped())
+        };
+        let c = &self.counters;
+        ClientStats {
+            recorded: c.recorded.load(Ordering::Relaxed),
+            invalid: c.invalid.load(Ordering::Relaxed),
+            sent: c.sent.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
+            dropped,
+            batches_sent: c.batches_sent.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            buffer,
+        }
+    }
+
     fn buffer(&self) -> MutexGuard<'_, Buffer> {
         // A panic while holding the lock leaves a consistent buffer (every method
         // updates its counters after the fallible part), so poisoning is ignored.
@@ -157,7 +174,6 @@ enum Control {
 pub struct Client {
     shared: Arc<Shared>,
     control: mpsc::UnboundedSender<Control>,
-    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Client {
@@ -178,17 +194,14 @@ impl Client {
         });
         let (control, control_rx) = mpsc::unbounded_channel();
         let thread_shared = shared.clone();
-        let thread = std::thread::Builder::new()
+        // Detached: it ends by itself after a shutdown, or when every handle is gone.
+        std::thread::Builder::new()
             .name("vigil-delivery".into())
             .spawn(move || {
                 actix_rt::System::new().block_on(delivery(thread_shared, settings, control_rx));
             })
             .map_err(ClientError::Thread)?;
-        Ok(Client {
-            shared,
-            control,
-            thread: Arc::new(Mutex::new(Some(thread))),
-        })
+        Ok(Client { shared, control })
     }
 
     /// Records one point, timestamped now.
@@ -243,31 +256,30 @@ impl Client {
     /// Seals what is pending and waits until everything recorded so far was delivered
     /// (or refused, or dropped), at most `timeout`. Works under any async runtime.
     pub async fn flush(&self, timeout: Duration) -> FlushOutcome {
-        let (reply, answer) = oneshot::channel();
-        if self
-            .control
-            .send(Control::Flush { timeout, reply })
-            .is_err()
-        {
-            return self.stopped_outcome();
+        match self.request_flush(timeout) {
+            Some(answer) => answer.await.unwrap_or_else(|_| self.stopped_outcome()),
+            None => self.stopped_outcome(),
         }
-        answer.await.unwrap_or_else(|_| self.stopped_outcome())
     }
 
     /// [`Client::flush`] for code without an async runtime (blocks the thread; do not
     /// call it on an async executor's thread).
     pub fn flush_blocking(&self, timeout: Duration) -> FlushOutcome {
-        let (reply, answer) = oneshot::channel();
-        if self
-            .control
-            .send(Control::Flush { timeout, reply })
-            .is_err()
-        {
-            return self.stopped_outcome();
+        match self.request_flush(timeout) {
+            Some(answer) => answer
+                .blocking_recv()
+                .unwrap_or_else(|_| self.stopped_outcome()),
+            None => self.stopped_outcome(),
         }
-        answer
-            .blocking_recv()
-            .unwrap_or_else(|_| self.stopped_outcome())
+    }
+
+    /// Asks the delivery thread for a flush; None when it has stopped.
+    fn request_flush(&self, timeout: Duration) -> Option<oneshot::Receiver<FlushOutcome>> {
+        let (reply, answer) = oneshot::channel();
+        self.control
+            .send(Control::Flush { timeout, reply })
+            .ok()
+            .map(|_| answer)
     }
 
     /// Delivers what it can within `timeout`, writes the rest to the spill directory
@@ -284,11 +296,6 @@ impl Client {
         } else {
             None
         };
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(thread) = thread {
-            // The thread has answered (or died); joining only reaps it.
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
         report.unwrap_or_else(|| ShutdownReport {
             stats: self.stats(),
             spilled_points: 0,
@@ -298,21 +305,7 @@ impl Client {
 
     /// Counters since start and the buffer's sizes now.
     pub fn stats(&self) -> ClientStats {
-        let (buffer, dropped) = {
-            let buffer = self.shared.buffer();
-            (buffer.sizes(), buffer.dropped())
-        };
-        let c = &self.shared.counters;
-        ClientStats {
-            recorded: c.recorded.load(Ordering::Relaxed),
-            invalid: c.invalid.load(Ordering::Relaxed),
-            sent: c.sent.load(Ordering::Relaxed),
-            rejected: c.rejected.load(Ordering::Relaxed),
-            dropped,
-            batches_sent: c.batches_sent.load(Ordering::Relaxed),
-            retries: c.retries.load(Ordering::Relaxed),
-            buffer,
-        }
+        self.shared.stats()
     }
 
     fn stopped_outcome(&self) -> FlushOutcome {
@@ -386,13 +379,8 @@ async fn delivery(
         tracing::warn!("Stopped with {spilled} points in the spill directory; they are sent at the next start.");
     }
     if let Some(reply) = reply {
-        let handle = Client {
-            shared: shared.clone(),
-            control: mpsc::unbounded_channel().0,
-            thread: Arc::new(Mutex::new(None)),
-        };
         let _ = reply.send(ShutdownReport {
-            stats: handle.stats(),
+            stats: shared.stats(),
             spilled_points: spilled,
             lost_points: lost,
         });

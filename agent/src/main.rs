@@ -35,7 +35,17 @@ enum Command {
     Config,
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run_cli() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vigil-agent: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli() -> Result<()> {
     let cli = Cli::parse();
     let settings = AgentSettings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Run) {
@@ -48,7 +58,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Run => {
+            // Colours only on a terminal: journald and log files get plain text.
             tracing_subscriber::fmt()
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
                         .unwrap_or_else(|_| "info".into()),

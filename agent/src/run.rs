@@ -26,65 +26,94 @@ use crate::scrape::Scraper;
 /// Scrape failures by (job, instance, reason), for `vigil_agent_scrape_errors_total`.
 type ScrapeErrors = Rc<RefCell<BTreeMap<(String, String, &'static str), u64>>>;
 
+/// A started agent: its client and the tasks that feed it.
+pub struct RunningAgent {
+    client: Client,
+    tasks: Vec<actix_rt::task::JoinHandle<()>>,
+    shutdown_timeout: Duration,
+}
+
+impl RunningAgent {
+    /// Starts the client, the host collector, one task per scrape target and the
+    /// agent's own metrics, on the current actix runtime.
+    pub fn start(settings: &AgentSettings) -> Result<RunningAgent, ClientError> {
+        let client = Client::start(ClientSettings::from_agent(settings))?;
+        let tags = settings.global_tags();
+        let interval = settings.collect.interval;
+        tracing::info!(
+            "vigil-agent sending to {} every {:?} (host collector {}, {} scrape targets), tags {:?}.",
+            settings.server.url,
+            interval,
+            if settings.host.enabled { "on" } else { "off" },
+            settings.scrape.targets.len(),
+            tags
+        );
+        let mut tasks = Vec::new();
+        if settings.host.enabled {
+            tasks.push(actix_rt::spawn(host_task(
+                client.clone(),
+                HostCollector::new(settings.host.clone()),
+                tags.clone(),
+                interval,
+            )));
+        }
+        let errors: ScrapeErrors = Rc::default();
+        for target in settings.targets() {
+            let scraper = Scraper::new(target, &tags, settings.scrape.max_body_bytes);
+            tasks.push(actix_rt::spawn(scrape_task(
+                client.clone(),
+                scraper,
+                errors.clone(),
+            )));
+        }
+        tasks.push(actix_rt::spawn(self_task(
+            client.clone(),
+            tags,
+            interval,
+            errors,
+        )));
+        Ok(RunningAgent {
+            client,
+            tasks,
+            shutdown_timeout: settings.collect.shutdown_timeout,
+        })
+    }
+
+    /// The client the collectors record into (its stats show the agent's progress).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Stops collecting, then delivers what is buffered within `collect.shutdown_timeout`.
+    pub async fn shutdown(self) -> ShutdownReport {
+        tracing::info!(
+            "Shutting down: delivering what is buffered (at most {:?}).",
+            self.shutdown_timeout
+        );
+        for task in &self.tasks {
+            task.abort();
+        }
+        let report = self.client.shutdown(self.shutdown_timeout).await;
+        tracing::info!(
+            "Stopped: {} points sent, {} rejected by Vigil, {} dropped, {} saved for the next start, {} lost.",
+            report.stats.sent,
+            report.stats.rejected,
+            report.stats.dropped,
+            report.spilled_points,
+            report.lost_points
+        );
+        report
+    }
+}
+
 /// Runs the agent until `shutdown` resolves.
 pub async fn run(
     settings: AgentSettings,
     shutdown: impl Future<Output = ()>,
 ) -> Result<ShutdownReport, ClientError> {
-    let client = Client::start(ClientSettings::from_agent(&settings))?;
-    let tags = settings.global_tags();
-    let interval = settings.collect.interval;
-    tracing::info!(
-        "vigil-agent sending to {} every {:?} (host collector {}, {} scrape targets), tags {:?}.",
-        settings.server.url,
-        interval,
-        if settings.host.enabled { "on" } else { "off" },
-        settings.scrape.targets.len(),
-        tags
-    );
-    let mut tasks = Vec::new();
-    if settings.host.enabled {
-        tasks.push(actix_rt::spawn(host_task(
-            client.clone(),
-            HostCollector::new(settings.host.clone()),
-            tags.clone(),
-            interval,
-        )));
-    }
-    let errors: ScrapeErrors = Rc::default();
-    for target in settings.targets() {
-        let scraper = Scraper::new(target, &tags, settings.scrape.max_body_bytes);
-        tasks.push(actix_rt::spawn(scrape_task(
-            client.clone(),
-            scraper,
-            errors.clone(),
-        )));
-    }
-    tasks.push(actix_rt::spawn(self_task(
-        client.clone(),
-        tags,
-        interval,
-        errors,
-    )));
-
+    let agent = RunningAgent::start(&settings)?;
     shutdown.await;
-    tracing::info!(
-        "Shutting down: delivering what is buffered (at most {:?}).",
-        settings.collect.shutdown_timeout
-    );
-    for task in &tasks {
-        task.abort();
-    }
-    let report = client.shutdown(settings.collect.shutdown_timeout).await;
-    tracing::info!(
-        "Stopped: {} points sent, {} rejected by Vigil, {} dropped, {} saved for the next start, {} lost.",
-        report.stats.sent,
-        report.stats.rejected,
-        report.stats.dropped,
-        report.spilled_points,
-        report.lost_points
-    );
-    Ok(report)
+    Ok(agent.shutdown().await)
 }
 
 /// A ticker that fires at once, then every `period`; late ticks are skipped, not

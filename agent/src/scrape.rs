@@ -79,7 +79,11 @@ impl Scraper {
         base_tags.insert("job".into(), target.job.clone());
         base_tags.insert("instance".into(), target.instance.clone());
         Scraper {
-            client: awc::Client::builder().timeout(target.timeout).finish(),
+            // The round's own timeout (in `scrape`) is what bounds a scrape; awc's,
+            // a little longer, only keeps it from cutting first with its own error.
+            client: awc::Client::builder()
+                .timeout(target.timeout + Duration::from_secs(1))
+                .finish(),
             target,
             max_body_bytes,
             base_tags,

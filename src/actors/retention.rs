@@ -5,7 +5,8 @@
 //! the downsampler rarely create one on the hot path; drops the partitions whose whole
 //! period is older than the tier's `[retention]` (never a row-by-row DELETE); forgets
 //! dirty marks whose source data is gone; and prunes redelivery-dedup records older
-//! than `database.dedup_retention`. It holds no state; a restart runs the next round.
+//! than `database.dedup_retention`, and sessions past their idle or absolute timeout
+//! (refused already; this keeps the table small). It holds no state; a restart runs the next round.
 
 use std::sync::Arc;
 
@@ -114,6 +115,11 @@ impl Handler<RunMaintenance> for RetentionActor {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "Pruned old redelivery-dedup records."),
                     Err(error) => tracing::warn!(%error, "Could not prune dedup records; will retry next round."),
+                }
+                match crate::store::credentials::purge_sessions(&pg, settings.auth.session_idle_timeout).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "Removed ended sessions."),
+                    Err(error) => tracing::warn!(%error, "Could not remove ended sessions; will retry next round."),
                 }
                 metrics.retention_last_run_timestamp.set(Utc::now().timestamp());
                 dropped

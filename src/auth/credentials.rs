@@ -171,6 +171,9 @@ impl Credentials {
         let Some(credential) = record.and_then(Credential::from_record) else {
             return Ok(None);
         };
+        if credential.kind != CredentialKind::Session {
+            store::touch_token(&self.pg, credential.token_id).await?;
+        }
         self.cache(digest, &credential).await;
         Ok(Some(credential))
     }

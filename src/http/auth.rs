@@ -10,13 +10,10 @@
 //! cannot send across origins without a CORS preflight Vigil never grants. Bearer
 //! tokens are not sent by browsers on their own, so they need no such guard.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -60,13 +57,40 @@ impl Principal {
     }
 }
 
+/// What [`resolve_caller`] found, kept in the request's extensions.
+#[derive(Clone)]
+struct Resolved(Result<Principal, ApiError>);
+
+/// Middleware: authenticates every request that carries credentials before its
+/// handler's arguments are extracted. Extractors run concurrently, so an async
+/// `Principal` extractor could lose the race to a failing body extractor and turn
+/// a 401 or a CSRF refusal into a 400 that tells an anonymous caller about the
+/// body; resolving first makes [`Principal`] ready at once and first.
+pub async fn resolve_caller(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    // Ingest checks its own credential (an ingest key is fine there) and login has none.
+    let own_check = (req.method() == Method::POST)
+        && matches!(req.path(), "/api/v1/metrics" | "/api/v1/auth/login");
+    if req.path().starts_with("/api/v1/") && !own_check {
+        let resolved = authenticate(req.request()).await;
+        req.extensions_mut().insert(Resolved(resolved));
+    }
+    next.call(req).await
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Principal, ApiError>>>>;
+    type Future = std::future::Ready<Result<Principal, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req).await })
+        std::future::ready(match req.extensions().get::<Resolved>() {
+            Some(Resolved(result)) => result.clone(),
+            None => Err(ApiError::internal(
+                "Principal used on a route outside /api/v1, where resolve_caller does not run",
+            )),
+        })
     }
 }
 
@@ -226,6 +250,11 @@ pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(),
             .hit("ingest-key", &key.token_id.to_string(), limit_key)
             .await
             .map_err(|limited| {
+                state
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&["ingest-key"])
+                    .inc();
                 ApiError::rate_limited(
                     "this ingest key is over its request rate",
                     limited.retry_after_secs,
@@ -242,6 +271,11 @@ pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(),
             .hit("ingest-ip", &client_ip(req), limit_ip)
             .await
             .map_err(|limited| {
+                state
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&["ingest-ip"])
+                    .inc();
                 ApiError::rate_limited(
                     "this client is over its ingest request rate",
                     limited.retry_after_secs,
@@ -307,6 +341,12 @@ pub async fn login(
         ("login-account", account.as_str(), per_account),
     ] {
         if let Err(limited) = state.limiter.check(scope, subject, limit).await {
+            state
+                .metrics
+                .auth_logins
+                .with_label_values(&["limited"])
+                .inc();
+            state.metrics.rate_limited.with_label_values(&[scope]).inc();
             return Err(ApiError::rate_limited(
                 "too many failed logins; wait before trying again",
                 limited.retry_after_secs,
@@ -329,10 +369,16 @@ pub async fn login(
             .limiter
             .record("login-account", &account, per_account)
             .await;
+        state
+            .metrics
+            .auth_logins
+            .with_label_values(&["failed"])
+            .inc();
         tracing::info!(account = %account, %ip, "Login failed.");
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     };
     state.limiter.reset("login-account", &account).await;
+    state.metrics.auth_logins.with_label_values(&["ok"]).inc();
 
     let (token, _expires_at) = state.credentials.start_session(record.user.id).await?;
     tracing::info!(user = %record.user.id, "Logged in.");

@@ -239,8 +239,12 @@ pub async fn update(
         problems.description("description", description);
     }
     if let Some(layout) = &body.layout {
+        let mut seen = std::collections::HashSet::new();
         for (i, item) in layout.iter().enumerate() {
             problems.position(&format!("layout[{i}]"), &item.position());
+            if !seen.insert(item.i) {
+                problems.add(format!("layout[{i}].i"), "lists a panel twice");
+            }
         }
     }
     problems.into_result().map_err(invalid)?;

@@ -46,6 +46,7 @@ pub struct CreatedToken {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListTokens {
     /// Admins only: list every user's tokens.
     pub all: Option<bool>,

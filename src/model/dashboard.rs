@@ -274,7 +274,7 @@ pub struct DashboardLimits {
 pub struct Problems(pub Vec<FieldProblem>);
 
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<String>, reason: impl Into<String>) {
         self.0.push(FieldProblem {
             field: field.into(),
             reason: reason.into(),

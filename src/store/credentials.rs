@@ -121,6 +121,9 @@ pub struct TokenInfo {
     pub prefix: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the token was last resolved from the database: exact to
+    /// `auth.credential_cache_ttl`, as uses within that time are served by the cache.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 fn token_from(row: &sqlx::postgres::PgRow) -> Result<TokenInfo, sqlx::Error> {
@@ -132,6 +135,7 @@ fn token_from(row: &sqlx::postgres::PgRow) -> Result<TokenInfo, sqlx::Error> {
         prefix: row.try_get("prefix")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
+        last_used_at: row.try_get("last_used_at")?,
     })
 }
 
@@ -148,7 +152,7 @@ pub async fn create_token(pg: &PgPool, new: &NewToken<'_>) -> Result<TokenInfo, 
     let row = sqlx::query(
         "INSERT INTO api_tokens (id, user_id, name, kind, token_hash, prefix, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
-         RETURNING id, user_id, name, kind, prefix, created_at, expires_at",
+         RETURNING id, user_id, name, kind, prefix, created_at, expires_at, last_used_at",
     )
     .bind(Uuid::new_v4())
     .bind(new.user_id)
@@ -178,13 +182,23 @@ pub async fn find_token(
     row.as_ref().map(record_from).transpose()
 }
 
+/// Records a use of a token (called on cache misses only).
+pub async fn touch_token(pg: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(pg)
+        .await?;
+    Ok(())
+}
+
 /// Tokens of one user, or of everyone (`None`, for admins).
 pub async fn list_tokens(
     pg: &PgPool,
     user_id: Option<Uuid>,
 ) -> Result<Vec<TokenInfo>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, user_id, name, kind, prefix, created_at, expires_at FROM api_tokens
+        "SELECT id, user_id, name, kind, prefix, created_at, expires_at, last_used_at
+         FROM api_tokens
          WHERE $1::uuid IS NULL OR user_id = $1 ORDER BY created_at",
     )
     .bind(user_id)

@@ -33,6 +33,11 @@ pub struct Metrics {
     pub cache_hits: IntCounterVec,
     pub cache_misses: IntCounterVec,
     pub cache_bypassed: IntCounter,
+    /// Logins by result: `ok`, `failed` (wrong email or password), `limited`.
+    pub auth_logins: IntCounterVec,
+    /// Requests refused by a rate limit, by scope (login-ip, login-account,
+    /// ingest-key, ingest-ip).
+    pub rate_limited: IntCounterVec,
     pub query_breaker_open: IntGauge,
     pub actor_restarts: IntCounterVec,
     pub db_pool_connections: IntGaugeVec,
@@ -180,6 +185,16 @@ impl Metrics {
             )
             .unwrap(),
             query_breaker_open: IntGauge::new("vigil_query_breaker_open", "1 while the query circuit breaker is open.").unwrap(),
+            auth_logins: IntCounterVec::new(
+                Opts::new("vigil_auth_logins_total", "Login attempts, by result (ok, failed, limited)."),
+                &[LABEL_RESULT],
+            )
+            .unwrap(),
+            rate_limited: IntCounterVec::new(
+                Opts::new("vigil_rate_limited_requests_total", "Requests refused by a rate limit, by scope."),
+                &["scope"],
+            )
+            .unwrap(),
             actor_restarts: IntCounterVec::new(
                 Opts::new("vigil_actor_restarts_total", "Actor restarts by the supervisor."),
                 &[LABEL_ACTOR],
@@ -236,6 +251,8 @@ impl Metrics {
             Box::new(self.cache_hits.clone()),
             Box::new(self.cache_misses.clone()),
             Box::new(self.cache_bypassed.clone()),
+            Box::new(self.auth_logins.clone()),
+            Box::new(self.rate_limited.clone()),
             Box::new(self.query_breaker_open.clone()),
             Box::new(self.actor_restarts.clone()),
             Box::new(self.db_pool_connections.clone()),

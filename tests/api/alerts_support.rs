@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -258,59 +258,25 @@ pub fn webhook_rule(
     })
 }
 
-/// API tokens by test database: one admin token per test, created on first use.
-static TOKENS: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
-
-/// An API token of the first admin (created at start by `auth.admin_email`).
+/// The first admin's API token (the harness issues it).
 pub async fn admin_token(app: &TestApp) -> String {
-    if let Some(token) = TOKENS.lock().unwrap().get(&app.isolation.database) {
-        return token.clone();
-    }
-    let admin: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' ORDER BY created_at LIMIT 1")
-            .fetch_one(&app.db)
-            .await
-            .expect("the first admin exists");
-    let token = token_for(app, admin).await;
-    TOKENS
-        .lock()
-        .unwrap()
-        .insert(app.isolation.database.clone(), token.clone());
-    token
+    app.admin_token.clone()
 }
 
 /// Creates a user with `role` and returns an API token of theirs.
 pub async fn user_token(app: &TestApp, role: &str) -> (uuid::Uuid, String) {
     let id = uuid::Uuid::new_v4();
+    let email = format!("{id}@example.com");
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, 'not-a-hash', $3)",
     )
     .bind(id)
-    .bind(format!("{id}@example.com"))
+    .bind(&email)
     .bind(role)
     .execute(&app.db)
     .await
     .unwrap();
-    (id, token_for(app, id).await)
-}
-
-async fn token_for(app: &TestApp, user: uuid::Uuid) -> String {
-    use vigil::auth::secret;
-    let token = secret::new_api_token(secret::PERSONAL_PREFIX);
-    vigil::store::credentials::create_token(
-        &app.db,
-        &vigil::store::credentials::NewToken {
-            user_id: user,
-            name: "alert tests",
-            kind: "personal",
-            digest: &secret::digest(&token),
-            prefix: &token[..secret::PERSONAL_PREFIX.len() + 6],
-            expires_at: None,
-        },
-    )
-    .await
-    .expect("create an API token");
-    token
+    (id, issue_token(&app.db, &email, "personal").await)
 }
 
 /// A request to `app` as its admin.

@@ -47,6 +47,10 @@ pub const DEAD_REDIS_URL: &str = "redis://127.0.0.1:1/0";
 /// (flush_interval is 100 ms; the margin is for a loaded 2-core CI machine).
 pub const STORE_DEADLINE: Duration = Duration::from_secs(30);
 
+/// The first admin every test app starts with.
+pub const ADMIN_EMAIL: &str = "admin@vigil.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 const STALE_AFTER: &str = "1 hour";
 
@@ -192,7 +196,44 @@ pub fn test_settings(isolation: &Isolation) -> Settings {
     settings.actors.ingest_pool = 2;
     settings.ingest.flush_interval = Duration::from_millis(100);
     settings.amqp.confirm_timeout = Duration::from_secs(5);
+    settings.auth.admin_email = ADMIN_EMAIL.into();
+    settings.auth.admin_password = ADMIN_PASSWORD.into();
+    // Load tests post far more often than an agent; the rate-limit tests lower these.
+    settings.auth.ingest_requests_per_ip = 1_000_000;
+    settings.auth.ingest_requests_per_key = 1_000_000;
     settings
+}
+
+/// Issues an API token of `kind` (personal or ingest) for the user `email` straight
+/// in the database (the token API itself is tested in `auth`), and returns its secret.
+pub async fn issue_token(db: &PgPool, email: &str, kind: &str) -> String {
+    let prefix = if kind == "ingest" { "vgl_i_" } else { "vgl_p_" };
+    let token = format!("{prefix}{}", Uuid::new_v4().simple());
+    let digest: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    };
+    sqlx::query(
+        "INSERT INTO api_tokens (id, user_id, name, kind, token_hash, prefix)
+         SELECT $1, id, 'test', $3, $4, $5 FROM users WHERE lower(email) = lower($2)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(email)
+    .bind(kind)
+    .bind(&digest[..])
+    .bind(&token[..12])
+    .execute(db)
+    .await
+    .expect("insert a test API token");
+    token
+}
+
+/// An HTTP client that sends `Authorization: Bearer <token>` on every request.
+pub fn authorized_client(token: &str) -> awc::Client {
+    awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .add_default_header(("Authorization", format!("Bearer {token}")))
+        .finish()
 }
 
 /// One running Vigil and what a test needs to talk to it and to look behind it.
@@ -201,6 +242,8 @@ pub struct TestApp {
     pub address: String,
     pub port: u16,
     pub client: awc::Client,
+    /// A personal API token of the first admin, sent by `query` and `get`.
+    pub admin_token: String,
     /// A small pool on the test's own database, for assertions.
     pub db: PgPool,
     pub settings: Settings,
@@ -211,6 +254,27 @@ pub struct TestApp {
     pub maintenance: vigil::app::Maintenance,
     server: Option<actix_rt::task::JoinHandle<anyhow::Result<()>>>,
     guard: CleanupGuard,
+}
+
+/// How a test request authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Bearer(String),
+    /// The session cookie, sent as a browser on Vigil's own page would (with Origin).
+    Session(String),
+    /// The session cookie with the given Origin header, or none.
+    SessionFrom(String, Option<String>),
+}
+
+/// The value of the `vigil_session` cookie a response sets.
+pub fn session_cookie(response: &TestResponse) -> Option<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("vigil_session="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
 }
 
 /// A fully read HTTP response.
@@ -309,10 +373,12 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .connect_lazy(&format!("{PG_SERVER}/{}", isolation.database))
         .expect("a valid test database URL");
     let guard = CleanupGuard::new(&isolation);
+    let admin_token = issue_token(&db, ADMIN_EMAIL, "personal").await;
     let app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: http_client(),
+        admin_token,
         db,
         settings,
         isolation,
@@ -383,14 +449,69 @@ impl TestApp {
         .await
     }
 
-    /// POST /api/v1/query.
+    /// POST /api/v1/query as the admin.
     pub async fn query(&self, body: &Value) -> TestResponse {
+        let bearer = format!("Bearer {}", self.admin_token);
         self.post_raw(
             "/api/v1/query",
             serde_json::to_vec(body).unwrap(),
-            &[("Content-Type", "application/json")],
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", bearer.as_str()),
+            ],
         )
         .await
+    }
+
+    /// Any request with any credential, for the auth tests.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        auth: &Auth,
+    ) -> TestResponse {
+        let url = self.url(path);
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method.clone(), &url);
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(token) => {
+                request = request.insert_header(("Authorization", format!("Bearer {token}")));
+            }
+            Auth::Session(cookie) => {
+                request = request
+                    .insert_header(("Cookie", format!("vigil_session={cookie}")))
+                    .insert_header(("Origin", self.address.clone()));
+            }
+            Auth::SessionFrom(cookie, origin) => {
+                request = request.insert_header(("Cookie", format!("vigil_session={cookie}")));
+                if let Some(origin) = origin {
+                    request = request.insert_header(("Origin", origin.clone()));
+                }
+            }
+        }
+        let sent = match body {
+            Some(body) => request.send_json(body).await,
+            None => request.send().await,
+        };
+        read_response(sent)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {url}: no response: {e}"))
+    }
+
+    /// Logs in and returns the session cookie's value.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let response = self
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                Some(&json!({"email": email, "password": password})),
+                &Auth::None,
+            )
+            .await;
+        response.assert_status(200, &format!("login as {email}"));
+        session_cookie(&response).expect("login sets the vigil_session cookie")
     }
 
     /// POST with arbitrary bytes and headers; panics when no response arrives.
@@ -436,10 +557,14 @@ impl TestApp {
         read_response(request.send_stream(stream).await).await
     }
 
-    /// GET a path; panics when no response arrives.
+    /// GET a path as the admin; panics when no response arrives.
     pub async fn get(&self, path: &str) -> TestResponse {
         let url = self.url(path);
-        read_response(self.client.get(&url).send().await)
+        let request = self
+            .client
+            .get(&url)
+            .insert_header(("Authorization", format!("Bearer {}", self.admin_token)));
+        read_response(request.send().await)
             .await
             .unwrap_or_else(|e| panic!("GET {url}: no response: {e}"))
     }

@@ -12,6 +12,10 @@
 //! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
+//! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
+//! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
+//! - `first_start`: the real binary creates the first admin; `vigil user add`.
+//! - `openapi`: the document is valid, complete, and browsable.
 //! - `alerts`, `alerts_notify` (support in `alerts_support`): alert rules, the state
 //!   machine, restarts, several instances, notification delivery and its faults.
 //!
@@ -19,12 +23,16 @@
 
 mod helpers;
 
+mod auth;
 mod cache;
 mod catalog;
+mod dashboards;
 mod degraded;
+mod first_start;
 mod functions;
 mod ingest;
 mod observability;
+mod openapi;
 mod query;
 mod redelivery;
 mod rollups;

@@ -427,11 +427,15 @@ async fn invalid_queries_are_refused_with_400() {
             ));
         }
     }
+    let bearer = format!("Bearer {}", app.admin_token);
     let malformed = app
         .post_raw(
             "/api/v1/query",
             "{\"query\": ",
-            &[("Content-Type", "application/json")],
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", bearer.as_str()),
+            ],
         )
         .await;
     if malformed.status.as_u16() != 400 {

@@ -40,11 +40,11 @@ async fn scenario() {
     let address = format!("http://127.0.0.1:{}", application.port());
     let handle = application.handle();
     let server = actix_rt::spawn(application.run_until_stopped());
-    let client = http_client();
     let db = PgPoolOptions::new()
         .max_connections(2)
         .connect_lazy(&settings.database.url)
         .unwrap();
+    let client = authorized_client(&issue_token(&db, ADMIN_EMAIL, "personal").await);
     let query = |start: i64| json!({"query": METRIC, "start": start, "end": now_ms() + 60_000, "aggregation": "count", "step": "1h"});
     let query_start = now_ms() - 3_600_000;
 
