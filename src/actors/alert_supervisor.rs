@@ -42,11 +42,6 @@ pub struct RulesChanged;
 #[rtype(result = "()")]
 pub struct ReleaseLeases;
 
-/// Run one evaluation round now and wait for it (benchmarks and tests).
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct RunRound;
-
 struct RuleEntry {
     rule: Arc<AlertRule>,
     epoch: i64,
@@ -195,17 +190,12 @@ impl AlertSupervisor {
     }
 
     /// One tick: reconcile, read the data, evaluate every rule.
-    fn round(&mut self, ctx: &mut Context<Self>, done: Option<tokio::sync::oneshot::Sender<()>>) {
+    fn round(&mut self, ctx: &mut Context<Self>) {
         if self.released {
             return;
         }
         if self.round_running || self.reconcile_running {
-            if done.is_none() {
-                self.deps.metrics.alerting.missed_intervals.inc();
-            }
-            if let Some(done) = done {
-                let _ = done.send(());
-            }
+            self.deps.metrics.alerting.missed_intervals.inc();
             return;
         }
         self.round_running = true;
@@ -248,9 +238,6 @@ impl AlertSupervisor {
             }
             for (state, count) in by_state {
                 metrics.rules.with_label_values(&[state]).set(count);
-            }
-            if let Some(done) = done {
-                let _ = done.send(());
             }
             if std::mem::take(&mut actor.reconcile_again) {
                 actor.reconcile(ctx);
@@ -393,13 +380,11 @@ impl Actor for AlertSupervisor {
         let alerts = &self.deps.settings.alerts;
         self.round_running = false;
         self.reconcile_running = false;
-        ctx.run_interval(alerts.evaluation_interval, |actor, ctx| {
-            actor.round(ctx, None)
-        });
+        ctx.run_interval(alerts.evaluation_interval, |actor, ctx| actor.round(ctx));
         ctx.run_interval(alerts.lease_renew_interval, |actor, ctx| {
             actor.reconcile(ctx)
         });
-        self.round(ctx, None);
+        self.round(ctx);
     }
 }
 
@@ -418,18 +403,6 @@ impl Handler<RulesChanged> for AlertSupervisor {
 
     fn handle(&mut self, _: RulesChanged, ctx: &mut Self::Context) {
         self.reconcile(ctx);
-    }
-}
-
-impl Handler<RunRound> for AlertSupervisor {
-    type Result = ResponseFuture<()>;
-
-    fn handle(&mut self, _: RunRound, ctx: &mut Self::Context) -> Self::Result {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.round(ctx, Some(tx));
-        Box::pin(async move {
-            let _ = rx.await;
-        })
     }
 }
 

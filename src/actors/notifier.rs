@@ -172,6 +172,8 @@ impl Handler<DeliverDue> for NotifierActor {
                 .await
                 {
                     Ok(rows) => rows,
+                    // The pool is closed only at shutdown: nothing to say.
+                    Err(sqlx::Error::PoolClosed) => break,
                     Err(error) => {
                         tracing::warn!(%error, "Cannot read the notification outbox; trying again at the next poll.");
                         break;

@@ -228,13 +228,27 @@ fn parse_body(state: &AppState, body: RuleRequest) -> Result<RuleSpec, ApiError>
     RuleSpec::parse(body, &rule_limits(&state.settings)).map_err(invalid)
 }
 
+async fn rule_or_404(state: &AppState, id: Uuid) -> Result<RuleRow, ApiError> {
+    store::get_rule(&state.pg, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))
+}
+
+/// The recorded (non-ok) instances of a rule.
+async fn recorded_instances(state: &AppState, id: Uuid) -> Result<Vec<InstanceView>, ApiError> {
+    Ok(store::instance_rows(&state.pg, Some(id))
+        .await
+        .map_err(db)?
+        .into_iter()
+        .map(|r| instance_view(r.labels, r.state))
+        .collect())
+}
+
 /// Editors write their own rules, admins every rule; everyone authenticated reads.
 async fn may_write(state: &AppState, principal: &Principal, id: Uuid) -> Result<(), ApiError> {
     principal.require(Role::Editor)?;
-    let row = store::get_rule(&state.pg, id)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
+    let row = rule_or_404(state, id).await?;
     if principal.role < Role::Admin && row.owner_id != Some(principal.user_id) {
         return Err(ApiError::Forbidden(
             "only the rule's owner or an admin may change it".into(),
@@ -317,10 +331,7 @@ pub async fn get_rule(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let row = store::get_rule(&state.pg, id)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
+    let row = rule_or_404(&state, id).await?;
     // The live mirror (every instance of the last tick, with its value) when Redis has
     // it; else the record (non-ok instances only).
     let mirrored = state
@@ -333,12 +344,7 @@ pub async fn get_rule(
             .into_iter()
             .map(|m| instance_view(m.labels, m.state))
             .collect(),
-        None => store::instance_rows(&state.pg, Some(id))
-            .await
-            .map_err(db)?
-            .into_iter()
-            .map(|r| instance_view(r.labels, r.state))
-            .collect(),
+        None => recorded_instances(&state, id).await?,
     };
     Ok(HttpResponse::Ok().json(json!({"data": view(&state, row, instances)})))
 }
@@ -368,12 +374,7 @@ pub async fn update_rule(
         .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
     tracing::info!(rule = %id, version = row.version, "Alert rule updated.");
     changed(&alerts);
-    let instances = store::instance_rows(&state.pg, Some(id))
-        .await
-        .map_err(db)?
-        .into_iter()
-        .map(|r| instance_view(r.labels, r.state))
-        .collect();
+    let instances = recorded_instances(&state, id).await?;
     Ok(HttpResponse::Ok().json(json!({"data": view(&state, row, instances)})))
 }
 
@@ -413,10 +414,7 @@ pub async fn evaluate_rule(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let row = store::get_rule(&state.pg, id)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
+    let row = rule_or_404(&state, id).await?;
     let rule = AlertRule::new(
         row.id,
         row.owner_id,
