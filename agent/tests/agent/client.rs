@@ -40,15 +40,7 @@ async fn recorded_points_are_stored_once_and_rejections_are_counted() {
         "{stats:?}"
     );
 
-    let points = eventually(ARRIVAL_DEADLINE, || async {
-        let points = stored(&db, "orders.placed").await;
-        if points.len() == 1000 {
-            Ok(points)
-        } else {
-            Err(format!("expected 1000 stored points; got {}", points.len()))
-        }
-    })
-    .await;
+    let points = wait_for_stored(&db, "orders.placed", 1000).await;
     assert!(points
         .iter()
         .all(|p| p.labels["service"] == "checkout" && p.labels["region"] == "eu"));
@@ -102,15 +94,7 @@ async fn rate_limited_batches_are_retried_after_retry_after_and_stored_once() {
         (80, 0, 0),
         "{stats:?}"
     );
-    let points = eventually(ARRIVAL_DEADLINE, || async {
-        let points = stored(&db, "rate.limited").await;
-        if points.len() == 80 {
-            Ok(points)
-        } else {
-            Err(format!("expected 80 stored points; got {}", points.len()))
-        }
-    })
-    .await;
+    let points = wait_for_stored(&db, "rate.limited", 80).await;
     let values: std::collections::BTreeSet<u64> = points.iter().map(|p| p.value as u64).collect();
     assert_eq!(values.len(), 80, "each point once");
     client.shutdown(Duration::from_secs(5)).await;

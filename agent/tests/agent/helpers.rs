@@ -631,6 +631,27 @@ pub async fn stored(db: &PgPool, metric: &str) -> Vec<Stored> {
         .collect()
 }
 
+/// Waits until exactly `n` points of `metric` are stored; fails at once on more.
+pub async fn wait_for_stored(db: &PgPool, metric: &str, n: usize) -> Vec<Stored> {
+    eventually(ARRIVAL_DEADLINE, || async {
+        let points = stored(db, metric).await;
+        assert!(
+            points.len() <= n,
+            "expected {n} stored points of {metric}; found {} (duplicates?)",
+            points.len()
+        );
+        if points.len() == n {
+            Ok(points)
+        } else {
+            Err(format!(
+                "expected {n} stored points of {metric}; got {}",
+                points.len()
+            ))
+        }
+    })
+    .await
+}
+
 /// A `vigil-agent` child process with a config file written by the test.
 pub struct Agent {
     pub process: ChildProcess,
