@@ -21,6 +21,12 @@
 //!
 //! Recording is a mutex-protected push onto a vector; nothing on the recording path
 //! waits for the network.
+//!
+//! Call [`Client::shutdown`] before the process exits: it delivers what it can within
+//! its timeout and saves the rest to the spill directory. Dropping every handle
+//! without it starts the same shutdown (with `server.timeout` as the deadline) on the
+//! delivery thread, but nothing waits for it, so a process that exits right away may
+//! lose what was buffered.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -501,6 +507,9 @@ async fn deliver(
             } => {
                 counters.sent.fetch_add(accepted, Ordering::Relaxed);
                 counters.batches_sent.fetch_add(1, Ordering::Relaxed);
+                if attempt > 0 {
+                    tracing::info!("Delivery works again after {attempt} failed attempts.");
+                }
                 if rejected > 0 {
                     counters.rejected.fetch_add(rejected, Ordering::Relaxed);
                     tracing::warn!(

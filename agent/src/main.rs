@@ -33,6 +33,16 @@ enum Command {
     Run,
     /// Print the settings in effect (defaults, file, environment) as JSON and exit.
     Config,
+    /// Scrape one Prometheus target once and print the points the agent would send
+    /// (one JSON object a line), then the round's summary on stderr; exit status 1
+    /// when the round failed. For checking an exporter and the tag mapping.
+    Scrape {
+        /// The exposition URL, e.g. http://127.0.0.1:9100/metrics.
+        url: String,
+        /// The `job` tag.
+        #[arg(long, default_value = "scrape")]
+        job: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,6 +67,7 @@ fn run_cli() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(())
         }
+        Command::Scrape { url, job } => scrape_once(&settings, url, job),
         Command::Run => {
             // Colours only on a terminal: journald and log files get plain text.
             tracing_subscriber::fmt()
@@ -71,6 +82,38 @@ fn run_cli() -> Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+fn scrape_once(settings: &AgentSettings, url: String, job: String) -> Result<()> {
+    let target = vigil_agent::config::Target {
+        instance: vigil_agent::config::instance_of(&url)
+            .ok_or_else(|| format!("{url:?} is not an http:// URL"))?,
+        url,
+        job,
+        interval: settings.scrape.timeout,
+        timeout: settings.scrape.timeout,
+        tags: Default::default(),
+    };
+    let scraper = vigil_agent::scrape::Scraper::new(
+        target,
+        &settings.global_tags(),
+        settings.scrape.max_body_bytes,
+    );
+    let round = actix_rt::System::new().block_on(async move { scraper.scrape().await });
+    for point in &round.points {
+        println!("{}", serde_json::to_string(point)?);
+    }
+    eprintln!(
+        "{} samples, {} skipped, {} points, {:?}",
+        round.samples,
+        round.skipped,
+        round.points.len(),
+        round.duration
+    );
+    match round.error {
+        Some(error) => Err(format!("the scrape failed (up = 0): {error}").into()),
+        None => Ok(()),
     }
 }
 

@@ -1,9 +1,12 @@
 //! Redis: optional, for speed only. Every key Vigil writes is built here, under the
 //! configured prefix. When Redis is down every call returns "nothing cached" and
 //! the caller goes to PostgreSQL; the first failure of an incident is logged and every
-//! bypass is counted.
+//! bypass is counted. After a failure, calls skip Redis without trying for
+//! `redis.reconnect_interval`, then one call probes again: otherwise every request
+//! would wait out `redis.timeout` (twice, for a read and a write-back) while Redis is
+//! away.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +26,10 @@ struct Inner {
     prefix: String,
     timeout: Duration,
     down: AtomicBool,
+    /// When the last call failed (ms since the epoch); calls skip Redis until
+    /// `reconnect_interval` after it.
+    failed_at_ms: AtomicI64,
+    reconnect_interval: Duration,
     metrics: Arc<Metrics>,
 }
 
@@ -47,6 +54,8 @@ impl RedisStore {
                 prefix: settings.key_prefix.clone(),
                 timeout: settings.timeout,
                 down: AtomicBool::new(false),
+                failed_at_ms: AtomicI64::new(0),
+                reconnect_interval: settings.reconnect_interval,
                 metrics,
             }),
         }
@@ -88,7 +97,19 @@ impl RedisStore {
         &self.inner.prefix
     }
 
+    /// The connection, or `None` while Redis is unusable or was down too recently to
+    /// try again.
     fn manager(&self) -> Option<ConnectionManager> {
+        if self.inner.down.load(Ordering::Relaxed) {
+            let since = now_ms() - self.inner.failed_at_ms.load(Ordering::Relaxed);
+            if since < self.inner.reconnect_interval.as_millis() as i64 {
+                return None;
+            }
+        }
+        self.inner.manager.clone()
+    }
+
+    fn manager_unconditionally(&self) -> Option<ConnectionManager> {
         self.inner.manager.clone()
     }
 
@@ -115,6 +136,7 @@ impl RedisStore {
     }
 
     fn mark_down(&self, why: &str) {
+        self.inner.failed_at_ms.store(now_ms(), Ordering::Relaxed);
         self.inner.metrics.cache_bypassed.inc();
         if !self.inner.down.swap(true, Ordering::Relaxed) {
             tracing::warn!(
@@ -251,7 +273,8 @@ impl RedisStore {
 
     /// PING with its latency, for `/health`.
     pub async fn ping(&self) -> Result<Duration, String> {
-        let Some(mut conn) = self.manager() else {
+        // Health checks always probe, so they also end a skip period early.
+        let Some(mut conn) = self.manager_unconditionally() else {
             return Err("redis url is not usable".into());
         };
         let started = std::time::Instant::now();
@@ -267,7 +290,7 @@ impl RedisStore {
 
     /// Deletes every key under the prefix (tests, and `vigil` admin tasks).
     pub async fn delete_prefixed(&self) -> usize {
-        let Some(mut conn) = self.manager() else {
+        let Some(mut conn) = self.manager_unconditionally() else {
             return 0;
         };
         let pattern = format!("{}*", self.inner.prefix);
@@ -285,4 +308,8 @@ impl RedisStore {
         let _: Result<(), _> = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await;
         keys.len()
     }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }

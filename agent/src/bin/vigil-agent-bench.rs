@@ -171,6 +171,26 @@ fn settings(
     settings
 }
 
+/// The run's interval, interval count and samples per target (flags over the mode's
+/// defaults), the served targets' URLs and a scratch directory.
+fn prepare(
+    common: &Common,
+    interval: Duration,
+    intervals: usize,
+    samples: usize,
+) -> (Duration, usize, usize, Vec<String>, PathBuf) {
+    let samples = common.samples_per_target.unwrap_or(samples);
+    let urls = serve_targets(common.targets, samples);
+    let dir = std::env::temp_dir().join(format!("vigil-agent-bench-{}", std::process::id()));
+    (
+        common.interval.unwrap_or(interval),
+        common.intervals.unwrap_or(intervals),
+        samples,
+        urls,
+        dir,
+    )
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
@@ -182,11 +202,8 @@ fn median(values: &mut [f64]) -> f64 {
 
 fn footprint(args: FootprintArgs) {
     let common = &args.common;
-    let interval = common.interval.unwrap_or(Duration::from_secs(10));
-    let intervals = common.intervals.unwrap_or(30);
-    let samples = common.samples_per_target.unwrap_or(1000);
-    let urls = serve_targets(common.targets, samples);
-    let dir = std::env::temp_dir().join(format!("vigil-agent-bench-{}", std::process::id()));
+    let (interval, intervals, samples, urls, dir) =
+        prepare(common, Duration::from_secs(10), 30, 1000);
     std::fs::create_dir_all(&dir).unwrap();
     let config = settings(common, &urls, interval, &dir.join("spill"));
     let mut toml = format!(
@@ -271,11 +288,8 @@ fn footprint(args: FootprintArgs) {
 
 fn throughput(args: ThroughputArgs) {
     let common = &args.common;
-    let interval = common.interval.unwrap_or(Duration::from_secs(1));
-    let intervals = common.intervals.unwrap_or(60);
-    let samples = common.samples_per_target.unwrap_or(20_000);
-    let urls = serve_targets(common.targets, samples);
-    let dir = std::env::temp_dir().join(format!("vigil-agent-bench-{}", std::process::id()));
+    let (interval, intervals, samples, urls, dir) =
+        prepare(common, Duration::from_secs(1), 60, 20_000);
     let mut config = settings(common, &urls, interval, &dir.join("spill"));
     config.host.enabled = true;
     config.delivery.batch_size = args.batch_size;

@@ -40,15 +40,7 @@ async fn recorded_points_are_stored_once_and_rejections_are_counted() {
         "{stats:?}"
     );
 
-    let points = eventually(ARRIVAL_DEADLINE, || async {
-        let points = stored(&db, "orders.placed").await;
-        if points.len() == 1000 {
-            Ok(points)
-        } else {
-            Err(format!("expected 1000 stored points; got {}", points.len()))
-        }
-    })
-    .await;
+    let points = wait_for_stored(&db, "orders.placed", 1000).await;
     assert!(points
         .iter()
         .all(|p| p.labels["service"] == "checkout" && p.labels["region"] == "eu"));
@@ -62,6 +54,50 @@ async fn recorded_points_are_stored_once_and_rejections_are_counted() {
     let report = client.shutdown(Duration::from_secs(5)).await;
     assert_eq!((report.lost_points, report.spilled_points), (0, 0));
 
+    vigil.stop().await;
+    db.close().await;
+    isolation.remove_all().await;
+}
+
+/// Vigil's ingest rate limit answers 429 with Retry-After: the client waits as told and
+/// resends the same batches, and every point is stored once.
+#[actix_rt::test]
+async fn rate_limited_batches_are_retried_after_retry_after_and_stored_once() {
+    let mut isolation = Isolation::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut vigil = Vigil::start(
+        &isolation,
+        dir.path(),
+        &[
+            ("VIGIL__AUTH__INGEST_REQUESTS_PER_IP", "3"),
+            ("VIGIL__AUTH__INGEST_RATE_WINDOW", "3s"),
+        ],
+    )
+    .await;
+    let db = database(&isolation);
+    let mut settings = ClientSettings::new(vigil.address.clone());
+    settings.delivery.batch_size = 10;
+    let client = Client::start(settings).unwrap();
+    let start = chrono_free_now_ms() - 10_000;
+    for i in 0..80 {
+        client.record_at("rate.limited", i as f64, &[], start + i);
+    }
+    let outcome = client.flush(Duration::from_secs(60)).await;
+    assert_eq!(outcome, FlushOutcome::Flushed);
+    let stats = client.stats();
+    assert!(
+        stats.retries > 0,
+        "expected 429s to be retried with 8 batches against 3 requests per 3 s: {stats:?}"
+    );
+    assert_eq!(
+        (stats.sent, stats.rejected, stats.dropped),
+        (80, 0, 0),
+        "{stats:?}"
+    );
+    let points = wait_for_stored(&db, "rate.limited", 80).await;
+    let values: std::collections::BTreeSet<u64> = points.iter().map(|p| p.value as u64).collect();
+    assert_eq!(values.len(), 80, "each point once");
+    client.shutdown(Duration::from_secs(5)).await;
     vigil.stop().await;
     db.close().await;
     isolation.remove_all().await;

@@ -318,7 +318,16 @@ impl Vigil {
     /// Starts Vigil on a free port with the isolation's names and `extra` settings,
     /// and waits until it is healthy.
     pub async fn start(isolation: &Isolation, logs: &Path, extra: &[(&str, &str)]) -> Vigil {
-        let port = free_port();
+        Vigil::start_on(free_port(), isolation, logs, extra).await
+    }
+
+    /// [`Vigil::start`] on a given port (an agent may be waiting for it there).
+    pub async fn start_on(
+        port: u16,
+        isolation: &Isolation,
+        logs: &Path,
+        extra: &[(&str, &str)],
+    ) -> Vigil {
         let mut env = isolation.vigil_env();
         env.push(("VIGIL__HTTP__ADDR".into(), format!("127.0.0.1:{port}")));
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -620,6 +629,27 @@ pub async fn stored(db: &PgPool, metric: &str) -> Vec<Stored> {
             }
         })
         .collect()
+}
+
+/// Waits until exactly `n` points of `metric` are stored; fails at once on more.
+pub async fn wait_for_stored(db: &PgPool, metric: &str, n: usize) -> Vec<Stored> {
+    eventually(ARRIVAL_DEADLINE, || async {
+        let points = stored(db, metric).await;
+        assert!(
+            points.len() <= n,
+            "expected {n} stored points of {metric}; found {} (duplicates?)",
+            points.len()
+        );
+        if points.len() == n {
+            Ok(points)
+        } else {
+            Err(format!(
+                "expected {n} stored points of {metric}; got {}",
+                points.len()
+            ))
+        }
+    })
+    .await
 }
 
 /// A `vigil-agent` child process with a config file written by the test.

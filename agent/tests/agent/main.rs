@@ -6,5 +6,6 @@ mod client;
 mod helpers;
 mod host;
 mod outage;
+mod restart;
 mod scrape;
 mod targets;
