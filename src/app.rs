@@ -84,6 +84,7 @@ impl Application {
                 .context("creating the time partitions")?;
         }
         let breaker = Arc::new(CircuitBreaker::new(
+            "queries to the database",
             settings.query.breaker_failures,
             settings.query.breaker_open_for,
         ));

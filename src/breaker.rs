@@ -1,7 +1,7 @@
-//! Circuit breaker around the database for queries: after `failures` consecutive
-//! failures it opens and queries answer 503 at once (never an empty result that a
-//! dashboard would draw as "no data"); after `open_for` one probe is let through, and
-//! its success closes the breaker again.
+//! Circuit breaker: after `failures` consecutive failures it opens and calls are
+//! refused at once; after `open_for` one probe is let through, and its success closes
+//! the breaker again. Queries use one around the database (503 at once, never an
+//! empty result that a dashboard would draw as "no data"); notifiers one per target.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,17 +20,19 @@ struct Inner {
     probing: bool,
 }
 
-/// Shared by every query actor: the database is one dependency.
 #[derive(Debug)]
 pub struct CircuitBreaker {
+    /// What it protects, for the log line when it opens.
+    name: String,
     failures: u32,
     open_for: Duration,
     inner: Mutex<Inner>,
 }
 
 impl CircuitBreaker {
-    pub fn new(failures: u32, open_for: Duration) -> CircuitBreaker {
+    pub fn new(name: impl Into<String>, failures: u32, open_for: Duration) -> CircuitBreaker {
         CircuitBreaker {
+            name: name.into(),
             failures,
             open_for,
             inner: Mutex::new(Inner {
@@ -66,7 +68,10 @@ impl CircuitBreaker {
         inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
         if inner.probing || inner.consecutive_failures >= self.failures {
             if inner.opened_at.is_none() {
-                tracing::warn!("Query circuit breaker opened: the database keeps failing.");
+                tracing::warn!(
+                    breaker = %self.name,
+                    "Circuit breaker opened: calls keep failing; refusing them for a while."
+                );
             }
             inner.opened_at = Some(Instant::now());
             inner.probing = false;
@@ -89,7 +94,7 @@ mod tests {
 
     #[test]
     fn opens_after_consecutive_failures_and_probes_after_the_pause() {
-        let breaker = CircuitBreaker::new(3, Duration::from_millis(50));
+        let breaker = CircuitBreaker::new("test", 3, Duration::from_millis(50));
         breaker.record_failure();
         breaker.record_failure();
         assert!(breaker.allow());
@@ -110,7 +115,7 @@ mod tests {
 
     #[test]
     fn a_success_resets_the_count() {
-        let breaker = CircuitBreaker::new(2, Duration::from_secs(60));
+        let breaker = CircuitBreaker::new("test", 2, Duration::from_secs(60));
         breaker.record_failure();
         breaker.record_success();
         breaker.record_failure();

@@ -54,7 +54,13 @@ impl Breakers {
             .lock()
             .expect("breaker map lock is never poisoned");
         map.entry(key.to_string())
-            .or_insert_with(|| Arc::new(CircuitBreaker::new(self.failures, self.open_for)))
+            .or_insert_with(|| {
+                Arc::new(CircuitBreaker::new(
+                    format!("notification target {}", target_label(key)),
+                    self.failures,
+                    self.open_for,
+                ))
+            })
             .clone()
     }
 
@@ -328,5 +334,18 @@ async fn deliver(
         // The claim expires and the row is delivered again: at least once, with the
         // same idempotency key.
         tracing::warn!(%error, id = %row.id, "Could not record a delivery result; the notification will be claimed again.");
+    }
+}
+
+/// A breaker key without what may be secret in it: a webhook URL's path and query
+/// often carry a token, so only the scheme and host are logged.
+fn target_label(key: &str) -> String {
+    match key.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let host = host.rsplit('@').next().unwrap_or(host);
+            format!("{scheme}://{host}")
+        }
+        None => key.to_string(),
     }
 }

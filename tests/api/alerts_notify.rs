@@ -265,3 +265,70 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A target that keeps failing: its breaker opens (deliveries are deferred without
+/// spending an attempt), the notification is given up at its deadline and recorded
+/// failed, nothing is sent after that — and another target's notifications are not
+/// held up by that breaker.
+#[actix_web::test]
+async fn a_dead_target_trips_its_own_breaker_and_is_given_up_at_the_deadline() {
+    let app = spawn_app_with(|s| {
+        alert_settings(s);
+        s.notify.give_up_after = Duration::from_secs(5);
+        s.notify.breaker_failures = 2;
+        s.notify.breaker_open_for = Duration::from_secs(1);
+    })
+    .await;
+    let dead = WebhookReceiver::start(&[500; 1000]).await;
+    let healthy = WebhookReceiver::start(&[]).await;
+    let doomed = create_rule(
+        &app,
+        &webhook_rule("Dead hook", "dead", 1.0, "0s", &dead.url),
+    )
+    .await;
+    push(&app, "dead", 5.0, &[]).await;
+    dead.wait_for_requests(2).await;
+    // The dead target's breaker is open now; a rule notifying another target is
+    // delivered regardless.
+    create_rule(
+        &app,
+        &webhook_rule("Live hook", "live", 1.0, "0s", &healthy.url),
+    )
+    .await;
+    push(&app, "live", 5.0, &[]).await;
+    healthy.wait_for_deliveries(1).await;
+
+    eventually(ALERT_DEADLINE, || async {
+        match outbox(&app, &doomed).await.as_slice() {
+            [(status, _, Some(error))] if status == "failed" && error.contains("gave up") => Ok(()),
+            other => Err(format!(
+                "expected the notification given up and failed; got {other:?}"
+            )),
+        }
+    })
+    .await;
+    let attempts = dead.received().len();
+    consistently(Duration::from_secs(2), || async {
+        match dead.received().len() {
+            n if n == attempts => Ok(()),
+            n => Err(format!(
+                "a given-up notification was sent again: {n} > {attempts} requests"
+            )),
+        }
+    })
+    .await;
+    let metrics = get(&app, "/metrics").await.text();
+    let deferred = prometheus_sum(
+        &metrics,
+        "vigil_notifications_total",
+        &[("result", "deferred")],
+    );
+    assert!(
+        deferred >= 1.0,
+        "the open breaker deferred deliveries: {deferred}"
+    );
+    assert_eq!(events(&app, &doomed).await[0]["notification"], "failed");
+    dead.stop().await;
+    healthy.stop().await;
+    app.cleanup().await;
+}

@@ -123,6 +123,17 @@ impl WebhookReceiver {
     }
 
     /// Waits until `n` deliveries arrived, and returns them.
+    /// Waits until at least `n` requests arrived, whatever they were answered.
+    pub async fn wait_for_requests(&self, n: usize) {
+        eventually(ALERT_DEADLINE, || async {
+            match self.received().len() {
+                len if len >= n => Ok(()),
+                len => Err(format!("expected {n} webhook requests; got {len}")),
+            }
+        })
+        .await
+    }
+
     pub async fn wait_for_deliveries(&self, n: usize) -> Vec<Received> {
         eventually(ALERT_DEADLINE, || async {
             let delivered = self.delivered();
