@@ -162,15 +162,6 @@ fn invalid(error: RuleError) -> ApiError {
     ApiError::validation(error.to_string(), error.details())
 }
 
-fn db(error: sqlx::Error) -> ApiError {
-    if crate::store::is_transient(&error) {
-        tracing::warn!(%error, "Alerting request failed on the database.");
-        ApiError::unavailable("the database is unavailable", 5)
-    } else {
-        ApiError::internal(error)
-    }
-}
-
 fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single())
 }
@@ -230,16 +221,14 @@ fn parse_body(state: &AppState, body: RuleRequest) -> Result<RuleSpec, ApiError>
 
 async fn rule_or_404(state: &AppState, id: Uuid) -> Result<RuleRow, ApiError> {
     store::get_rule(&state.pg, id)
-        .await
-        .map_err(db)?
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))
 }
 
 /// The recorded (non-ok) instances of a rule.
 async fn recorded_instances(state: &AppState, id: Uuid) -> Result<Vec<InstanceView>, ApiError> {
     Ok(store::instance_rows(&state.pg, Some(id))
-        .await
-        .map_err(db)?
+        .await?
         .into_iter()
         .map(|r| instance_view(r.labels, r.state))
         .collect())
@@ -267,9 +256,9 @@ pub async fn list_rules(
     _principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = store::list_rules(&state.pg, false).await.map_err(db)?;
+    let rows = store::list_rules(&state.pg, false).await?;
     let mut instances: BTreeMap<Uuid, Vec<InstanceView>> = BTreeMap::new();
-    for row in store::instance_rows(&state.pg, None).await.map_err(db)? {
+    for row in store::instance_rows(&state.pg, None).await? {
         instances
             .entry(row.rule_id)
             .or_default()
@@ -301,7 +290,7 @@ pub async fn create_rule(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Role::Editor)?;
     let spec = parse_body(&state, body.into_inner())?;
-    let count = store::count_rules(&state.pg).await.map_err(db)?;
+    let count = store::count_rules(&state.pg).await?;
     if count >= i64::from(state.settings.alerts.max_rules) {
         return Err(ApiError::conflict(
             format!(
@@ -311,9 +300,7 @@ pub async fn create_rule(
             serde_json::Value::Null,
         ));
     }
-    let row = store::insert_rule(&state.pg, Uuid::new_v4(), Some(principal.user_id), &spec)
-        .await
-        .map_err(db)?;
+    let row = store::insert_rule(&state.pg, Uuid::new_v4(), Some(principal.user_id), &spec).await?;
     tracing::info!(rule = %row.id, name = %row.spec.name, "Alert rule created.");
     changed(&alerts);
     Ok(HttpResponse::Created().json(json!({"data": view(&state, row, Vec::new())})))
@@ -369,8 +356,7 @@ pub async fn update_rule(
     may_write(&state, &principal, id).await?;
     let spec = parse_body(&state, body.into_inner())?;
     let row = store::update_rule(&state.pg, id, &spec)
-        .await
-        .map_err(db)?
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no alert rule {id}")))?;
     tracing::info!(rule = %id, version = row.version, "Alert rule updated.");
     changed(&alerts);
@@ -394,7 +380,7 @@ pub async fn delete_rule(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     may_write(&state, &principal, id).await?;
-    if !store::delete_rule(&state.pg, id).await.map_err(db)? {
+    if !store::delete_rule(&state.pg, id).await? {
         return Err(ApiError::NotFound(format!("no alert rule {id}")));
     }
     tracing::info!(rule = %id, "Alert rule deleted.");
@@ -431,8 +417,7 @@ pub async fn evaluate_rule(
         now_ms,
         state.settings.alerts.evaluation_timeout,
     )
-    .await
-    .map_err(db)?;
+    .await?;
     let mut data = WindowData {
         end_ms: now_ms,
         ..Default::default()
@@ -441,11 +426,10 @@ pub async fn evaluate_rule(
         data.by_metric.entry(metric).or_default().push(series);
     }
     let current: BTreeMap<Labels, InstanceState> = store::load_instances(&state.pg, id)
-        .await
-        .map_err(db)?
+        .await?
         .into_iter()
         .collect();
-    let silences = store::current_silences(&state.pg).await.map_err(db)?;
+    let silences = store::current_silences(&state.pg).await?;
     let instances = plan(&rule, &current, &data, &silences, now_ms)
         .into_iter()
         .map(|p| {
@@ -507,7 +491,7 @@ pub async fn history(
         before: query.cursor,
         limit: limit + 1,
     };
-    let mut events = store::history(&state.pg, &filter).await.map_err(db)?;
+    let mut events = store::history(&state.pg, &filter).await?;
     let next_cursor = if events.len() as i64 > limit {
         events.truncate(limit as usize);
         events.last().map(|e| e.id)
@@ -531,9 +515,7 @@ pub async fn create_silence(
     principal.require(Role::Editor)?;
     let silence =
         Silence::parse(body.into_inner(), Some(principal.user_id), Utc::now()).map_err(invalid)?;
-    store::insert_silence(&state.pg, &silence)
-        .await
-        .map_err(db)?;
+    store::insert_silence(&state.pg, &silence).await?;
     changed(&alerts);
     Ok(HttpResponse::Created().json(json!({"data": silence})))
 }
@@ -544,7 +526,7 @@ pub async fn list_silences(
     _principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let silences = store::current_silences(&state.pg).await.map_err(db)?;
+    let silences = store::current_silences(&state.pg).await?;
     Ok(HttpResponse::Ok().json(json!({"data": silences})))
 }
 
@@ -562,7 +544,7 @@ pub async fn delete_silence(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Role::Editor)?;
     let id = id.into_inner();
-    if !store::expire_silence(&state.pg, id).await.map_err(db)? {
+    if !store::expire_silence(&state.pg, id).await? {
         return Err(ApiError::NotFound(format!("no current silence {id}")));
     }
     changed(&alerts);

@@ -258,14 +258,6 @@ async fn private_webhook_targets_are_refused_unless_allowed() {
     app.cleanup().await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A target that keeps failing: its breaker opens (deliveries are deferred without
 /// spending an attempt), the notification is given up at its deadline and recorded
 /// failed, nothing is sent after that — and another target's notifications are not

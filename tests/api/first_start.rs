@@ -20,14 +20,6 @@ fn vigil(isolation: &Isolation, extra: &[(&str, &str)]) -> Command {
     command
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Runs `vigil serve` until its log shows it listening, then stops it; returns the log.
 async fn serve_once(isolation: &Isolation, port: u16) -> String {
     let log = tempfile::NamedTempFile::new().unwrap();

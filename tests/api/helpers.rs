@@ -396,6 +396,15 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     app
 }
 
+/// A port nothing listens on right now (for servers a test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// An HTTP client with a timeout long enough for a confirm timeout plus a busy CI.
 pub fn http_client() -> awc::Client {
     awc::Client::builder()

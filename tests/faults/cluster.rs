@@ -29,7 +29,7 @@ impl PgCluster {
                 .context("giving the cluster directory to the postgres user")?;
         }
         let cluster = PgCluster {
-            port: crate::free_port(),
+            port: crate::helpers::free_port(),
             bin,
             dir,
             as_postgres,

@@ -115,7 +115,7 @@ async fn scenario() {
     let isolation = Isolation::new();
     let mut leftovers = CleanupGuard::new(&isolation);
     let logs = tempfile::tempdir().unwrap();
-    let port = crate::free_port();
+    let port = crate::helpers::free_port();
     let address = format!("http://127.0.0.1:{port}");
     let mut env = isolation.env();
     env.extend(
