@@ -178,6 +178,11 @@ pub struct AlertSettings {
     #[serde(with = "humantime_serde")]
     pub min_window: Duration,
     #[serde(with = "humantime_serde")]
+    pub slice_width: Duration,
+    pub read_work_mem_kb: u32,
+    #[serde(with = "humantime_serde")]
+    pub recent: Duration,
+    #[serde(with = "humantime_serde")]
     pub settle: Duration,
     #[serde(with = "humantime_serde")]
     pub max_window: Duration,
@@ -345,6 +350,9 @@ impl Default for Settings {
             alerts: AlertSettings {
                 evaluation_interval: 10 * SECOND,
                 min_window: MINUTE,
+                slice_width: SECOND,
+                read_work_mem_kb: 65_536,
+                recent: 2 * SECOND,
                 settle: 10 * SECOND,
                 max_window: DAY,
                 max_duration: DAY,
@@ -548,6 +556,8 @@ impl Settings {
             ("notify.webhook_timeout", self.notify.webhook_timeout),
             // --- alerting (issue 5) ---
             ("alerts.min_window", self.alerts.min_window),
+            ("alerts.slice_width", self.alerts.slice_width),
+            ("alerts.recent", self.alerts.recent),
             ("alerts.settle", self.alerts.settle),
             ("alerts.max_window", self.alerts.max_window),
             ("alerts.max_duration", self.alerts.max_duration),
@@ -632,6 +642,19 @@ impl Settings {
         }
         if a.min_window > a.max_window {
             problems.push("alerts.min_window must be <= alerts.max_window".into());
+        }
+        if a.read_work_mem_kb < 64 {
+            problems
+                .push("alerts.read_work_mem_kb must be at least 64 (PostgreSQL's minimum)".into());
+        }
+        if a.recent > a.settle {
+            problems.push("alerts.recent must be <= alerts.settle".into());
+        }
+        if a.slice_width > a.evaluation_interval || a.slice_width.subsec_micros() % 1000 != 0 {
+            problems.push(
+                "alerts.slice_width must be whole milliseconds and at most alerts.evaluation_interval"
+                    .into(),
+            );
         }
         if a.max_window > self.retention.raw {
             problems.push(

@@ -27,10 +27,10 @@ use actix::prelude::*;
 use uuid::Uuid;
 
 use crate::actors::alert::{AlertActor, AlertDeps, EvaluateRule, StopRule};
-use crate::alerting::slices::{floor_to, SliceCache};
+use crate::alerting::slices::{Geometry, RangeRead, SliceCache, SlicePartial, TickPlan};
 use crate::alerting::{AlertState, WindowData};
 use crate::model::alert::{AlertRule, RuleLimits, Silence};
-use crate::store::alerts;
+use crate::store::alerts::{self, ReadLimits};
 
 /// Rules changed through the API: reconcile now.
 #[derive(Message)]
@@ -64,8 +64,12 @@ pub struct AlertSupervisor {
     limits: RuleLimits,
     actors: HashMap<Uuid, RuleEntry>,
     silences: Arc<Vec<Silence>>,
-    /// Settled slices of window data, kept between rounds (taken by a running round).
+    /// Window data by slice, kept between rounds.
     cache: SliceCache,
+    /// Background reads that finished during a round, applied at its end.
+    pending_reads: Vec<(RangeRead, Vec<SlicePartial>)>,
+    /// A background read is in flight.
+    reading: bool,
     round_running: bool,
     reconcile_running: bool,
     reconcile_again: bool,
@@ -75,6 +79,7 @@ pub struct AlertSupervisor {
 impl AlertSupervisor {
     pub fn new(deps: AlertDeps, arbiter: ArbiterHandle) -> AlertSupervisor {
         let limits = rule_limits(&deps.settings);
+        let geometry = geometry(&deps.settings);
         AlertSupervisor {
             holder: format!("{}:{}", hostname(), Uuid::new_v4().simple()),
             deps,
@@ -82,7 +87,9 @@ impl AlertSupervisor {
             limits,
             actors: HashMap::new(),
             silences: Arc::new(Vec::new()),
-            cache: SliceCache::default(),
+            cache: SliceCache::new(geometry),
+            pending_reads: Vec::new(),
+            reading: false,
             round_running: false,
             reconcile_running: false,
             reconcile_again: false,
@@ -201,23 +208,74 @@ impl AlertSupervisor {
         self.round_running = true;
         let scheduled = Instant::now();
         let snapshot = self.read_snapshot();
-        let round = snapshot.into_actor(self).then(move |snapshot, actor, _| {
-            match snapshot {
-                Ok(snapshot) => actor.apply(snapshot),
-                Err(error) => {
-                    tracing::warn!(%error, "Cannot load alert rules and leases; evaluating the rules held so far.");
-                    actor.deps.metrics.alerting.evaluation_failures.with_label_values(&["leases"]).inc();
+        let round = snapshot
+            .into_actor(self)
+            .then(move |snapshot, actor, _| {
+                match snapshot {
+                    Ok(snapshot) => actor.apply(snapshot),
+                    Err(error) => {
+                        tracing::warn!(%error, "Cannot load alert rules and leases; evaluating the rules held so far.");
+                        actor.deps.metrics.alerting.evaluation_failures.with_label_values(&["leases"]).inc();
+                    }
                 }
-            }
-            let targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)> =
-                actor.actors.values().map(|e| (e.rule.clone(), e.addr.clone())).collect();
-            let (deps, silences) = (actor.deps.clone(), actor.silences.clone());
-            let cache = std::mem::take(&mut actor.cache);
-            evaluate_all(deps, targets, silences, cache).into_actor(actor)
-        });
-        ctx.spawn(round.map(move |(outcomes, cache), actor, ctx| {
+                let targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)> =
+                    actor.actors.values().map(|e| (e.rule.clone(), e.addr.clone())).collect();
+                let now_ms = chrono::Utc::now().timestamp_millis();
+                tracing::debug!(ms = scheduled.elapsed().as_millis() as u64, "alert round: rules and leases loaded");
+                let metrics: Vec<String> = targets
+                    .iter()
+                    .map(|(rule, _)| rule.spec.query.query.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                let max_window = targets
+                    .iter()
+                    .map(|(rule, _)| rule.window.as_millis() as i64)
+                    .max()
+                    .unwrap_or(0);
+                actor.cache.retain(&metrics, max_window, now_ms);
+                let plan = actor.cache.plan_tick(&metrics, max_window, now_ms);
+                let read = read_tick(actor.deps.clone(), metrics, plan);
+                async move {
+                    let (plan, read) = read.await;
+                    (targets, plan, read)
+                }
+                .into_actor(actor)
+            })
+            .then(move |(targets, plan, read), actor, _| {
+                tracing::debug!(ms = scheduled.elapsed().as_millis() as u64, cold = plan.cold.len(), fresh_from = plan.now_ms - plan.fresh_start_ms, "alert round: window data read");
+                let data = match read {
+                    Ok((cold, fresh)) => {
+                        actor.cache.apply_cold(&plan, cold);
+                        let windows: BTreeSet<i64> =
+                            targets.iter().map(|(rule, _)| rule.window.as_millis() as i64).collect();
+                        Some(
+                            windows
+                                .into_iter()
+                                .map(|w| (w, Arc::new(actor.cache.window(w, &plan, &fresh))))
+                                .collect(),
+                        )
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "Cannot read alert window data; the rules are evaluated again next tick.");
+                        None
+                    }
+                };
+                // Evaluation times are the nearest multiple of the interval, as
+                // Prometheus aligns them: ticks a few ms early or late still lie exactly
+                // one interval apart, so a `for` of n intervals fires at the n-th tick,
+                // never one tick late by jitter.
+                tracing::debug!(ms = scheduled.elapsed().as_millis() as u64, "alert round: windows composed");
+                let width = actor.deps.settings.alerts.evaluation_interval.as_millis().max(1) as i64;
+                let at_ms = (plan.now_ms + width / 2).div_euclid(width) * width;
+                evaluate_all(actor.deps.clone(), targets, actor.silences.clone(), data, at_ms)
+                    .into_actor(actor)
+            });
+        ctx.spawn(round.map(move |outcomes, actor, ctx| {
             actor.round_running = false;
-            actor.cache = cache;
+            for (read, rows) in std::mem::take(&mut actor.pending_reads) {
+                actor.cache.apply_read(&read, rows);
+            }
             let metrics = &actor.deps.metrics.alerting;
             let elapsed = scheduled.elapsed().as_secs_f64();
             metrics.round_seconds.observe(elapsed);
@@ -244,75 +302,125 @@ impl AlertSupervisor {
             }
         }));
     }
+
+    /// Reads the slices that aged past `alerts.recent` or `alerts.settle` since the
+    /// last call, off the tick. Results that arrive during a round wait for its end.
+    fn read_background(&mut self, ctx: &mut Context<Self>) {
+        // Not during a round either: the tick's own read would share the cores with
+        // it, and whatever is skipped is read a second later.
+        if self.released || self.reading || self.round_running {
+            return;
+        }
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let reads = self.cache.plan_background(now_ms);
+        let Some(oldest) = reads.iter().map(|r| r.start_ms).min() else {
+            return;
+        };
+        self.reading = true;
+        let deps = self.deps.clone();
+        let width = self.cache.geometry().width;
+        let work = async move {
+            let started = Instant::now();
+            let (pg, limits) = (&deps.pg, ReadLimits::from_settings(&deps.settings));
+            let timeout = limits.timeout;
+            if let Err(error) = alerts::summarize_points_index(pg, oldest, now_ms, timeout).await {
+                tracing::debug!(%error, "Cannot summarise the newest points index ranges.");
+            }
+            let mut done = Vec::new();
+            for read in reads {
+                match alerts::slice_partials(
+                    pg,
+                    &read.metrics,
+                    read.start_ms,
+                    read.end_ms,
+                    Some(width),
+                    limits,
+                )
+                .await
+                {
+                    Ok(rows) => done.push((read, rows)),
+                    Err(error) => {
+                        tracing::warn!(%error, "Cannot read aged alert window slices; retrying.");
+                        deps.metrics
+                            .alerting
+                            .evaluation_failures
+                            .with_label_values(&["background_read"])
+                            .inc();
+                        break;
+                    }
+                }
+            }
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                reads = done.len(),
+                "alert background read"
+            );
+            done
+        };
+        ctx.spawn(work.into_actor(self).map(|done, actor, _| {
+            actor.reading = false;
+            if actor.round_running {
+                actor.pending_reads.extend(done);
+            } else {
+                for (read, rows) in done {
+                    actor.cache.apply_read(&read, rows);
+                }
+            }
+        }));
+    }
 }
 
-/// Reads the window data of all `targets` (through the slice cache: one statement for
-/// newly settled slices and one for the fresh range, for every metric at once) and
-/// evaluates every rule concurrently. Returns each rule's worst state, `None` where
-/// the evaluation failed, and the cache.
-async fn evaluate_all(
+/// Cold rows (whole windows of metrics not cached yet) and fresh rows.
+type TickRows = (Vec<SlicePartial>, Vec<SlicePartial>);
+
+/// The reads a tick does itself: the windows of cold metrics and the fresh range of
+/// all, both at once.
+async fn read_tick(
     deps: AlertDeps,
-    targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)>,
-    silences: Arc<Vec<Silence>>,
-    mut cache: SliceCache,
-) -> (Vec<(Uuid, Option<AlertState>)>, SliceCache) {
-    let settings = &deps.settings;
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let width = settings.alerts.evaluation_interval.as_millis().max(1) as i64;
-    let settle = settings.alerts.settle.as_millis() as i64;
-    let timeout = settings.alerts.evaluation_timeout;
-    let metrics: Vec<String> = targets
-        .iter()
-        .map(|(rule, _)| rule.spec.query.query.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // Evaluation times are the nearest multiple of the interval, as Prometheus aligns
-    // them: ticks a few ms early or late still lie exactly one interval apart, so a
-    // `for` of n intervals fires at the n-th tick, never one tick late by jitter.
-    let at_ms = (now_ms + width / 2).div_euclid(width) * width;
-    let windows: BTreeSet<i64> = targets
-        .iter()
-        .map(|(rule, _)| rule.window.as_millis() as i64)
-        .collect();
-    let max_window = windows.iter().copied().max().unwrap_or(width);
-    let plan = cache.plan(&metrics, max_window, width, settle, now_ms);
-    let settled = async {
-        match &plan.settled {
-            Some((start, end, missing)) => {
-                alerts::slice_partials(&deps.pg, missing, *start, *end, Some(width), timeout).await
-            }
-            None => Ok(Vec::new()),
+    metrics: Vec<String>,
+    plan: TickPlan,
+) -> (TickPlan, Result<TickRows, sqlx::Error>) {
+    let limits = ReadLimits::from_settings(&deps.settings);
+    let width = deps.settings.alerts.slice_width.as_millis().max(1) as i64;
+    let cold = async {
+        if plan.cold.is_empty() {
+            return Ok(Vec::new());
         }
+        alerts::slice_partials(
+            &deps.pg,
+            &plan.cold,
+            plan.cold_start_ms,
+            plan.fresh_start_ms,
+            Some(width),
+            limits,
+        )
+        .await
     };
     let fresh = alerts::slice_partials(
         &deps.pg,
         &metrics,
         plan.fresh_start_ms,
-        now_ms + 1,
+        plan.now_ms + 1,
         Some(width),
-        timeout,
+        limits,
     );
-    let data: Option<HashMap<i64, Arc<WindowData>>> = match futures_util::future::join(
-        settled, fresh,
-    )
-    .await
-    {
-        (Ok(settled), Ok(fresh)) => {
-            let oldest = floor_to(now_ms, width) - (max_window + width - 1) / width * width;
-            cache.store(&plan, width, settled, oldest);
-            Some(
-                windows
-                    .iter()
-                    .map(|&w| (w, Arc::new(cache.window(w, width, &plan, &fresh))))
-                    .collect(),
-            )
-        }
-        (Err(error), _) | (_, Err(error)) => {
-            tracing::warn!(%error, "Cannot read alert window data; the rules are evaluated again next tick.");
-            None
-        }
+    let read = match futures_util::future::join(cold, fresh).await {
+        (Ok(cold), Ok(fresh)) => Ok((cold, fresh)),
+        (Err(error), _) | (_, Err(error)) => Err(error),
     };
+    (plan, read)
+}
+
+/// Evaluates every rule concurrently on its window's data. Returns each rule's worst
+/// state, `None` where the evaluation failed.
+async fn evaluate_all(
+    deps: AlertDeps,
+    targets: Vec<(Arc<AlertRule>, Addr<AlertActor>)>,
+    silences: Arc<Vec<Silence>>,
+    data: Option<HashMap<i64, Arc<WindowData>>>,
+    at_ms: i64,
+) -> Vec<(Uuid, Option<AlertState>)> {
+    let timeout = deps.settings.alerts.evaluation_timeout;
     let sends = targets.into_iter().map(|(rule, addr)| {
         let window_data = data
             .as_ref()
@@ -354,7 +462,19 @@ async fn evaluate_all(
             }
         }
     });
-    (futures_util::future::join_all(sends).await, cache)
+    futures_util::future::join_all(sends).await
+}
+
+/// The slice cache's widths, from the settings.
+fn geometry(settings: &crate::config::Settings) -> Geometry {
+    let a = &settings.alerts;
+    let ms = |d: std::time::Duration| d.as_millis() as i64;
+    Geometry::new(
+        ms(a.slice_width),
+        ms(a.evaluation_interval),
+        ms(a.recent),
+        ms(a.settle),
+    )
 }
 
 /// The limits rules are validated against, from the settings.
@@ -380,7 +500,9 @@ impl Actor for AlertSupervisor {
         let alerts = &self.deps.settings.alerts;
         self.round_running = false;
         self.reconcile_running = false;
+        self.reading = false;
         ctx.run_interval(alerts.evaluation_interval, |actor, ctx| actor.round(ctx));
+        ctx.run_interval(alerts.slice_width, |actor, ctx| actor.read_background(ctx));
         ctx.run_interval(alerts.lease_renew_interval, |actor, ctx| {
             actor.reconcile(ctx)
         });

@@ -415,7 +415,7 @@ pub async fn evaluate_rule(
         std::slice::from_ref(&rule.spec.query.query),
         now_ms - rule.window.as_millis() as i64,
         now_ms,
-        state.settings.alerts.evaluation_timeout,
+        store::ReadLimits::from_settings(&state.settings),
     )
     .await?;
     let mut data = WindowData {

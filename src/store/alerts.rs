@@ -318,6 +318,23 @@ pub async fn write_state(
     Ok(outbox)
 }
 
+/// Limits of one window read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLimits {
+    pub timeout: Duration,
+    /// PostgreSQL `work_mem` of the read (its hash tables stay in memory up to this).
+    pub work_mem_kb: u32,
+}
+
+impl ReadLimits {
+    pub fn from_settings(settings: &crate::config::Settings) -> ReadLimits {
+        ReadLimits {
+            timeout: settings.alerts.evaluation_timeout,
+            work_mem_kb: settings.alerts.read_work_mem_kb,
+        }
+    }
+}
+
 /// Exact partials (min, max, sum, count) per series of `metrics` over
 /// `(start, end]`, in one statement for all of them.
 pub async fn window_partials(
@@ -325,9 +342,9 @@ pub async fn window_partials(
     metrics: &[String],
     start_ms: i64,
     end_ms: i64,
-    timeout: Duration,
+    limits: ReadLimits,
 ) -> Result<Vec<(String, SeriesWindow)>, sqlx::Error> {
-    let rows = slice_partials(pg, metrics, start_ms + 1, end_ms + 1, None, timeout).await?;
+    let rows = slice_partials(pg, metrics, start_ms + 1, end_ms + 1, None, limits).await?;
     Ok(rows.into_iter().map(|r| (r.metric, r.partial)).collect())
 }
 
@@ -335,40 +352,59 @@ pub async fn window_partials(
 type SliceRow = (String, i64, i64, Json<Labels>, f64, f64, f64, i64);
 
 /// Partials per series of `metrics` over `[start, end)`, per slice of `width_ms`
-/// (aligned to the epoch) or, without a width, over the whole range (slice = start).
-/// One statement for all metrics; points are aggregated by series id before the join,
-/// so PostgreSQL hashes small partials instead of sorting points.
+/// counted from `start` (the callers pass starts aligned to the width) or, without a
+/// width, over the whole range (slice = start). One statement for all metrics.
+///
+/// The statement reads the newest few seconds of a partition that grows by tens of
+/// thousands of rows a second, so it must go through the BRIN index on `time`: with
+/// the planner's stale statistics it would otherwise scan the whole partition (what
+/// made evaluation lag grow with the day). Slices are grouped as timestamps and turned
+/// into milliseconds once per group, not per point (`extract` is numeric arithmetic).
 pub async fn slice_partials(
     pg: &PgPool,
     metrics: &[String],
     start_ms: i64,
     end_ms: i64,
     width_ms: Option<i64>,
-    timeout: Duration,
+    limits: ReadLimits,
 ) -> Result<Vec<SlicePartial>, sqlx::Error> {
+    let width_ms = width_ms.unwrap_or(end_ms - start_ms).max(1);
     let mut tx = pg.begin().await?;
-    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
-        .bind(format!("{}", timeout.as_millis()))
-        .execute(&mut *tx)
-        .await?;
+    // The plan is pinned, for this transaction only: BRIN bitmap scan, hash joins and
+    // a hash aggregate, on this connection alone. The planner's statistics cannot
+    // know how many rows the last seconds hold, and with its guesses it picked
+    // sorts that spilled to disk, nested loops over every series, and parallel
+    // workers that only contend with ingest for the cores.
+    sqlx::query(
+        "SELECT set_config('statement_timeout', $1, true), set_config('enable_seqscan', 'off', true),
+                set_config('enable_sort', 'off', true), set_config('enable_nestloop', 'off', true),
+                set_config('enable_mergejoin', 'off', true), set_config('jit', 'off', true),
+                set_config('max_parallel_workers_per_gather', '0', true), set_config('work_mem', $2, true)",
+    )
+    .bind(format!("{}", limits.timeout.as_millis()))
+    .bind(format!("{}kB", limits.work_mem_kb))
+    .execute(&mut *tx)
+    .await?;
     let rows: Vec<SliceRow> = sqlx::query_as(
         "WITH agg AS (
-            SELECT p.series_id,
-                   CASE WHEN $4::bigint IS NULL THEN $2::bigint
-                        ELSE (extract(epoch FROM date_bin(make_interval(secs => $4::bigint / 1000.0), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint
-                   END AS slice,
+            SELECT p.series_id, date_bin($4, p.time, $2) AS slice,
                    min(p.value) AS mn, max(p.value) AS mx, sum(p.value) AS sm, count(*) AS n
             FROM points p
             WHERE p.series_id IN (SELECT id FROM series WHERE metric = ANY($1))
-              AND p.time >= to_timestamp($2::bigint / 1000.0) AND p.time < to_timestamp($3::bigint / 1000.0)
+              AND p.time >= $2 AND p.time < $3
             GROUP BY 1, 2)
-         SELECT s.metric, s.id, agg.slice, s.labels, agg.mn, agg.mx, agg.sm, agg.n
+         SELECT s.metric, s.id, (extract(epoch FROM agg.slice) * 1000)::bigint, s.labels,
+                agg.mn, agg.mx, agg.sm, agg.n
          FROM agg JOIN series s ON s.id = agg.series_id",
     )
     .bind(metrics)
-    .bind(start_ms)
-    .bind(end_ms)
-    .bind(width_ms)
+    .bind(time(start_ms))
+    .bind(time(end_ms))
+    .bind(sqlx::postgres::types::PgInterval {
+        months: 0,
+        days: 0,
+        microseconds: width_ms.saturating_mul(1000),
+    })
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -389,6 +425,44 @@ pub async fn slice_partials(
             },
         )
         .collect())
+}
+
+/// Summarises the block ranges of the `points` BRIN index that are not summarised yet,
+/// in the daily partitions that hold `[start, end]`. PostgreSQL leaves new ranges to
+/// autovacuum, which comes by about once a minute; until then an unsummarised range
+/// matches every time range, so a read of the last second rechecks the last minute.
+/// Each range is summarised once (later inserts keep its summary up to date), so
+/// calling this every second costs one pass over the newest pages.
+pub async fn summarize_points_index(
+    pg: &PgPool,
+    start_ms: i64,
+    end_ms: i64,
+    timeout: Duration,
+) -> Result<i64, sqlx::Error> {
+    let table = crate::store::partitions::PartitionedTable::Points;
+    let mut day = time(start_ms).date_naive();
+    let last = time(end_ms).date_naive();
+    let mut partitions = Vec::new();
+    while day <= last {
+        partitions.push(table.partition_name(day));
+        day = table.period_end(day);
+    }
+    let mut tx = pg.begin().await?;
+    sqlx::query("SELECT set_config('statement_timeout', $1, true)")
+        .bind(format!("{}", timeout.as_millis()))
+        .execute(&mut *tx)
+        .await?;
+    let summarized: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(sum(brin_summarize_new_values(i.indexrelid)), 0)::bigint
+         FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid
+         WHERE h.inhparent = 'points_time_brin_idx'::regclass
+           AND i.indrelid::regclass::text = ANY($1)",
+    )
+    .bind(&partitions)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(summarized)
 }
 
 pub async fn insert_silence(pg: &PgPool, silence: &Silence) -> Result<(), sqlx::Error> {

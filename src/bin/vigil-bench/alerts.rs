@@ -81,6 +81,8 @@ pub struct AlertsReport {
     pub round_p95_ms_bucket: f64,
     /// Largest `vigil_alert_evaluation_lag_seconds` seen (polled every second).
     pub lag_max_ms: f64,
+    /// Each measured round's duration (the lag gauge read after the round count moved).
+    pub round_ms: Option<Latency>,
     pub server: Option<ServerMemory>,
     pub server_cpu_percent: Option<f64>,
     pub ingest_points_accepted: u64,
@@ -166,15 +168,27 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
         let sampler = cmd.server_pid.map(RssSampler::start);
         let started = Instant::now();
         let mut lag_max: f64 = 0.0;
+        let mut rounds_seen = before.get(ROUNDS).copied().unwrap_or(0.0);
+        let mut round_samples = Vec::new();
         while started.elapsed() < cmd.duration {
             tokio::time::sleep(Duration::from_secs(1)).await;
             if let Ok(m) = scrape(&client, &base).await {
-                lag_max = lag_max.max(
-                    m.get("vigil_alert_evaluation_lag_seconds")
-                        .copied()
-                        .unwrap_or(0.0),
-                );
+                let lag = m
+                    .get("vigil_alert_evaluation_lag_seconds")
+                    .copied()
+                    .unwrap_or(0.0);
+                lag_max = lag_max.max(lag);
+                // Rounds are one interval apart and polls one second: a moved count
+                // means the gauge holds the round that just ended.
+                let rounds = m.get(ROUNDS).copied().unwrap_or(0.0);
+                if rounds > rounds_seen {
+                    rounds_seen = rounds;
+                    round_samples.push(Duration::from_secs_f64(lag));
+                }
             }
+        }
+        if !round_samples.is_empty() {
+            report.round_ms = Some(Latency::from_samples(&round_samples));
         }
         let after = scrape(&client, &base).await?;
         let elapsed = started.elapsed().as_secs_f64();
@@ -266,6 +280,8 @@ pub async fn run(cmd: &AlertsCmd) -> anyhow::Result<AlertsReport> {
     }
     Ok(report)
 }
+
+const ROUNDS: &str = "vigil_alert_round_duration_seconds_count";
 
 fn metric_names(cmd: &AlertsCmd) -> Vec<String> {
     (0..cmd.metrics.max(1))
@@ -411,6 +427,9 @@ impl AlertsReport {
                 "  rounds {:.0}: mean {:.1} ms, p95 <= {:.0} ms (bucket), max lag seen {:.1} ms",
                 self.rounds, self.round_mean_ms, self.round_p95_ms_bucket, self.lag_max_ms
             )?;
+            if let Some(l) = &self.round_ms {
+                writeln!(out, "  each round (lag): {}", l.brief())?;
+            }
             writeln!(
                 out,
                 "  ingest alongside: {:.0} points/s accepted, {} requests failed",
