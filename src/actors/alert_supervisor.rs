@@ -70,6 +70,8 @@ pub struct AlertSupervisor {
     pending_reads: Vec<(RangeRead, Vec<SlicePartial>)>,
     /// A background read is in flight.
     reading: bool,
+    /// A background read came due during a round.
+    background_due: bool,
     round_running: bool,
     reconcile_running: bool,
     reconcile_again: bool,
@@ -90,6 +92,7 @@ impl AlertSupervisor {
             cache: SliceCache::new(geometry),
             pending_reads: Vec::new(),
             reading: false,
+            background_due: false,
             round_running: false,
             reconcile_running: false,
             reconcile_again: false,
@@ -300,15 +303,23 @@ impl AlertSupervisor {
             if std::mem::take(&mut actor.reconcile_again) {
                 actor.reconcile(ctx);
             }
+            if std::mem::take(&mut actor.background_due) {
+                actor.read_background(ctx);
+            }
         }));
     }
 
     /// Reads the slices that aged past `alerts.recent` or `alerts.settle` since the
     /// last call, off the tick. Results that arrive during a round wait for its end.
     fn read_background(&mut self, ctx: &mut Context<Self>) {
-        // Not during a round either: the tick's own read would share the cores with
-        // it, and whatever is skipped is read a second later.
-        if self.released || self.reading || self.round_running {
+        if self.released || self.reading {
+            return;
+        }
+        // Not during a round: the tick's own read would share the cores with it. It
+        // runs when the round ends (skipping it instead would starve it for good when
+        // both timers share a period, as with 1 s slices and a 1 s interval).
+        if self.round_running {
+            self.background_due = true;
             return;
         }
         let now_ms = chrono::Utc::now().timestamp_millis();

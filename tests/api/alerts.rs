@@ -379,6 +379,50 @@ async fn group_by_gives_each_series_its_own_alert() {
     app.cleanup().await;
 }
 
+/// A point stored after its slice had its first background read (older than the
+/// fresh range a tick reads itself) is taken in by the slice's last read, at
+/// `alerts.settle`: late points delay an alert, they are not lost to it.
+#[actix_web::test]
+async fn a_point_stored_late_is_seen_by_the_slices_last_read() {
+    let app = spawn_app_with(alert_settings).await;
+    let hook = WebhookReceiver::start(&[]).await;
+    let mut rule = webhook_rule("Late", "late", 50.0, "0s", &hook.url);
+    rule["query"]["aggregation"] = json!("max");
+    let id = create_rule(&app, &rule).await;
+    push(&app, "late", 10.0, &[("host", "a")]).await;
+    eventually(ALERT_DEADLINE, || async {
+        let rule = rule_state(&app, &id).await;
+        match rule["instances"][0]["lastValue"].as_f64() {
+            Some(v) if v == 10.0 => Ok(()),
+            _ => Err(format!("expected the first point evaluated; got {rule}")),
+        }
+    })
+    .await;
+    // The metric is cached now; a point 6 s old lies before the fresh range (the last
+    // `alerts.recent` = 2 s and up to two slices) in a slice already read once.
+    let late_ms = now_ms() - 6_000;
+    let response = app
+        .post_metrics(&json!([point("late", 100.0, &[("host", "a")], late_ms)]))
+        .await;
+    response.assert_status(202, "pushing a late point");
+    app.wait_for_points("late", 2).await;
+    let stored_at = now_ms();
+    let fired = hook.wait_for_deliveries(1).await;
+    assert_eq!(fired[0].body["status"], "firing");
+    assert_eq!(fired[0].body["alerts"][0]["annotations"]["value"], "100");
+    let history = events(&app, &id).await;
+    let fired_at = parse_rfc3339_ms(&history[0]["at"]);
+    // The last read of the point's slice is due 10 s after the slice ended.
+    assert!(
+        fired_at <= late_ms + 10_000 + 1_000 + 3_000,
+        "fired at {fired_at}, {} ms after the late point was stored; its slice's last read was due by {}",
+        fired_at - stored_at,
+        late_ms + 11_000
+    );
+    hook.stop().await;
+    app.cleanup().await;
+}
+
 #[actix_web::test]
 async fn editing_disabling_and_deleting_a_rule_take_effect() {
     let app = spawn_app_with(alert_settings).await;
