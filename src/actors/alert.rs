@@ -160,9 +160,8 @@ impl Handler<EvaluateRule> for AlertActor {
         let metrics = self.deps.metrics.clone();
         metrics.alerting.evaluations.inc();
         let rule = self.rule.clone();
-        let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            plan(&rule, &self.instances, &msg.data, &msg.silences, msg.at_ms)
-        }));
+        let planned =
+            catch_panic(|| plan(&rule, &self.instances, &msg.data, &msg.silences, msg.at_ms));
         let plans = match planned {
             Ok(plans) => plans,
             Err(_) => {
@@ -285,6 +284,12 @@ impl Handler<EvaluateRule> for AlertActor {
     }
 }
 
+/// Runs `f`, turning a panic into [`EvaluationError::Panicked`]: the actor (and its
+/// state) survives a bug in planning one evaluation.
+fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, EvaluationError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| EvaluationError::Panicked)
+}
+
 impl AlertActor {
     /// Mirrors the states to Redis (best effort: the record is PostgreSQL).
     fn write_mirror(&self, ctx: &mut Context<Self>) {
@@ -297,5 +302,17 @@ impl AlertActor {
         let ttl = (self.deps.settings.alerts.evaluation_interval * 10)
             .max(std::time::Duration::from_secs(60));
         ctx.spawn(async move { redis.set_ex(&key, &json, ttl).await }.into_actor(self));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_planning_becomes_an_error() {
+        let caught = catch_panic(|| -> u32 { panic!("a bug in planning") });
+        assert!(matches!(caught, Err(EvaluationError::Panicked)));
+        assert_eq!(catch_panic(|| 7).ok(), Some(7));
     }
 }

@@ -423,6 +423,88 @@ async fn a_point_stored_late_is_seen_by_the_slices_last_read() {
     app.cleanup().await;
 }
 
+/// An evaluation whose state write fails (the database refuses this rule's events,
+/// through a trigger in the test's own database) is counted and retried at the next
+/// tick; the other rule is not held up, and once the database accepts the write again
+/// the rule fires exactly once.
+#[actix_web::test]
+async fn a_failing_evaluation_is_counted_retried_and_does_not_hold_up_other_rules() {
+    let app = spawn_app_with(alert_settings).await;
+    let hook = WebhookReceiver::start(&[]).await;
+    let mut broken = webhook_rule("Broken", "fail_a", 50.0, "0s", &hook.url);
+    broken["query"]["aggregation"] = json!("max");
+    let broken_id = create_rule(&app, &broken).await;
+    let mut healthy = webhook_rule("Healthy", "fail_b", 50.0, "0s", &hook.url);
+    healthy["query"]["aggregation"] = json!("max");
+    let healthy_id = create_rule(&app, &healthy).await;
+    sqlx::query(&format!(
+        "CREATE FUNCTION refuse_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NEW.rule_id = '{broken_id}'::uuid THEN RAISE EXCEPTION 'refused by the test'; END IF;
+           RETURN NEW;
+         END $$"
+    ))
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("CREATE TRIGGER refuse_broken BEFORE INSERT ON alert_events FOR EACH ROW EXECUTE FUNCTION refuse_broken()")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let failures_before = state_write_failures(&app).await;
+
+    push(&app, "fail_a", 100.0, &[]).await;
+    push(&app, "fail_b", 100.0, &[]).await;
+    let delivered = hook.wait_for_deliveries(1).await;
+    assert_eq!(
+        delivered[0].body["alerts"][0]["labels"]["alertname"],
+        "Healthy"
+    );
+    wait_for_state(&app, &healthy_id, "firing").await;
+    // The broken rule keeps failing, tick after tick, and records nothing.
+    eventually(ALERT_DEADLINE, || async {
+        let failures = state_write_failures(&app).await - failures_before;
+        if failures >= 3.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "expected repeated state_write failures; counted {failures}"
+            ))
+        }
+    })
+    .await;
+    assert!(events(&app, &broken_id).await.is_empty());
+    assert_eq!(rule_state(&app, &broken_id).await["state"], "ok");
+    assert_eq!(hook.received().len(), 1, "{:?}", hook.received());
+
+    sqlx::query("DROP TRIGGER refuse_broken ON alert_events")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    wait_for_state(&app, &broken_id, "firing").await;
+    let both = hook.wait_for_deliveries(2).await;
+    assert_eq!(both[1].body["alerts"][0]["labels"]["alertname"], "Broken");
+    consistently(Duration::from_secs(2), || async {
+        match (hook.received().len(), events(&app, &broken_id).await.len()) {
+            (2, 1) => Ok(()),
+            other => Err(format!(
+                "expected one firing of each rule; got (webhooks, events) {other:?}"
+            )),
+        }
+    })
+    .await;
+    hook.stop().await;
+    app.cleanup().await;
+}
+
+async fn state_write_failures(app: &TestApp) -> f64 {
+    prometheus_sum(
+        &get(app, "/metrics").await.text(),
+        "vigil_alert_evaluation_failures_total",
+        &[("reason", "state_write")],
+    )
+}
+
 #[actix_web::test]
 async fn editing_disabling_and_deleting_a_rule_take_effect() {
     let app = spawn_app_with(alert_settings).await;
