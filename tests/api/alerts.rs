@@ -393,7 +393,7 @@ async fn a_point_stored_late_is_seen_by_the_slices_last_read() {
     eventually(ALERT_DEADLINE, || async {
         let rule = rule_state(&app, &id).await;
         match rule["instances"][0]["lastValue"].as_f64() {
-            Some(v) if v == 10.0 => Ok(()),
+            Some(10.0) => Ok(()),
             _ => Err(format!("expected the first point evaluated; got {rule}")),
         }
     })
