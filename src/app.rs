@@ -151,7 +151,9 @@ impl Application {
         };
 
         // --- alerting (issue 5) ---
-        let alert_supervisor = start_alerting(&settings, &pg, &redis, &metrics, &mut arbiters);
+        let webhook_tls = crate::notify::tls::client_config(&settings.notify.ca_file)?;
+        let alert_supervisor =
+            start_alerting(&settings, &pg, &redis, &metrics, webhook_tls, &mut arbiters);
         let alerts_state = web::Data::new(http::alerts::AlertsState {
             supervisor: alert_supervisor.clone(),
         });
@@ -299,6 +301,7 @@ fn start_alerting(
     pg: &PgPool,
     redis: &RedisStore,
     metrics: &Arc<Metrics>,
+    webhook_tls: Arc<rustls::ClientConfig>,
     arbiters: &mut Vec<Arbiter>,
 ) -> Addr<AlertSupervisor> {
     let breakers = Arc::new(Breakers::new(
@@ -314,6 +317,7 @@ fn start_alerting(
                 pg.clone(),
                 metrics.clone(),
                 breakers.clone(),
+                webhook_tls.clone(),
             )
         })
     };

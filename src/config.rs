@@ -206,6 +206,7 @@ pub struct NotifySettings {
     #[serde(with = "humantime_serde")]
     pub webhook_timeout: Duration,
     pub allow_private_targets: bool,
+    pub ca_file: String,
     // --- alerting (issue 5) ---
     pub external_url: String,
     #[serde(with = "humantime_serde")]
@@ -367,6 +368,7 @@ impl Default for Settings {
                 smtp_from: "vigil@localhost".into(),
                 webhook_timeout: 5 * SECOND,
                 allow_private_targets: false,
+                ca_file: String::new(),
                 external_url: "http://127.0.0.1:8080".into(),
                 smtp_timeout: 10 * SECOND,
                 outbox_poll_interval: SECOND,

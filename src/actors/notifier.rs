@@ -91,6 +91,7 @@ pub struct NotifierActor {
     pg: PgPool,
     metrics: Arc<Metrics>,
     breakers: Arc<Breakers>,
+    tls: Arc<rustls::ClientConfig>,
     mailer: Option<Mailer>,
     /// A round is running; a `DeliverDue` meanwhile sets `again` instead of starting a
     /// second one.
@@ -105,6 +106,7 @@ impl NotifierActor {
         pg: PgPool,
         metrics: Arc<Metrics>,
         breakers: Arc<Breakers>,
+        tls: Arc<rustls::ClientConfig>,
     ) -> NotifierActor {
         NotifierActor {
             index,
@@ -112,6 +114,7 @@ impl NotifierActor {
             pg,
             metrics,
             breakers,
+            tls,
             mailer: None,
             busy: false,
             again: false,
@@ -159,7 +162,11 @@ impl Handler<DeliverDue> for NotifierActor {
         self.again = false;
         // awc clients are not Send, so one per round (built on this arbiter's thread)
         // rather than a field of an actor the pool must move to its arbiter.
-        let client = webhook::client(self.settings.notify.webhook_timeout);
+        let client = webhook::client(
+            self.settings.notify.webhook_timeout,
+            self.tls.clone(),
+            self.settings.notify.allow_private_targets,
+        );
         let mailer = self.mailer.clone();
         let (settings, pg, metrics, breakers, index) = (
             self.settings.clone(),

@@ -372,12 +372,6 @@ fn check_target(notification: &Notification, allow_private: bool) -> Result<(), 
                     "webhook URLs must be http or https",
                 ));
             }
-            if url.scheme() == "https" {
-                return Err(RuleError::new(
-                    "notification.target",
-                    "this build delivers webhooks over plain http only (no TLS client)",
-                ));
-            }
             if !url.username().is_empty() || url.password().is_some() {
                 return Err(RuleError::new(
                     "notification.target",

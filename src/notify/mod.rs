@@ -1,13 +1,15 @@
 //! Notification delivery, without actors: what a notification says ([`payload`]: the
 //! Alertmanager webhook v4 body and the email text), how it is sent ([`webhook`] over
 //! awc, [`email`] over lettre's async SMTP transport), the SSRF guard for webhook
-//! targets ([`ssrf`]) and the retry schedule ([`retry`]). `actors::notifier` drives
+//! targets ([`ssrf`]), the TLS roots of webhooks ([`tls`]) and the retry schedule
+//! ([`retry`]). `actors::notifier` drives
 //! these from the durable outbox.
 
 pub mod email;
 pub mod payload;
 pub mod retry;
 pub mod ssrf;
+pub mod tls;
 pub mod webhook;
 
 /// How one delivery attempt failed.

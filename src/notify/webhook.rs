@@ -1,21 +1,80 @@
-//! Webhook delivery: a JSON POST to the checked address (see [`super::ssrf`]), redirects
-//! not followed (a redirect could lead past the SSRF guard), a timeout per attempt, the
-//! outbox id as `Idempotency-Key`. 2xx is delivered; 408, 429 and 5xx are retried;
-//! any other status is final.
+//! Webhook delivery: a JSON POST over http or https, to an address the SSRF guard (see
+//! [`super::ssrf`]) checked when the connection was made, redirects not followed (a
+//! redirect could lead past the guard), a timeout per attempt, the outbox id as
+//! `Idempotency-Key`. 2xx is delivered; 408, 429 and 5xx are retried; any other status
+//! is final. https verifies the certificate against the target's host name, with the
+//! roots of [`super::tls`].
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use awc::http::StatusCode;
+use actix_service::Service;
+use actix_tls::connect::{ConnectError, ConnectInfo, Connection};
+use awc::http::{StatusCode, Uri};
 use serde_json::Value;
+use tokio::net::TcpStream;
 
 use super::{ssrf, DeliveryError};
 
-/// Builds the client for one notifier (awc clients are per thread).
-pub fn client(timeout: Duration) -> awc::Client {
+/// Builds the client for one notifier round (awc clients are per thread): TLS from
+/// `tls`, and every connection made through [`CheckedConnector`].
+pub fn client(
+    timeout: Duration,
+    tls: Arc<rustls::ClientConfig>,
+    allow_private: bool,
+) -> awc::Client {
+    let connector = awc::Connector::new()
+        .connector(CheckedConnector { allow_private })
+        .rustls_0_23(tls)
+        .timeout(timeout);
     awc::Client::builder()
+        .connector(connector)
         .timeout(timeout)
         .disable_redirects()
         .finish()
+}
+
+/// Opens TCP connections only to addresses the SSRF guard accepts: the host is
+/// resolved and checked here, and the connection goes to the checked address, so a
+/// second lookup cannot swap it. TLS then runs on top with the URL's host name (SNI
+/// and certificate check), which pinning the address in the URL would have lost.
+#[derive(Clone, Copy)]
+struct CheckedConnector {
+    allow_private: bool,
+}
+
+impl Service<ConnectInfo<Uri>> for CheckedConnector {
+    type Response = Connection<Uri, TcpStream>;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    actix_service::always_ready!();
+
+    fn call(&self, info: ConnectInfo<Uri>) -> Self::Future {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = info
+                .hostname()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let address = ssrf::resolve_checked(&host, info.port(), allow_private)
+                .await
+                .map_err(|e| {
+                    ConnectError::Io(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        e.to_string(),
+                    ))
+                })?;
+            let stream = TcpStream::connect(address)
+                .await
+                .map_err(ConnectError::Io)?;
+            let _ = stream.set_nodelay(true);
+            Ok(Connection::new(info.request().clone(), stream))
+        })
+    }
 }
 
 pub async fn post(
@@ -27,9 +86,9 @@ pub async fn post(
 ) -> Result<(), DeliveryError> {
     let url = url::Url::parse(target)
         .map_err(|e| DeliveryError::Permanent(format!("bad webhook URL: {e}")))?;
-    if url.scheme() != "http" {
+    if url.scheme() != "http" && url.scheme() != "https" {
         return Err(DeliveryError::Permanent(format!(
-            "unsupported scheme {} (this build sends webhooks over http only)",
+            "unsupported scheme {} (webhooks are http or https)",
             url.scheme()
         )));
     }
@@ -40,18 +99,11 @@ pub async fn post(
         .trim_end_matches(']')
         .to_string();
     let port = url.port_or_known_default().unwrap_or(80);
-    let address = ssrf::resolve_checked(&host, port, allow_private).await?;
-    let mut pinned = url.clone();
-    pinned
-        .set_ip_host(address.ip())
-        .map_err(|_| DeliveryError::Permanent("cannot address the webhook host".into()))?;
-    let host_header = match url.port() {
-        Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_string(),
-    };
+    // Checked here too, so a refused target fails for good instead of as a connection
+    // error to retry; the connector checks again for the address it connects to.
+    ssrf::resolve_checked(&host, port, allow_private).await?;
     let response = client
-        .post(pinned.as_str())
-        .insert_header(("Host", host_header))
+        .post(url.as_str())
         .insert_header(("Idempotency-Key", idempotency_key))
         .insert_header(("User-Agent", concat!("Vigil/", env!("CARGO_PKG_VERSION"))))
         .send_json(body)

@@ -258,6 +258,71 @@ async fn private_webhook_targets_are_refused_unless_allowed() {
     app.cleanup().await;
 }
 
+/// https: the receiver's certificate is checked against the target's host name, with
+/// the system's roots plus `notify.ca_file`. The same receiver under a name its
+/// certificate does not carry gets no request at all, and the attempt is kept for a
+/// retry with the reason.
+#[actix_web::test]
+async fn https_webhooks_are_delivered_only_to_a_verified_certificate() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let app = spawn_app_with(|s| {
+        alert_settings(s);
+        s.notify.ca_file = ca_file.to_string_lossy().into_owned();
+    })
+    .await;
+    let hook = WebhookReceiver::start_tls(&[], &pki).await;
+
+    let target = format!("https://localhost:{}/hook", hook.port);
+    let mut rule = webhook_rule("Over TLS", "tls_ok", 1.0, "0s", &target);
+    rule["query"]["aggregation"] = json!("max");
+    let id = create_rule(&app, &rule).await;
+    push(&app, "tls_ok", 5.0, &[]).await;
+    let delivered = hook.wait_for_deliveries(1).await;
+    assert_eq!(
+        delivered[0].body["alerts"][0]["labels"]["alertname"],
+        "Over TLS"
+    );
+    eventually(ALERT_DEADLINE, || async {
+        match outbox(&app, &id).await.as_slice() {
+            [(status, 1, None)] if status == "sent" => Ok(()),
+            other => Err(format!("expected one sent notification; got {other:?}")),
+        }
+    })
+    .await;
+
+    // 127.0.0.1 is not a name in the certificate.
+    let wrong_name = format!("https://127.0.0.1:{}/hook", hook.port);
+    let mut rule = webhook_rule("Wrong name", "tls_bad", 1.0, "0s", &wrong_name);
+    rule["query"]["aggregation"] = json!("max");
+    let bad = create_rule(&app, &rule).await;
+    push(&app, "tls_bad", 5.0, &[]).await;
+    eventually(ALERT_DEADLINE, || async {
+        match outbox(&app, &bad).await.as_slice() {
+            [(status, attempts, Some(error))]
+                if status != "sent"
+                    && *attempts >= 1
+                    && error.to_lowercase().contains("certificate") =>
+            {
+                Ok(())
+            }
+            other => Err(format!(
+                "expected a failed attempt naming the certificate; got {other:?}"
+            )),
+        }
+    })
+    .await;
+    assert_eq!(
+        hook.received().len(),
+        1,
+        "the wrongly named target was reached"
+    );
+    hook.stop().await;
+    app.cleanup().await;
+}
+
 /// A target that keeps failing: its breaker opens (deliveries are deferred without
 /// spending an attempt), the notification is given up at its deadline and recorded
 /// failed, nothing is sent after that — and another target's notifications are not

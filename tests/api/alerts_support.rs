@@ -82,8 +82,60 @@ async fn receive(
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
 }
 
+/// A test CA and a certificate for `localhost` it signed, for an https receiver.
+pub struct TestPki {
+    pub ca_pem: String,
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Vigil test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        TestPki {
+            ca_pem: ca_cert.pem(),
+            cert: cert.der().clone(),
+            key_der: key.serialize_der(),
+        }
+    }
+
+    fn server_config(&self) -> rustls::ServerConfig {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![self.cert.clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(self.key_der.clone().into()),
+            )
+            .unwrap()
+    }
+}
+
 impl WebhookReceiver {
     pub async fn start(script: &[u16]) -> WebhookReceiver {
+        Self::start_with(script, None).await
+    }
+
+    /// The same receiver over https, with the certificate `pki` issued for localhost.
+    pub async fn start_tls(script: &[u16], pki: &TestPki) -> WebhookReceiver {
+        Self::start_with(script, Some(pki.server_config())).await
+    }
+
+    async fn start_with(script: &[u16], tls: Option<rustls::ServerConfig>) -> WebhookReceiver {
         let state = Arc::new(Mutex::new(ReceiverState {
             script: script.iter().copied().collect(),
             received: Vec::new(),
@@ -95,15 +147,19 @@ impl WebhookReceiver {
                 .default_service(web::to(receive))
         })
         .workers(1)
-        .disable_signals()
-        .bind("127.0.0.1:0")
+        .disable_signals();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let server = match tls {
+            Some(config) => server.bind_rustls_0_23("127.0.0.1:0", config),
+            None => server.bind("127.0.0.1:0"),
+        }
         .unwrap();
         let port = server.addrs()[0].port();
         let server = server.run();
         let handle = server.handle();
         actix_rt::spawn(server);
         WebhookReceiver {
-            url: format!("http://127.0.0.1:{port}/hook"),
+            url: format!("{scheme}://127.0.0.1:{port}/hook"),
             port,
             state,
             server: handle,
