@@ -128,7 +128,12 @@ impl Actor for NotifierActor {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(self.settings.actors.mailbox_capacity);
         let notify = &self.settings.notify;
-        self.mailer = match Mailer::new(&notify.smtp_url, &notify.smtp_from, notify.smtp_timeout) {
+        self.mailer = match Mailer::new(
+            &notify.smtp_url,
+            &notify.smtp_from,
+            notify.smtp_timeout,
+            &notify.ca_file,
+        ) {
             Ok(mailer) => Some(mailer),
             Err(error) => {
                 tracing::error!(%error, "Alert email cannot be sent: the SMTP settings are unusable.");

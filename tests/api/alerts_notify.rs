@@ -323,6 +323,54 @@ async fn https_webhooks_are_delivered_only_to_a_verified_certificate() {
     app.cleanup().await;
 }
 
+/// Email over SMTPS: the relay's certificate (issued by the test CA for localhost) is
+/// verified with `notify.ca_file`, and the message arrives.
+#[actix_web::test]
+async fn email_over_smtps_is_delivered_to_a_verified_relay() {
+    let pki = TestPki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    let smtp_port = free_port();
+    let sink = SmtpSink::start_tls(smtp_port, &pki).await;
+    let app = spawn_app_with(|s| {
+        alert_settings(s);
+        s.notify.smtp_url = format!("smtps://localhost:{smtp_port}");
+        s.notify.smtp_from = "vigil@example.com".into();
+        s.notify.ca_file = ca_file.to_string_lossy().into_owned();
+    })
+    .await;
+    let rule = json!({
+        "name": "Queue stuck",
+        "query": {"query": "queue.depth", "aggregation": "max", "window": "5m"},
+        "condition": "gt", "threshold": 100, "duration": "0s", "severity": "warning",
+        "notification": {"type": "email", "target": "oncall@example.com"},
+    });
+    let id = create_rule(&app, &rule).await;
+    push(&app, "queue.depth", 500.0, &[]).await;
+    let message = eventually(ALERT_DEADLINE, || async {
+        match sink.messages().as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(format!(
+                "expected an email; outbox {:?}",
+                outbox(&app, &id).await
+            )),
+            many => panic!("expected one email, got {}", many.len()),
+        }
+    })
+    .await;
+    assert!(
+        message.contains("Subject: [WARNING] Queue stuck"),
+        "{message}"
+    );
+    assert!(
+        message.contains("X-Envelope-To: oncall@example.com"),
+        "{message}"
+    );
+    sink.stop().await;
+    app.cleanup().await;
+}
+
 /// A target that keeps failing: its breaker opens (deliveries are deferred without
 /// spending an attempt), the notification is given up at its deadline and recorded
 /// failed, nothing is sent after that — and another target's notifications are not

@@ -85,6 +85,8 @@ async fn receive(
 /// A test CA and a certificate for `localhost` it signed, for an https receiver.
 pub struct TestPki {
     pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
     cert: rustls::pki_types::CertificateDer<'static>,
     key_der: Vec<u8>,
 }
@@ -106,6 +108,8 @@ impl TestPki {
             .unwrap();
         TestPki {
             ca_pem: ca_cert.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
             cert: cert.der().clone(),
             key_der: key.serialize_der(),
         }
@@ -226,15 +230,32 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start(port: u16) -> SmtpSink {
+        Self::start_with(port, None).await
+    }
+
+    /// The sink speaking SMTPS with the certificate `pki` issued for localhost.
+    pub async fn start_tls(port: u16, pki: &TestPki) -> SmtpSink {
+        Self::start_with(port, Some(pki)).await
+    }
+
+    async fn start_with(port: u16, tls: Option<&TestPki>) -> SmtpSink {
         let dir = tempfile::Builder::new()
             .prefix("vigil-smtp-")
             .tempdir()
             .unwrap();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = tokio::process::Command::new("python3")
+        let mut command = tokio::process::Command::new("python3");
+        command
             .arg(&script)
             .arg(port.to_string())
-            .arg(dir.path())
+            .arg(dir.path().join("mail"));
+        if let Some(pki) = tls {
+            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&cert, &pki.cert_pem).unwrap();
+            std::fs::write(&key, &pki.key_pem).unwrap();
+            command.arg(cert).arg(key);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -253,7 +274,7 @@ impl SmtpSink {
 
     /// Messages received so far, raw, in order.
     pub fn messages(&self) -> Vec<String> {
-        let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(self.dir.path())
+        let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(self.dir.path().join("mail"))
             .unwrap()
             .filter_map(|e| e.ok())
             .filter_map(|e| {

@@ -2,11 +2,14 @@
 message it receives written to <dir>/<n>.eml (written to a temporary name first, then
 renamed, so a test never reads half a message). Prints "ready" once it listens.
 
-    python3 smtp_sink.py PORT DIR
+    python3 smtp_sink.py PORT DIR [CERT KEY]
+
+With CERT and KEY (PEM files) it speaks SMTPS: TLS from the first byte.
 """
 import asyncio
 import itertools
 import os
+import ssl
 import sys
 
 from aiosmtpd.controller import Controller
@@ -30,7 +33,12 @@ class Sink:
 def main():
     port, directory = int(sys.argv[1]), sys.argv[2]
     os.makedirs(directory, exist_ok=True)
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
+    tls = {}
+    if len(sys.argv) == 5:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        tls = {"ssl_context": context}
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **tls)
     controller.start()
     print("ready", flush=True)
     try:
