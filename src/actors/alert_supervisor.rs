@@ -19,7 +19,7 @@
 //! again at the next round; it restores its state from PostgreSQL. When the supervisor
 //! itself restarts it keeps its fields, so it resumes with the same actors.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use crate::actors::alert::{AlertActor, AlertDeps, EvaluateRule, StopRule};
 use crate::alerting::slices::{Geometry, RangeRead, SliceCache, SlicePartial, TickPlan};
-use crate::alerting::{AlertState, WindowData};
+use crate::alerting::{AlertState, QueryShape, WindowData};
 use crate::model::alert::{AlertRule, RuleLimits, Silence};
 use crate::store::alerts::{self, ReadLimits};
 
@@ -250,12 +250,25 @@ impl AlertSupervisor {
                 let data = match read {
                     Ok((cold, fresh)) => {
                         actor.cache.apply_cold(&plan, cold);
-                        let windows: BTreeSet<i64> =
-                            targets.iter().map(|(rule, _)| rule.window.as_millis() as i64).collect();
+                        // Per window, the query shapes its rules use: each is merged
+                        // once here, not once per rule.
+                        let mut shapes: HashMap<i64, HashSet<QueryShape>> = HashMap::new();
+                        for (rule, _) in &targets {
+                            let q = &rule.spec.query;
+                            shapes.entry(rule.window.as_millis() as i64).or_default().insert(QueryShape {
+                                metric: q.query.clone(),
+                                tags: q.tags.clone(),
+                                group_by: q.group_by.clone(),
+                            });
+                        }
                         Some(
-                            windows
+                            shapes
                                 .into_iter()
-                                .map(|w| (w, Arc::new(actor.cache.window(w, &plan, &fresh))))
+                                .map(|(w, queries)| {
+                                    let mut data = actor.cache.window(w, &plan, &fresh);
+                                    data.share_groups(queries);
+                                    (w, Arc::new(data))
+                                })
                                 .collect(),
                         )
                     }

@@ -9,4 +9,4 @@ pub mod state;
 pub mod values;
 
 pub use state::{AlertState, InstanceState, Observation, Transition};
-pub use values::{instance_key, SeriesWindow, WindowData};
+pub use values::{instance_key, QueryShape, SeriesWindow, WindowData};

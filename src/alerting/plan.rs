@@ -192,6 +192,7 @@ mod tests {
         WindowData {
             end_ms: 0,
             by_metric: HashMap::from([("cpu".to_string(), series)]),
+            ..Default::default()
         }
     }
 

@@ -428,7 +428,7 @@ impl SliceCache {
         }
         let mut data = WindowData {
             end_ms: plan.now_ms,
-            by_metric: HashMap::new(),
+            ..Default::default()
         };
         for ((metric, id), p) in owned {
             let Some(labels) = labels.get(&id).copied().or_else(|| self.labels.get(&id)) else {

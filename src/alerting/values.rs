@@ -20,11 +20,38 @@ pub struct SeriesWindow {
     pub count: i64,
 }
 
-/// Series partials by metric name, for one window ending at `end_ms`.
+/// Series partials by metric name, for one window ending at `end_ms`, and the merged
+/// groups of the query shapes the rules share ([`WindowData::share_groups`]).
 #[derive(Debug, Clone, Default)]
 pub struct WindowData {
     pub end_ms: i64,
     pub by_metric: HashMap<String, Vec<SeriesWindow>>,
+    pub grouped: HashMap<QueryShape, Groups>,
+}
+
+/// What a rule's series selection and grouping depend on: rules with the same shape
+/// (whatever their aggregation, condition or threshold) read the same merged groups.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QueryShape {
+    pub metric: String,
+    pub tags: Labels,
+    pub group_by: Vec<String>,
+}
+
+/// min, max, sum and count per instance (the labels of the group_by keys).
+pub type Groups = BTreeMap<Labels, (f64, f64, f64, i64)>;
+
+impl WindowData {
+    /// Merges the series of each shape once, so the thousand rules of one shape each
+    /// only pick their aggregation from the groups instead of walking every series.
+    pub fn share_groups(&mut self, shapes: impl IntoIterator<Item = QueryShape>) {
+        for shape in shapes {
+            if !self.grouped.contains_key(&shape) {
+                let groups = merge_groups(self, &shape.metric, &shape.tags, &shape.group_by);
+                self.grouped.insert(shape, groups);
+            }
+        }
+    }
 }
 
 /// The canonical identity of an instance's labels (stable across processes).
@@ -32,17 +59,8 @@ pub fn instance_key(labels: &Labels) -> String {
     serde_json::to_string(labels).expect("labels serialise")
 }
 
-/// One value per instance (the labels of its `group_by` keys; `{}` without groupBy)
-/// from the series of `metric` whose labels contain `tags`. Instances without points
-/// do not appear.
-pub fn instance_values(
-    data: &WindowData,
-    metric: &str,
-    tags: &Labels,
-    group_by: &[String],
-    aggregation: Aggregation,
-) -> BTreeMap<Labels, f64> {
-    let mut merged: BTreeMap<Labels, (f64, f64, f64, i64)> = BTreeMap::new();
+fn merge_groups(data: &WindowData, metric: &str, tags: &Labels, group_by: &[String]) -> Groups {
+    let mut merged = Groups::new();
     for series in data.by_metric.get(metric).into_iter().flatten() {
         if series.count == 0 || !tags.iter().all(|(k, v)| series.labels.get(k) == Some(v)) {
             continue;
@@ -60,8 +78,34 @@ pub fn instance_values(
         entry.3 += series.count;
     }
     merged
-        .into_iter()
-        .map(|(labels, (min, max, sum, count))| {
+}
+
+/// One value per instance (the labels of its `group_by` keys; `{}` without groupBy)
+/// from the series of `metric` whose labels contain `tags`. Instances without points
+/// do not appear.
+pub fn instance_values(
+    data: &WindowData,
+    metric: &str,
+    tags: &Labels,
+    group_by: &[String],
+    aggregation: Aggregation,
+) -> BTreeMap<Labels, f64> {
+    let shape = QueryShape {
+        metric: metric.to_string(),
+        tags: tags.clone(),
+        group_by: group_by.to_vec(),
+    };
+    let merged_here;
+    let merged = match data.grouped.get(&shape) {
+        Some(groups) => groups,
+        None => {
+            merged_here = merge_groups(data, metric, tags, group_by);
+            &merged_here
+        }
+    };
+    merged
+        .iter()
+        .map(|(labels, &(min, max, sum, count))| {
             let value = match aggregation {
                 Aggregation::Min => min,
                 Aggregation::Max => max,
@@ -69,7 +113,7 @@ pub fn instance_values(
                 Aggregation::Count => count as f64,
                 _ => sum / count as f64,
             };
-            (labels, value)
+            (labels.clone(), value)
         })
         .collect()
 }
@@ -104,6 +148,7 @@ mod tests {
         WindowData {
             end_ms: 0,
             by_metric,
+            ..Default::default()
         }
     }
 
@@ -113,6 +158,32 @@ mod tests {
         assert_eq!(v.get(&Labels::new()), Some(&(21.0 / 4.0)));
         let v = instance_values(&data(), "cpu", &Labels::new(), &[], Aggregation::Count);
         assert_eq!(v.get(&Labels::new()), Some(&4.0));
+    }
+
+    #[test]
+    fn shared_groups_give_the_same_values_as_walking_the_series() {
+        let mut tags = Labels::new();
+        tags.insert("dc".into(), "x".into());
+        let mut shared = data();
+        shared.share_groups([QueryShape {
+            metric: "cpu".into(),
+            tags: tags.clone(),
+            group_by: vec!["host".into()],
+        }]);
+        assert_eq!(shared.grouped.len(), 1);
+        for aggregation in [
+            Aggregation::Avg,
+            Aggregation::Min,
+            Aggregation::Max,
+            Aggregation::Sum,
+            Aggregation::Count,
+        ] {
+            let by_host = ["host".to_string()];
+            assert_eq!(
+                instance_values(&shared, "cpu", &tags, &by_host, aggregation),
+                instance_values(&data(), "cpu", &tags, &by_host, aggregation),
+            );
+        }
     }
 
     #[test]
