@@ -255,11 +255,10 @@ impl AlertSupervisor {
                         let mut shapes: HashMap<i64, HashSet<QueryShape>> = HashMap::new();
                         for (rule, _) in &targets {
                             let q = &rule.spec.query;
-                            shapes.entry(rule.window.as_millis() as i64).or_default().insert(QueryShape {
-                                metric: q.query.clone(),
-                                tags: q.tags.clone(),
-                                group_by: q.group_by.clone(),
-                            });
+                            shapes
+                                .entry(rule.window.as_millis() as i64)
+                                .or_default()
+                                .insert(QueryShape::new(&q.query, &q.tags, &q.group_by));
                         }
                         Some(
                             shapes

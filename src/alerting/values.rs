@@ -38,6 +38,16 @@ pub struct QueryShape {
     pub group_by: Vec<String>,
 }
 
+impl QueryShape {
+    pub fn new(metric: &str, tags: &Labels, group_by: &[String]) -> QueryShape {
+        QueryShape {
+            metric: metric.to_string(),
+            tags: tags.clone(),
+            group_by: group_by.to_vec(),
+        }
+    }
+}
+
 /// min, max, sum and count per instance (the labels of the group_by keys).
 pub type Groups = BTreeMap<Labels, (f64, f64, f64, i64)>;
 
@@ -90,11 +100,7 @@ pub fn instance_values(
     group_by: &[String],
     aggregation: Aggregation,
 ) -> BTreeMap<Labels, f64> {
-    let shape = QueryShape {
-        metric: metric.to_string(),
-        tags: tags.clone(),
-        group_by: group_by.to_vec(),
-    };
+    let shape = QueryShape::new(metric, tags, group_by);
     let merged_here;
     let merged = match data.grouped.get(&shape) {
         Some(groups) => groups,
