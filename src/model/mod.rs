@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod dashboard;
+pub mod matcher;
 pub mod point;
 pub mod query;
 pub mod series;

@@ -5,6 +5,8 @@
 //! - [`partitions`]: daily `points` partitions, created ahead and on demand.
 //! - [`series`]: metric + label set -> series id, in bulk.
 //! - [`points`]: the batch write (dedup record + binary COPY) in one transaction.
+//! - [`selector`]: series ids by label matchers (`=`, `!=`, `=~`, `!~`).
+//! - [`samples`]: the one raw-sample reader every raw consumer goes through.
 //! - [`aggregate`]: dashboard query SQL, one static statement per aggregation.
 //! - [`catalog`]: metric names and tag values for query builders.
 //! - [`users`], [`credentials`]: accounts, sessions, API tokens.
@@ -26,6 +28,8 @@ pub mod points;
 pub mod postgres;
 pub mod redis;
 pub mod rollups;
+pub mod samples;
+pub mod selector;
 pub mod series;
 pub mod users;
 

@@ -1,0 +1,139 @@
+//! Series selection by label matchers: the one way readers turn `metric{k=~"v"}` into
+//! series ids.
+//!
+//! Equality matchers (and the metric name) are pushed into the statement, where the
+//! `series` indexes serve them (btree on `metric`, GIN on `labels`); `!=`, `=~` and
+//! `!~` are applied in Rust to the rows those return, so their semantics are exactly
+//! the `regex` crate's (RE2 syntax, as Prometheus uses), not PostgreSQL's dialect.
+//! Rows are read in pages by id, so memory stays bounded by the caller's limit.
+
+use sqlx::PgPool;
+
+use crate::model::matcher::{LabelMatcher, MatchOp, METRIC_NAME_LABEL};
+use crate::model::Labels;
+
+/// One selected series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectedSeries {
+    pub id: i64,
+    pub metric: String,
+    pub labels: Labels,
+}
+
+/// The series that matched, in id order, and whether `limit` cut the list short.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub series: Vec<SelectedSeries>,
+    pub truncated: bool,
+}
+
+const METRIC_NAMES: &str = "SELECT name FROM metric_definitions ORDER BY name";
+const SERIES_PAGE: &str = "SELECT id, metric, labels FROM series
+    WHERE metric = ANY($1) AND labels @> $2::jsonb AND id > $3
+    ORDER BY id LIMIT $4";
+
+/// Rows fetched per round trip while filtering.
+const PAGE_ROWS: i64 = 20_000;
+
+/// Series whose metric name and labels satisfy every matcher, at most `limit` of them.
+pub async fn select_series(
+    pool: &PgPool,
+    matchers: &[LabelMatcher],
+    limit: usize,
+) -> Result<Selection, sqlx::Error> {
+    let metrics = candidate_metrics(pool, matchers).await?;
+    if metrics.is_empty() || limit == 0 {
+        return Ok(Selection::default());
+    }
+    let contained = pushed_down_labels(matchers);
+    let filter = serde_json::to_string(&contained).expect("labels serialise");
+    let rest: Vec<&LabelMatcher> = matchers
+        .iter()
+        .filter(|m| m.name != METRIC_NAME_LABEL && !is_pushed_down(m))
+        .collect();
+    let mut out = Selection::default();
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<(i64, String, sqlx::types::Json<Labels>)> = sqlx::query_as(SERIES_PAGE)
+            .bind(&metrics)
+            .bind(&filter)
+            .bind(after)
+            .bind(PAGE_ROWS)
+            .fetch_all(pool)
+            .await?;
+        let full_page = rows.len() as i64 == PAGE_ROWS;
+        for (id, metric, sqlx::types::Json(labels)) in rows {
+            after = id;
+            if rest
+                .iter()
+                .all(|m| m.matches(labels.get(&m.name).map_or("", String::as_str)))
+            {
+                if out.series.len() == limit {
+                    out.truncated = true;
+                    return Ok(out);
+                }
+                out.series.push(SelectedSeries { id, metric, labels });
+            }
+        }
+        if !full_page {
+            return Ok(out);
+        }
+    }
+}
+
+/// Metric names the `__name__` matchers allow: the equality one directly, otherwise
+/// every known name that passes them (the catalogue of names is small).
+async fn candidate_metrics(
+    pool: &PgPool,
+    matchers: &[LabelMatcher],
+) -> Result<Vec<String>, sqlx::Error> {
+    let on_name: Vec<&LabelMatcher> = matchers
+        .iter()
+        .filter(|m| m.name == METRIC_NAME_LABEL)
+        .collect();
+    if let Some(eq) = on_name.iter().find(|m| m.op == MatchOp::Equal) {
+        let name = eq.value.clone();
+        return Ok(if on_name.iter().all(|m| m.matches(&name)) {
+            vec![name]
+        } else {
+            Vec::new()
+        });
+    }
+    let names: Vec<String> = sqlx::query_scalar(METRIC_NAMES).fetch_all(pool).await?;
+    Ok(names
+        .into_iter()
+        .filter(|n| on_name.iter().all(|m| m.matches(n)))
+        .collect())
+}
+
+/// Equality with a non-empty value is containment in the label set; an empty value
+/// means "label absent", which containment cannot say.
+fn is_pushed_down(m: &LabelMatcher) -> bool {
+    m.op == MatchOp::Equal && !m.value.is_empty()
+}
+
+fn pushed_down_labels(matchers: &[LabelMatcher]) -> Labels {
+    matchers
+        .iter()
+        .filter(|m| m.name != METRIC_NAME_LABEL && is_pushed_down(m))
+        .map(|m| (m.name.clone(), m.value.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_non_empty_equalities_are_pushed_down() {
+        let ms = vec![
+            LabelMatcher::new("host", MatchOp::Equal, "a").unwrap(),
+            LabelMatcher::new("zone", MatchOp::Equal, "").unwrap(),
+            LabelMatcher::new("dc", MatchOp::Regex, "x.*").unwrap(),
+            LabelMatcher::new(METRIC_NAME_LABEL, MatchOp::Equal, "cpu").unwrap(),
+        ];
+        let pushed = pushed_down_labels(&ms);
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(pushed.get("host").map(String::as_str), Some("a"));
+    }
+}
