@@ -9,6 +9,8 @@
 //!
 //! - `database_outage`: PostgreSQL stopped for ~10 s during ingest; and stopped until
 //!   the ingest queue is full (`x-max-length`), which must turn into 503.
+//! - `series_cache`: a series cache far smaller than the series ingested, under batches
+//!   mixing known and new series: every point stored once, no writer restart.
 //! - `sigterm`: the real `vigil serve` binary is sent SIGTERM under load, then
 //!   restarted to drain the queue.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
@@ -23,6 +25,7 @@ mod proxy;
 
 mod broker_outage;
 mod database_outage;
+mod series_cache;
 mod sigterm;
 
 use std::sync::{Mutex, MutexGuard};
