@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::helpers::{eventually, free_port, http_client};
+use crate::helpers::{consistently, eventually, free_port, http_client, TestApp};
 
 /// A child process with its own directory; killed on drop.
 pub struct External {
@@ -173,4 +173,63 @@ impl Drop for External {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Points stored per metric, sorted by metric.
+pub async fn stored_counts(app: &TestApp) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT s.metric, count(*) FROM points p JOIN series s ON s.id = p.series_id
+         GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap()
+}
+
+/// After the sentinel metric `sentinel` (1 point) is stored, checks for a quiet
+/// window that exactly `expected` (metric, points) are stored besides it.
+pub async fn assert_only_stored(app: &TestApp, sentinel: &str, expected: &[(&str, usize)]) {
+    app.wait_for_points(sentinel, 1).await;
+    let mut want: Vec<(String, i64)> = expected
+        .iter()
+        .map(|(m, n)| (m.to_string(), *n as i64))
+        .chain([(sentinel.to_string(), 1)])
+        .collect();
+    want.sort();
+    consistently(Duration::from_secs(1), || async {
+        let seen = stored_counts(app).await;
+        if seen == want {
+            Ok(())
+        } else {
+            Err(format!("expected stored {want:?}; found {seen:?}"))
+        }
+    })
+    .await;
+}
+
+/// Waits until Vigil holds exactly the `up` samples in `truth` (what Prometheus
+/// holds itself) up to the last of them.
+pub async fn assert_same_up_samples(app: &TestApp, truth: &[(i64, f64)], sender: &External) {
+    let last = truth.last().expect("Prometheus holds samples").0;
+    eventually(Duration::from_secs(60), || async {
+        let stored: Vec<(i64, f64)> = app
+            .stored_points("up")
+            .await
+            .into_iter()
+            .filter(|p| p.time_ms <= last)
+            .map(|p| (p.time_ms, p.value))
+            .collect();
+        if stored == truth {
+            Ok(())
+        } else {
+            let missing = truth.iter().filter(|s| !stored.contains(s)).count();
+            Err(format!(
+                "expected the {} up samples Prometheus holds; Vigil has {} ({missing} missing): {truth:?} vs {stored:?}; sender log:\n{}",
+                truth.len(),
+                stored.len(),
+                sender.log_tail()
+            ))
+        }
+    })
+    .await;
 }

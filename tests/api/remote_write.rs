@@ -11,10 +11,8 @@ use vigil::protocol::remote_write::{
     encode, Label, MetricMetadata, Sample, TimeSeries, WriteRequest, STALE_NAN_BITS,
 };
 
-use crate::ecosystem::External;
+use crate::ecosystem::{assert_only_stored, assert_same_up_samples, External};
 use crate::helpers::*;
-
-const QUIET_WINDOW: Duration = Duration::from_secs(1);
 
 fn label(name: &str, value: &str) -> Label {
     Label {
@@ -58,39 +56,16 @@ async fn write(app: &TestApp, path: &str, body: Vec<u8>) -> TestResponse {
     app.post_raw(path, body, HEADERS).await
 }
 
-/// Writes a sentinel series, waits for it, then checks for a quiet window that the
-/// database holds exactly `expected` (metric, points) besides it.
+/// Writes a sentinel series, then checks that exactly `expected` is stored besides it.
 async fn assert_stored_exactly(app: &TestApp, expected: &[(&str, usize)]) {
-    let now = now_ms();
     let sentinel = body(vec![series(
         vec![label("__name__", "sentinel")],
-        &[(now, 1.0)],
+        &[(now_ms(), 1.0)],
     )]);
     write(app, "/api/v1/write", sentinel)
         .await
         .assert_status(204, "sentinel");
-    app.wait_for_points("sentinel", 1).await;
-    let mut want: Vec<(String, i64)> = expected
-        .iter()
-        .map(|(m, n)| (m.to_string(), *n as i64))
-        .chain([("sentinel".to_string(), 1)])
-        .collect();
-    want.sort();
-    consistently(QUIET_WINDOW, || async {
-        let seen: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT s.metric, count(*) FROM points p JOIN series s ON s.id = p.series_id
-             GROUP BY 1 ORDER BY 1",
-        )
-        .fetch_all(&app.db)
-        .await
-        .unwrap();
-        if seen == want {
-            Ok(())
-        } else {
-            Err(format!("expected stored {want:?}; found {seen:?}"))
-        }
-    })
-    .await;
+    assert_only_stored(app, "sentinel", expected).await;
 }
 
 #[actix_rt::test]
@@ -465,24 +440,7 @@ async fn a_real_prometheus_remote_writes_its_own_series() {
     let at_s = (now_ms() - 3_000) as f64 / 1000.0;
     let truth = prometheus.prometheus_raw(&selector, 600, at_s).await;
     assert!(truth.len() >= 3, "Prometheus has only {truth:?}");
-    let last = truth.last().unwrap().0;
-    eventually(Duration::from_secs(30), || async {
-        let stored: Vec<(i64, f64)> = app
-            .stored_points("up")
-            .await
-            .into_iter()
-            .filter(|p| p.time_ms <= last)
-            .map(|p| (p.time_ms, p.value))
-            .collect();
-        if stored == truth {
-            Ok(())
-        } else {
-            Err(format!(
-                "expected the samples Prometheus holds {truth:?}; Vigil has {stored:?}"
-            ))
-        }
-    })
-    .await;
+    assert_same_up_samples(&app, &truth, &prometheus).await;
     drop(prometheus);
     app.cleanup().await;
 }

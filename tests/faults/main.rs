@@ -13,6 +13,8 @@
 //!   restarted to drain the queue.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
 //!   load, then back.
+//! - `remote_write_outage`: Vigil stopped ~30 s while a real Prometheus remote-writes
+//!   to it; every sample Prometheus holds is stored once Vigil is back.
 
 #[path = "../api/helpers.rs"]
 mod helpers;
@@ -24,6 +26,11 @@ mod proxy;
 mod broker_outage;
 mod database_outage;
 mod sigterm;
+
+// --- remote_write and line protocol ingest ---
+#[path = "../api/ecosystem.rs"]
+mod ecosystem;
+mod remote_write_outage;
 
 use std::sync::{Mutex, MutexGuard};
 
