@@ -436,10 +436,17 @@ async fn a_real_prometheus_remote_writes_its_own_series() {
     .await;
     // Every `up` sample Prometheus has is stored, with the same timestamps.
     let selector = format!("up{{job=\"prometheus\",instance=\"{instance}\"}}");
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let at_s = (now_ms() - 3_000) as f64 / 1000.0;
-    let truth = prometheus.prometheus_raw(&selector, 600, at_s).await;
-    assert!(truth.len() >= 3, "Prometheus has only {truth:?}");
+    let truth = eventually(Duration::from_secs(60), || async {
+        // A few seconds back, so that the last samples had time to be sent.
+        let at_s = (now_ms() - 3_000) as f64 / 1000.0;
+        let truth = prometheus.prometheus_raw(&selector, 600, at_s).await;
+        if truth.len() >= 5 {
+            Ok(truth)
+        } else {
+            Err(format!("Prometheus holds only {truth:?}"))
+        }
+    })
+    .await;
     assert_same_up_samples(&app, &truth, &prometheus).await;
     drop(prometheus);
     app.cleanup().await;
