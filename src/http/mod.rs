@@ -8,11 +8,13 @@ pub mod dashboards;
 pub mod docs;
 pub mod error;
 pub mod health;
+pub mod influx;
 pub mod ingest;
 pub mod openapi;
 pub mod payload;
 pub mod prometheus;
 pub mod query;
+pub mod remote_write;
 pub mod tokens;
 pub mod users;
 
@@ -129,6 +131,18 @@ pub fn routes() -> Vec<Mounted> {
             "/api/v1/alerts/silences/{id}",
             alerts::delete_silence,
         ),
+        // --- remote_write and line protocol ingest ---
+        at(M::POST, "/api/v1/write", remote_write::write),
+        at(
+            M::POST,
+            "/prometheus/api/v1/write",
+            remote_write::write_prefixed,
+        ),
+        at(M::POST, "/write", influx::write_v1),
+        at(M::POST, "/api/v2/write", influx::write_v2),
+        at(M::POST, "/query", influx::query_post),
+        at(M::GET, "/query", influx::query_get),
+        at(M::GET, "/ping", influx::ping),
     ]
 }
 

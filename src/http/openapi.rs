@@ -193,6 +193,14 @@ pub struct ExportBody {
         super::alerts::list_silences,
         super::alerts::create_silence,
         super::alerts::delete_silence,
+        // --- remote_write and line protocol ingest ---
+        super::remote_write::write,
+        super::remote_write::write_prefixed,
+        super::influx::write_v1,
+        super::influx::write_v2,
+        super::influx::query_post,
+        super::influx::query_get,
+        super::influx::ping,
     ),
     components(schemas(
         IngestPoint,
@@ -269,6 +277,7 @@ pub struct ExportBody {
         super::alerts::HistoryResponse,
         super::alerts::SilenceResponse,
         super::alerts::SilenceListResponse,
+        super::influx::InfluxQueryResults,
     ))
 )]
 pub struct ApiDoc;

@@ -43,10 +43,12 @@ pub async fn write_batches(
     .fetch_all(&mut *tx)
     .await?;
 
-    let fresh: std::collections::HashSet<Uuid> = fresh.into_iter().collect();
+    // A batch id can occur twice in one flush (a sender retried before the first copy
+    // was committed): only its first occurrence is written.
+    let mut unwritten: std::collections::HashSet<Uuid> = fresh.into_iter().collect();
     let to_write: Vec<&BatchRows> = batches
         .iter()
-        .filter(|b| fresh.contains(&b.batch_id))
+        .filter(|b| unwritten.remove(&b.batch_id))
         .collect();
     let points_written: usize = to_write.iter().map(|b| b.rows.len()).sum();
     if points_written > 0 {
@@ -68,7 +70,7 @@ pub async fn write_batches(
     tx.commit().await?;
     Ok(WriteOutcome {
         points_written,
-        duplicate_batches: batches.len() - fresh.len(),
+        duplicate_batches: batches.len() - to_write.len(),
     })
 }
 

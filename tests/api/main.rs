@@ -19,6 +19,9 @@
 //! - `alerts`, `alerts_notify` (support in `alerts_support`): alert rules, the state
 //!   machine, restarts, several instances, notification delivery and its faults.
 //!
+//! - `remote_write`, `influx` (real senders started by `ecosystem`): Prometheus
+//!   remote_write and the Influx write API, their bad input and auth forms.
+//!
 //! Fault tests that stop a service run serially in the separate `faults` binary.
 
 mod helpers;
@@ -41,3 +44,8 @@ mod rollups;
 mod alerts;
 mod alerts_notify;
 mod alerts_support;
+
+// --- remote_write and line protocol ingest ---
+mod ecosystem;
+mod influx;
+mod remote_write;

@@ -15,6 +15,8 @@
 //!   restarted to drain the queue.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
 //!   load, then back.
+//! - `remote_write_outage`: Vigil stopped ~30 s while a real Prometheus remote-writes
+//!   to it; every sample Prometheus holds is stored once Vigil is back.
 
 #[path = "../api/helpers.rs"]
 mod helpers;
@@ -27,6 +29,11 @@ mod broker_outage;
 mod database_outage;
 mod series_cache;
 mod sigterm;
+
+// --- remote_write and line protocol ingest ---
+#[path = "../api/ecosystem.rs"]
+mod ecosystem;
+mod remote_write_outage;
 
 use std::sync::{Mutex, MutexGuard};
 
