@@ -19,6 +19,7 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod amqp;
+pub mod blocks;
 pub mod catalog;
 pub mod credentials;
 pub mod dashboards;
