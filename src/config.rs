@@ -36,6 +36,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     pub auth: AuthSettings,
     pub dashboards: DashboardSettings,
+    #[serde(default)]
+    pub compaction: CompactionSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -167,6 +169,39 @@ pub struct RetentionSettings {
     pub rollup_1m: Duration,
     #[serde(with = "humantime_serde")]
     pub rollup_1h: Duration,
+}
+
+/// The compressed raw tier (see `actors::compactor`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompactionSettings {
+    pub enabled: bool,
+    #[serde(with = "humantime_serde")]
+    pub after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub level: usize,
+    pub max_ranges_per_round: u32,
+    pub merge_series_per_transaction: u32,
+    #[serde(with = "humantime_serde")]
+    pub drop_raw_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub drop_lock_timeout: Duration,
+}
+
+impl Default for CompactionSettings {
+    fn default() -> Self {
+        CompactionSettings {
+            enabled: true,
+            after: Duration::from_secs(10 * 60),
+            interval: Duration::from_secs(60),
+            level: 4,
+            max_ranges_per_round: 24,
+            merge_series_per_transaction: 5000,
+            drop_raw_after: Duration::from_secs(60),
+            drop_lock_timeout: Duration::from_secs(2),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -401,6 +436,7 @@ impl Default for Settings {
                 max_page_size: 200,
                 cache_ttl: 5 * MINUTE,
             },
+            compaction: CompactionSettings::default(),
         }
     }
 }

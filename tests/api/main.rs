@@ -10,6 +10,7 @@
 //!   to the dead-letter queue.
 //! - `functions`: groupBy, rate and percentiles.
 //! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
+//! - `compaction`: answers unchanged by compaction, late points, corrupt blocks.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
 //! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
@@ -29,6 +30,7 @@ mod helpers;
 mod auth;
 mod cache;
 mod catalog;
+mod compaction;
 mod dashboards;
 mod degraded;
 mod first_start;
