@@ -9,5 +9,6 @@ bash scripts/services.sh
 bash scripts/agent-test-deps.sh
 bash scripts/test-deps.sh
 bash scripts/ecosystem-deps.sh
+bash scripts/promql-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vigil-target}"
 exec cargo test --release --workspace --all-targets "$@"

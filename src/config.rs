@@ -148,6 +148,13 @@ pub struct QuerySettings {
     pub breaker_failures: u32,
     #[serde(with = "humantime_serde")]
     pub breaker_open_for: Duration,
+    /// PromQL: most samples one query may load.
+    pub max_samples: u64,
+    /// PromQL: how far back an instant selector looks for a sample.
+    #[serde(with = "humantime_serde")]
+    pub lookback_delta: Duration,
+    /// PromQL: most series one selector may match.
+    pub max_selector_series: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -372,6 +379,9 @@ impl Default for Settings {
                 max_series: 500,
                 breaker_failures: 5,
                 breaker_open_for: 10 * SECOND,
+                max_samples: 20_000_000,
+                lookback_delta: 5 * MINUTE,
+                max_selector_series: 100_000,
             },
             rollup: RollupSettings {
                 interval: 5 * SECOND,
@@ -521,6 +531,11 @@ impl Settings {
         positive("query.max_buckets", self.query.max_buckets as u64);
         positive("query.breaker_failures", self.query.breaker_failures as u64);
         positive("query.max_series", self.query.max_series as u64);
+        positive("query.max_samples", self.query.max_samples);
+        positive(
+            "query.max_selector_series",
+            self.query.max_selector_series as u64,
+        );
         positive("dashboards.max_panels", self.dashboards.max_panels as u64);
         positive(
             "dashboards.max_page_size",
@@ -573,6 +588,7 @@ impl Settings {
             ("query.timeout", self.query.timeout),
             ("query.max_range", self.query.max_range),
             ("query.breaker_open_for", self.query.breaker_open_for),
+            ("query.lookback_delta", self.query.lookback_delta),
             ("rollup.interval", self.rollup.interval),
             ("rollup.settle", self.rollup.settle),
             ("retention.raw", self.retention.raw),

@@ -76,7 +76,11 @@ pub async fn resolve_caller(
             req.path(),
             "/api/v1/metrics" | "/api/v1/auth/login" | "/api/v1/write"
         );
-    if req.path().starts_with("/api/v1/") && !own_check {
+    // The Prometheus query API reads like /api/v1/query; its remote_write receiver
+    // checks its own ingest credential.
+    let prom_read = req.path().starts_with("/prometheus/api/v1/")
+        && !(req.method() == Method::POST && req.path() == "/prometheus/api/v1/write");
+    if (req.path().starts_with("/api/v1/") && !own_check) || prom_read {
         let resolved = authenticate(req.request()).await;
         req.extensions_mut().insert(Resolved(resolved));
     }

@@ -12,6 +12,7 @@ pub mod influx;
 pub mod ingest;
 pub mod openapi;
 pub mod payload;
+pub mod prom_api;
 pub mod prometheus;
 pub mod query;
 pub mod remote_write;
@@ -143,6 +144,38 @@ pub fn routes() -> Vec<Mounted> {
         at(M::POST, "/query", influx::query_post),
         at(M::GET, "/query", influx::query_get),
         at(M::GET, "/ping", influx::ping),
+        // --- Prometheus query API ---
+        at(M::GET, "/prometheus/api/v1/query", prom_api::query),
+        at(M::POST, "/prometheus/api/v1/query", prom_api::query),
+        at(M::GET, "/prometheus/api/v1/query_range", prom_api::query_range),
+        at(M::POST, "/prometheus/api/v1/query_range", prom_api::query_range),
+        at(M::GET, "/prometheus/api/v1/series", prom_api::series),
+        at(M::POST, "/prometheus/api/v1/series", prom_api::series),
+        at(M::GET, "/prometheus/api/v1/labels", prom_api::labels),
+        at(M::POST, "/prometheus/api/v1/labels", prom_api::labels),
+        at(
+            M::GET,
+            "/prometheus/api/v1/label/{name}/values",
+            prom_api::label_values,
+        ),
+        at(M::GET, "/prometheus/api/v1/metadata", prom_api::metadata),
+        at(
+            M::GET,
+            "/prometheus/api/v1/status/buildinfo",
+            prom_api::buildinfo,
+        ),
+        at(M::GET, "/prometheus/api/v1/rules", prom_api::rules),
+        at(M::GET, "/prometheus/api/v1/alerts", prom_api::alerts),
+        at(
+            M::GET,
+            "/prometheus/api/v1/query_exemplars",
+            prom_api::query_exemplars,
+        ),
+        at(
+            M::POST,
+            "/prometheus/api/v1/query_exemplars",
+            prom_api::query_exemplars,
+        ),
     ]
 }
 

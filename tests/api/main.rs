@@ -16,6 +16,7 @@
 //! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
 //! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
 //! - `first_start`: the real binary creates the first admin; `vigil user add`.
+//! - `promql`: the Prometheus query API; PromQL answers against a real Prometheus.
 //! - `openapi`: the document is valid, complete, and browsable.
 //! - `alerts`, `alerts_notify` (support in `alerts_support`): alert rules, the state
 //!   machine, restarts, several instances, notification delivery and its faults.
@@ -38,6 +39,7 @@ mod functions;
 mod ingest;
 mod observability;
 mod openapi;
+mod promql;
 mod query;
 mod redelivery;
 mod rollups;
