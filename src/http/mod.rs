@@ -14,6 +14,7 @@ pub mod payload;
 pub mod prometheus;
 pub mod query;
 pub mod tokens;
+pub mod ui;
 pub mod users;
 
 use std::sync::Arc;
@@ -151,5 +152,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for mounted in routes() {
         cfg.route(mounted.path, mounted.route);
     }
-    cfg.default_service(web::to(error::not_found));
+    // The web UI answers the GETs no route took; everything else gets the API's 404.
+    cfg.default_service(web::to(ui::fallback));
 }

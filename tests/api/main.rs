@@ -36,6 +36,7 @@ mod openapi;
 mod query;
 mod redelivery;
 mod rollups;
+mod ui;
 
 // --- alerting (issue 5) ---
 mod alerts;
