@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests, the API tests (in parallel, isolated per test) and the
-# fault tests (serially) against the local services, which are started if needed.
+# fault tests (serially) against the local services, which are started if needed,
+# then the web UI's tests (units, types, lint, Playwright end to end).
 #   scripts/test.sh [cargo test arguments, e.g. --test api]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -11,4 +12,11 @@ bash scripts/test-deps.sh
 bash scripts/ecosystem-deps.sh
 bash scripts/promql-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vigil-target}"
-exec cargo test --release --workspace --all-targets "$@"
+# The web UI is built first, so the release build embeds it, and tested after.
+bash scripts/web-build.sh
+status=0
+cargo test --release --workspace --all-targets "$@" || status=$?
+web_status=0
+bash scripts/web-test.sh || web_status=$?
+if [ "$status" -eq 0 ]; then status=$web_status; fi
+exit "$status"

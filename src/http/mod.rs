@@ -17,6 +17,7 @@ pub mod prometheus;
 pub mod query;
 pub mod remote_write;
 pub mod tokens;
+pub mod ui;
 pub mod users;
 
 use std::sync::Arc;
@@ -198,5 +199,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     for mounted in routes() {
         cfg.route(mounted.path, mounted.route);
     }
-    cfg.default_service(web::to(error::not_found));
+    // The web UI answers the GETs no route took; everything else gets the API's 404.
+    cfg.default_service(web::to(ui::fallback));
 }

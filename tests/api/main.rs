@@ -43,6 +43,7 @@ mod promql;
 mod query;
 mod redelivery;
 mod rollups;
+mod ui;
 
 // --- alerting (issue 5) ---
 mod alerts;

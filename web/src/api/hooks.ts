@@ -1,0 +1,67 @@
+// TanStack Query hooks for the resources the pages read and write.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, ok, type Schemas } from './client';
+
+export type Me = Schemas['Me'];
+export type Dashboard = Schemas['Dashboard'];
+export type Panel = Schemas['Panel'];
+export type PanelInput = Schemas['PanelInput'];
+export type DashboardSummary = Schemas['DashboardSummary'];
+
+export const keys = {
+  me: ['me'] as const,
+  dashboards: ['dashboards'] as const,
+  dashboard: (id: string) => ['dashboard', id] as const,
+  metrics: ['metrics'] as const,
+  tags: (name: string) => ['tags', name] as const,
+  rules: ['rules'] as const,
+  rule: (id: string) => ['rule', id] as const,
+};
+
+export function useMe() {
+  return useQuery({
+    queryKey: keys.me,
+    queryFn: async () => (await ok(api.GET('/api/v1/auth/me'))).data,
+    retry: false,
+    staleTime: 60_000,
+  });
+}
+
+export function useDashboards() {
+  return useQuery({
+    queryKey: keys.dashboards,
+    queryFn: async () => (await ok(api.GET('/api/v1/dashboards'))).data,
+  });
+}
+
+export function useDashboard(id: string) {
+  return useQuery({
+    queryKey: keys.dashboard(id),
+    queryFn: async () => (await ok(api.GET('/api/v1/dashboards/{id}', { params: { path: { id } } }))).data,
+  });
+}
+
+export function useMetricNames() {
+  return useQuery({
+    queryKey: keys.metrics,
+    queryFn: async () => (await ok(api.GET('/api/v1/metrics'))).data,
+    staleTime: 30_000,
+  });
+}
+
+export function useMetricTags(name: string) {
+  return useQuery({
+    queryKey: keys.tags(name),
+    queryFn: async () => (await ok(api.GET('/api/v1/metrics/{name}/tags', { params: { path: { name } } }))).data,
+    enabled: name.length > 0,
+    staleTime: 30_000,
+    retry: false,
+  });
+}
+
+export function useInvalidate() {
+  const qc = useQueryClient();
+  return (key: readonly unknown[]) => qc.invalidateQueries({ queryKey: key });
+}
+
+export { useMutation, useQueryClient };

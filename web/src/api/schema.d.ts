@@ -1,0 +1,2649 @@
+// Generated from openapi.json by scripts/gen-api.mjs: do not edit.
+export interface paths {
+    "/api/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["index"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/docs/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["asset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document. */
+        get: operations["openapi_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_rules"];
+        put?: never;
+        post: operations["create_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get_rule"];
+        put: operations["update_rule"];
+        post?: never;
+        delete: operations["delete_rule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules/{id}/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["evaluate_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_silences"];
+        put?: never;
+        post: operations["create_silence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/silences/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_silence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_tokens"];
+        put?: never;
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list"];
+        put?: never;
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboards/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["get"];
+        put: operations["update"];
+        post?: never;
+        delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboards/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboards/{id}/panels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["add_panel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboards/{id}/panels/{panelId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["update_panel"];
+        post?: never;
+        delete: operations["delete_panel"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboards/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_metrics"];
+        put?: never;
+        /**
+         * 202 with `{accepted, rejected, errors}` once the valid points are confirmed by the
+         *     broker; 400 when nothing was valid; 413 for oversized bodies; 503 + Retry-After
+         *     when the broker cannot take them.
+         */
+        post: operations["ingest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/{name}/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["metric_tags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["query"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list_users"];
+        put?: never;
+        post: operations["create_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete: operations["delete_user"];
+        options?: never;
+        head?: never;
+        patch: operations["update_user"];
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        /** @description One recorded event. */
+        AlertEvent: {
+            /** Format: date-time */
+            at: string;
+            /** Format: int64 */
+            id: number;
+            labels: components["schemas"]["BTreeMap"];
+            /** @description Delivery of its notification: pending, sent, failed, or absent (silenced). */
+            notification?: string | null;
+            /** Format: uuid */
+            ruleId: string;
+            ruleName: string;
+            severity: string;
+            silenced: boolean;
+            /** Format: date-time */
+            since?: string | null;
+            /** @description firing or resolved */
+            state: string;
+            /** Format: double */
+            threshold: number;
+            /** Format: double */
+            value?: number | null;
+        };
+        /** @enum {string} */
+        AlertState: "ok" | "pending" | "firing";
+        BTreeMap: {
+            [key: string]: string;
+        };
+        /**
+         * @description How a stat or gauge panel reduces a series to one number.
+         * @enum {string}
+         */
+        Calculation: "last" | "avg" | "min" | "max" | "sum";
+        /** @enum {string} */
+        Channel: "email" | "webhook";
+        /**
+         * @description Comparison of the evaluated value with the threshold.
+         * @enum {string}
+         */
+        Condition: "gt" | "gte" | "lt" | "lte" | "eq" | "ne";
+        /** @description `POST /api/v1/dashboards`. */
+        CreateDashboard: {
+            description?: string;
+            isPublic?: boolean;
+            name: string;
+            panels?: components["schemas"]["PanelInput"][];
+        };
+        /** @description A new token with its secret, shown only in this response. */
+        CreatedToken: components["schemas"]["TokenInfo"] & {
+            /** @description Send as `Authorization: Bearer <token>`. Not retrievable later. */
+            token: string;
+        };
+        /** @description `{"data": token with its secret}`. */
+        CreatedTokenBody: {
+            data: components["schemas"]["CreatedToken"];
+        };
+        CreateToken: {
+            /**
+             * Format: date-time
+             * @description Optional expiry; without it the token works until deleted.
+             */
+            expiresAt?: string | null;
+            kind: components["schemas"]["TokenKind"];
+            name: string;
+        };
+        CreateUser: {
+            email: string;
+            /** @description At least 8 characters. */
+            password: string;
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * @description How a request authenticated.
+         * @enum {string}
+         */
+        CredentialKind: "session" | "personal" | "ingest";
+        /** @description A dashboard with its panels. */
+        Dashboard: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            /** Format: uuid */
+            id: string;
+            isPublic: boolean;
+            layout: components["schemas"]["LayoutItem"][];
+            name: string;
+            /** Format: uuid */
+            ownerId: string;
+            panels: components["schemas"]["Panel"][];
+            /** Format: date-time */
+            updatedAt: string;
+            /**
+             * Format: int64
+             * @description Bumped by every write to the dashboard or its panels.
+             */
+            version: number;
+        };
+        /** @description `{"data": dashboard}`. */
+        DashboardBody: {
+            data: components["schemas"]["Dashboard"];
+        };
+        /** @description The portable form of a dashboard (export and import): no ids, owner or times. */
+        DashboardExport: {
+            description?: string;
+            name: string;
+            panels: components["schemas"]["PanelInput"][];
+            /**
+             * Format: int32
+             * @description Format version of this document; 1.
+             */
+            schemaVersion: number;
+        };
+        /** @description `{"data": [summary], "meta": {"total", "page", "pageSize"}}`. */
+        DashboardList: {
+            data: components["schemas"]["DashboardSummary"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        /** @description A dashboard in a listing. */
+        DashboardSummary: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            /** Format: uuid */
+            id: string;
+            isPublic: boolean;
+            name: string;
+            /** Format: uuid */
+            ownerId: string;
+            /** Format: int64 */
+            panelCount: number;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int64 */
+            version: number;
+        };
+        /** @description One bucket of a query answer. */
+        DataPoint: {
+            /** @description Bucket start, RFC 3339 UTC. */
+            time: string;
+            /** Format: double */
+            value: number;
+        };
+        /**
+         * @description Every error: `code` is one of VALIDATION_ERROR, UNAUTHORIZED, FORBIDDEN, NOT_FOUND,
+         *     CONFLICT, RATE_LIMITED, PAYLOAD_TOO_LARGE, UNAVAILABLE, INTERNAL_ERROR.
+         */
+        ErrorBody: {
+            /** @example VALIDATION_ERROR */
+            code: string;
+            details?: unknown;
+            error: string;
+        };
+        /** @description One instance in an evaluate-now answer. */
+        EvaluatedInstance: {
+            /** @description Whether the condition holds (null: no data). */
+            conditionMet?: boolean | null;
+            labels: components["schemas"]["BTreeMap"];
+            silenced: boolean;
+            /** @description The current state. */
+            state: components["schemas"]["AlertState"];
+            /** @description "firing" or "resolved" when this evaluation would notify. */
+            transition?: string | null;
+            /**
+             * Format: double
+             * @description The value over the window; null when there was no data.
+             */
+            value?: number | null;
+            /** @description The state this evaluation would lead to. */
+            wouldBe: components["schemas"]["AlertState"];
+        };
+        Evaluation: {
+            /** Format: date-time */
+            evaluatedAt: string;
+            instances: components["schemas"]["EvaluatedInstance"][];
+            window: string;
+        };
+        EvaluationResponse: {
+            data: components["schemas"]["Evaluation"];
+        };
+        /** @description `{"data": export document}`. */
+        ExportBody: {
+            data: components["schemas"]["DashboardExport"];
+        };
+        /** @description One invalid field. */
+        FieldProblem: {
+            field: string;
+            reason: string;
+        };
+        /** @description One result series of a `groupBy` query. */
+        GroupSeries: {
+            data: components["schemas"]["DataPoint"][];
+            /** @description The group's values of the `groupBy` keys (a missing tag is absent). */
+            tags: components["schemas"]["BTreeMap"];
+        };
+        /**
+         * @description `GET /health`: `status` healthy, degraded (Redis down) or unhealthy; `checks` per
+         *     dependency `{status: up|down, latencyMs?, error?}`.
+         */
+        HealthReport: {
+            checks: {
+                [key: string]: unknown;
+            };
+            /** @example healthy */
+            status: string;
+        };
+        HistoryMeta: {
+            /**
+             * Format: int64
+             * @description Pass as `cursor` for the next (older) page; absent on the last page.
+             */
+            nextCursor?: number | null;
+        };
+        HistoryResponse: {
+            data: components["schemas"]["AlertEvent"][];
+            meta: components["schemas"]["HistoryMeta"];
+        };
+        /** @description One point of an ingest body. */
+        IngestPoint: {
+            /** @example cpu.usage */
+            name: string;
+            tags?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Format: int64
+             * @description Milliseconds since the epoch; default now.
+             * @example 1795305600000
+             */
+            timestamp?: number | null;
+            /**
+             * Format: double
+             * @example 41.5
+             */
+            value: number;
+        };
+        /** @description The 202 answer of an ingest: what was accepted, what was rejected and why. */
+        IngestResponse: {
+            accepted: number;
+            errors: components["schemas"]["Rejection"][];
+            rejected: number;
+        };
+        /** @description One alert instance's state. */
+        InstanceView: {
+            /** Format: date-time */
+            firingSince?: string | null;
+            labels: components["schemas"]["BTreeMap"];
+            /** Format: date-time */
+            lastEvaluated?: string | null;
+            /** Format: double */
+            lastValue?: number | null;
+            /** Format: date-time */
+            pendingSince?: string | null;
+            state: components["schemas"]["AlertState"];
+        };
+        /**
+         * @description One entry of a dashboard's layout: panel `i` at `x, y, w, h` (react-grid-layout's
+         *     shape, so a drag-and-drop save sends what the grid reports).
+         */
+        LayoutItem: {
+            /** Format: int32 */
+            h: number;
+            /** Format: uuid */
+            i: string;
+            /** Format: int32 */
+            w: number;
+            /** Format: int32 */
+            x: number;
+            /** Format: int32 */
+            y: number;
+        };
+        /** @description Totals of a listing; paged listings add `page` and `pageSize`. */
+        ListMeta: {
+            /** Format: int32 */
+            page?: number | null;
+            /** Format: int32 */
+            pageSize?: number | null;
+            /** Format: int64 */
+            total: number;
+        };
+        LoginRequest: {
+            email: string;
+            password: string;
+        };
+        /** @description The caller, as `GET /api/v1/auth/me` shows it. */
+        Me: {
+            /** @description `session` or `personal` (token). */
+            authenticatedBy: components["schemas"]["CredentialKind"];
+            email: string;
+            /** Format: uuid */
+            id: string;
+            role: components["schemas"]["Role"];
+        };
+        /** @description `{"data": me}`. */
+        MeBody: {
+            data: components["schemas"]["Me"];
+        };
+        MetricDefinition: {
+            description: string;
+            name: string;
+            /** @example gauge */
+            type: string;
+            unit: string;
+        };
+        /** @description `GET /api/v1/metrics`. */
+        MetricList: {
+            data: components["schemas"]["MetricDefinition"][];
+        };
+        /**
+         * @description What an evaluation that finds no data means.
+         * @enum {string}
+         */
+        NoDataPolicy: "ok" | "alerting" | "keep";
+        /** @description Where a rule's notifications go. */
+        Notification: {
+            /**
+             * @description An email address, or an http(s) URL for webhooks.
+             * @example https://hooks.example.com/alertmanager
+             */
+            target: string;
+            type: components["schemas"]["Channel"];
+        };
+        /** @description A stored panel. */
+        Panel: {
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            dashboardId: string;
+            /** Format: uuid */
+            id: string;
+            options: components["schemas"]["PanelOptions"];
+            position: components["schemas"]["Position"];
+            query: components["schemas"]["PanelQuery"];
+            title: string;
+            type: components["schemas"]["PanelType"];
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description `{"data": panel, "meta": {"dashboardVersion"}}`. */
+        PanelBody: {
+            data: components["schemas"]["Panel"];
+            meta: components["schemas"]["PanelMeta"];
+        };
+        /** @description A panel as a client sends it (create, update, import). */
+        PanelInput: {
+            options?: components["schemas"]["PanelOptions"];
+            position: components["schemas"]["Position"];
+            query: components["schemas"]["PanelQuery"];
+            title: string;
+            type: components["schemas"]["PanelType"];
+        };
+        PanelMeta: {
+            /** Format: int64 */
+            dashboardVersion: number;
+        };
+        PanelOptions: {
+            calculation?: null | components["schemas"]["Calculation"];
+            color?: string | null;
+            /** Format: double */
+            max?: number | null;
+            /** Format: double */
+            min?: number | null;
+            showLegend?: boolean | null;
+            thresholds?: components["schemas"]["Threshold"][] | null;
+            unit?: string | null;
+        };
+        /**
+         * @description What a panel shows: a query in the shape of `POST /api/v1/query` without the
+         *     time range, which the dashboard supplies.
+         */
+        PanelQuery: {
+            /** @description avg, min, max, sum, count, rate, p50, p90, p95 or p99. */
+            aggregation: string;
+            groupBy?: string[] | null;
+            /** @description Metric name. */
+            query: string;
+            /** @description Bucket width such as "1m"; absent: chosen from the range. */
+            step?: string | null;
+            tags?: null | components["schemas"]["BTreeMap"];
+        };
+        /** @enum {string} */
+        PanelType: "line" | "area" | "bar" | "gauge" | "stat";
+        /** @description Where a panel sits on the grid. */
+        Position: {
+            /** Format: int32 */
+            h: number;
+            /** Format: int32 */
+            w: number;
+            /** Format: int32 */
+            x: number;
+            /** Format: int32 */
+            y: number;
+        };
+        /** @description Buckets of one series, or one series per group when `groupBy` was given. */
+        QueryData: components["schemas"]["DataPoint"][] | components["schemas"]["GroupSeries"][];
+        /** @description What answered a query. */
+        QueryMeta: {
+            /** @description Whether the answer came from the cache. */
+            cached: boolean;
+            end: string;
+            /** @description Why a finer tier than the range alone suggests was used, if it was. */
+            note?: string | null;
+            /** @description That tier's resolution: `raw`, `1m` or `1h`. */
+            resolution: string;
+            /** @description How many series matched the metric and tag filter. */
+            series: number;
+            /** @description The range actually queried, after alignment. */
+            start: string;
+            step: string;
+            /** Format: int64 */
+            stepMs: number;
+            /** @description The table (storage tier) that answered most of the range. */
+            table: string;
+            /**
+             * @description Every tier that contributed, in time order of their segments (e.g. the
+             *     not-yet-materialised tail of a range comes from `points`).
+             */
+            tiers: string[];
+            /** @description Result series dropped by `query.max_series` (groupBy only). */
+            truncated?: boolean;
+        };
+        /** @description The body of `POST /api/v1/query` as sent. */
+        QueryRequest: {
+            /**
+             * @description avg (default), min, max, sum or count.
+             * @example avg
+             */
+            aggregation?: string | null;
+            end: string | number;
+            /** @description Tag keys: one result series per distinct combination of their values. */
+            groupBy?: string[] | null;
+            /**
+             * @description Metric name.
+             * @example cpu.usage
+             */
+            query: string;
+            start: string | number;
+            /**
+             * @description Bucket width such as `10s`, `1m`, `1h`; default: about 1,500 buckets.
+             * @example 1m
+             */
+            step?: string | null;
+            tags?: null | components["schemas"]["BTreeMap"];
+        };
+        /** @description The answer to `POST /api/v1/query`. */
+        QueryResult: {
+            data: components["schemas"]["QueryData"];
+            meta: components["schemas"]["QueryMeta"];
+        };
+        /** @description A point that failed validation, by its position in the request. */
+        Rejection: {
+            index: number;
+            reason: string;
+        };
+        /**
+         * @description A user's role. Ordered: every role may do what the roles below it may.
+         * @enum {string}
+         */
+        Role: "viewer" | "editor" | "admin";
+        RuleListResponse: {
+            data: components["schemas"]["RuleView"][];
+        };
+        /** @description The query a rule evaluates: one value per instance over the window ending now. */
+        RuleQuery: {
+            /**
+             * @description avg, min, max, sum or count over the window (default avg).
+             * @example avg
+             */
+            aggregation?: string;
+            /** @description Each distinct combination of these tag values is its own alert instance. */
+            groupBy?: string[];
+            /** @example cpu.usage */
+            query: string;
+            tags?: components["schemas"]["BTreeMap"];
+            /**
+             * @description Lookback window; default the rule's duration, at least `alerts.min_window`.
+             * @example 5m
+             */
+            window?: string | null;
+        };
+        /** @description A rule as clients send it (POST and PUT). */
+        RuleRequest: {
+            condition: components["schemas"]["Condition"];
+            /**
+             * @description How long the condition must hold before the alert fires ("for"), e.g. "5m"; "0s" fires at once.
+             * @example 5m
+             */
+            duration: string;
+            enabled?: boolean;
+            /** @example CPU high */
+            name: string;
+            noData?: components["schemas"]["NoDataPolicy"];
+            notification: components["schemas"]["Notification"];
+            query: components["schemas"]["RuleQuery"];
+            severity: components["schemas"]["Severity"];
+            /**
+             * Format: double
+             * @example 80
+             */
+            threshold: number;
+        };
+        RuleResponse: {
+            data: components["schemas"]["RuleView"];
+        };
+        /** @description A rule as the API returns it. */
+        RuleView: {
+            condition: components["schemas"]["Condition"];
+            /** Format: date-time */
+            createdAt: string;
+            duration: string;
+            enabled: boolean;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Instances that are pending or firing (with `GET /rules/{id}`: every instance
+             *     evaluated last, ok ones included, when the live mirror has them).
+             */
+            instances: components["schemas"]["InstanceView"][];
+            name: string;
+            noData: components["schemas"]["NoDataPolicy"];
+            notification: components["schemas"]["Notification"];
+            /** Format: uuid */
+            ownerId?: string | null;
+            query: components["schemas"]["RuleQuery"];
+            severity: components["schemas"]["Severity"];
+            /** @description The worst state among the rule's instances. */
+            state: components["schemas"]["AlertState"];
+            /** Format: double */
+            threshold: number;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int64 */
+            version: number;
+            /** @description The effective lookback window, e.g. "5m". */
+            window: string;
+        };
+        /** @enum {string} */
+        Severity: "info" | "warning" | "critical";
+        /** @description A validated silence. */
+        Silence: {
+            comment: string;
+            /** Format: uuid */
+            createdBy?: string | null;
+            /** Format: date-time */
+            endsAt: string;
+            /** Format: uuid */
+            id: string;
+            matchers: {
+                [key: string]: string;
+            };
+            /** Format: uuid */
+            ruleId?: string | null;
+            /** Format: date-time */
+            startsAt: string;
+        };
+        SilenceListResponse: {
+            data: components["schemas"]["Silence"][];
+        };
+        /** @description A silence as clients send it. */
+        SilenceRequest: {
+            comment?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339.
+             */
+            endsAt: string;
+            /**
+             * @description Label equality matchers on the alert's labels (instance labels plus
+             *     `alertname` and `severity`); all must match.
+             */
+            matchers?: {
+                [key: string]: string;
+            };
+            /**
+             * Format: uuid
+             * @description Silence one rule; absent: every rule whose labels match.
+             */
+            ruleId?: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339; default now.
+             */
+            startsAt?: string | null;
+        };
+        SilenceResponse: {
+            data: components["schemas"]["Silence"];
+        };
+        /** @description `GET /api/v1/metrics/{name}/tags`: tag key -> values. */
+        TagValues: {
+            data: {
+                [key: string]: string[];
+            };
+        };
+        Threshold: {
+            color: string;
+            /** Format: double */
+            value: number;
+        };
+        /** @description An API token as its owner sees it (never the secret, which is shown once). */
+        TokenInfo: {
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `personal` (acts with the owner's role) or `ingest` (may only write points). */
+            kind: string;
+            /**
+             * Format: date-time
+             * @description When the token was last resolved from the database: exact to
+             *     `auth.credential_cache_ttl`, as uses within that time are served by the cache.
+             */
+            lastUsedAt?: string | null;
+            name: string;
+            /** @description The first characters of the token, to tell tokens apart. */
+            prefix: string;
+            /** Format: uuid */
+            userId: string;
+        };
+        /** @enum {string} */
+        TokenKind: "personal" | "ingest";
+        /** @description `{"data": [token], "meta": {"total"}}`. */
+        TokenList: {
+            data: components["schemas"]["TokenInfo"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        /**
+         * @description `PUT /api/v1/dashboards/{id}`: the fields to change and, for drag-and-drop saves,
+         *     the whole layout in one request. `version` is required: the write applies only if
+         *     it is still the dashboard's version.
+         */
+        UpdateDashboard: {
+            description?: string | null;
+            isPublic?: boolean | null;
+            layout?: components["schemas"]["LayoutItem"][] | null;
+            name?: string | null;
+            /** Format: int64 */
+            version: number;
+        };
+        UpdateUser: {
+            role: components["schemas"]["Role"];
+        };
+        /** @description A user as the API shows it (never with the password hash). */
+        User: {
+            /** Format: date-time */
+            createdAt: string;
+            email: string;
+            /** Format: uuid */
+            id: string;
+            role: components["schemas"]["Role"];
+        };
+        /** @description `{"data": user}`. */
+        UserBody: {
+            data: components["schemas"]["User"];
+        };
+        /** @description `{"data": [user], "meta": {"total"}}`. */
+        UserList: {
+            data: components["schemas"]["User"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    index: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Swagger UI over this server's OpenAPI document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": unknown;
+                };
+            };
+        };
+    };
+    asset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description swagger-ui-bundle.js, swagger-ui.css or init.js */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A vendored Swagger UI file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not one of the docs files */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    openapi_json: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OpenAPI 3 document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    history: {
+        parameters: {
+            query?: {
+                /** @description The `meta.nextCursor` of the previous page. */
+                cursor?: number;
+                /** @description RFC 3339; events at or after. */
+                from?: string;
+                /** @description Page size (default 100, at most `alerts.history_page_max`). */
+                limit?: number;
+                ruleId?: string;
+                /** @description firing or resolved */
+                state?: string;
+                /** @description RFC 3339; events before. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Firing and resolved events, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryResponse"];
+                };
+            };
+            /** @description Invalid filter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every rule with its current state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleListResponse"];
+                };
+            };
+        };
+    };
+    create_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created; evaluated from the next tick */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleResponse"];
+                };
+            };
+            /** @description Invalid field (named in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Viewers may not write rules */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description alerts.max_rules reached */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule with the state of every instance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleResponse"];
+                };
+            };
+            /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleRequest"];
+            };
+        };
+        responses: {
+            /** @description Replaced; takes effect within one evaluation interval */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleResponse"];
+                };
+            };
+            /** @description Invalid field (named in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the rule's owner (or an admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; its history stays */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not the rule's owner (or an admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    evaluate_rule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The value and would-be state of every instance now; nothing is recorded or notified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationResponse"];
+                };
+            };
+            /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_silences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Silences that have not ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceListResponse"];
+                };
+            };
+        };
+    };
+    create_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceRequest"];
+            };
+        };
+        responses: {
+            /** @description Created: matching alerts keep their state and history but are not notified */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceResponse"];
+                };
+            };
+            /** @description Invalid field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_silence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Silence id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended now */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such current silence */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Logged in; the session cookie `vigil_session` is set */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserBody"];
+                };
+            };
+            /** @description Wrong email or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many failed logins for this account or IP */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session has ended; its cookie no longer works */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a session (API tokens are revoked by deleting them) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No live session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_tokens: {
+        parameters: {
+            query?: {
+                /** @description Admins only: list every user's tokens. */
+                all?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's tokens (secrets are never listed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateToken"];
+            };
+        };
+        responses: {
+            /** @description Created; the secret is in `token`, shown once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedTokenBody"];
+                };
+            };
+            /** @description Invalid field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Ingest keys are created by admins */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Token id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; the token stops working at once */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such token of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number (default 1). */
+                page?: number;
+                /** @description Dashboards per page (default 50, at most dashboards.max_page_size). */
+                pageSize?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Dashboards the caller can see, newest first; meta has total, page, pageSize */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardList"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDashboard"];
+            };
+        };
+        responses: {
+            /** @description Created, with its panels */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardBody"];
+                };
+            };
+            /** @description Invalid fields, all listed in details.fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Viewers cannot create dashboards */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dashboard id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dashboard with its panels and layout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardBody"];
+                };
+            };
+            /** @description No such dashboard, or not visible to the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dashboard id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateDashboard"];
+            };
+        };
+        responses: {
+            /** @description Updated; the new version is in the body */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardBody"];
+                };
+            };
+            /** @description Invalid fields or layout */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Visible but not the caller's to change */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such dashboard, or not visible */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Stale version; details.currentVersion */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dashboard id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted with its panels */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Visible but not the caller's to delete */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such dashboard, or not visible */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dashboard id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The portable document (no ids, owner or times) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportBody"];
+                };
+            };
+            /** @description No such dashboard, or not visible */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_panel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dashboard id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PanelInput"];
+            };
+        };
+        responses: {
+            /** @description Added; meta.dashboardVersion is the dashboard's new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PanelBody"];
+                };
+            };
+            /** @description Invalid fields, all listed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the caller's dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such dashboard, or not visible */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_panel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dashboard id */
+                id: string;
+                /** @description Panel id */
+                panelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PanelInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced; meta.dashboardVersion is the dashboard's new version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PanelBody"];
+                };
+            };
+            /** @description Invalid fields, all listed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not the caller's dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such dashboard or panel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_panel: {
+        parameters: {
+            query?: {
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Dashboard id */
+                id: string;
+                /** @description Panel id */
+                panelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not the caller's dashboard */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such dashboard or panel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Stale version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DashboardExport"];
+            };
+        };
+        responses: {
+            /** @description A new private dashboard owned by the caller */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardBody"];
+                };
+            };
+            /** @description Unknown schemaVersion or invalid fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Viewers cannot create dashboards */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Metric names with type, unit and description */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricList"];
+                };
+            };
+        };
+    };
+    ingest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON array of points; may be sent with Content-Encoding: gzip */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IngestPoint"][];
+            };
+        };
+        responses: {
+            /** @description Valid points are safe in the broker; invalid ones are listed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestResponse"];
+                };
+            };
+            /** @description Malformed body or no valid point */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description auth.require_ingest_key is set and no valid ingest key was sent */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description auth.require_ingest_key is set and the token is not an ingest key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body, inflated body or point count over the limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Over the per-key or per-IP request rate; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The broker cannot take data; see Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    metric_tags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Metric name */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tag keys and their values */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagValues"];
+                };
+            };
+            /** @description Unknown metric */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    query: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueryRequest"];
+            };
+        };
+        responses: {
+            /** @description Buckets with data, in time order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryResult"];
+                };
+            };
+            /** @description Invalid field (named in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Database unavailable or circuit breaker open */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_users: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every user */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUser"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserBody"];
+                };
+            };
+            /** @description Invalid email or password */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The email is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted with their sessions, tokens and dashboards */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description That would leave no admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description User id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUser"];
+            };
+        };
+        responses: {
+            /** @description Role changed; the user's sessions and tokens act with it at once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description That would leave no admin */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description PostgreSQL and RabbitMQ reachable (Redis may be down: degraded) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthReport"];
+                };
+            };
+            /** @description A required dependency is down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthReport"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": unknown;
+                };
+            };
+        };
+    };
+}

@@ -1,0 +1,184 @@
+// The one time-series chart: uPlot created once per panel and fed through setData on
+// every refresh, so a refresh never removes the canvas (no flicker).
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { formatValue } from '../lib/units';
+import { formatTime, type TimeZone, zoneLabel } from '../lib/timerange';
+import type { Series, Threshold } from '../lib/series';
+
+export type ChartKind = 'line' | 'area' | 'bar';
+
+export const PALETTE = ['#3b82f6', '#22c55e', '#f59e0b', '#ef4444', '#a855f7', '#06b6d4', '#ec4899', '#84cc16'];
+
+interface Props {
+  kind: ChartKind;
+  series: Series[];
+  labels: string[];
+  hidden: ReadonlySet<string>;
+  unit?: string;
+  color?: string;
+  thresholds?: Threshold[];
+  range: { start: number; end: number };
+  tz: TimeZone;
+  syncKey: string;
+  onZoom?: (start: number, end: number) => void;
+  onDrawn?: () => void;
+}
+
+/** Joins the series onto one shared, sorted time axis (uPlot's data layout). */
+function aligned(series: Series[]): uPlot.AlignedData {
+  const times = [...new Set(series.flatMap((s) => s.times))].sort((a, b) => a - b);
+  const index = new Map(times.map((t, k) => [t, k]));
+  const columns = series.map((s) => {
+    const col: (number | null)[] = new Array(times.length).fill(null);
+    s.times.forEach((t, k) => (col[index.get(t)!] = s.values[k]!));
+    return col;
+  });
+  return [times.map((t) => t / 1000), ...columns] as uPlot.AlignedData;
+}
+
+function themeColor(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+function buildOptions(p: Props, width: number, height: number): uPlot.Options {
+  const axisStroke = themeColor('--fg-muted', '#888');
+  const grid = themeColor('--grid', 'rgba(128,128,128,0.15)');
+  const fmtTime = (secs: number) => formatTime(secs * 1000, p.tz).slice(11, 16);
+  const seriesOpts: uPlot.Series[] = p.labels.map((label, k) => {
+    const stroke = k === 0 && p.color ? p.color : PALETTE[k % PALETTE.length]!;
+    const s: uPlot.Series = {
+      label,
+      stroke,
+      width: 1.5,
+      show: !p.hidden.has(label),
+      value: (_u, v) => formatValue(v, p.unit),
+      spanGaps: false,
+      points: { show: false },
+    };
+    if (p.kind === 'area') s.fill = `${stroke}33`;
+    if (p.kind === 'bar') {
+      s.fill = `${stroke}aa`;
+      s.paths = uPlot.paths.bars!({ size: [0.8, 40] });
+    }
+    return s;
+  });
+  return {
+    width,
+    height,
+    legend: { show: false },
+    cursor: {
+      sync: { key: p.syncKey, setSeries: false },
+      drag: { x: true, y: false, setScale: false },
+    },
+    scales: { x: { time: true, range: () => [p.range.start / 1000, p.range.end / 1000] } },
+    axes: [
+      {
+        stroke: axisStroke,
+        grid: { stroke: grid },
+        ticks: { stroke: grid },
+        values: (_u, splits) => splits.map(fmtTime),
+        label: zoneLabel(p.tz),
+        labelSize: 14,
+        labelFont: '11px system-ui',
+        font: '11px system-ui',
+      },
+      {
+        stroke: axisStroke,
+        grid: { stroke: grid },
+        ticks: { stroke: grid },
+        values: (_u, splits) => splits.map((v) => formatValue(v, p.unit)),
+        size: 64,
+        font: '11px system-ui',
+      },
+    ],
+    series: [{ value: (_u, v) => (v == null ? '' : formatTime(v * 1000, p.tz)) }, ...seriesOpts],
+    hooks: {
+      draw: [
+        (u) => {
+          // Thresholds as dashed horizontal lines.
+          const ctx = u.ctx;
+          for (const t of p.thresholds ?? []) {
+            const y = u.valToPos(t.value, 'y', true);
+            if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) continue;
+            ctx.save();
+            ctx.strokeStyle = t.color;
+            ctx.setLineDash([6, 4]);
+            ctx.lineWidth = 1;
+            ctx.beginPath();
+            ctx.moveTo(u.bbox.left, y);
+            ctx.lineTo(u.bbox.left + u.bbox.width, y);
+            ctx.stroke();
+            ctx.restore();
+          }
+          p.onDrawn?.();
+        },
+      ],
+      setSelect: [
+        (u) => {
+          if (u.select.width < 5) return;
+          const start = u.posToVal(u.select.left, 'x') * 1000;
+          const end = u.posToVal(u.select.left + u.select.width, 'x') * 1000;
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          p.onZoom?.(Math.round(start), Math.round(end));
+        },
+      ],
+    },
+  };
+}
+
+export function UPlotChart(props: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const latest = useRef(props);
+  latest.current = props;
+  // What forces a new chart: a different set of series or a change of look. Data
+  // alone never does.
+  const shape = JSON.stringify([props.kind, props.labels, props.unit, props.color, props.thresholds, props.tz]);
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const p = latest.current;
+    const opts = buildOptions(
+      {
+        ...p,
+        onZoom: (s, e) => latest.current.onZoom?.(s, e),
+        onDrawn: () => latest.current.onDrawn?.(),
+        get range() {
+          return latest.current.range;
+        },
+      },
+      Math.max(100, el.clientWidth),
+      Math.max(60, el.clientHeight),
+    );
+    const u = new uPlot(opts, aligned(p.series), el);
+    plot.current = u;
+    const resize = new ResizeObserver(() => {
+      u.setSize({ width: Math.max(100, el.clientWidth), height: Math.max(60, el.clientHeight) });
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, [shape]);
+
+  useEffect(() => {
+    plot.current?.setData(aligned(props.series));
+  }, [props.series, props.range.start, props.range.end]);
+
+  useEffect(() => {
+    const u = plot.current;
+    if (!u) return;
+    props.labels.forEach((label, k) => {
+      const show = !props.hidden.has(label);
+      if (u.series[k + 1]?.show !== show) u.setSeries(k + 1, { show });
+    });
+  }, [props.hidden, props.labels]);
+
+  return <div ref={host} className="chart" data-testid="chart" />;
+}

@@ -1,0 +1,41 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { RouterProvider } from '@tanstack/react-router';
+import { Toaster } from 'sonner';
+import { ApiError, setUnauthorizedHandler } from './api/client';
+import { router } from './router';
+import { useTheme } from './state/theme';
+import './styles.css';
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+      refetchOnWindowFocus: false,
+    },
+  },
+});
+
+// An expired session: back to the login page, which returns here afterwards. Local
+// drafts stay in localStorage, so nothing unsaved is lost.
+setUnauthorizedHandler(() => {
+  const here = window.location.pathname + window.location.search;
+  if (window.location.pathname === '/login') return;
+  queryClient.setQueryData(['me'], undefined);
+  void router.navigate({ to: '/login', search: { redirect: here } });
+});
+
+function ThemedToaster() {
+  const theme = useTheme((s) => s.theme);
+  return <Toaster theme={theme} position="bottom-right" closeButton />;
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+      <ThemedToaster />
+    </QueryClientProvider>
+  </StrictMode>,
+);

@@ -1,0 +1,518 @@
+// Alert rules: the list with each rule's state (polled), the enable switch (flips at
+// once, rolls back with a toast when refused), create/edit with "evaluate now",
+// history with filters and paging, silences.
+import { useState } from 'react';
+import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { toast } from 'sonner';
+import { api, ok, ApiError, type Schemas } from '../api/client';
+import { keys, useMe } from '../api/hooks';
+import { QueryEditor, fieldError, type QueryValue } from '../components/QueryEditor';
+
+type Rule = Schemas['RuleView'];
+type RuleRequest = Schemas['RuleRequest'];
+const RULE_POLL_MS = 5_000;
+
+function toRequest(r: Rule, patch: Partial<RuleRequest> = {}): RuleRequest {
+  return {
+    name: r.name,
+    query: r.query,
+    condition: r.condition,
+    threshold: r.threshold,
+    duration: r.duration,
+    severity: r.severity,
+    enabled: r.enabled,
+    notification: r.notification,
+    noData: r.noData,
+    ...patch,
+  };
+}
+
+function AlertsNav() {
+  return (
+    <nav className="toolbar" aria-label="Alerts">
+      <Link to="/alerts">Rules</Link>
+      <Link to="/alerts/history" search={{}}>
+        History
+      </Link>
+      <Link to="/alerts/silences">Silences</Link>
+    </nav>
+  );
+}
+
+export function AlertsPage() {
+  const qc = useQueryClient();
+  const me = useMe();
+  const rules = useQuery({
+    queryKey: keys.rules,
+    queryFn: async () => (await ok(api.GET('/api/v1/alerts/rules'))).data,
+    refetchInterval: RULE_POLL_MS,
+    refetchIntervalInBackground: false,
+  });
+  const toggle = useMutation({
+    mutationFn: async (r: Rule) =>
+      ok(api.PUT('/api/v1/alerts/rules/{id}', { params: { path: { id: r.id } }, body: toRequest(r, { enabled: !r.enabled }) })),
+    onMutate: async (r: Rule) => {
+      await qc.cancelQueries({ queryKey: keys.rules });
+      const before = qc.getQueryData<Rule[]>(keys.rules);
+      qc.setQueryData<Rule[]>(keys.rules, (list) => list?.map((x) => (x.id === r.id ? { ...x, enabled: !r.enabled } : x)));
+      return { before };
+    },
+    onError: (e, r, context) => {
+      qc.setQueryData(keys.rules, context?.before);
+      toast.error(`Could not ${r.enabled ? 'disable' : 'enable'} ${r.name}: ${(e as Error).message}`);
+    },
+    onSettled: () => qc.invalidateQueries({ queryKey: keys.rules }),
+  });
+  const canWrite = me.data?.role !== 'viewer';
+
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Alerts</h1>
+        <AlertsNav />
+        <span className="spacer" />
+        {canWrite && (
+          <Link to="/alerts/rules/$ruleId" params={{ ruleId: 'new' }}>
+            <button type="button" className="primary">
+              New rule
+            </button>
+          </Link>
+        )}
+      </div>
+      {rules.isError && <p className="panel-error">{rules.error.message}</p>}
+      <table className="data" aria-label="Alert rules">
+        <thead>
+          <tr>
+            <th>Enabled</th>
+            <th>Name</th>
+            <th>State</th>
+            <th>Condition</th>
+            <th>Severity</th>
+            <th>Notification</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(rules.data ?? []).map((r) => (
+            <tr key={r.id} data-testid="rule-row" data-rule={r.name}>
+              <td>
+                <button
+                  type="button"
+                  role="switch"
+                  aria-checked={r.enabled}
+                  aria-label="Enabled"
+                  className="switch"
+                  disabled={!canWrite}
+                  onClick={() => toggle.mutate(r)}
+                />
+              </td>
+              <td>
+                <Link to="/alerts/rules/$ruleId" params={{ ruleId: r.id }}>
+                  {r.name}
+                </Link>
+              </td>
+              <td className={`state-${r.state}`} data-testid="rule-state">
+                {r.state}
+              </td>
+              <td>
+                {r.query.aggregation ?? 'avg'}({r.query.query}) {r.condition} {r.threshold} for {r.duration}
+              </td>
+              <td>{r.severity}</td>
+              <td>
+                {r.notification.type}: {r.notification.target}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rules.isSuccess && rules.data.length === 0 && <p className="muted">No alert rules yet.</p>}
+    </>
+  );
+}
+
+const CONDITIONS: Schemas['Condition'][] = ['gt', 'gte', 'lt', 'lte', 'eq', 'ne'];
+const SEVERITIES: Schemas['Severity'][] = ['info', 'warning', 'critical'];
+
+export function RuleFormPage() {
+  const { ruleId } = useParams({ from: '/alerts/rules/$ruleId' });
+  const isNew = ruleId === 'new';
+  const rule = useQuery({
+    queryKey: keys.rule(ruleId),
+    queryFn: async () => (await ok(api.GET('/api/v1/alerts/rules/{id}', { params: { path: { id: ruleId } } }))).data,
+    enabled: !isNew,
+  });
+  if (!isNew && rule.isPending) return <p className="muted">Loading…</p>;
+  if (!isNew && rule.isError) return <p className="panel-error">{rule.error.message}</p>;
+  return <RuleForm key={ruleId} rule={isNew ? undefined : rule.data} />;
+}
+
+function RuleForm({ rule }: { rule?: Rule }) {
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const [name, setName] = useState(rule?.name ?? '');
+  const [query, setQuery] = useState<QueryValue>({
+    query: rule?.query.query ?? '',
+    aggregation: rule?.query.aggregation ?? 'avg',
+    tags: rule?.query.tags ?? {},
+    groupBy: rule?.query.groupBy ?? [],
+    step: '',
+  });
+  const [window, setWindow] = useState(rule?.query.window ?? '');
+  const [condition, setCondition] = useState<Schemas['Condition']>(rule?.condition ?? 'gt');
+  const [threshold, setThreshold] = useState(rule ? String(rule.threshold) : '');
+  const [duration, setDuration] = useState(rule?.duration ?? '1m');
+  const [severity, setSeverity] = useState<Schemas['Severity']>(rule?.severity ?? 'warning');
+  const [channel, setChannel] = useState<Schemas['Channel']>(rule?.notification.type ?? 'webhook');
+  const [target, setTarget] = useState(rule?.notification.target ?? '');
+  const [noData, setNoData] = useState<Schemas['NoDataPolicy']>(rule?.noData ?? 'ok');
+  const [enabled, setEnabled] = useState(rule?.enabled ?? true);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [evaluation, setEvaluation] = useState<Schemas['Evaluation'] | null>(null);
+
+  const body = (): RuleRequest | null => {
+    const local: Record<string, string> = {};
+    if (!name.trim()) local.name = 'must not be empty';
+    if (!query.query.trim()) local['query.query'] = 'choose a metric';
+    if (threshold.trim() === '' || Number.isNaN(Number(threshold))) local.threshold = 'must be a number';
+    if (!/^\d+(ms|s|m|h|d)$/.test(duration.trim())) local.duration = 'a duration such as 0s, 1m or 5m';
+    if (!target.trim()) local['notification.target'] = channel === 'email' ? 'an email address' : 'a URL';
+    setErrors(local);
+    if (Object.keys(local).length > 0) return null;
+    return {
+      name: name.trim(),
+      query: { query: query.query.trim(), aggregation: query.aggregation, tags: query.tags, groupBy: query.groupBy, window: window.trim() || null },
+      condition,
+      threshold: Number(threshold),
+      duration: duration.trim(),
+      severity,
+      enabled,
+      notification: { type: channel, target: target.trim() },
+      noData,
+    };
+  };
+
+  const showServerError = (err: unknown) => {
+    if (err instanceof ApiError) {
+      setErrors(err.fieldErrors());
+      setFormError(err.message);
+    } else setFormError(String(err));
+  };
+
+  const save = async (e: React.FormEvent) => {
+    e.preventDefault();
+    const b = body();
+    if (!b) return;
+    try {
+      if (rule) await ok(api.PUT('/api/v1/alerts/rules/{id}', { params: { path: { id: rule.id } }, body: b }));
+      else await ok(api.POST('/api/v1/alerts/rules', { body: b }));
+      await qc.invalidateQueries({ queryKey: keys.rules });
+      await navigate({ to: '/alerts' });
+    } catch (err) {
+      showServerError(err);
+    }
+  };
+
+  const evaluate = async () => {
+    if (!rule) return;
+    try {
+      setEvaluation((await ok(api.POST('/api/v1/alerts/rules/{id}/evaluate', { params: { path: { id: rule.id } } }))).data);
+    } catch (err) {
+      showServerError(err);
+    }
+  };
+
+  const remove = async () => {
+    if (!rule || !confirm(`Delete the rule ${rule.name}?`)) return;
+    try {
+      await ok(api.DELETE('/api/v1/alerts/rules/{id}', { params: { path: { id: rule.id } } }));
+      await qc.invalidateQueries({ queryKey: keys.rules });
+      await navigate({ to: '/alerts' });
+    } catch (err) {
+      showServerError(err);
+    }
+  };
+
+  const err = (f: string) => fieldError(errors, f) && <span className="field-error">{fieldError(errors, f)}</span>;
+
+  return (
+    <form className="editor-form" onSubmit={save} noValidate aria-label="Alert rule">
+      <h1>{rule ? `Edit ${rule.name}` : 'New rule'}</h1>
+      <div className="form-grid">
+        <label>
+          Name
+          <input aria-label="Name" value={name} onChange={(e) => setName(e.target.value)} />
+          {err('name')}
+        </label>
+        <QueryEditor value={query} onChange={setQuery} errors={errors} showStep={false} />
+        <label>
+          Window
+          <input aria-label="Window" value={window} placeholder="as For, at least 1m" onChange={(e) => setWindow(e.target.value)} />
+          {err('window')}
+        </label>
+        <label>
+          Condition
+          <select aria-label="Condition" value={condition} onChange={(e) => setCondition(e.target.value as Schemas['Condition'])}>
+            {CONDITIONS.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Threshold
+          <input aria-label="Threshold" value={threshold} inputMode="decimal" onChange={(e) => setThreshold(e.target.value)} />
+          {err('threshold')}
+        </label>
+        <label>
+          For
+          <input aria-label="For" value={duration} onChange={(e) => setDuration(e.target.value)} />
+          {err('duration')}
+        </label>
+        <label>
+          Severity
+          <select aria-label="Severity" value={severity} onChange={(e) => setSeverity(e.target.value as Schemas['Severity'])}>
+            {SEVERITIES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Notification type
+          <select aria-label="Notification type" value={channel} onChange={(e) => setChannel(e.target.value as Schemas['Channel'])}>
+            <option value="webhook">webhook</option>
+            <option value="email">email</option>
+          </select>
+        </label>
+        <label>
+          Target
+          <input aria-label="Target" value={target} onChange={(e) => setTarget(e.target.value)} placeholder={channel === 'email' ? 'oncall@example.com' : 'https://hooks.example.com/vigil'} />
+          {err('target')}
+        </label>
+        <label>
+          No data
+          <select aria-label="No data" value={noData} onChange={(e) => setNoData(e.target.value as Schemas['NoDataPolicy'])}>
+            <option value="ok">ok</option>
+            <option value="alerting">alerting</option>
+            <option value="keep">keep</option>
+          </select>
+        </label>
+        <label>
+          <span>
+            <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled on save
+          </span>
+        </label>
+      </div>
+      {formError && (
+        <p className="field-error" role="alert">
+          {formError}
+        </p>
+      )}
+      <div className="toolbar">
+        <button type="submit" className="primary">
+          Save rule
+        </button>
+        {rule && (
+          <>
+            <button type="button" onClick={() => void evaluate()}>
+              Evaluate now
+            </button>
+            <button type="button" className="danger" onClick={() => void remove()}>
+              Delete rule
+            </button>
+          </>
+        )}
+        <button type="button" onClick={() => void navigate({ to: '/alerts' })}>
+          Cancel
+        </button>
+      </div>
+      {evaluation && (
+        <table className="data" aria-label="Evaluation">
+          <thead>
+            <tr>
+              <th>Labels</th>
+              <th>Value</th>
+              <th>Condition met</th>
+              <th>State now</th>
+              <th>Would be</th>
+            </tr>
+          </thead>
+          <tbody>
+            {evaluation.instances.map((i, k) => (
+              <tr key={k}>
+                <td>{JSON.stringify(i.labels)}</td>
+                <td>{i.value ?? 'no data'}</td>
+                <td>{i.conditionMet === null || i.conditionMet === undefined ? '–' : i.conditionMet ? 'yes' : 'no'}</td>
+                <td>{i.state}</td>
+                <td>{i.wouldBe}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </form>
+  );
+}
+
+const HISTORY_PAGE = 50;
+
+export function HistoryPage() {
+  const search = useSearch({ from: '/alerts/history' });
+  const [state, setState] = useState('');
+  const [cursors, setCursors] = useState<number[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const history = useQuery({
+    queryKey: ['history', search.ruleId, state, cursor],
+    queryFn: async () =>
+      ok(
+        api.GET('/api/v1/alerts/history', {
+          params: { query: { ruleId: search.ruleId, state: state || undefined, cursor, limit: HISTORY_PAGE } },
+        }),
+      ),
+  });
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Alert history</h1>
+        <AlertsNav />
+        <label>
+          State
+          <select aria-label="State" value={state} onChange={(e) => (setState(e.target.value), setCursors([]))}>
+            <option value="">any</option>
+            <option value="firing">firing</option>
+            <option value="resolved">resolved</option>
+          </select>
+        </label>
+      </div>
+      {history.isError && <p className="panel-error">{history.error.message}</p>}
+      <table className="data" aria-label="Alert history">
+        <thead>
+          <tr>
+            <th>At</th>
+            <th>Rule</th>
+            <th>State</th>
+            <th>Value</th>
+            <th>Labels</th>
+            <th>Notification</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(history.data?.data ?? []).map((e) => (
+            <tr key={e.id}>
+              <td>{e.at}</td>
+              <td>{e.ruleName}</td>
+              <td className={`state-${e.state}`}>{e.state}</td>
+              <td>{e.value ?? '–'}</td>
+              <td>{JSON.stringify(e.labels)}</td>
+              <td>{e.silenced ? 'silenced' : (e.notification ?? '')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="toolbar">
+        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Newer
+        </button>
+        <button
+          type="button"
+          disabled={!history.data?.meta.nextCursor}
+          onClick={() => history.data?.meta.nextCursor && setCursors([...cursors, history.data.meta.nextCursor])}
+        >
+          Older
+        </button>
+      </div>
+    </>
+  );
+}
+
+export function SilencesPage() {
+  const qc = useQueryClient();
+  const silences = useQuery({ queryKey: ['silences'], queryFn: async () => (await ok(api.GET('/api/v1/alerts/silences'))).data });
+  const rules = useQuery({ queryKey: keys.rules, queryFn: async () => (await ok(api.GET('/api/v1/alerts/rules'))).data });
+  const [ruleId, setRuleId] = useState('');
+  const [hours, setHours] = useState('2');
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  const create = async (e: React.FormEvent) => {
+    e.preventDefault();
+    try {
+      const endsAt = new Date(Date.now() + Number(hours) * 3_600_000).toISOString();
+      await ok(api.POST('/api/v1/alerts/silences', { body: { ruleId: ruleId || null, endsAt, comment } }));
+      setError(null);
+      await qc.invalidateQueries({ queryKey: ['silences'] });
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const expire = async (id: string) => {
+    try {
+      await ok(api.DELETE('/api/v1/alerts/silences/{id}', { params: { path: { id } } }));
+    } catch (err) {
+      toast.error((err as Error).message);
+    }
+    await qc.invalidateQueries({ queryKey: ['silences'] });
+  };
+  return (
+    <>
+      <div className="toolbar">
+        <h1>Silences</h1>
+        <AlertsNav />
+      </div>
+      <form className="toolbar" onSubmit={create} aria-label="New silence">
+        <label>
+          Rule
+          <select aria-label="Rule" value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
+            <option value="">every rule</option>
+            {(rules.data ?? []).map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Hours
+          <input aria-label="Hours" value={hours} onChange={(e) => setHours(e.target.value)} inputMode="decimal" />
+        </label>
+        <label>
+          Comment
+          <input aria-label="Comment" value={comment} onChange={(e) => setComment(e.target.value)} />
+        </label>
+        <button type="submit" className="primary">
+          Create silence
+        </button>
+        {error && <span className="field-error">{error}</span>}
+      </form>
+      <table className="data" aria-label="Silences">
+        <thead>
+          <tr>
+            <th>Rule</th>
+            <th>From</th>
+            <th>Until</th>
+            <th>Comment</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {(silences.data ?? []).map((s) => (
+            <tr key={s.id}>
+              <td>{rules.data?.find((r) => r.id === s.ruleId)?.name ?? (s.ruleId ? s.ruleId.slice(0, 8) : 'every rule')}</td>
+              <td>{s.startsAt}</td>
+              <td>{s.endsAt}</td>
+              <td>{s.comment}</td>
+              <td>
+                <button type="button" onClick={() => void expire(s.id)}>
+                  Expire
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}

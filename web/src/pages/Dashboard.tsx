@@ -1,0 +1,297 @@
+import { useCallback, useMemo, useState } from 'react';
+import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
+import { GridLayout, useContainerWidth, type Layout } from 'react-grid-layout';
+import 'react-grid-layout/css/styles.css';
+import { toast } from 'sonner';
+import { api, ok } from '../api/client';
+import { keys, useDashboard, useInvalidate, useMe, useMetricTags, type Dashboard, type Panel } from '../api/hooks';
+import { Dialog } from '../components/Dialog';
+import { InspectDialog } from '../components/Inspect';
+import { PanelView } from '../components/Panel';
+import { RefreshPicker, TimeRangePicker } from '../components/TimeControls';
+import { describeChange, diffLayout } from '../lib/layout';
+import { REFRESH_MS } from '../lib/refresh';
+import { isRelative, shiftRange, zoomOut, zoneLabel } from '../lib/timerange';
+import { ALL } from '../lib/variables';
+import type { DashboardSearch } from '../router';
+import { useEdit } from '../state/edit';
+import { layoutOf, useLayoutSaver } from '../state/layoutSaver';
+import { usePanelData } from '../state/panelData';
+import { useTick } from '../state/tick';
+import { panelRequests, useViewState, type Variable } from '../state/dashboardView';
+
+export function DashboardPage() {
+  const { id } = useParams({ from: '/d/$id' });
+  const dashboard = useDashboard(id);
+  if (dashboard.isPending) return <p className="muted">Loading dashboard…</p>;
+  if (dashboard.isError) return <p className="panel-error">{dashboard.error.message}</p>;
+  return <DashboardView key={id} dashboard={dashboard.data} />;
+}
+
+export function canEditDashboard(me: { id: string; role: string } | undefined, d: Dashboard): boolean {
+  return !!me && (me.role === 'admin' || (me.role === 'editor' && d.ownerId === me.id));
+}
+
+function VariablePicker({ v, selected, onChange }: { v: Variable; selected: string[]; onChange: (values: string[]) => void }) {
+  const tags = useMetricTags(v.metric);
+  const values = tags.data?.[v.tagKey] ?? [];
+  const label = v.label || v.name;
+  return (
+    <label className="variable">
+      {label}
+      <select
+        aria-label={label}
+        multiple={!!v.multi}
+        value={v.multi ? selected : selected[0]}
+        onChange={(e) => onChange([...e.target.selectedOptions].map((o) => o.value))}
+      >
+        {v.includeAll && <option value={ALL}>All</option>}
+        {values.map((value) => (
+          <option key={value} value={value}>
+            {value}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function DashboardView({ dashboard }: { dashboard: Dashboard }) {
+  const search = useSearch({ from: '/d/$id' });
+  const navigate = useNavigate({ from: '/d/$id' });
+  const me = useMe();
+  const invalidate = useInvalidate();
+  const view = useViewState(dashboard, search);
+  const tick = useTick(view.from, view.to, view.tz, REFRESH_MS[view.refresh] ?? 0);
+  const { editing, setEditing } = useEdit();
+  const saver = useLayoutSaver(dashboard);
+  const [inspecting, setInspecting] = useState<Panel | null>(null);
+  const [deleting, setDeleting] = useState<Panel | null>(null);
+  const { width, containerRef, mounted } = useContainerWidth();
+  const editable = canEditDashboard(me.data, dashboard);
+
+  const requests = useMemo(
+    () => (tick.range ? panelRequests(dashboard.panels, tick.range.end - tick.range.start, view.selected) : []),
+    [dashboard.panels, tick.range, view.selected],
+  );
+  const data = usePanelData(dashboard.id, requests, tick.range, isRelative(view.to), tick.seq);
+
+  const setSearch = useCallback(
+    (patch: Partial<DashboardSearch> & Record<string, unknown>) => void navigate({ search: (s: DashboardSearch) => ({ ...s, ...patch }) }),
+    [navigate],
+  );
+  const zoomTo = useCallback((start: number, end: number) => setSearch({ from: String(start), to: String(end) }), [setSearch]);
+
+  const duplicate = async (p: Panel) => {
+    try {
+      const bottom = Math.max(0, ...saver.layout.map((l) => l.y + l.h));
+      await ok(
+        api.POST('/api/v1/dashboards/{id}/panels', {
+          params: { path: { id: dashboard.id } },
+          body: { title: `${p.title} (copy)`, type: p.type, query: p.query, options: p.options, position: { ...p.position, x: 0, y: bottom } },
+        }),
+      );
+      await invalidate(keys.dashboard(dashboard.id));
+    } catch (e) {
+      toast.error(`Could not duplicate ${p.title}: ${(e as Error).message}`);
+    }
+  };
+
+  const remove = async (p: Panel) => {
+    setDeleting(null);
+    try {
+      await ok(api.DELETE('/api/v1/dashboards/{id}/panels/{panelId}', { params: { path: { id: dashboard.id, panelId: p.id } } }));
+      await invalidate(keys.dashboard(dashboard.id));
+    } catch (e) {
+      toast.error(`Could not delete ${p.title}: ${(e as Error).message}`);
+    }
+  };
+
+  const onStop = (layout: Layout) => saver.change(layout.map(({ i, x, y, w, h }) => ({ i, x, y, w, h })));
+  const title = (pid: string) => dashboard.panels.find((p) => p.id === pid)?.title ?? pid;
+
+  return (
+    <>
+      <div className="toolbar">
+        <h1>{dashboard.name}</h1>
+        {view.variables.map((v) => (
+          <VariablePicker
+            key={v.name}
+            v={v}
+            selected={view.selected[v.name] ?? []}
+            onChange={(values) => setSearch({ [`var-${v.name}`]: v.multi ? values : values[0] })}
+          />
+        ))}
+        <span className="spacer" />
+        <TimeRangePicker from={view.from} to={view.to} tz={view.tz} error={tick.error} onChange={(from, to) => setSearch({ from, to })} />
+        <button type="button" aria-label="Zoom out" title="Zoom out" disabled={!tick.range} onClick={() => tick.range && zoomTo(zoomOut(tick.range, Date.now()).start, zoomOut(tick.range, Date.now()).end)}>
+          ⊖
+        </button>
+        <button type="button" aria-label="Shift back" title="Shift back" disabled={!tick.range} onClick={() => tick.range && zoomTo(shiftRange(tick.range, -1).start, shiftRange(tick.range, -1).end)}>
+          ◀
+        </button>
+        <button type="button" aria-label="Shift forward" title="Shift forward" disabled={!tick.range} onClick={() => tick.range && zoomTo(shiftRange(tick.range, 1).start, shiftRange(tick.range, 1).end)}>
+          ▶
+        </button>
+        <button type="button" aria-label="Time zone" title="Switch between UTC and the browser's zone" onClick={() => setSearch({ tz: view.tz === 'utc' ? 'browser' : 'utc' })}>
+          {zoneLabel(view.tz)}
+        </button>
+        <RefreshPicker value={view.refresh} onChange={(refresh) => setSearch({ refresh: refresh as DashboardSearch['refresh'] })} />
+        <button type="button" aria-label="Refresh now" onClick={tick.refresh}>
+          ↻
+        </button>
+        <button type="button" aria-label="Kiosk mode" onClick={() => setSearch({ kiosk: true })}>
+          ⛶
+        </button>
+        {editable && !editing && (
+          <button type="button" onClick={() => setEditing(true)}>
+            Edit
+          </button>
+        )}
+        {editable && editing && (
+          <>
+            <Link to="/d/$id/panel/$panelId" params={{ id: dashboard.id, panelId: 'new' }} search={search} className="button-link">
+              <button type="button">Add panel</button>
+            </Link>
+            <button
+              type="button"
+              className="primary"
+              onClick={() => {
+                saver.flush();
+                setEditing(false);
+              }}
+            >
+              Save
+            </button>
+          </>
+        )}
+        {saver.saving && <span className="muted">Saving…</span>}
+      </div>
+      {search.kiosk && (
+        <button type="button" className="kiosk-exit" aria-label="Exit kiosk mode" onClick={() => setSearch({ kiosk: undefined })}>
+          ✕
+        </button>
+      )}
+      {data.isError && <p className="panel-error">{data.error.message}</p>}
+      <div ref={containerRef} className="grid-host" data-testid="grid">
+        {mounted && (
+          <GridLayout
+            width={width}
+            layout={saver.layout}
+            gridConfig={{ cols: 24, rowHeight: 30, margin: [8, 8] }}
+            dragConfig={{ enabled: editing, handle: '.drag-handle' }}
+            resizeConfig={{ enabled: editing }}
+            onDragStop={onStop}
+            onResizeStop={onStop}
+          >
+            {dashboard.panels.map((p) => (
+              <div key={p.id}>
+                <PanelView
+                  panel={p}
+                  data={data.data?.get(p.id)}
+                  loading={data.isPending || data.isFetching}
+                  range={tick.range}
+                  tz={view.tz}
+                  syncKey={`dashboard-${dashboard.id}`}
+                  onZoom={zoomTo}
+                  actions={
+                    <>
+                      <button type="button" aria-label={`Inspect ${p.title}`} onClick={() => setInspecting(p)}>
+                        i
+                      </button>
+                      {editing && (
+                        <>
+                          <Link to="/d/$id/panel/$panelId" params={{ id: dashboard.id, panelId: p.id }} search={search}>
+                            <button type="button" aria-label={`Edit ${p.title}`}>
+                              ✎
+                            </button>
+                          </Link>
+                          <button type="button" aria-label={`Duplicate ${p.title}`} onClick={() => void duplicate(p)}>
+                            ⧉
+                          </button>
+                          <button type="button" aria-label={`Delete ${p.title}`} onClick={() => setDeleting(p)}>
+                            🗑
+                          </button>
+                        </>
+                      )}
+                    </>
+                  }
+                />
+              </div>
+            ))}
+          </GridLayout>
+        )}
+      </div>
+      {dashboard.panels.length === 0 && <p className="muted">This dashboard has no panels yet{editable ? ': Edit, then Add panel.' : '.'}</p>}
+      {inspecting && <InspectDialog title={inspecting.title} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
+      {deleting && (
+        <Dialog
+          title={`Delete ${deleting.title}?`}
+          onClose={() => setDeleting(null)}
+          actions={
+            <>
+              <button type="button" onClick={() => setDeleting(null)}>
+                Cancel
+              </button>
+              <button type="button" className="primary" onClick={() => void remove(deleting)}>
+                Delete panel
+              </button>
+            </>
+          }
+        >
+          <p>The panel is removed from the dashboard.</p>
+        </Dialog>
+      )}
+      {saver.conflict && (
+        <Dialog
+          title="Someone else changed this dashboard"
+          onClose={saver.takeTheirs}
+          actions={
+            <>
+              <button type="button" onClick={saver.takeTheirs}>
+                Take theirs
+              </button>
+              <button type="button" className="primary" onClick={saver.keepMine}>
+                Keep mine
+              </button>
+            </>
+          }
+        >
+          <p>
+            Version {saver.conflict.theirs.version} was saved while you were editing. Your layout differs from it in:
+          </p>
+          <ul data-testid="conflict-changes">
+            {diffLayout(layoutOf(saver.conflict.theirs), saver.conflict.mine).map((c) => (
+              <li key={c.i}>{describeChange(c, title)}</li>
+            ))}
+          </ul>
+        </Dialog>
+      )}
+      {saver.draft && !saver.conflict && (
+        <Dialog
+          title="Unsaved changes found"
+          onClose={saver.discardDraft}
+          actions={
+            <>
+              <button type="button" onClick={saver.discardDraft}>
+                Discard draft
+              </button>
+              <button
+                type="button"
+                className="primary"
+                onClick={() => {
+                  setEditing(true);
+                  saver.restoreDraft();
+                }}
+              >
+                Restore draft
+              </button>
+            </>
+          }
+        >
+          <p>A layout you changed at {new Date(saver.draft.savedAt).toLocaleTimeString()} was not saved. Restore it?</p>
+        </Dialog>
+      )}
+    </>
+  );
+}
