@@ -319,7 +319,9 @@ mod tests {
         decode_lines(body.as_bytes(), precision, None, &limits(), 1000).unwrap()
     }
 
-    fn points(lines: &Lines) -> Vec<(String, Vec<(String, String)>, i64, f64)> {
+    type Stored = (String, Vec<(String, String)>, i64, f64);
+
+    fn points(lines: &Lines) -> Vec<Stored> {
         lines
             .decoded
             .points

@@ -20,7 +20,8 @@ async fn scenario() {
     let port = free_port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut first = spawn_app_with(move |s| s.http.addr = addr).await;
-    let prometheus = External::prometheus(&first.url("/api/v1/write"), "unused");
+    let key = issue_token(&first.db, ADMIN_EMAIL, "ingest").await;
+    let prometheus = External::prometheus(&first.url("/api/v1/write"), &key);
     prometheus.wait_ready().await;
     let instance = format!("127.0.0.1:{}", prometheus.port);
     let selector = format!("up{{job=\"prometheus\",instance=\"{instance}\"}}");
@@ -38,12 +39,13 @@ async fn scenario() {
     first.stop().await;
     let stopped_at = now_ms();
     tokio::time::sleep(OUTAGE).await;
-    let isolation = first.isolation.clone();
-    let second = spawn_app_with(move |s| {
-        isolation.apply(s);
-        s.http.addr = addr;
-    })
-    .await;
+    // The same settings: same database, queues, Redis prefix and port.
+    let application = vigil::app::Application::build(first.settings.clone())
+        .await
+        .expect("restart Vigil");
+    let handle = application.handle();
+    let server = actix_rt::spawn(application.run_until_stopped());
+    first.wait_until_broker_connected().await;
     let restarted_at = now_ms();
 
     // Wait for Prometheus to catch up past the outage, then compare everything up to
@@ -62,8 +64,9 @@ async fn scenario() {
         "Prometheus scraped only {} times during the {OUTAGE:?} outage: {truth:?}",
         during.len()
     );
-    assert_same_up_samples(&second, &truth, &prometheus).await;
+    assert_same_up_samples(&first, &truth, &prometheus).await;
     drop(prometheus);
-    second.cleanup().await;
+    handle.stop(true).await;
+    let _ = server.await;
     first.cleanup().await;
 }
