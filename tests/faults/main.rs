@@ -11,6 +11,8 @@
 //!   the ingest queue is full (`x-max-length`), which must turn into 503.
 //! - `sigterm`: the real `vigil serve` binary is sent SIGTERM under load, then
 //!   restarted to drain the queue.
+//! - `compaction_kill`: `vigil serve` killed with SIGKILL at random moments while it
+//!   compacts and merges late points, ten times; every acknowledged point once.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
 //!   load, then back.
 
@@ -22,6 +24,7 @@ mod load;
 mod proxy;
 
 mod broker_outage;
+mod compaction_kill;
 mod database_outage;
 mod sigterm;
 
