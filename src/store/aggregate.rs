@@ -481,7 +481,7 @@ pub async fn aggregate(
             let rows: Vec<(i32, i64, f64, f64, f64, i64)> = sqlx::query_as(statement)
                 .bind(step_secs)
                 .bind(&selection.ids)
-                .bind(&groups_of(selection))
+                .bind(groups_of(selection))
                 .bind(timestamp(range.start_ms))
                 .bind(timestamp(range.end_ms))
                 .fetch_all(&mut *tx)
@@ -595,6 +595,57 @@ mod tests {
             }
         );
         assert_eq!(segs[3].1.end_ms, NOW - 5 * MINUTE_MS);
+    }
+
+    fn one_series(times: &[i64], values: &[f64]) -> (Vec<SeriesSamples>, HashMap<i64, i32>) {
+        let s = SeriesSamples {
+            series_id: 7,
+            times_ms: times.to_vec(),
+            values: values.to_vec(),
+        };
+        (vec![s], HashMap::from([(7, 0)]))
+    }
+
+    #[test]
+    fn raw_percentiles_interpolate_like_percentile_cont() {
+        let (s, g) = one_series(&[0, 1, 2, 3, 60_000], &[4.0, 1.0, 3.0, 2.0, 9.0]);
+        let p = raw_percentiles(&s, &g, 60_000, 0.5);
+        assert_eq!(p[&(0, 0)], 2.5);
+        assert_eq!(p[&(0, 60_000)], 9.0);
+        assert_eq!(
+            raw_percentiles(&s, &g, 60_000, 0.99)[&(0, 0)],
+            3.0 + 0.97 * (4.0 - 3.0)
+        );
+    }
+
+    #[test]
+    fn raw_rates_count_resets_and_use_the_sample_before_the_range() {
+        // 10 before the range, then 15, 25, a reset to 5, 8: increases 5, 10, 5, 3.
+        let (s, g) = one_series(
+            &[-1000, 0, 10_000, 20_000, 70_000],
+            &[10.0, 15.0, 25.0, 5.0, 8.0],
+        );
+        let r = raw_rates(&s, &g, 60_000, 0);
+        assert_eq!(r[&(0, 0)], 20.0 / 60.0);
+        assert_eq!(r[&(0, 60_000)], 3.0 / 60.0);
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn raw_partials_bucket_by_step_from_the_epoch() {
+        let (s, g) = one_series(&[-1, 0, 59_999, 60_000], &[1.0, 2.0, 3.0, 4.0]);
+        let p = raw_partials(&s, &g, 60_000);
+        assert_eq!(p[&(0, -60_000)].count, 1);
+        assert_eq!(
+            p[&(0, 0)],
+            Partial {
+                min: 2.0,
+                max: 3.0,
+                sum: 5.0,
+                count: 2
+            }
+        );
+        assert_eq!(p[&(0, 60_000)].sum, 4.0);
     }
 
     #[test]

@@ -172,6 +172,9 @@ async fn insert_blocks(
     Ok(())
 }
 
+/// series id, range start and end (ms), count, timestamps column, values column.
+type StoredBlock = (i64, i64, i64, i32, Vec<u8>, Vec<u8>);
+
 /// Samples grouped per series, timestamps in µs.
 type SeriesPoints = BTreeMap<i64, (Vec<i64>, Vec<f64>)>;
 
@@ -409,7 +412,7 @@ pub async fn rewrite_blocks(
         tx.commit().await?;
         return Ok(StepOutcome::default());
     }
-    let old: Vec<(i64, i64, i64, i32, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+    let old: Vec<StoredBlock> = sqlx::query_as(
         "DELETE FROM points_blocks
          WHERE series_id = ANY($1) AND range_start < $3 AND range_end > $2
            AND range_start > $2 - interval '1 day'
@@ -439,10 +442,9 @@ pub async fn rewrite_blocks(
     })
 }
 
-#[allow(clippy::type_complexity)]
 fn merge_blocks(
     target: (i64, i64),
-    old: Vec<(i64, i64, i64, i32, Vec<u8>, Vec<u8>)>,
+    old: Vec<StoredBlock>,
     late: Vec<(i64, DateTime<Utc>, f64)>,
     level: usize,
 ) -> Result<Vec<NewBlock>, sqlx::Error> {

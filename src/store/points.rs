@@ -54,7 +54,8 @@ pub async fn write_batches(
     if points_written > 0 {
         let all = to_write.iter().flat_map(|b| b.rows.iter());
         let closed = compaction_barrier::closed_ranges(&mut tx, all.clone()).await?;
-        let (hot, late): (Vec<&(i64, i64, f64)>, Vec<&(i64, i64, f64)>) =
+        type Rows<'r> = Vec<&'r (i64, i64, f64)>;
+        let (hot, late): (Rows, Rows) =
             all.partition(|r| !compaction_barrier::is_closed(&closed, r.1));
         for (table, rows) in [("points", hot), ("points_late", late)] {
             if rows.is_empty() {
@@ -135,7 +136,12 @@ pub mod compaction_barrier {
         rows: impl Iterator<Item = &'a (i64, i64, f64)>,
     ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
         let mut starts: Vec<i64> = rows
-            .flat_map(|r| [r.1.div_euclid(HOUR_MS) * HOUR_MS, r.1.div_euclid(DAY_MS) * DAY_MS])
+            .flat_map(|r| {
+                [
+                    r.1.div_euclid(HOUR_MS) * HOUR_MS,
+                    r.1.div_euclid(DAY_MS) * DAY_MS,
+                ]
+            })
             .collect();
         starts.sort_unstable();
         starts.dedup();

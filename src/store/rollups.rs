@@ -132,7 +132,10 @@ async fn insert_from_raw(
             }
             ids.push(series.series_id);
             buckets.push(DateTime::<Utc>::from_timestamp_millis(bucket).unwrap_or_default());
-            (mins.push(mn), maxs.push(mx), sums.push(sm), counts.push(n));
+            mins.push(mn);
+            maxs.push(mx);
+            sums.push(sm);
+            counts.push(n);
         }
     }
     if ids.is_empty() {

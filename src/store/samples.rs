@@ -128,6 +128,8 @@ pub async fn read_raw_all(
 }
 
 type Row = (i64, i64, f64);
+/// series id, range start and end (ms), timestamps column, values column.
+type BlockRow = (i64, i64, i64, Vec<u8>, Vec<u8>);
 
 async fn read(
     pool: &PgPool,
@@ -169,7 +171,7 @@ async fn read(
             .fetch_all(&mut *tx)
             .await?
     };
-    let blocks: Vec<(i64, i64, i64, Vec<u8>, Vec<u8>)> = sqlx::query_as(BLOCKS)
+    let blocks: Vec<BlockRow> = sqlx::query_as(BLOCKS)
         .bind(&ids)
         .bind(start)
         .bind(end)
@@ -191,7 +193,7 @@ async fn read(
 /// Decodes the blocks and merges them with the hot rows and late points.
 fn stitch(
     hot: Vec<Row>,
-    blocks: Vec<(i64, i64, i64, Vec<u8>, Vec<u8>)>,
+    blocks: Vec<BlockRow>,
     late: Vec<Row>,
     range: TimeRange,
 ) -> Result<Vec<SeriesSamples>, CorruptBlock> {
@@ -266,6 +268,28 @@ fn timestamp(ms: i64) -> chrono::DateTime<chrono::Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stitch_merges_rows_blocks_and_late_points_in_one_order() {
+        let block = crate::store::blocks::encode(&[5_000, 30_000_000], &[2.0, 3.0], 4).unwrap();
+        let blocks = vec![(1, 0, 3_600_000, block.times, block.values)];
+        let hot = vec![(1, 20_000, 9.0), (2, 1, 1.0)];
+        let late = vec![(1, 5, 1.0), (1, 5, 0.5)];
+        let range = TimeRange {
+            start_ms: 0,
+            end_ms: 30_000,
+        };
+        let out = stitch(hot, blocks, late, range).unwrap();
+        // The block's point at 30 000 ms is outside the range; equal times by value bits.
+        assert_eq!(out[0].times_ms, vec![5, 5, 5, 20_000]);
+        assert_eq!(out[0].values, vec![0.5, 1.0, 2.0, 9.0]);
+        assert_eq!(out[1].series_id, 2);
+        let bad = vec![(3, 0, 1, vec![1u8, 0, 0, 0, 0, 0], vec![7u8])];
+        let err = stitch(vec![], bad, vec![], range).unwrap_err();
+        assert_eq!(err.series_id, 3);
+        assert_eq!(us_to_ms(-1_500), -2);
+        assert_eq!(us_to_ms(1_499), 1);
+    }
 
     #[test]
     fn rows_group_per_series_in_order() {

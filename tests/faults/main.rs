@@ -13,6 +13,8 @@
 //!   mixing known and new series: every point stored once, no writer restart.
 //! - `sigterm`: the real `vigil serve` binary is sent SIGTERM under load, then
 //!   restarted to drain the queue.
+//! - `compaction_kill`: `vigil serve` killed with SIGKILL at random moments while it
+//!   compacts and merges late points, ten times; every acknowledged point once.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
 //!   load, then back.
 //! - `remote_write_outage`: Vigil stopped ~30 s while a real Prometheus remote-writes
@@ -26,6 +28,7 @@ mod load;
 mod proxy;
 
 mod broker_outage;
+mod compaction_kill;
 mod database_outage;
 mod series_cache;
 mod sigterm;

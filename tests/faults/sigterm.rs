@@ -16,13 +16,13 @@ const METRIC: &str = "sigterm";
 const GRACE: Duration = Duration::from_secs(15);
 
 /// A `vigil serve` child process, killed if the test ends while it runs.
-struct Vigil {
-    child: Child,
+pub(crate) struct Vigil {
+    pub(crate) child: Child,
     log: PathBuf,
 }
 
 impl Vigil {
-    fn start(env: &[(String, String)], log: &Path) -> Vigil {
+    pub(crate) fn start(env: &[(String, String)], log: &Path) -> Vigil {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -43,7 +43,7 @@ impl Vigil {
         }
     }
 
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
@@ -59,7 +59,7 @@ impl Vigil {
     }
 
     /// Waits for the process to exit, polling; None when it is still running at the deadline.
-    async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+    pub(crate) async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
@@ -73,7 +73,7 @@ impl Vigil {
     }
 
     /// Waits until `/health` answers 200, failing early if the process exits.
-    async fn wait_healthy(&mut self, client: &awc::Client, address: &str) {
+    pub(crate) async fn wait_healthy(&mut self, client: &awc::Client, address: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
