@@ -416,8 +416,17 @@ fn parse_query(form: &Form) -> Result<promql_parser::parser::Expr, PromError> {
     let query = form
         .get("query")
         .ok_or_else(|| PromError::bad("invalid parameter \"query\": query must not be empty"))?;
-    promql::parse(query)
-        .map_err(|e| PromError::bad(format!("invalid parameter \"query\": parse error: {e}")))
+    promql::parse(query).map_err(|e| {
+        // The parser knows only the functions Vigil could evaluate; one it does not
+        // know is, to the client, an unsupported construct.
+        match e.split("unknown function with name '").nth(1) {
+            Some(rest) => PromError::bad(format!(
+                "invalid parameter \"query\": function {}() is not supported",
+                rest.trim_end_matches('\'')
+            )),
+            None => PromError::bad(format!("invalid parameter \"query\": parse error: {e}")),
+        }
+    })
 }
 
 /// The query timeout: the `timeout` parameter, never above `query.timeout`.
