@@ -147,13 +147,13 @@ pub fn routes() -> Vec<Mounted> {
         at(M::GET, "/ping", influx::ping),
         // --- Prometheus query API ---
         at(M::GET, "/prometheus/api/v1/query", prom_api::query),
-        at(M::POST, "/prometheus/api/v1/query", prom_api::query),
+        at(M::POST, "/prometheus/api/v1/query", prom_api::query_post),
         at(M::GET, "/prometheus/api/v1/query_range", prom_api::query_range),
-        at(M::POST, "/prometheus/api/v1/query_range", prom_api::query_range),
+        at(M::POST, "/prometheus/api/v1/query_range", prom_api::query_range_post),
         at(M::GET, "/prometheus/api/v1/series", prom_api::series),
-        at(M::POST, "/prometheus/api/v1/series", prom_api::series),
+        at(M::POST, "/prometheus/api/v1/series", prom_api::series_post),
         at(M::GET, "/prometheus/api/v1/labels", prom_api::labels),
-        at(M::POST, "/prometheus/api/v1/labels", prom_api::labels),
+        at(M::POST, "/prometheus/api/v1/labels", prom_api::labels_post),
         at(
             M::GET,
             "/prometheus/api/v1/label/{name}/values",
@@ -175,7 +175,7 @@ pub fn routes() -> Vec<Mounted> {
         at(
             M::POST,
             "/prometheus/api/v1/query_exemplars",
-            prom_api::query_exemplars,
+            prom_api::query_exemplars_post,
         ),
     ]
 }

@@ -212,6 +212,11 @@ pub struct ExportBody {
         super::prom_api::rules,
         super::prom_api::alerts,
         super::prom_api::query_exemplars,
+        super::prom_api::query_post,
+        super::prom_api::query_range_post,
+        super::prom_api::series_post,
+        super::prom_api::labels_post,
+        super::prom_api::query_exemplars_post,
     ),
     components(schemas(
         IngestPoint,

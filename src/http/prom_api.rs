@@ -416,8 +416,17 @@ fn parse_query(form: &Form) -> Result<promql_parser::parser::Expr, PromError> {
     let query = form
         .get("query")
         .ok_or_else(|| PromError::bad("invalid parameter \"query\": query must not be empty"))?;
-    promql::parse(query)
-        .map_err(|e| PromError::bad(format!("invalid parameter \"query\": parse error: {e}")))
+    promql::parse(query).map_err(|e| {
+        // The parser knows only the functions Vigil could evaluate; one it does not
+        // know is, to the client, an unsupported construct.
+        match e.split("unknown function with name '").nth(1) {
+            Some(rest) => PromError::bad(format!(
+                "invalid parameter \"query\": function {}() is not supported",
+                rest.trim_end_matches('\'')
+            )),
+            None => PromError::bad(format!("invalid parameter \"query\": parse error: {e}")),
+        }
+    })
 }
 
 /// The query timeout: the `timeout` parameter, never above `query.timeout`.
@@ -489,7 +498,11 @@ fn matrix(series: Vec<Series>) -> Vec<MatrixItem> {
         .into_iter()
         .map(|s| MatrixItem {
             metric: s.labels,
-            values: s.samples.into_iter().map(|(t, v)| PromPoint(t, v)).collect(),
+            values: s
+                .samples
+                .into_iter()
+                .map(|(t, v)| PromPoint(t, v))
+                .collect(),
         })
         .collect()
 }
@@ -500,7 +513,9 @@ fn query_response(outcome: Outcome) -> HttpResponse {
         Outcome::Instant(InstantResult::Matrix(series)) => {
             ("matrix", ResultData::Matrix(matrix(series)))
         }
-        Outcome::Instant(InstantResult::Scalar(t, v)) => ("scalar", ResultData::Scalar(PromPoint(t, v))),
+        Outcome::Instant(InstantResult::Scalar(t, v)) => {
+            ("scalar", ResultData::Scalar(PromPoint(t, v)))
+        }
         Outcome::Instant(InstantResult::String(t, s)) => {
             let ts = serde_json::from_str(&format_timestamp(t)).unwrap_or_default();
             ("string", ResultData::String((ts, s)))
@@ -523,7 +538,7 @@ fn query_response(outcome: Outcome) -> HttpResponse {
     })
 }
 
-#[utoipa::path(method(get, post), path = "/prometheus/api/v1/query", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/query", tag = "prometheus", operation_id = "prom_query",
     params(
         ("query" = String, Query, description = "PromQL expression"),
         ("time" = Option<String>, Query, description = "Evaluation time: Unix seconds or RFC 3339; default now"),
@@ -552,10 +567,12 @@ pub async fn query(
         subquery_step_ms: SUBQUERY_STEP_MS,
     };
     let timeout = timeout_of(&form, &state)?;
-    Ok(query_response(run(&state, expr, params, timeout, false).await?))
+    Ok(query_response(
+        run(&state, expr, params, timeout, false).await?,
+    ))
 }
 
-#[utoipa::path(method(get, post), path = "/prometheus/api/v1/query_range", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/query_range", tag = "prometheus", operation_id = "prom_query_range",
     params(
         ("query" = String, Query, description = "PromQL expression"),
         ("start" = String, Query, description = "Unix seconds or RFC 3339"),
@@ -612,7 +629,9 @@ pub async fn query_range(
         subquery_step_ms: SUBQUERY_STEP_MS,
     };
     let timeout = timeout_of(&form, &state)?;
-    Ok(query_response(run(&state, expr, params, timeout, true).await?))
+    Ok(query_response(
+        run(&state, expr, params, timeout, true).await?,
+    ))
 }
 
 // ---------------------------------------------------------------------------------
@@ -658,7 +677,7 @@ fn limited<T>(mut v: Vec<T>, limit: Option<usize>) -> Vec<T> {
     v
 }
 
-#[utoipa::path(method(get, post), path = "/prometheus/api/v1/series", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/series", tag = "prometheus", operation_id = "prom_series",
     params(("match[]" = Vec<String>, Query, description = "Series selectors, at least one")),
     responses(
         (status = 200, description = "Label sets of the matching series", body = PromSeriesResponse),
@@ -678,7 +697,7 @@ pub async fn series(
     Ok(success(limited(found, limit_of(&form)?)))
 }
 
-#[utoipa::path(method(get, post), path = "/prometheus/api/v1/labels", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/labels", tag = "prometheus", operation_id = "prom_labels",
     params(("match[]" = Option<Vec<String>>, Query, description = "Only labels of these series")),
     responses((status = 200, description = "Label names, sorted", body = PromStringsResponse)))]
 pub async fn labels(
@@ -727,7 +746,7 @@ fn unescape_label(name: &str) -> String {
     out
 }
 
-#[utoipa::path(get, path = "/prometheus/api/v1/label/{name}/values", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/label/{name}/values", tag = "prometheus", operation_id = "prom_label_values",
     params(
         ("name" = String, Path, description = "Label name; __name__ lists metric names"),
         ("match[]" = Option<Vec<String>>, Query, description = "Only values of these series"),
@@ -761,7 +780,7 @@ pub async fn label_values(
 // ---------------------------------------------------------------------------------
 // Metadata, build info, rules, alerts, exemplars.
 
-#[utoipa::path(get, path = "/prometheus/api/v1/metadata", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/metadata", tag = "prometheus", operation_id = "prom_metadata",
     params(("metric" = Option<String>, Query, description = "Only this metric")),
     responses((status = 200, description = "TYPE, HELP and UNIT per metric, from metric_definitions", body = PromMetadataResponse)))]
 pub async fn metadata(
@@ -795,7 +814,7 @@ pub async fn metadata(
     Ok(success(data))
 }
 
-#[utoipa::path(get, path = "/prometheus/api/v1/status/buildinfo", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/status/buildinfo", tag = "prometheus", operation_id = "prom_buildinfo",
     responses((status = 200, description = "A Prometheus version Grafana accepts; no features key", body = PromBuildInfoResponse)))]
 pub async fn buildinfo(_principal: Principal) -> HttpResponse {
     success(BuildInfo {
@@ -862,7 +881,7 @@ async fn rules_and_alerts(
         .collect())
 }
 
-#[utoipa::path(get, path = "/prometheus/api/v1/rules", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/rules", tag = "prometheus", operation_id = "prom_rules",
     responses((status = 200, description = "Vigil's alert rules as one Prometheus rule group", body = PromRulesResponse)))]
 pub async fn rules(
     _principal: Principal,
@@ -915,7 +934,7 @@ pub async fn rules(
     Ok(success(PromRuleGroups { groups }))
 }
 
-#[utoipa::path(get, path = "/prometheus/api/v1/alerts", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/alerts", tag = "prometheus", operation_id = "prom_alerts",
     responses((status = 200, description = "Pending and firing alert instances", body = PromAlertsResponse)))]
 pub async fn alerts(
     _principal: Principal,
@@ -929,10 +948,63 @@ pub async fn alerts(
     Ok(success(PromAlertList { alerts }))
 }
 
-#[utoipa::path(method(get, post), path = "/prometheus/api/v1/query_exemplars", tag = "prometheus",
+#[utoipa::path(get, path = "/prometheus/api/v1/query_exemplars", tag = "prometheus", operation_id = "prom_query_exemplars",
     responses((status = 200, description = "Always empty", body = PromExemplarsResponse)))]
 pub async fn query_exemplars(_principal: Principal) -> HttpResponse {
     success(Vec::<serde_json::Value>::new())
+}
+
+/// The POST (form body) twin of a GET route: the same handler, its own operation in
+/// the OpenAPI document.
+macro_rules! form_post {
+    ($name:ident, $get:ident, $path:literal, $body:ty) => {
+        #[utoipa::path(post, path = $path, tag = "prometheus",
+            request_body(content = String, content_type = "application/x-www-form-urlencoded",
+                description = "The GET route's parameters as a form"),
+            responses(
+                (status = 200, description = "As the GET route", body = $body),
+                (status = 400, description = "bad_data", body = PromErrorBody),
+            ))]
+        pub async fn $name(
+            principal: Principal,
+            state: web::Data<AppState>,
+            req: HttpRequest,
+            body: web::Bytes,
+        ) -> Result<HttpResponse, PromError> {
+            $get(principal, state, req, body).await
+        }
+    };
+}
+
+form_post!(
+    query_post,
+    query,
+    "/prometheus/api/v1/query",
+    PromQueryResponse
+);
+form_post!(
+    query_range_post,
+    query_range,
+    "/prometheus/api/v1/query_range",
+    PromQueryResponse
+);
+form_post!(
+    series_post,
+    series,
+    "/prometheus/api/v1/series",
+    PromSeriesResponse
+);
+form_post!(
+    labels_post,
+    labels,
+    "/prometheus/api/v1/labels",
+    PromStringsResponse
+);
+
+#[utoipa::path(post, path = "/prometheus/api/v1/query_exemplars", tag = "prometheus",
+    responses((status = 200, description = "Always empty", body = PromExemplarsResponse)))]
+pub async fn query_exemplars_post(principal: Principal) -> HttpResponse {
+    query_exemplars(principal).await
 }
 
 #[cfg(test)]
@@ -943,7 +1015,10 @@ mod tests {
     fn times_and_durations_parse_both_forms() {
         assert_eq!(parse_time("1700000000").unwrap(), 1_700_000_000_000);
         assert_eq!(parse_time("1700000000.5").unwrap(), 1_700_000_000_500);
-        assert_eq!(parse_time("2023-11-14T22:13:20Z").unwrap(), 1_700_000_000_000);
+        assert_eq!(
+            parse_time("2023-11-14T22:13:20Z").unwrap(),
+            1_700_000_000_000
+        );
         assert!(parse_time("yesterday").is_err());
         assert_eq!(parse_duration("15").unwrap(), 15_000);
         assert_eq!(parse_duration("0.5").unwrap(), 500);

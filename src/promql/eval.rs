@@ -176,7 +176,9 @@ impl<'a> Evaluator<'a> {
                             )))
                         }
                     };
-                    self.subquery_cache.borrow_mut().insert((node, ts), s.clone());
+                    self.subquery_cache
+                        .borrow_mut()
+                        .insert((node, ts), s.clone());
                     s
                 }
             };
@@ -230,16 +232,11 @@ pub fn is_comparison(op: TokenId) -> bool {
     )
 }
 
+/// Arithmetic drops the metric name; Prometheus 2.42 keeps it for `atan2`.
 fn drops_name(op: TokenId) -> bool {
     matches!(
         op,
-        token::T_ADD
-            | token::T_SUB
-            | token::T_MUL
-            | token::T_DIV
-            | token::T_MOD
-            | token::T_POW
-            | token::T_ATAN2
+        token::T_ADD | token::T_SUB | token::T_MUL | token::T_DIV | token::T_MOD | token::T_POW
     )
 }
 

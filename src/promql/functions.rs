@@ -35,9 +35,8 @@ const RANGE_FUNCTIONS: &[&str] = &[
 ];
 
 const MATH_FUNCTIONS: &[&str] = &[
-    "abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "sgn", "acos", "acosh",
-    "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin", "sinh", "tan", "tanh", "deg",
-    "rad",
+    "abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "sgn", "acos", "acosh", "asin",
+    "asinh", "atan", "atanh", "cos", "cosh", "sin", "sinh", "tan", "tanh", "deg", "rad",
 ];
 
 const DATE_FUNCTIONS: &[&str] = &[
@@ -71,9 +70,14 @@ const OTHER_FUNCTIONS: &[&str] = &[
 
 /// Refuses the functions the evaluator does not know, by name.
 pub fn check(name: &str) -> Result<(), EvalError> {
-    let known = [RANGE_FUNCTIONS, MATH_FUNCTIONS, DATE_FUNCTIONS, OTHER_FUNCTIONS]
-        .iter()
-        .any(|list| list.contains(&name));
+    let known = [
+        RANGE_FUNCTIONS,
+        MATH_FUNCTIONS,
+        DATE_FUNCTIONS,
+        OTHER_FUNCTIONS,
+    ]
+    .iter()
+    .any(|list| list.contains(&name));
     if known {
         Ok(())
     } else {
@@ -84,11 +88,9 @@ pub fn check(name: &str) -> Result<(), EvalError> {
 }
 
 fn arg<'e>(call: &'e Call, i: usize) -> Result<&'e Expr, EvalError> {
-    call.args
-        .args
-        .get(i)
-        .map(|b| b.as_ref())
-        .ok_or_else(|| EvalError::Unsupported(format!("{}() is missing an argument", call.func.name)))
+    call.args.args.get(i).map(|b| b.as_ref()).ok_or_else(|| {
+        EvalError::Unsupported(format!("{}() is missing an argument", call.func.name))
+    })
 }
 
 fn scalar_arg(ev: &Evaluator, call: &Call, i: usize, t: i64) -> Result<f64, EvalError> {
@@ -321,12 +323,7 @@ fn range_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Vec<Sample>, Ev
                     Some(intercept + slope * horizon.unwrap_or(0.0))
                 }
             }
-            "resets" => Some(
-                points
-                    .windows(2)
-                    .filter(|w| w[1].1 < w[0].1)
-                    .count() as f64,
-            ),
+            "resets" => Some(points.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
             "changes" => Some(
                 points
                     .windows(2)
@@ -334,20 +331,30 @@ fn range_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Vec<Sample>, Ev
                     .count() as f64,
             ),
             "avg_over_time" => Some(avg_over_time(points)),
-            "min_over_time" => Some(points.iter().fold(points[0].1, |m, &(_, v)| {
-                if v < m || m.is_nan() {
-                    v
-                } else {
-                    m
-                }
-            })),
-            "max_over_time" => Some(points.iter().fold(points[0].1, |m, &(_, v)| {
-                if v > m || m.is_nan() {
-                    v
-                } else {
-                    m
-                }
-            })),
+            "min_over_time" => {
+                Some(points.iter().fold(
+                    points[0].1,
+                    |m, &(_, v)| {
+                        if v < m || m.is_nan() {
+                            v
+                        } else {
+                            m
+                        }
+                    },
+                ))
+            }
+            "max_over_time" => {
+                Some(points.iter().fold(
+                    points[0].1,
+                    |m, &(_, v)| {
+                        if v > m || m.is_nan() {
+                            v
+                        } else {
+                            m
+                        }
+                    },
+                ))
+            }
             "sum_over_time" => {
                 let (mut sum, mut c) = (0.0, 0.0);
                 for &(_, v) in points {
@@ -418,8 +425,16 @@ fn extrapolated_rate(
     }
     let threshold = average * 1.1;
     let mut interval = sampled;
-    interval += if to_start < threshold { to_start } else { average / 2.0 };
-    interval += if to_end < threshold { to_end } else { average / 2.0 };
+    interval += if to_start < threshold {
+        to_start
+    } else {
+        average / 2.0
+    };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        average / 2.0
+    };
     result *= interval / sampled;
     if is_rate {
         result /= (range_end - range_start) as f64 / 1000.0;
@@ -570,7 +585,11 @@ fn other_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Value, EvalErro
         }])),
         "scalar" => {
             let v = vector_arg(ev, call, 0, t)?;
-            Ok(Value::Scalar(if v.len() == 1 { v[0].value } else { f64::NAN }))
+            Ok(Value::Scalar(if v.len() == 1 {
+                v[0].value
+            } else {
+                f64::NAN
+            }))
         }
         "round" => {
             let input = vector_arg(ev, call, 0, t)?;
@@ -618,9 +637,10 @@ fn other_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Value, EvalErro
             let mut v = vector_arg(ev, call, 0, t)?;
             let desc = name == "sort_desc";
             v.sort_by(|a, b| {
-                let o = a.value.partial_cmp(&b.value).unwrap_or_else(|| {
-                    a.value.is_nan().cmp(&b.value.is_nan()).reverse()
-                });
+                let o = a
+                    .value
+                    .partial_cmp(&b.value)
+                    .unwrap_or_else(|| a.value.is_nan().cmp(&b.value.is_nan()).reverse());
                 if desc {
                     o.reverse()
                 } else {
@@ -646,7 +666,9 @@ fn other_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Value, EvalErro
             let src = string_arg(ev, call, 3, t)?;
             let pattern = string_arg(ev, call, 4, t)?;
             let re = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-                EvalError::Unsupported(format!("invalid regular expression in label_replace(): {pattern}: {e}"))
+                EvalError::Unsupported(format!(
+                    "invalid regular expression in label_replace(): {pattern}: {e}"
+                ))
             })?;
             if !is_label_name(&dst) {
                 return Err(EvalError::Unsupported(format!(

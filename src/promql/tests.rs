@@ -24,8 +24,12 @@ fn store() -> Vec<Series> {
         series("up", &[("job", "a"), ("instance", "1")], |_| 1.0),
         series("up", &[("job", "a"), ("instance", "2")], |_| 0.0),
         series("up", &[("job", "b"), ("instance", "3")], |_| 1.0),
-        series("req_total", &[("job", "a"), ("instance", "1")], |i| (i * 2) as f64),
-        series("req_total", &[("job", "b"), ("instance", "3")], |i| (i % 30) as f64),
+        series("req_total", &[("job", "a"), ("instance", "1")], |i| {
+            (i * 2) as f64
+        }),
+        series("req_total", &[("job", "b"), ("instance", "3")], |i| {
+            (i % 30) as f64
+        }),
         series("info", &[("job", "a"), ("version", "v1")], |_| 1.0),
         series("info", &[("job", "b"), ("version", "v2")], |_| 1.0),
     ]
@@ -49,12 +53,13 @@ fn fetched_for(expr: &promql_parser::parser::Expr, p: &Params) -> Fetched {
         let sets: Vec<Series> = store()
             .into_iter()
             .filter(|s| {
-                need.matchers.iter().all(|m| {
-                    m.matches(s.labels.get(&m.name).map_or("", String::as_str))
-                })
+                need.matchers
+                    .iter()
+                    .all(|m| m.matches(s.labels.get(&m.name).map_or("", String::as_str)))
             })
             .map(|mut s| {
-                s.samples.retain(|(t, _)| *t >= need.start_ms && *t <= need.end_ms);
+                s.samples
+                    .retain(|(t, _)| *t >= need.start_ms && *t <= need.end_ms);
                 s
             })
             .filter(|s| !s.samples.is_empty())
@@ -98,7 +103,10 @@ fn scalar_arithmetic() {
 #[test]
 fn selectors_and_lookback() {
     assert_eq!(vector("up", 300_000).len(), 3);
-    assert_eq!(vector("up{job=~\"a|b\", instance!=\"2\"}", 300_000).len(), 2);
+    assert_eq!(
+        vector("up{job=~\"a|b\", instance!=\"2\"}", 300_000).len(),
+        2
+    );
     // The last sample is at 600 s: visible up to 900 s, gone after.
     assert_eq!(vector("up", 900_000).len(), 3);
     assert!(vector("up", 900_001).is_empty());
@@ -110,7 +118,13 @@ fn selectors_and_lookback() {
 #[test]
 fn aggregations_group() {
     let v = vector("sum by (job) (up)", 300_000);
-    assert_eq!(v, vec![(labels(&[("job", "a")]), 1.0), (labels(&[("job", "b")]), 1.0)]);
+    assert_eq!(
+        v,
+        vec![
+            (labels(&[("job", "a")]), 1.0),
+            (labels(&[("job", "b")]), 1.0)
+        ]
+    );
     assert_eq!(vector("count without (instance) (up)", 300_000).len(), 2);
     assert_eq!(vector("topk(1, req_total)", 300_000)[0].1, 60.0);
     assert_eq!(vector("count_values(\"v\", up)", 300_000).len(), 2);
@@ -124,7 +138,10 @@ fn rates_over_counters() {
     assert!((v[0].1 - 0.2).abs() < 1e-12, "{v:?}");
     assert_eq!(v[0].0, labels(&[("instance", "1"), ("job", "a")]));
     // The reset at 300 s (29 -> 0) is counted once.
-    assert_eq!(vector("resets(req_total{job=\"b\"}[2m])", 360_000)[0].1, 1.0);
+    assert_eq!(
+        vector("resets(req_total{job=\"b\"}[2m])", 360_000)[0].1,
+        1.0
+    );
 }
 
 #[test]
@@ -132,7 +149,9 @@ fn vector_matching() {
     // group_left copies `version` from the one side.
     let v = vector("up * on(job) group_left(version) info", 300_000);
     assert_eq!(v.len(), 3);
-    assert!(v.iter().all(|(l, _)| l.contains_key("version") && !l.contains_key("__name__")));
+    assert!(v
+        .iter()
+        .all(|(l, _)| l.contains_key("version") && !l.contains_key("__name__")));
     // Without group_left the many side is an error.
     assert!(matches!(
         instant("up * on(job) info", 300_000),
@@ -147,12 +166,21 @@ fn vector_matching() {
 
 #[test]
 fn functions_and_labels() {
-    let v = vector("label_replace(up, \"host\", \"h-$1\", \"instance\", \"(.*)\")", 0);
+    let v = vector(
+        "label_replace(up, \"host\", \"h-$1\", \"instance\", \"(.*)\")",
+        0,
+    );
     assert!(v.iter().all(|(l, _)| l["host"].starts_with("h-")));
-    assert_eq!(vector("absent(nope{job=\"x\"})", 0), vec![(labels(&[("job", "x")]), 1.0)]);
+    assert_eq!(
+        vector("absent(nope{job=\"x\"})", 0),
+        vec![(labels(&[("job", "x")]), 1.0)]
+    );
     assert!(vector("absent(up)", 0).is_empty());
     assert_eq!(vector("clamp_max(req_total, 5)", 300_000)[0].1, 5.0);
-    assert_eq!(vector("max_over_time(req_total{job=\"b\"}[5m])", 300_000)[0].1, 29.0);
+    assert_eq!(
+        vector("max_over_time(req_total{job=\"b\"}[5m])", 300_000)[0].1,
+        29.0
+    );
     // A 2-minute subquery at 1-minute steps holds 3 inner points.
     assert_eq!(
         vector("count_over_time(up{instance=\"1\"}[2m:1m])", 300_000)[0].1,

@@ -114,13 +114,24 @@ fn generate(t0: i64) -> Vec<GenSeries> {
             s.samples = ts
                 .iter()
                 .map(|&(i, t)| {
-                    (t, r3(base + n as f64 * 0.3 + 0.5 * ((i as f64) / 9.0).sin() + 0.2 * rng.next()))
+                    (
+                        t,
+                        r3(base
+                            + n as f64 * 0.3
+                            + 0.5 * ((i as f64) / 9.0).sin()
+                            + 0.2 * rng.next()),
+                    )
                 })
                 .collect();
             out.push(s);
         }
         for cpu in ["0", "1"] {
-            for (mode, speed) in [("idle", 12.0), ("user", 2.0), ("system", 0.8), ("iowait", 0.1)] {
+            for (mode, speed) in [
+                ("idle", 12.0),
+                ("user", 2.0),
+                ("system", 0.8),
+                ("iowait", 0.1),
+            ] {
                 let mut s = node("node_cpu_seconds_total", &[("cpu", cpu), ("mode", mode)]);
                 let mut v = 1000.0 * (n as f64 + 1.0);
                 s.samples = ts
@@ -156,22 +167,38 @@ fn generate(t0: i64) -> Vec<GenSeries> {
         for (mount, device, size) in [("/", "/dev/sda1", 1e11), ("/boot", "/dev/sda2", 1e9)] {
             let mut sz = node(
                 "node_filesystem_size_bytes",
-                &[("mountpoint", mount), ("device", device), ("fstype", "ext4")],
+                &[
+                    ("mountpoint", mount),
+                    ("device", device),
+                    ("fstype", "ext4"),
+                ],
             );
             sz.samples = ts.iter().map(|&(_, t)| (t, size)).collect();
             out.push(sz);
             let mut av = node(
                 "node_filesystem_avail_bytes",
-                &[("mountpoint", mount), ("device", device), ("fstype", "ext4")],
+                &[
+                    ("mountpoint", mount),
+                    ("device", device),
+                    ("fstype", "ext4"),
+                ],
             );
             av.samples = ts
                 .iter()
-                .map(|&(i, t)| (t, (size * 0.6 - i as f64 * size * 1e-4 + size * 1e-5 * rng.next()).round()))
+                .map(|&(i, t)| {
+                    (
+                        t,
+                        (size * 0.6 - i as f64 * size * 1e-4 + size * 1e-5 * rng.next()).round(),
+                    )
+                })
                 .collect();
             out.push(av);
         }
         for dev in ["eth0", "lo"] {
-            for name in ["node_network_receive_bytes_total", "node_network_transmit_bytes_total"] {
+            for name in [
+                "node_network_receive_bytes_total",
+                "node_network_transmit_bytes_total",
+            ] {
                 let mut s = node(name, &[("device", dev)]);
                 let mut v = 5e6;
                 s.samples = ts
@@ -191,9 +218,16 @@ fn generate(t0: i64) -> Vec<GenSeries> {
         let mut nt = node("node_time_seconds", &[]);
         nt.samples = ts.iter().map(|&(_, t)| (t, t as f64 / 1000.0)).collect();
         out.push(nt);
-        let release = if n == 2 { "6.1.0-18-amd64" } else { "6.1.0-17-amd64" };
+        let release = if n == 2 {
+            "6.1.0-18-amd64"
+        } else {
+            "6.1.0-17-amd64"
+        };
         let nodename = format!("node-{n}");
-        let mut uname = node("node_uname_info", &[("nodename", &nodename), ("release", release)]);
+        let mut uname = node(
+            "node_uname_info",
+            &[("nodename", &nodename), ("release", release)],
+        );
         uname.samples = ts.iter().map(|&(_, t)| (t, 1.0)).collect();
         out.push(uname);
         for sensor in ["temp1", "temp2"] {
@@ -201,7 +235,10 @@ fn generate(t0: i64) -> Vec<GenSeries> {
                 "node_hwmon_temp_celsius",
                 &[("chip", "platform_coretemp_0"), ("sensor", sensor)],
             );
-            s.samples = ts.iter().map(|&(_, t)| (t, r3(40.0 + 15.0 * rng.next()))).collect();
+            s.samples = ts
+                .iter()
+                .map(|&(_, t)| (t, r3(40.0 + 15.0 * rng.next())))
+                .collect();
             out.push(s);
         }
         let mut chip = node(
@@ -226,7 +263,12 @@ fn generate(t0: i64) -> Vec<GenSeries> {
             let phase = n as f64 + k as f64 * 1.7;
             g.samples = ts
                 .iter()
-                .map(|&(i, t)| (t, r3(5.0 + 3.5 * (i as f64 / 11.0 + phase).sin() + rng.next())))
+                .map(|&(i, t)| {
+                    (
+                        t,
+                        r3(5.0 + 3.5 * (i as f64 / 11.0 + phase).sin() + rng.next()),
+                    )
+                })
                 .collect();
             out.push(g);
             let mut c = cmp("cmp_counter_total", &[("kind", kind)]);
@@ -285,7 +327,10 @@ fn generate(t0: i64) -> Vec<GenSeries> {
                 countss.push((t, count));
             }
             for (b, le) in bounds.iter().enumerate() {
-                let mut s = cmp("cmp_latency_seconds_bucket", &[("handler", handler), ("le", le)]);
+                let mut s = cmp(
+                    "cmp_latency_seconds_bucket",
+                    &[("handler", handler), ("le", le)],
+                );
                 s.samples = bucket_samples[b].clone();
                 out.push(s);
             }
@@ -322,7 +367,10 @@ async fn start_prometheus() -> Prometheus {
     let port = free_port();
     let child = Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--web.enable-remote-write-receiver")
         .stdout(Stdio::null())
@@ -342,7 +390,10 @@ async fn start_prometheus() -> Prometheus {
         async move {
             match client.get(&ready).send().await {
                 Ok(r) if r.status().is_success() => Ok(()),
-                other => Err(format!("Prometheus not ready: {:?}", other.map(|r| r.status()))),
+                other => Err(format!(
+                    "Prometheus not ready: {:?}",
+                    other.map(|r| r.status())
+                )),
             }
         }
     })
@@ -424,7 +475,10 @@ async fn write_vigil(app: &TestApp, data: &[GenSeries]) -> i64 {
         let response = app.post_metrics(&Value::Array(chunk.to_vec())).await;
         response.assert_status(202, "ingest of the comparison data");
         let body = response.json();
-        assert_eq!(body["rejected"], 0, "no point of the comparison data is rejected: {body}");
+        assert_eq!(
+            body["rejected"], 0,
+            "no point of the comparison data is rejected: {body}"
+        );
     }
     eventually(Duration::from_secs(60), || async {
         let stored = app.total_points().await;
@@ -519,12 +573,18 @@ fn normalise(data: &Value) -> Result<(String, Vec<(String, Vec<Point>)>), String
     match kind.as_str() {
         "scalar" | "string" => out.push(("".into(), vec![point(&data["result"])])),
         "vector" => {
-            for item in data["result"].as_array().ok_or("vector result is not an array")? {
+            for item in data["result"]
+                .as_array()
+                .ok_or("vector result is not an array")?
+            {
                 out.push((item["metric"].to_string(), vec![point(&item["value"])]));
             }
         }
         "matrix" => {
-            for item in data["result"].as_array().ok_or("matrix result is not an array")? {
+            for item in data["result"]
+                .as_array()
+                .ok_or("matrix result is not an array")?
+            {
                 let points = item["values"]
                     .as_array()
                     .ok_or("matrix series without values")?
@@ -551,6 +611,8 @@ fn canonical(mut rows: Vec<(String, Vec<Point>)>) -> Vec<(String, Vec<Point>)> {
 
 enum Verdict {
     Passed,
+    /// Both refused the query with the same error type and status.
+    BothRefused(String),
     Unsupported(String),
     Differs(String),
 }
@@ -575,7 +637,7 @@ fn compare(expr: &str, vigil: &(u16, Value), prom: &(u16, Value)) -> Verdict {
         )),
         (false, false) => {
             if vb["errorType"] == pb["errorType"] && vs == ps {
-                Verdict::Passed
+                Verdict::BothRefused(format!("{} {}", pb["errorType"], pb["error"]))
             } else {
                 Verdict::Differs(format!(
                     "both failed, differently: Vigil {vs} {} {}; Prometheus {ps} {} {}",
@@ -668,7 +730,11 @@ async fn promql_answers_match_a_real_prometheus() {
 
     let at = t0 + 30 * MINUTE_MS;
     let exprs = corpus(at / 1000);
-    assert!(exprs.len() >= 150, "the corpus holds {} expressions", exprs.len());
+    assert!(
+        exprs.len() >= 150,
+        "the corpus holds {} expressions",
+        exprs.len()
+    );
     let m = MINUTE_MS;
     let modes = vec![
         Mode::Instant(t0 + 20 * m),
@@ -708,11 +774,18 @@ async fn promql_answers_match_a_real_prometheus() {
 
     // Per expression: passed in every mode, unsupported (with the reason) or differing.
     let mut per_expr: BTreeMap<usize, (String, Vec<String>, Option<String>)> = BTreeMap::new();
-    let (mut passed, mut unsupported, mut differing) = (0, 0, 0);
+    let (mut passed, mut refused, mut unsupported, mut differing) = (0, 0, 0, 0);
+    let mut refusals: BTreeMap<usize, String> = BTreeMap::new();
     for (i, expr, mode, verdict) in results {
-        let entry = per_expr.entry(i).or_insert_with(|| (expr, Vec::new(), None));
+        let entry = per_expr
+            .entry(i)
+            .or_insert_with(|| (expr, Vec::new(), None));
         match verdict {
             Verdict::Passed => passed += 1,
+            Verdict::BothRefused(why) => {
+                refused += 1;
+                refusals.insert(i, format!("{}: both refuse: {why}", mode.describe(t0)));
+            }
             Verdict::Unsupported(why) => {
                 unsupported += 1;
                 entry.2 = Some(why);
@@ -737,15 +810,17 @@ async fn promql_answers_match_a_real_prometheus() {
     report.push_str(&format!(
         "Expressions: {}; queries per server: {}; data points: {points}.\n\n",
         exprs.len(),
-        passed + unsupported + differing
+        passed + refused + unsupported + differing
     ));
     report.push_str(&format!(
-        "| outcome | queries |\n| --- | --- |\n| passed | {passed} |\n| unsupported (400 bad_data naming the construct) | {unsupported} |\n| differing | {differing} |\n\n"
+        "| outcome | queries |\n| --- | --- |\n| passed (equal answers) | {passed} |\n| passed (both refuse, same error type and status) | {refused} |\n| unsupported (400 bad_data naming the construct) | {unsupported} |\n| differing | {differing} |\n\n"
     ));
     report.push_str("## Per expression\n\n| # | expression | result |\n| --- | --- | --- |\n");
     for (i, (expr, diffs, unsup)) in &per_expr {
         let result = if let Some(why) = unsup {
             format!("unsupported: {why}")
+        } else if let (true, Some(why)) = (diffs.is_empty(), refusals.get(i)) {
+            format!("passed ({why})")
         } else if diffs.is_empty() {
             "passed".to_string()
         } else {
@@ -769,11 +844,158 @@ async fn promql_answers_match_a_real_prometheus() {
         .filter(|(_, d, _)| !d.is_empty())
         .map(|(e, d, _)| format!("{e}: {}", d.join("; ")))
         .collect();
+    // Refusals pass only where both refuse; most of the corpus must be real answers.
+    assert!(
+        refused * 10 < passed,
+        "{refused} queries refused by both, {passed} answered: the comparison compares too little"
+    );
     assert!(
         differences.is_empty(),
         "{differing} queries differ from Prometheus:\n{}",
         differences.join("\n")
     );
     drop(prom);
+    app.cleanup().await;
+}
+
+// --- the API's own contract, Vigil alone ------------------------------------------
+
+async fn prom_get(app: &TestApp, path_and_query: &str) -> (u16, Value) {
+    let url = format!("{}/prometheus{path_and_query}", app.address);
+    get_json(&app.client, &url, Some(&app.admin_token)).await
+}
+
+#[actix_web::test]
+async fn prometheus_api_speaks_prometheus() {
+    let app = spawn_app_with(|s| s.query.max_samples = 50).await;
+    let t = (chrono::Utc::now().timestamp_millis() - 10 * MINUTE_MS) / 1000 * 1000;
+    let body: Vec<Value> = (0..30)
+        .flat_map(|i| {
+            ["x", "y"].map(|host| {
+                json!({"name": "api_temp", "value": 20.5 + i as f64, "tags": {"host": host}, "timestamp": t + i * 10_000})
+            })
+        })
+        .collect();
+    app.post_metrics(&Value::Array(body))
+        .await
+        .assert_status(202, "ingest");
+    app.wait_for_points("api_temp", 60).await;
+
+    // Grafana's "Save & test": 1+1 as an instant query, then buildinfo.
+    let (status, one) = prom_get(&app, "/api/v1/query?query=1%2B1&time=4").await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(
+        one,
+        json!({"status": "success", "data": {"resultType": "scalar", "result": [4, "2"]}})
+    );
+    let (status, info) = prom_get(&app, "/api/v1/status/buildinfo").await;
+    assert_eq!(status, 200);
+    assert!(
+        info["data"]["version"].as_str().unwrap().starts_with("2."),
+        "{info}"
+    );
+    assert!(
+        info["data"].get("features").is_none(),
+        "no features key: {info}"
+    );
+
+    // The reader needs a token, like /api/v1/query.
+    let anonymous = get_json(
+        &app.client,
+        &app.url("/prometheus/api/v1/query?query=1"),
+        None,
+    )
+    .await;
+    assert_eq!(anonymous.0, 401, "{}", anonymous.1);
+
+    // POST with a form body; RFC 3339 time.
+    let at = chrono::DateTime::from_timestamp_millis(t + 290_000)
+        .unwrap()
+        .to_rfc3339();
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("query", "api_temp{host=\"x\"}")
+        .append_pair("time", &at)
+        .finish();
+    let mut posted = app
+        .client
+        .post(app.url("/prometheus/api/v1/query"))
+        .insert_header(("Authorization", format!("Bearer {}", app.admin_token)))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .send_body(form)
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 200);
+    let posted: Value = serde_json::from_slice(&posted.body().await.unwrap()).unwrap();
+    assert_eq!(posted["data"]["resultType"], "vector", "{posted}");
+    assert_eq!(posted["data"]["result"][0]["value"][1], "49.5", "{posted}");
+    assert_eq!(
+        posted["data"]["result"][0]["metric"]["__name__"],
+        "api_temp"
+    );
+
+    // Errors in Prometheus' envelope and statuses.
+    let (status, bad) = prom_get(&app, "/api/v1/query?query=sum(").await;
+    assert_eq!(
+        (status, bad["errorType"].as_str()),
+        (400, Some("bad_data")),
+        "{bad}"
+    );
+    let (status, unsup) = prom_get(
+        &app,
+        "/api/v1/query?query=holt_winters(api_temp%5B5m%5D%2C0.5%2C0.5)",
+    )
+    .await;
+    assert_eq!(status, 400, "{unsup}");
+    assert!(
+        unsup["error"].as_str().unwrap().contains("holt_winters"),
+        "{unsup}"
+    );
+    let (status, wide) = prom_get(
+        &app,
+        "/api/v1/query_range?query=1&start=0&end=100000&step=1",
+    )
+    .await;
+    assert_eq!(status, 400, "{wide}");
+    assert!(wide["error"].as_str().unwrap().contains("11000"), "{wide}");
+    // 60 samples stored, query.max_samples = 50: refused, not truncated.
+    let (status, many) = prom_get(
+        &app,
+        &format!(
+            "/api/v1/query?query=count_over_time(api_temp%5B10m%5D)&time={}",
+            t / 1000 + 300
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, many["errorType"].as_str()),
+        (422, Some("execution")),
+        "{many}"
+    );
+
+    // Series, labels and label values from the series table.
+    let (_, series) = prom_get(
+        &app,
+        "/api/v1/series?match%5B%5D=api_temp%7Bhost%3D%22y%22%7D",
+    )
+    .await;
+    assert_eq!(
+        series["data"],
+        json!([{"__name__": "api_temp", "host": "y"}]),
+        "{series}"
+    );
+    let (_, labels) = prom_get(&app, "/api/v1/labels").await;
+    assert_eq!(labels["data"], json!(["__name__", "host"]), "{labels}");
+    let (_, values) = prom_get(&app, "/api/v1/label/host/values").await;
+    assert_eq!(values["data"], json!(["x", "y"]), "{values}");
+    let (_, names) = prom_get(&app, "/api/v1/label/__name__/values").await;
+    assert_eq!(names["data"], json!(["api_temp"]), "{names}");
+    let (_, meta) = prom_get(&app, "/api/v1/metadata").await;
+    assert!(meta["data"]["api_temp"].is_array(), "{meta}");
+    let (_, rules) = prom_get(&app, "/api/v1/rules").await;
+    assert_eq!(rules, json!({"status": "success", "data": {"groups": []}}));
+    let (_, alerts) = prom_get(&app, "/api/v1/alerts").await;
+    assert_eq!(alerts, json!({"status": "success", "data": {"alerts": []}}));
+    let (_, ex) = prom_get(&app, "/api/v1/query_exemplars?query=api_temp").await;
+    assert_eq!(ex, json!({"status": "success", "data": []}));
     app.cleanup().await;
 }
