@@ -21,15 +21,19 @@ use sqlx::PgPool;
 use crate::actors::downsampler::{hour_tier_complete_before, minute_tier_complete_before};
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::Settings;
+use crate::model::matcher::{LabelMatcher, MatchOp, METRIC_NAME_LABEL};
 use crate::model::query::format_time;
-use crate::model::{DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec};
+use crate::model::{
+    Aggregation, DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec,
+    TimeRange,
+};
 use crate::store::aggregate::{
-    aggregate, matching_series, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection,
-    Tier,
+    aggregate, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection, Tier,
 };
 use crate::store::is_transient;
 use crate::store::redis::RedisStore;
 use crate::store::rollups::floor_to;
+use crate::store::selector::{select_series, SelectedSeries};
 use crate::telemetry::Metrics;
 
 /// Answer one parsed query.
@@ -174,7 +178,9 @@ async fn run_on_database(
         ));
     }
     let outcome = async {
-        let series = matching_series(pg, spec.metric.as_str(), &spec.tags).await?;
+        let series = select_series(pg, &selection_matchers(spec), usize::MAX)
+            .await?
+            .series;
         let (selection, groups, truncated) =
             select_groups(series, &spec.group_by, settings.query.max_series as usize);
         let complete = if tier == Tier::Raw {
@@ -193,12 +199,27 @@ async fn run_on_database(
             }
         };
         let segments = plan_segments(spec.range, tier, complete, now_ms, &settings.retention);
-        let buckets = if selection.ids.is_empty() {
+        // An incremental answer computes only its buckets, over the segments the full
+        // range would use from there on (same tier, same completeness), so each bucket
+        // is the full answer's. Rate looks back one step before its range, so it is
+        // computed over the whole range and cut.
+        let from = spec.incremental_from();
+        let computed = match from {
+            Some(from) if spec.aggregation != Aggregation::Rate && from > spec.range.start_ms => {
+                let tail = TimeRange {
+                    start_ms: from.min(spec.range.end_ms),
+                    end_ms: spec.range.end_ms,
+                };
+                plan_segments(tail, tier, complete, now_ms, &settings.retention)
+            }
+            _ => segments.clone(),
+        };
+        let mut buckets = if selection.ids.is_empty() || computed.is_empty() {
             Buckets::new()
         } else {
             aggregate(
                 pg,
-                &segments,
+                &computed,
                 &selection,
                 spec.step,
                 spec.aggregation,
@@ -206,6 +227,9 @@ async fn run_on_database(
             )
             .await?
         };
+        if let Some(from) = from {
+            buckets.retain(|(_, bucket), _| *bucket >= from);
+        }
         Ok::<_, sqlx::Error>((selection.ids.len(), groups, truncated, segments, buckets))
     }
     .await;
@@ -233,6 +257,7 @@ async fn run_on_database(
                     series,
                     start: format_time(spec.range.start_ms),
                     end: format_time(spec.range.end_ms),
+                    since: spec.incremental_from(),
                 },
             })
         }
@@ -260,13 +285,27 @@ async fn run_on_database(
 
 /// Assigns each matching series to its group (the values of the `groupBy` keys), at
 /// most `max_groups` groups; series of further groups are dropped (`truncated`).
+/// The query's series selection as matchers: the metric name, `tags` as equalities,
+/// then the query's own matchers.
+fn selection_matchers(spec: &QuerySpec) -> Vec<LabelMatcher> {
+    let mut out = Vec::with_capacity(1 + spec.tags.len() + spec.matchers.len());
+    out.extend(LabelMatcher::new(METRIC_NAME_LABEL, MatchOp::Equal, spec.metric.as_str()).ok());
+    out.extend(
+        spec.tags
+            .iter()
+            .filter_map(|(k, v)| LabelMatcher::new(k, MatchOp::Equal, v).ok()),
+    );
+    out.extend(spec.matchers.iter().cloned());
+    out
+}
+
 fn select_groups(
-    series: Vec<(i64, sqlx::types::Json<Labels>)>,
+    series: Vec<SelectedSeries>,
     group_by: &[String],
     max_groups: usize,
 ) -> (SeriesSelection, Vec<Labels>, bool) {
     if group_by.is_empty() {
-        let ids = series.into_iter().map(|(id, _)| id).collect();
+        let ids = series.into_iter().map(|s| s.id).collect();
         return (
             SeriesSelection { ids, groups: None },
             vec![Labels::new()],
@@ -278,11 +317,11 @@ fn select_groups(
     let (mut ids, mut numbers) = (Vec::new(), Vec::new());
     let mut truncated = false;
     let mut sorted = series;
-    sorted.sort_by_key(|(id, _)| *id);
-    for (id, labels) in sorted {
+    sorted.sort_by_key(|s| s.id);
+    for SelectedSeries { id, labels, .. } in sorted {
         let key: Labels = group_by
             .iter()
-            .filter_map(|k| labels.0.get(k).map(|v| (k.clone(), v.clone())))
+            .filter_map(|k| labels.get(k).map(|v| (k.clone(), v.clone())))
             .collect();
         let number = match index.get(&key) {
             Some(n) => *n,
