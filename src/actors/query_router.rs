@@ -31,6 +31,7 @@ use crate::store::aggregate::{
     aggregate, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection, Tier,
 };
 use crate::store::is_transient;
+use crate::store::query_generations::{generation, GENERATION_SPAN_MS};
 use crate::store::redis::RedisStore;
 use crate::store::rollups::floor_to;
 use crate::store::selector::{select_series, SelectedSeries};
@@ -108,50 +109,143 @@ impl Handler<RunQuery> for QueryRouterActor {
         Box::pin(async move {
             let started = Instant::now();
             let spec = msg.spec;
-            let key = redis.query_key(&hex::encode(Sha256::digest(spec.cache_identity())));
-            if let Some(hit) = redis
-                .get(&key)
-                .await
-                .and_then(|json| serde_json::from_str::<QueryResult>(&json).ok())
-            {
-                metrics.cache_hits.with_label_values(&["query"]).inc();
-                metrics
-                    .query_seconds
-                    .with_label_values(&["true"])
-                    .observe(started.elapsed().as_secs_f64());
-                let mut hit = hit;
-                hit.meta.cached = true;
-                return Ok(hit);
-            }
-            metrics.cache_misses.with_label_values(&["query"]).inc();
-
-            let result = run_on_database(&settings, &pg, &breaker, &spec).await;
+            let cache = PartCache {
+                redis: &redis,
+                pg: &pg,
+                metrics: &metrics,
+                settings: &settings,
+            };
+            let result = run_on_database(&settings, &pg, &breaker, &cache, &spec).await;
             metrics
                 .query_breaker_open
                 .set(i64::from(breaker.state() != BreakerState::Closed));
             let result = result?;
-            let now_ms = chrono::Utc::now().timestamp_millis();
-            let ttl = if spec.range.end_ms >= now_ms - 60_000 {
-                settings.query.cache_ttl_live
-            } else {
-                settings.query.cache_ttl_historical
-            };
-            if let Ok(json) = serde_json::to_string(&result) {
-                redis.set_ex(&key, &json, ttl).await;
-            }
             metrics
                 .query_seconds
-                .with_label_values(&["false"])
+                .with_label_values(&[if result.meta.cached { "true" } else { "false" }])
                 .observe(started.elapsed().as_secs_f64());
             Ok(result)
         })
     }
 }
 
+/// The query cache, in parts. A range is cut at the start of the current hour
+/// (rounded down to the step, so no bucket is split): the settled part before it and
+/// the live part after it are cached separately, each keyed by the query, the series
+/// it selected, its own range and the write generation of the hours it covers. Live
+/// ingest bumps only the current hour's generation, so a dashboard refreshing over
+/// live data recomputes the live part and takes the settled part from the cache; a
+/// commit anywhere else (backfill, late point) changes the key of the parts covering
+/// it, so no answer computed before a commit is served after it.
+struct PartCache<'a> {
+    redis: &'a RedisStore,
+    pg: &'a PgPool,
+    metrics: &'a Metrics,
+    settings: &'a Settings,
+}
+
+/// Bumped when the cached form of a part changes.
+const PART_FORMAT: &str = "part-v1";
+
+impl PartCache<'_> {
+    /// The cache key of one part, or `None` when Redis is down (nothing to look up,
+    /// so the generation is not read either).
+    async fn key(
+        &self,
+        spec: &QuerySpec,
+        selection: &SeriesSelection,
+        tier: Tier,
+        part: TimeRange,
+    ) -> Result<Option<String>, sqlx::Error> {
+        if self.redis.is_down() {
+            return Ok(None);
+        }
+        // Rate reads one step before its range; a rollup head may read its whole
+        // bucket: the generation covers both.
+        let covered = TimeRange {
+            start_ms: part.start_ms - spec.step.millis() - tier.resolution_ms(),
+            end_ms: part.end_ms,
+        };
+        let generation = generation(self.pg, spec.metric.as_str(), covered).await?;
+        let mut digest = Sha256::new();
+        digest.update(spec.cache_identity());
+        digest.update(format!(
+            "|{PART_FORMAT}|{:?}|{}|{}|{generation}|",
+            tier, part.start_ms, part.end_ms
+        ));
+        for id in &selection.ids {
+            digest.update(id.to_le_bytes());
+        }
+        for group in selection.groups.iter().flatten() {
+            digest.update(group.to_le_bytes());
+        }
+        Ok(Some(self.redis.query_key(&hex::encode(digest.finalize()))))
+    }
+
+    async fn get(&self, key: &str) -> Option<Buckets> {
+        let hit = self
+            .redis
+            .get(key)
+            .await
+            .and_then(|json| serde_json::from_str::<Vec<(i32, i64, f64)>>(&json).ok())
+            .map(|rows| rows.into_iter().map(|(g, b, v)| ((g, b), v)).collect());
+        let counter = if hit.is_some() {
+            &self.metrics.cache_hits
+        } else {
+            &self.metrics.cache_misses
+        };
+        counter.with_label_values(&["query"]).inc();
+        hit
+    }
+
+    async fn put(&self, key: &str, part: TimeRange, buckets: &Buckets) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let ttl = if part.end_ms >= now_ms - 60_000 {
+            self.settings.query.cache_ttl_live
+        } else {
+            self.settings.query.cache_ttl_historical
+        };
+        let rows: Vec<(i32, i64, f64)> = buckets.iter().map(|((g, b), v)| (*g, *b, *v)).collect();
+        if let Ok(json) = serde_json::to_string(&rows) {
+            self.redis.set_ex(key, &json, ttl).await;
+        }
+    }
+}
+
+/// The parts a query's computed range `[from, end)` is cached in: before and after
+/// the start of the current hour, rounded down to the step. Rate is one part (its
+/// buckets look back one step, so it is not cut).
+fn cache_parts(spec: &QuerySpec, from: i64, now_ms: i64) -> Vec<TimeRange> {
+    let end = spec.range.end_ms;
+    if from >= end {
+        return Vec::new();
+    }
+    let step = spec.step.millis();
+    let hour = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
+    let cut = hour.div_euclid(step) * step;
+    if spec.aggregation == Aggregation::Rate || cut <= from || cut >= end {
+        return vec![TimeRange {
+            start_ms: from,
+            end_ms: end,
+        }];
+    }
+    vec![
+        TimeRange {
+            start_ms: from,
+            end_ms: cut,
+        },
+        TimeRange {
+            start_ms: cut,
+            end_ms: end,
+        },
+    ]
+}
+
 async fn run_on_database(
     settings: &Settings,
     pg: &PgPool,
     breaker: &CircuitBreaker,
+    cache: &PartCache<'_>,
     spec: &QuerySpec,
 ) -> Result<QueryResult, QueryFailure> {
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -203,38 +297,68 @@ async fn run_on_database(
         // range would use from there on (same tier, same completeness), so each bucket
         // is the full answer's. Rate looks back one step before its range, so it is
         // computed over the whole range and cut.
+        // An incremental answer computes only its buckets, over the segments the full
+        // range would use from there on (same tier, same completeness), so each bucket
+        // is the full answer's. Rate looks back one step before its range, so it is
+        // computed over the whole range and cut.
         let from = spec.incremental_from();
-        let computed = match from {
-            Some(from) if spec.aggregation != Aggregation::Rate && from > spec.range.start_ms => {
-                let tail = TimeRange {
-                    start_ms: from.min(spec.range.end_ms),
-                    end_ms: spec.range.end_ms,
-                };
-                plan_segments(tail, tier, complete, now_ms, &settings.retention)
-            }
-            _ => segments.clone(),
+        let compute_from = match from {
+            Some(from) if spec.aggregation != Aggregation::Rate => from.max(spec.range.start_ms),
+            _ => spec.range.start_ms,
         };
-        let mut buckets = if selection.ids.is_empty() || computed.is_empty() {
-            Buckets::new()
-        } else {
-            aggregate(
-                pg,
-                &computed,
-                &selection,
-                spec.step,
-                spec.aggregation,
-                settings.query.timeout,
-            )
-            .await?
-        };
+        let mut buckets = Buckets::new();
+        let mut all_cached = true;
+        for part in cache_parts(spec, compute_from, now_ms) {
+            let key = cache.key(spec, &selection, tier, part).await?;
+            let cached = match &key {
+                Some(key) => cache.get(key).await,
+                None => None,
+            };
+            let part_buckets = match cached {
+                Some(hit) => hit,
+                None => {
+                    all_cached = false;
+                    let part_segments = if part == spec.range {
+                        segments.clone()
+                    } else {
+                        plan_segments(part, tier, complete, now_ms, &settings.retention)
+                    };
+                    let computed = if selection.ids.is_empty() || part_segments.is_empty() {
+                        Buckets::new()
+                    } else {
+                        aggregate(
+                            pg,
+                            &part_segments,
+                            &selection,
+                            spec.step,
+                            spec.aggregation,
+                            settings.query.timeout,
+                        )
+                        .await?
+                    };
+                    if let Some(key) = &key {
+                        cache.put(key, part, &computed).await;
+                    }
+                    computed
+                }
+            };
+            buckets.extend(part_buckets);
+        }
         if let Some(from) = from {
             buckets.retain(|(_, bucket), _| *bucket >= from);
         }
-        Ok::<_, sqlx::Error>((selection.ids.len(), groups, truncated, segments, buckets))
+        Ok::<_, sqlx::Error>((
+            selection.ids.len(),
+            groups,
+            truncated,
+            segments,
+            buckets,
+            all_cached,
+        ))
     }
     .await;
     match outcome {
-        Ok((series, groups, truncated, segments, buckets)) => {
+        Ok((series, groups, truncated, segments, buckets, all_cached)) => {
             breaker.record_success();
             let data = shape(buckets, groups, !spec.group_by.is_empty());
             let mut tiers: Vec<String> = Vec::new();
@@ -253,7 +377,7 @@ async fn run_on_database(
                     truncated,
                     step: spec.step.label(),
                     step_ms: spec.step.millis(),
-                    cached: false,
+                    cached: all_cached,
                     series,
                     start: format_time(spec.range.start_ms),
                     end: format_time(spec.range.end_ms),
