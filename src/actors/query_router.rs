@@ -130,8 +130,8 @@ impl Handler<RunQuery> for QueryRouterActor {
 }
 
 /// The query cache, in parts. A range is cut at the start of the current hour
-/// (rounded down to the step, so no bucket is split): the settled part before it and
-/// the live part after it are cached separately, each keyed by the query, the series
+/// (rounded down to the step, so no bucket is split) and before it into blocks (see
+/// [`cache_parts`]): the settled blocks and the live part are cached separately, each keyed by the query, the series
 /// it selected, its own range and the write generation of the hours it covers. Live
 /// ingest bumps only the current hour's generation, so a dashboard refreshing over
 /// live data recomputes the live part and takes the settled part from the cache; a
@@ -167,8 +167,18 @@ impl PartCache<'_> {
             end_ms: part.end_ms,
         };
         let generation = generation(self.pg, spec.metric.as_str(), covered).await?;
+        // The query without its range: the part's own range is in the key, so a range
+        // that moves on keeps the blocks it still covers.
+        let query = QuerySpec {
+            range: TimeRange {
+                start_ms: 0,
+                end_ms: 0,
+            },
+            since: None,
+            ..spec.clone()
+        };
         let mut digest = Sha256::new();
-        digest.update(spec.cache_identity());
+        digest.update(query.cache_identity());
         digest.update(format!(
             "|{PART_FORMAT}|{:?}|{}|{}|{generation}|",
             tier, part.start_ms, part.end_ms
@@ -212,33 +222,58 @@ impl PartCache<'_> {
     }
 }
 
-/// The parts a query's computed range `[from, end)` is cached in: before and after
-/// the start of the current hour, rounded down to the step. Rate is one part (its
+/// Most settled blocks a range is cut into; longer ranges get wider blocks.
+const MAX_SETTLED_BLOCKS: i64 = 16;
+
+/// The parts a query's computed range `[from, end)` is cached in: settled blocks
+/// aligned to a multiple of both the step and the hour (so a dashboard whose range
+/// moves on at every refresh only misses its first block), then the live part from
+/// the start of the current hour (rounded down to the step). Rate is one part (its
 /// buckets look back one step, so it is not cut).
 fn cache_parts(spec: &QuerySpec, from: i64, now_ms: i64) -> Vec<TimeRange> {
     let end = spec.range.end_ms;
     if from >= end {
         return Vec::new();
     }
+    let whole = vec![TimeRange {
+        start_ms: from,
+        end_ms: end,
+    }];
     let step = spec.step.millis();
-    let hour = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
-    let cut = hour.div_euclid(step) * step;
-    if spec.aggregation == Aggregation::Rate || cut <= from || cut >= end {
-        return vec![TimeRange {
-            start_ms: from,
-            end_ms: end,
-        }];
+    if spec.aggregation == Aggregation::Rate {
+        return whole;
     }
-    vec![
-        TimeRange {
-            start_ms: from,
-            end_ms: cut,
-        },
-        TimeRange {
+    let mut block = lcm(step, GENERATION_SPAN_MS);
+    while spec.range.len_ms() / block > MAX_SETTLED_BLOCKS {
+        block *= 2;
+    }
+    let hour = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
+    let cut = (hour.div_euclid(step) * step).clamp(from, end);
+    let mut parts = Vec::new();
+    let mut at = from;
+    while at < cut {
+        let next = ((at.div_euclid(block) + 1) * block).min(cut);
+        parts.push(TimeRange {
+            start_ms: at,
+            end_ms: next,
+        });
+        at = next;
+    }
+    if cut < end {
+        parts.push(TimeRange {
             start_ms: cut,
             end_ms: end,
-        },
-    ]
+        });
+    }
+    parts
+}
+
+fn lcm(a: i64, b: i64) -> i64 {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a / x * b
 }
 
 async fn run_on_database(
@@ -492,5 +527,55 @@ fn shape(buckets: Buckets, groups: Vec<Labels>, grouped: bool) -> QueryData {
         )
     } else {
         QueryData::Single(per_group.into_iter().next().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::model::QueryRequest;
+
+    fn spec(aggregation: &str, start: i64, end: i64) -> QuerySpec {
+        let request: QueryRequest = serde_json::from_value(serde_json::json!({
+            "query": "cpu", "start": start, "end": end, "aggregation": aggregation, "step": "1m"
+        }))
+        .unwrap();
+        QuerySpec::parse(&request, &Settings::default().query).unwrap()
+    }
+
+    #[test]
+    fn parts_cover_the_range_with_stable_settled_blocks() {
+        const H: i64 = 3_600_000;
+        let now = 100 * H + 25 * 60_000;
+        let parts = cache_parts(&spec("avg", 94 * H + 10_000, now), 94 * H + 10_000, now);
+        assert_eq!(parts.first().unwrap().start_ms, 94 * H + 10_000);
+        assert_eq!(parts.last().unwrap().end_ms, now);
+        for pair in parts.windows(2) {
+            assert_eq!(pair[0].end_ms, pair[1].start_ms);
+        }
+        // Head block, five whole hours, the live part from the current hour.
+        assert_eq!(parts.len(), 7, "{parts:?}");
+        assert_eq!(
+            parts[1],
+            TimeRange {
+                start_ms: 95 * H,
+                end_ms: 96 * H
+            }
+        );
+        assert_eq!(parts[6].start_ms, 100 * H);
+        // Ten seconds later only the head and the live part differ.
+        let later = cache_parts(
+            &spec("avg", 94 * H + 20_000, now + 10_000),
+            94 * H + 20_000,
+            now + 10_000,
+        );
+        assert_eq!(&later[1..6], &parts[1..6]);
+        assert_eq!(
+            cache_parts(&spec("rate", 94 * H, now), 94 * H, now).len(),
+            1
+        );
+        assert_eq!(lcm(300_000, H), H);
+        assert_eq!(lcm(420_000, H), 7 * H);
     }
 }
