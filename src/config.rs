@@ -146,6 +146,8 @@ pub struct QuerySettings {
     pub max_range: Duration,
     pub max_series: u32,
     pub breaker_failures: u32,
+    /// Most queries one `POST /api/v1/query/batch` may carry.
+    pub max_batch_queries: u32,
     #[serde(with = "humantime_serde")]
     pub breaker_open_for: Duration,
     /// PromQL: most samples one query may load.
@@ -377,6 +379,7 @@ impl Default for Settings {
                 max_buckets: 11_000,
                 max_range: 400 * DAY,
                 max_series: 500,
+                max_batch_queries: 50,
                 breaker_failures: 5,
                 breaker_open_for: 10 * SECOND,
                 max_samples: 20_000_000,
@@ -536,6 +539,7 @@ impl Settings {
             "query.max_selector_series",
             self.query.max_selector_series as u64,
         );
+        positive("query.max_batch_queries", self.query.max_batch_queries as u64);
         positive("dashboards.max_panels", self.dashboards.max_panels as u64);
         positive(
             "dashboards.max_page_size",

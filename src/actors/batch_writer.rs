@@ -334,7 +334,13 @@ async fn write_once(
         )
         .await?;
     deps.metrics.partitions_created.inc_by(created as u64);
-    write_batches(&deps.pg, &batches, deps.shard).await
+    let outcome = write_batches(&deps.pg, &batches, deps.shard).await?;
+    // Read-your-writes: after the COMMIT, invalidate cached query answers over what
+    // this batch stored.
+    if outcome.points_written > 0 {
+        crate::store::query_generations::bump_after_commit(&deps.pg, envelopes).await;
+    }
+    Ok(outcome)
 }
 
 /// Ids for every series in `envelopes`: the in-process cache, then Redis, then one

@@ -21,15 +21,20 @@ use sqlx::PgPool;
 use crate::actors::downsampler::{hour_tier_complete_before, minute_tier_complete_before};
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::Settings;
+use crate::model::matcher::{LabelMatcher, MatchOp, METRIC_NAME_LABEL};
 use crate::model::query::format_time;
-use crate::model::{DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec};
+use crate::model::{
+    Aggregation, DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec,
+    TimeRange,
+};
 use crate::store::aggregate::{
-    aggregate, matching_series, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection,
-    Tier,
+    aggregate, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection, Tier,
 };
 use crate::store::is_transient;
+use crate::store::query_generations::{generation, GENERATION_SPAN_MS};
 use crate::store::redis::RedisStore;
 use crate::store::rollups::floor_to;
+use crate::store::selector::{select_series, SelectedSeries};
 use crate::telemetry::Metrics;
 
 /// Answer one parsed query.
@@ -104,50 +109,178 @@ impl Handler<RunQuery> for QueryRouterActor {
         Box::pin(async move {
             let started = Instant::now();
             let spec = msg.spec;
-            let key = redis.query_key(&hex::encode(Sha256::digest(spec.cache_identity())));
-            if let Some(hit) = redis
-                .get(&key)
-                .await
-                .and_then(|json| serde_json::from_str::<QueryResult>(&json).ok())
-            {
-                metrics.cache_hits.with_label_values(&["query"]).inc();
-                metrics
-                    .query_seconds
-                    .with_label_values(&["true"])
-                    .observe(started.elapsed().as_secs_f64());
-                let mut hit = hit;
-                hit.meta.cached = true;
-                return Ok(hit);
-            }
-            metrics.cache_misses.with_label_values(&["query"]).inc();
-
-            let result = run_on_database(&settings, &pg, &breaker, &spec).await;
+            let cache = PartCache {
+                redis: &redis,
+                pg: &pg,
+                metrics: &metrics,
+                settings: &settings,
+            };
+            let result = run_on_database(&settings, &pg, &breaker, &cache, &spec).await;
             metrics
                 .query_breaker_open
                 .set(i64::from(breaker.state() != BreakerState::Closed));
             let result = result?;
-            let now_ms = chrono::Utc::now().timestamp_millis();
-            let ttl = if spec.range.end_ms >= now_ms - 60_000 {
-                settings.query.cache_ttl_live
-            } else {
-                settings.query.cache_ttl_historical
-            };
-            if let Ok(json) = serde_json::to_string(&result) {
-                redis.set_ex(&key, &json, ttl).await;
-            }
             metrics
                 .query_seconds
-                .with_label_values(&["false"])
+                .with_label_values(&[if result.meta.cached { "true" } else { "false" }])
                 .observe(started.elapsed().as_secs_f64());
             Ok(result)
         })
     }
 }
 
+/// The query cache, in parts. A range is cut at the start of the current hour
+/// (rounded down to the step, so no bucket is split) and before it into blocks (see
+/// [`cache_parts`]): the settled blocks and the live part are cached separately, each keyed by the query, the series
+/// it selected, its own range and the write generation of the hours it covers. Live
+/// ingest bumps only the current hour's generation, so a dashboard refreshing over
+/// live data recomputes the live part and takes the settled part from the cache; a
+/// commit anywhere else (backfill, late point) changes the key of the parts covering
+/// it, so no answer computed before a commit is served after it.
+struct PartCache<'a> {
+    redis: &'a RedisStore,
+    pg: &'a PgPool,
+    metrics: &'a Metrics,
+    settings: &'a Settings,
+}
+
+/// Bumped when the cached form of a part changes.
+const PART_FORMAT: &str = "part-v1";
+
+impl PartCache<'_> {
+    /// The cache key of one part, or `None` when Redis is down (nothing to look up,
+    /// so the generation is not read either).
+    async fn key(
+        &self,
+        spec: &QuerySpec,
+        selection: &SeriesSelection,
+        tier: Tier,
+        part: TimeRange,
+    ) -> Result<Option<String>, sqlx::Error> {
+        if self.redis.is_down() {
+            return Ok(None);
+        }
+        // Rate reads one step before its range; a rollup head may read its whole
+        // bucket: the generation covers both.
+        let covered = TimeRange {
+            start_ms: part.start_ms - spec.step.millis() - tier.resolution_ms(),
+            end_ms: part.end_ms,
+        };
+        let generation = generation(self.pg, spec.metric.as_str(), covered).await?;
+        // The query without its range: the part's own range is in the key, so a range
+        // that moves on keeps the blocks it still covers.
+        let query = QuerySpec {
+            range: TimeRange {
+                start_ms: 0,
+                end_ms: 0,
+            },
+            since: None,
+            ..spec.clone()
+        };
+        let mut digest = Sha256::new();
+        digest.update(query.cache_identity());
+        digest.update(format!(
+            "|{PART_FORMAT}|{:?}|{}|{}|{generation}|",
+            tier, part.start_ms, part.end_ms
+        ));
+        for id in &selection.ids {
+            digest.update(id.to_le_bytes());
+        }
+        for group in selection.groups.iter().flatten() {
+            digest.update(group.to_le_bytes());
+        }
+        Ok(Some(self.redis.query_key(&hex::encode(digest.finalize()))))
+    }
+
+    async fn get(&self, key: &str) -> Option<Buckets> {
+        let hit = self
+            .redis
+            .get(key)
+            .await
+            .and_then(|json| serde_json::from_str::<Vec<(i32, i64, f64)>>(&json).ok())
+            .map(|rows| rows.into_iter().map(|(g, b, v)| ((g, b), v)).collect());
+        let counter = if hit.is_some() {
+            &self.metrics.cache_hits
+        } else {
+            &self.metrics.cache_misses
+        };
+        counter.with_label_values(&["query"]).inc();
+        hit
+    }
+
+    async fn put(&self, key: &str, part: TimeRange, buckets: &Buckets) {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let ttl = if part.end_ms >= now_ms - 60_000 {
+            self.settings.query.cache_ttl_live
+        } else {
+            self.settings.query.cache_ttl_historical
+        };
+        let rows: Vec<(i32, i64, f64)> = buckets.iter().map(|((g, b), v)| (*g, *b, *v)).collect();
+        if let Ok(json) = serde_json::to_string(&rows) {
+            self.redis.set_ex(key, &json, ttl).await;
+        }
+    }
+}
+
+/// Most settled blocks a range is cut into; longer ranges get wider blocks.
+const MAX_SETTLED_BLOCKS: i64 = 16;
+
+/// The parts a query's computed range `[from, end)` is cached in: settled blocks
+/// aligned to a multiple of both the step and the hour (so a dashboard whose range
+/// moves on at every refresh only misses its first block), then the live part from
+/// the start of the current hour (rounded down to the step). Rate is one part (its
+/// buckets look back one step, so it is not cut).
+fn cache_parts(spec: &QuerySpec, from: i64, now_ms: i64) -> Vec<TimeRange> {
+    let end = spec.range.end_ms;
+    if from >= end {
+        return Vec::new();
+    }
+    let whole = vec![TimeRange {
+        start_ms: from,
+        end_ms: end,
+    }];
+    let step = spec.step.millis();
+    if spec.aggregation == Aggregation::Rate {
+        return whole;
+    }
+    let mut block = lcm(step, GENERATION_SPAN_MS);
+    while spec.range.len_ms() / block > MAX_SETTLED_BLOCKS {
+        block *= 2;
+    }
+    let hour = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
+    let cut = (hour.div_euclid(step) * step).clamp(from, end);
+    let mut parts = Vec::new();
+    let mut at = from;
+    while at < cut {
+        let next = ((at.div_euclid(block) + 1) * block).min(cut);
+        parts.push(TimeRange {
+            start_ms: at,
+            end_ms: next,
+        });
+        at = next;
+    }
+    if cut < end {
+        parts.push(TimeRange {
+            start_ms: cut,
+            end_ms: end,
+        });
+    }
+    parts
+}
+
+fn lcm(a: i64, b: i64) -> i64 {
+    let (mut x, mut y) = (a, b);
+    while y != 0 {
+        (x, y) = (y, x % y);
+    }
+    a / x * b
+}
+
 async fn run_on_database(
     settings: &Settings,
     pg: &PgPool,
     breaker: &CircuitBreaker,
+    cache: &PartCache<'_>,
     spec: &QuerySpec,
 ) -> Result<QueryResult, QueryFailure> {
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -174,7 +307,9 @@ async fn run_on_database(
         ));
     }
     let outcome = async {
-        let series = matching_series(pg, spec.metric.as_str(), &spec.tags).await?;
+        let series = select_series(pg, &selection_matchers(spec), usize::MAX)
+            .await?
+            .series;
         let (selection, groups, truncated) =
             select_groups(series, &spec.group_by, settings.query.max_series as usize);
         let complete = if tier == Tier::Raw {
@@ -193,24 +328,72 @@ async fn run_on_database(
             }
         };
         let segments = plan_segments(spec.range, tier, complete, now_ms, &settings.retention);
-        let buckets = if selection.ids.is_empty() {
-            Buckets::new()
-        } else {
-            aggregate(
-                pg,
-                &segments,
-                &selection,
-                spec.step,
-                spec.aggregation,
-                settings.query.timeout,
-            )
-            .await?
+        // An incremental answer computes only its buckets, over the segments the full
+        // range would use from there on (same tier, same completeness), so each bucket
+        // is the full answer's. Rate looks back one step before its range, so it is
+        // computed over the whole range and cut.
+        // An incremental answer computes only its buckets, over the segments the full
+        // range would use from there on (same tier, same completeness), so each bucket
+        // is the full answer's. Rate looks back one step before its range, so it is
+        // computed over the whole range and cut.
+        let from = spec.incremental_from();
+        let compute_from = match from {
+            Some(from) if spec.aggregation != Aggregation::Rate => from.max(spec.range.start_ms),
+            _ => spec.range.start_ms,
         };
-        Ok::<_, sqlx::Error>((selection.ids.len(), groups, truncated, segments, buckets))
+        let mut buckets = Buckets::new();
+        let mut all_cached = true;
+        for part in cache_parts(spec, compute_from, now_ms) {
+            let key = cache.key(spec, &selection, tier, part).await?;
+            let cached = match &key {
+                Some(key) => cache.get(key).await,
+                None => None,
+            };
+            let part_buckets = match cached {
+                Some(hit) => hit,
+                None => {
+                    all_cached = false;
+                    let part_segments = if part == spec.range {
+                        segments.clone()
+                    } else {
+                        plan_segments(part, tier, complete, now_ms, &settings.retention)
+                    };
+                    let computed = if selection.ids.is_empty() || part_segments.is_empty() {
+                        Buckets::new()
+                    } else {
+                        aggregate(
+                            pg,
+                            &part_segments,
+                            &selection,
+                            spec.step,
+                            spec.aggregation,
+                            settings.query.timeout,
+                        )
+                        .await?
+                    };
+                    if let Some(key) = &key {
+                        cache.put(key, part, &computed).await;
+                    }
+                    computed
+                }
+            };
+            buckets.extend(part_buckets);
+        }
+        if let Some(from) = from {
+            buckets.retain(|(_, bucket), _| *bucket >= from);
+        }
+        Ok::<_, sqlx::Error>((
+            selection.ids.len(),
+            groups,
+            truncated,
+            segments,
+            buckets,
+            all_cached,
+        ))
     }
     .await;
     match outcome {
-        Ok((series, groups, truncated, segments, buckets)) => {
+        Ok((series, groups, truncated, segments, buckets, all_cached)) => {
             breaker.record_success();
             let data = shape(buckets, groups, !spec.group_by.is_empty());
             let mut tiers: Vec<String> = Vec::new();
@@ -229,10 +412,11 @@ async fn run_on_database(
                     truncated,
                     step: spec.step.label(),
                     step_ms: spec.step.millis(),
-                    cached: false,
+                    cached: all_cached,
                     series,
                     start: format_time(spec.range.start_ms),
                     end: format_time(spec.range.end_ms),
+                    since: spec.incremental_from(),
                 },
             })
         }
@@ -260,13 +444,27 @@ async fn run_on_database(
 
 /// Assigns each matching series to its group (the values of the `groupBy` keys), at
 /// most `max_groups` groups; series of further groups are dropped (`truncated`).
+/// The query's series selection as matchers: the metric name, `tags` as equalities,
+/// then the query's own matchers.
+fn selection_matchers(spec: &QuerySpec) -> Vec<LabelMatcher> {
+    let mut out = Vec::with_capacity(1 + spec.tags.len() + spec.matchers.len());
+    out.extend(LabelMatcher::new(METRIC_NAME_LABEL, MatchOp::Equal, spec.metric.as_str()).ok());
+    out.extend(
+        spec.tags
+            .iter()
+            .filter_map(|(k, v)| LabelMatcher::new(k, MatchOp::Equal, v).ok()),
+    );
+    out.extend(spec.matchers.iter().cloned());
+    out
+}
+
 fn select_groups(
-    series: Vec<(i64, sqlx::types::Json<Labels>)>,
+    series: Vec<SelectedSeries>,
     group_by: &[String],
     max_groups: usize,
 ) -> (SeriesSelection, Vec<Labels>, bool) {
     if group_by.is_empty() {
-        let ids = series.into_iter().map(|(id, _)| id).collect();
+        let ids = series.into_iter().map(|s| s.id).collect();
         return (
             SeriesSelection { ids, groups: None },
             vec![Labels::new()],
@@ -278,11 +476,11 @@ fn select_groups(
     let (mut ids, mut numbers) = (Vec::new(), Vec::new());
     let mut truncated = false;
     let mut sorted = series;
-    sorted.sort_by_key(|(id, _)| *id);
-    for (id, labels) in sorted {
+    sorted.sort_by_key(|s| s.id);
+    for SelectedSeries { id, labels, .. } in sorted {
         let key: Labels = group_by
             .iter()
-            .filter_map(|k| labels.0.get(k).map(|v| (k.clone(), v.clone())))
+            .filter_map(|k| labels.get(k).map(|v| (k.clone(), v.clone())))
             .collect();
         let number = match index.get(&key) {
             Some(n) => *n,
@@ -329,5 +527,55 @@ fn shape(buckets: Buckets, groups: Vec<Labels>, grouped: bool) -> QueryData {
         )
     } else {
         QueryData::Single(per_group.into_iter().next().unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::model::QueryRequest;
+
+    fn spec(aggregation: &str, start: i64, end: i64) -> QuerySpec {
+        let request: QueryRequest = serde_json::from_value(serde_json::json!({
+            "query": "cpu", "start": start, "end": end, "aggregation": aggregation, "step": "1m"
+        }))
+        .unwrap();
+        QuerySpec::parse(&request, &Settings::default().query).unwrap()
+    }
+
+    #[test]
+    fn parts_cover_the_range_with_stable_settled_blocks() {
+        const H: i64 = 3_600_000;
+        let now = 100 * H + 25 * 60_000;
+        let parts = cache_parts(&spec("avg", 94 * H + 10_000, now), 94 * H + 10_000, now);
+        assert_eq!(parts.first().unwrap().start_ms, 94 * H + 10_000);
+        assert_eq!(parts.last().unwrap().end_ms, now);
+        for pair in parts.windows(2) {
+            assert_eq!(pair[0].end_ms, pair[1].start_ms);
+        }
+        // Head block, five whole hours, the live part from the current hour.
+        assert_eq!(parts.len(), 7, "{parts:?}");
+        assert_eq!(
+            parts[1],
+            TimeRange {
+                start_ms: 95 * H,
+                end_ms: 96 * H
+            }
+        );
+        assert_eq!(parts[6].start_ms, 100 * H);
+        // Ten seconds later only the head and the live part differ.
+        let later = cache_parts(
+            &spec("avg", 94 * H + 20_000, now + 10_000),
+            94 * H + 20_000,
+            now + 10_000,
+        );
+        assert_eq!(&later[1..6], &parts[1..6]);
+        assert_eq!(
+            cache_parts(&spec("rate", 94 * H, now), 94 * H, now).len(),
+            1
+        );
+        assert_eq!(lcm(300_000, H), H);
+        assert_eq!(lcm(420_000, H), 7 * H);
     }
 }

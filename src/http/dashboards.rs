@@ -190,6 +190,8 @@ pub async fn create(
     problems.name("name", &body.name);
     problems.description("description", &body.description);
     check_panels(&state, &body.panels, &mut problems);
+    problems.variables("variables", &body.variables, &limits(&state));
+    problems.settings("settings", &body.settings);
     problems.into_result().map_err(invalid)?;
     let dashboard = dashboards::create(&state.pg, principal.user_id, &body).await?;
     tracing::info!(dashboard = %dashboard.id, owner = %principal.user_id, "Dashboard created.");
@@ -237,6 +239,12 @@ pub async fn update(
     }
     if let Some(description) = &body.description {
         problems.description("description", description);
+    }
+    if let Some(variables) = &body.variables {
+        problems.variables("variables", variables, &limits(&state));
+    }
+    if let Some(settings) = &body.settings {
+        problems.settings("settings", settings);
     }
     if let Some(layout) = &body.layout {
         let mut seen = std::collections::HashSet::new();
@@ -408,6 +416,8 @@ pub async fn export(
                 version: None,
             })
             .collect(),
+        variables: dashboard.variables,
+        settings: dashboard.settings,
     };
     Ok(HttpResponse::Ok().json(json!({ "data": document })))
 }
@@ -439,6 +449,8 @@ pub async fn import(
             description: body.description,
             is_public: false,
             panels: body.panels,
+            variables: body.variables,
+            settings: body.settings,
         }),
     )
     .await

@@ -82,6 +82,7 @@ pub fn routes() -> Vec<Mounted> {
         at(M::GET, "/api/v1/metrics", catalog::list_metrics),
         at(M::GET, "/api/v1/metrics/{name}/tags", catalog::metric_tags),
         at(M::POST, "/api/v1/query", query::query),
+        at(M::POST, "/api/v1/query/batch", query::batch),
         at(M::POST, "/api/v1/auth/login", auth::login),
         at(M::POST, "/api/v1/auth/logout", auth::logout),
         at(M::GET, "/api/v1/auth/me", auth::me),

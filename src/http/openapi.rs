@@ -10,8 +10,8 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::CredentialKind;
 use crate::model::dashboard::{
     Calculation, CreateDashboard, Dashboard, DashboardExport, DashboardSummary, FieldProblem,
-    LayoutItem, Panel, PanelInput, PanelOptions, PanelQuery, PanelType, Position, Threshold,
-    UpdateDashboard,
+    DashboardSettings, LayoutItem, Panel, PanelInput, PanelOptions, PanelQuery, PanelType,
+    Position, Refresh, Threshold, TimeRangeSetting, UpdateDashboard, Variable,
 };
 use crate::model::{
     DataPoint, GroupSeries, QueryData, QueryMeta, QueryRequest, QueryResult, Role, User,
@@ -155,6 +155,7 @@ pub struct ExportBody {
     paths(
         super::ingest::ingest,
         super::query::query,
+        super::query::batch,
         super::catalog::list_metrics,
         super::catalog::metric_tags,
         super::health::health,
@@ -227,6 +228,14 @@ pub struct ExportBody {
         HealthReport,
         QueryRequest,
         QueryResult,
+        crate::model::MatcherInput,
+        crate::model::matcher::MatchOp,
+        crate::model::BatchQueryRequest,
+        crate::model::BatchQuery,
+        super::query::BatchResponse,
+        super::query::BatchAnswer,
+        super::query::BatchError,
+        super::query::BatchMeta,
         QueryData,
         GroupSeries,
         QueryMeta,
@@ -270,6 +279,10 @@ pub struct ExportBody {
         Threshold,
         Calculation,
         FieldProblem,
+        Variable,
+        DashboardSettings,
+        TimeRangeSetting,
+        Refresh,
         // --- alerting (issue 5) ---
         crate::model::alert::RuleRequest,
         crate::model::alert::RuleQuery,

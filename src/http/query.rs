@@ -1,13 +1,21 @@
-//! `POST /api/v1/query`: dashboards read aggregated series.
+//! `POST /api/v1/query`: dashboards read aggregated series; `POST /api/v1/query/batch`:
+//! the queries of one dashboard refresh in one request, identical ones computed once.
+
+use std::collections::{HashMap, HashSet};
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use super::auth::Principal;
 use super::error::ApiError;
 use super::AppState;
 use crate::actors::query_router::{QueryFailure, RunQuery};
-use crate::model::{QueryRequest, QuerySpec};
+use crate::model::query::{parse_range, MAX_BATCH_ID_LEN};
+use crate::model::{
+    BatchQuery, BatchQueryRequest, QueryData, QueryError, QueryMeta, QueryRequest, QueryResult,
+    QuerySpec,
+};
 
 #[utoipa::path(
     post, path = "/api/v1/query", tag = "query",
@@ -25,20 +33,191 @@ pub async fn query(
     state: web::Data<AppState>,
     body: web::Json<QueryRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let spec = QuerySpec::parse(&body, &state.settings.query).map_err(|e| {
-        ApiError::validation(e.to_string(), json!({"field": e.field, "reason": e.reason}))
-    })?;
+    let spec = QuerySpec::parse(&body, &state.settings.query).map_err(invalid_field)?;
+    Ok(HttpResponse::Ok().json(run(&state, spec).await?))
+}
+
+fn invalid_field(e: QueryError) -> ApiError {
+    ApiError::validation(e.to_string(), json!({"field": e.field, "reason": e.reason}))
+}
+
+/// One query through the router pool, its failure mapped to the API error.
+async fn run(state: &AppState, spec: QuerySpec) -> Result<QueryResult, ApiError> {
     let wait = state.settings.query.timeout + std::time::Duration::from_secs(2);
     let outcome = tokio::time::timeout(wait, state.query.pick().send(RunQuery { spec }))
         .await
         .map_err(|_| ApiError::unavailable("query timed out", 1))?
         .map_err(|_| ApiError::unavailable("query service is restarting; retry", 1))?;
     match outcome {
-        Ok(result) => Ok(HttpResponse::Ok().json(result)),
+        Ok(result) => Ok(result),
         Err(QueryFailure::Invalid(why)) => {
             Err(ApiError::validation(why, json!({"field": "start"})))
         }
         Err(QueryFailure::Unavailable(why)) => Err(ApiError::unavailable(why, 5)),
         Err(QueryFailure::Internal(error)) => Err(ApiError::internal(error)),
     }
+}
+
+/// The error of one query in a batch, shaped like every API error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchError {
+    pub error: String,
+    #[schema(example = "VALIDATION_ERROR")]
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+impl From<&ApiError> for BatchError {
+    fn from(error: &ApiError) -> BatchError {
+        let message = match error {
+            ApiError::Internal(_) => "internal error".to_string(),
+            other => other.to_string(),
+        };
+        let details = match error {
+            ApiError::Validation { details, .. } | ApiError::Conflict { details, .. } => {
+                Some(details.clone())
+            }
+            _ => None,
+        };
+        BatchError {
+            error: message,
+            code: error.code().to_string(),
+            details,
+        }
+    }
+}
+
+/// The answer to one query of a batch: its data and meta, or its error.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum BatchAnswer {
+    Answered {
+        id: String,
+        data: QueryData,
+        meta: QueryMeta,
+    },
+    Failed {
+        id: String,
+        error: BatchError,
+    },
+}
+
+/// How much of the batch was computed: queries equal after parsing share one answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchMeta {
+    /// Queries in the batch.
+    pub queries: usize,
+    /// Distinct valid queries actually run (through the cache).
+    pub computed: usize,
+}
+
+/// `{"data": [answer per query, in request order], "meta": {...}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchResponse {
+    pub data: Vec<BatchAnswer>,
+    pub meta: BatchMeta,
+}
+
+fn batch_invalid(field: &str, reason: impl Into<String>) -> ApiError {
+    let reason = reason.into();
+    ApiError::validation(
+        format!("{field}: {reason}"),
+        json!({"field": field, "reason": reason}),
+    )
+}
+
+/// The id of a raw batch query, or why the whole batch is refused (an answer that
+/// cannot name its query cannot be delivered).
+fn query_id(index: usize, raw: &Value) -> Result<String, ApiError> {
+    let field = format!("queries[{index}].id");
+    match raw.get("id") {
+        Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_BATCH_ID_LEN => {
+            Ok(id.clone())
+        }
+        Some(Value::String(_)) => Err(batch_invalid(
+            &field,
+            format!("must be 1 to {MAX_BATCH_ID_LEN} characters"),
+        )),
+        _ => Err(batch_invalid(&field, "a string id is required")),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/query/batch", tag = "query",
+    request_body = BatchQueryRequest,
+    responses(
+        (status = 200, description = "One answer per query in request order, each its data and meta or its own error", body = BatchResponse),
+        (status = 400, description = "Invalid range, missing or duplicate ids, or more than query.max_batch_queries queries", body = super::openapi::ErrorBody),
+        (status = 401, description = "Not authenticated", body = super::openapi::ErrorBody),
+    )
+)]
+#[tracing::instrument(name = "query_batch", skip_all, fields(queries = body.queries.len()))]
+pub async fn batch(
+    _principal: Principal,
+    state: web::Data<AppState>,
+    body: web::Json<BatchQueryRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let settings = &state.settings.query;
+    let body = body.into_inner();
+    if body.queries.is_empty() || body.queries.len() > settings.max_batch_queries as usize {
+        return Err(batch_invalid(
+            "queries",
+            format!("1 to {} queries", settings.max_batch_queries),
+        ));
+    }
+    let range = parse_range(&body.start, &body.end, settings).map_err(invalid_field)?;
+    let mut ids = HashSet::new();
+    // Per query: its id and its spec or its error. Equal specs share a slot in
+    // `unique`, so each is computed once.
+    let mut parsed: Vec<(String, Result<usize, ApiError>)> = Vec::new();
+    let mut unique: Vec<QuerySpec> = Vec::new();
+    let mut slot_of: HashMap<String, usize> = HashMap::new();
+    for (index, raw) in body.queries.into_iter().enumerate() {
+        let id = query_id(index, &raw)?;
+        if !ids.insert(id.clone()) {
+            return Err(batch_invalid(
+                &format!("queries[{index}].id"),
+                format!("{id:?} appears twice in the batch"),
+            ));
+        }
+        let spec = serde_json::from_value::<BatchQuery>(raw)
+            .map_err(|e| batch_invalid(&format!("queries[{index}]"), e.to_string()))
+            .and_then(|q| {
+                let request = q.into_request(body.start.clone(), body.end.clone());
+                QuerySpec::parse_in(&request, range, settings).map_err(invalid_field)
+            });
+        let slot = spec.map(|spec| {
+            let identity = spec.cache_identity();
+            *slot_of.entry(identity).or_insert_with(|| {
+                unique.push(spec);
+                unique.len() - 1
+            })
+        });
+        parsed.push((id, slot));
+    }
+    let computed = unique.len();
+    let answers: Vec<Result<QueryResult, ApiError>> =
+        futures_util::future::join_all(unique.into_iter().map(|spec| run(&state, spec))).await;
+    let data = parsed
+        .into_iter()
+        .map(|(id, slot)| match slot.and_then(|s| answers[s].clone()) {
+            Ok(result) => BatchAnswer::Answered {
+                id,
+                data: result.data,
+                meta: result.meta,
+            },
+            Err(error) => BatchAnswer::Failed {
+                id,
+                error: BatchError::from(&error),
+            },
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(BatchResponse {
+        data,
+        meta: BatchMeta {
+            queries: ids.len(),
+            computed,
+        },
+    }))
 }

@@ -24,6 +24,12 @@ const MAX_UNIT_LEN: usize = 32;
 const MAX_COLOR_LEN: usize = 32;
 const MAX_THRESHOLDS: usize = 16;
 const MAX_GROUP_BY: usize = 8;
+const MAX_VARIABLES: usize = 32;
+const MAX_VARIABLE_NAME_LEN: usize = 64;
+const MAX_VARIABLE_DEFAULTS: usize = 100;
+const MAX_TAG_LEN: usize = 200;
+const MAX_TIME_ZONE_LEN: usize = 64;
+const MAX_TIME_EXPR_LEN: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -180,6 +186,106 @@ impl LayoutItem {
     }
 }
 
+/// A template variable: its values are a tag's values (`GET /api/v1/metrics/{metric}/tags`),
+/// and panels refer to it in tag filters as `$name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Variable {
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`, unique on the dashboard.
+    #[schema(
+        example = "host",
+        pattern = "^[a-zA-Z_][a-zA-Z0-9_]*$",
+        max_length = 64
+    )]
+    pub name: String,
+    /// Shown instead of the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Host")]
+    pub label: Option<String>,
+    /// The metric whose tag values are offered.
+    #[schema(example = "cpu.usage")]
+    pub metric: String,
+    /// The tag whose values are offered.
+    #[schema(example = "host")]
+    pub tag_key: String,
+    /// Several values may be selected at once.
+    #[serde(default)]
+    pub multi: bool,
+    /// An "All" choice (drops the filter).
+    #[serde(default)]
+    pub include_all: bool,
+    /// Values selected when the URL names none; empty or absent means All when
+    /// `includeAll` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Vec<String>>,
+}
+
+/// A dashboard's auto-refresh interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub enum Refresh {
+    #[serde(rename = "off")]
+    Off,
+    #[serde(rename = "5s")]
+    FiveSeconds,
+    #[default]
+    #[serde(rename = "10s")]
+    TenSeconds,
+    #[serde(rename = "30s")]
+    ThirtySeconds,
+    #[serde(rename = "1m")]
+    OneMinute,
+    #[serde(rename = "5m")]
+    FiveMinutes,
+}
+
+/// The default time range: each end `now`, `now-6h`, `now/d` (Grafana's relative
+/// syntax) or an RFC 3339 time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeRangeSetting {
+    #[schema(example = "now-6h", max_length = 64)]
+    pub from: String,
+    #[schema(example = "now", max_length = 64)]
+    pub to: String,
+}
+
+impl Default for TimeRangeSetting {
+    fn default() -> Self {
+        TimeRangeSetting {
+            from: "now-6h".into(),
+            to: "now".into(),
+        }
+    }
+}
+
+fn default_time_zone() -> String {
+    "browser".into()
+}
+
+/// How the dashboard opens: range, refresh and time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DashboardSettings {
+    #[serde(default)]
+    pub time_range: TimeRangeSetting,
+    #[serde(default)]
+    pub refresh: Refresh,
+    /// `browser`, `utc` or an IANA zone name such as `Europe/Paris`.
+    #[serde(default = "default_time_zone")]
+    #[schema(example = "browser", max_length = 64)]
+    pub time_zone: String,
+}
+
+impl Default for DashboardSettings {
+    fn default() -> Self {
+        DashboardSettings {
+            time_range: TimeRangeSetting::default(),
+            refresh: Refresh::default(),
+            time_zone: default_time_zone(),
+        }
+    }
+}
+
 /// A dashboard with its panels.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -193,6 +299,10 @@ pub struct Dashboard {
     pub version: i64,
     pub panels: Vec<Panel>,
     pub layout: Vec<LayoutItem>,
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    #[serde(default)]
+    pub settings: DashboardSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -223,6 +333,12 @@ pub struct CreateDashboard {
     pub is_public: bool,
     #[serde(default)]
     pub panels: Vec<PanelInput>,
+    /// Template variables; default none.
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    /// Default: last 6 hours, refresh 10s, the browser's time zone.
+    #[serde(default)]
+    pub settings: DashboardSettings,
 }
 
 /// `PUT /api/v1/dashboards/{id}`: the fields to change and, for drag-and-drop saves,
@@ -236,6 +352,10 @@ pub struct UpdateDashboard {
     pub description: Option<String>,
     pub is_public: Option<bool>,
     pub layout: Option<Vec<LayoutItem>>,
+    /// Replaces all variables.
+    pub variables: Option<Vec<Variable>>,
+    /// Replaces the settings.
+    pub settings: Option<DashboardSettings>,
 }
 
 /// The portable form of a dashboard (export and import): no ids, owner or times.
@@ -248,6 +368,10 @@ pub struct DashboardExport {
     #[serde(default)]
     pub description: String,
     pub panels: Vec<PanelInput>,
+    #[serde(default)]
+    pub variables: Vec<Variable>,
+    #[serde(default)]
+    pub settings: DashboardSettings,
 }
 
 /// The current export format version.
@@ -426,6 +550,149 @@ impl Problems {
     }
 }
 
+impl Problems {
+    /// Variables: valid names, unique, a real metric and tag key, defaults that fit.
+    pub fn variables(&mut self, field: &str, variables: &[Variable], limits: &DashboardLimits) {
+        if variables.len() > MAX_VARIABLES {
+            self.add(field, format!("at most {MAX_VARIABLES} variables"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, v) in variables.iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            if !is_identifier(&v.name, MAX_VARIABLE_NAME_LEN) {
+                self.add(
+                    format!("{at}.name"),
+                    format!("must match [a-zA-Z_][a-zA-Z0-9_]*, at most {MAX_VARIABLE_NAME_LEN} characters"),
+                );
+            } else if !seen.insert(v.name.as_str()) {
+                self.add(
+                    format!("{at}.name"),
+                    format!("{:?} is defined twice", v.name),
+                );
+            }
+            if v.label
+                .as_ref()
+                .is_some_and(|l| l.trim().is_empty() || l.chars().count() > MAX_TITLE_LEN)
+            {
+                self.add(
+                    format!("{at}.label"),
+                    format!("must be 1 to {MAX_TITLE_LEN} characters"),
+                );
+            }
+            if let Err(e) = MetricName::parse(&v.metric, limits.max_name_len) {
+                self.add(format!("{at}.metric"), e.0);
+            }
+            if v.tag_key.is_empty() || v.tag_key.chars().count() > MAX_TAG_LEN {
+                self.add(
+                    format!("{at}.tagKey"),
+                    format!("must be 1 to {MAX_TAG_LEN} characters"),
+                );
+            }
+            if let Some(default) = &v.default {
+                if default.len() > MAX_VARIABLE_DEFAULTS {
+                    self.add(
+                        format!("{at}.default"),
+                        format!("at most {MAX_VARIABLE_DEFAULTS} values"),
+                    );
+                } else if !v.multi && default.len() > 1 {
+                    self.add(
+                        format!("{at}.default"),
+                        "only a multi-value variable may default to several values",
+                    );
+                }
+                if default
+                    .iter()
+                    .any(|d| d.is_empty() || d.chars().count() > MAX_TAG_LEN)
+                {
+                    self.add(
+                        format!("{at}.default"),
+                        format!("values must be 1 to {MAX_TAG_LEN} characters"),
+                    );
+                }
+            }
+        }
+    }
+
+    pub fn settings(&mut self, field: &str, settings: &DashboardSettings) {
+        let range = &settings.time_range;
+        for (end, text) in [("from", &range.from), ("to", &range.to)] {
+            if !is_time_expression(text) {
+                self.add(
+                    format!("{field}.timeRange.{end}"),
+                    "must be now, now-6h, now/d (relative) or an RFC 3339 time",
+                );
+            }
+        }
+        if let (Ok(from), Ok(to)) = (
+            DateTime::parse_from_rfc3339(&range.from),
+            DateTime::parse_from_rfc3339(&range.to),
+        ) {
+            if from >= to {
+                self.add(format!("{field}.timeRange.to"), "must be after from");
+            }
+        }
+        if !is_time_zone(&settings.time_zone) {
+            self.add(
+                format!("{field}.timeZone"),
+                "must be browser, utc or an IANA zone name such as Europe/Paris",
+            );
+        }
+    }
+}
+
+fn is_identifier(text: &str, max_len: usize) -> bool {
+    let mut bytes = text.bytes();
+    text.len() <= max_len
+        && bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `now`, then any number of `+N<unit>` / `-N<unit>`, then at most one `/<unit>`
+/// (units s, m, h, d, w, M, y); or an RFC 3339 time.
+fn is_time_expression(text: &str) -> bool {
+    const UNITS: &[u8] = b"smhdwMy";
+    if text.len() > MAX_TIME_EXPR_LEN {
+        return false;
+    }
+    if DateTime::parse_from_rfc3339(text).is_ok() {
+        return true;
+    }
+    let Some(mut rest) = text.strip_prefix("now").map(str::as_bytes) else {
+        return false;
+    };
+    while let Some((&sign, tail)) = rest.split_first() {
+        match sign {
+            b'+' | b'-' => {
+                let digits = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+                match tail.get(digits) {
+                    Some(unit) if digits > 0 && UNITS.contains(unit) => rest = &tail[digits + 1..],
+                    _ => return false,
+                }
+            }
+            b'/' => return matches!(tail, [unit] if UNITS.contains(unit)),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// `browser`, `utc`, or the shape of an IANA name (`Area/Location`, `UTC`, `EST5EDT`):
+/// the browser resolves it, so only its form is checked here.
+fn is_time_zone(text: &str) -> bool {
+    if text == "browser" || text == "utc" {
+        return true;
+    }
+    text.len() <= MAX_TIME_ZONE_LEN
+        && text.split('/').all(|part| {
+            part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
+        })
+}
+
 fn is_color(text: &str) -> bool {
     if text.is_empty() || text.len() > MAX_COLOR_LEN {
         return false;
@@ -502,6 +769,69 @@ mod tests {
                 "{expected} missing from {fields:?}"
             );
         }
+    }
+
+    #[test]
+    fn time_expressions_and_zones() {
+        for ok in [
+            "now",
+            "now-6h",
+            "now/d",
+            "now-1d/d",
+            "now+15m",
+            "2026-12-01T10:00:00Z",
+        ] {
+            assert!(is_time_expression(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "today",
+            "now-",
+            "now-6",
+            "now-6x",
+            "now/",
+            "now/dd",
+            "now//d",
+            "now-6h/d/d",
+        ] {
+            assert!(!is_time_expression(bad), "{bad}");
+        }
+        for ok in [
+            "browser",
+            "utc",
+            "UTC",
+            "Europe/Paris",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT+5",
+        ] {
+            assert!(is_time_zone(ok), "{ok}");
+        }
+        for bad in ["", "Europe/", "/Paris", "Europe/Pa ris", "$(x)"] {
+            assert!(!is_time_zone(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn variables_are_checked_field_by_field() {
+        let vars: Vec<Variable> = serde_json::from_value(serde_json::json!([
+            {"name": "host", "metric": "cpu.usage", "tagKey": "host", "multi": true, "includeAll": true, "default": ["a", "b"]},
+            {"name": "host", "metric": "cpu.usage", "tagKey": "host"},
+            {"name": "9x", "metric": "bad name", "tagKey": "", "default": ["a", "b"]}
+        ]))
+        .unwrap();
+        let mut problems = Problems::default();
+        problems.variables("variables", &vars, &LIMITS);
+        let fields: Vec<String> = problems.0.into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "variables[1].name",
+                "variables[2].name",
+                "variables[2].metric",
+                "variables[2].tagKey",
+                "variables[2].default"
+            ]
+        );
     }
 
     #[test]

@@ -6,8 +6,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::matcher::{LabelMatcher, MatchOp};
 use super::point::{Labels, MetricName};
 use crate::config::QuerySettings;
+
+/// Most label matchers one query may carry.
+const MAX_MATCHERS: usize = 16;
+/// Longest matcher value (a regex of alternatives from a multi-value variable).
+const MAX_MATCHER_VALUE_LEN: usize = 4096;
 
 /// Query ranges are aligned outward to this grid so that dashboards refreshing every
 /// few seconds share cache entries (and the executed range equals the cached one).
@@ -212,6 +218,87 @@ pub struct QueryRequest {
     /// Tag keys: one result series per distinct combination of their values.
     #[serde(default)]
     pub group_by: Option<Vec<String>>,
+    /// Prometheus-style label matchers (`=`, `!=`, `=~`, `!~`, regexes fully anchored;
+    /// a missing label reads as ""), all of which a series must satisfy, with `tags`.
+    #[serde(default)]
+    pub matchers: Option<Vec<MatcherInput>>,
+    /// Incremental refresh: the client holds data up to this time (ms since the epoch);
+    /// the answer then holds only the buckets from the one containing it on.
+    #[serde(default)]
+    #[schema(example = 1795305600000i64)]
+    pub since: Option<i64>,
+}
+
+/// One label matcher as sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatcherInput {
+    /// Label (tag) name.
+    #[schema(example = "host")]
+    pub label: String,
+    pub op: MatchOp,
+    /// Value, or a regex (RE2 syntax, anchored at both ends) for `=~` and `!~`.
+    #[schema(example = "web-1|web-2")]
+    pub value: String,
+}
+
+/// The body of `POST /api/v1/query/batch`: the queries of one dashboard refresh over
+/// one shared range.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchQueryRequest {
+    /// Range start (inclusive) shared by every query: RFC 3339 or ms since the epoch.
+    #[schema(schema_with = time_schema)]
+    pub start: serde_json::Value,
+    /// Range end (exclusive): RFC 3339 or ms since the epoch.
+    #[schema(schema_with = time_schema)]
+    pub end: serde_json::Value,
+    /// Each query is parsed on its own, so one bad query fails alone.
+    #[schema(value_type = Vec<BatchQuery>)]
+    pub queries: Vec<serde_json::Value>,
+}
+
+/// One query of a batch: `POST /api/v1/query`'s fields without the range, plus an id.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchQuery {
+    /// 1 to 64 characters, unique in the batch; the answer carries it back.
+    #[schema(example = "p1", min_length = 1, max_length = 64)]
+    pub id: String,
+    #[schema(example = "cpu.usage")]
+    pub query: String,
+    #[serde(default)]
+    pub aggregation: Option<String>,
+    #[serde(default)]
+    pub step: Option<String>,
+    #[serde(default)]
+    pub tags: Option<Labels>,
+    #[serde(default)]
+    pub group_by: Option<Vec<String>>,
+    #[serde(default)]
+    pub matchers: Option<Vec<MatcherInput>>,
+    #[serde(default)]
+    pub since: Option<i64>,
+}
+
+/// Longest id of a batch query.
+pub const MAX_BATCH_ID_LEN: usize = 64;
+
+impl BatchQuery {
+    /// The single query this stands for, over the batch's range.
+    pub fn into_request(self, start: serde_json::Value, end: serde_json::Value) -> QueryRequest {
+        QueryRequest {
+            query: self.query,
+            start,
+            end,
+            aggregation: self.aggregation,
+            step: self.step,
+            tags: self.tags,
+            group_by: self.group_by,
+            matchers: self.matchers,
+            since: self.since,
+        }
+    }
 }
 
 fn time_schema() -> utoipa::openapi::schema::Schema {
@@ -244,6 +331,10 @@ pub struct QuerySpec {
     pub step: Step,
     /// Tag keys to group by; empty: one series across everything that matched.
     pub group_by: Vec<String>,
+    /// Label matchers besides `tags`.
+    pub matchers: Vec<LabelMatcher>,
+    /// Incremental refresh: only buckets at or after the one holding this time.
+    pub since: Option<i64>,
 }
 
 /// What was wrong with a query, field by field.
@@ -268,28 +359,20 @@ impl QuerySpec {
         request: &QueryRequest,
         settings: &QuerySettings,
     ) -> Result<QuerySpec, QueryError> {
+        let range = parse_range(&request.start, &request.end, settings)?;
+        QuerySpec::parse_in(request, range, settings)
+    }
+
+    /// Parses everything but the range, which the caller already validated (a batch
+    /// shares one range among its queries).
+    pub fn parse_in(
+        request: &QueryRequest,
+        range: TimeRange,
+        settings: &QuerySettings,
+    ) -> Result<QuerySpec, QueryError> {
         let metric =
             MetricName::parse(&request.query, 200).map_err(|e| QueryError::field("query", e.0))?;
         let aggregation = Aggregation::parse(request.aggregation.as_deref().unwrap_or("avg"))?;
-        let start = parse_time("start", &request.start)?;
-        let end = parse_time("end", &request.end)?;
-        if end <= start {
-            return Err(QueryError::field("end", "end must be after start"));
-        }
-        let range = TimeRange {
-            start_ms: start,
-            end_ms: end,
-        }
-        .aligned();
-        if range.len_ms() > settings.max_range.as_millis() as i64 {
-            return Err(QueryError::field(
-                "end",
-                format!(
-                    "range is longer than query.max_range ({})",
-                    humantime::format_duration(settings.max_range)
-                ),
-            ));
-        }
         let step = match request.step.as_deref() {
             Some(raw) => Step::parse(raw)?,
             None => Step::default_for(range, settings.target_buckets),
@@ -326,6 +409,13 @@ impl QuerySpec {
                 ));
             }
         }
+        let matchers = parse_matchers(request.matchers.as_deref().unwrap_or_default())?;
+        if request.since.is_some_and(|since| since < 0) {
+            return Err(QueryError::field(
+                "since",
+                "must be milliseconds since the epoch",
+            ));
+        }
         Ok(QuerySpec {
             metric,
             tags,
@@ -333,21 +423,38 @@ impl QuerySpec {
             aggregation,
             step,
             group_by,
+            matchers,
+            since: request.since,
         })
+    }
+
+    /// Where an incremental answer starts: the start of the bucket holding `since`
+    /// (buckets are aligned to multiples of the step since the epoch, so this may lie
+    /// before the range when `since` is in its first bucket). `None` for a full answer.
+    pub fn incremental_from(&self) -> Option<i64> {
+        self.since
+            .map(|since| since.div_euclid(self.step.millis()) * self.step.millis())
     }
 
     /// A stable text form used as the cache key: equal specs give equal keys.
     pub fn cache_identity(&self) -> String {
         let tags = serde_json::to_string(&self.tags).unwrap_or_default();
+        let matchers: Vec<String> = self
+            .matchers
+            .iter()
+            .map(|m| format!("{:?}{}{:?}", m.name, m.op.as_str(), m.value))
+            .collect();
         format!(
-            "v2|{}|{}|{}|{}|{:?}|{}|{}",
+            "v3|{}|{}|{}|{}|{:?}|{}|{}|{}|{:?}",
             self.metric.as_str(),
             tags,
             self.range.start_ms,
             self.range.end_ms,
             self.aggregation,
             self.step.millis(),
-            self.group_by.join(",")
+            self.group_by.join(","),
+            matchers.join(","),
+            self.incremental_from(),
         )
     }
 }
@@ -402,6 +509,10 @@ pub struct QueryMeta {
     /// The range actually queried, after alignment.
     pub start: String,
     pub end: String,
+    /// Incremental answers only: the start (ms) of the first bucket sent; the client
+    /// replaces what it holds from this time on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
 }
 
 /// The answer to `POST /api/v1/query`.
@@ -409,6 +520,60 @@ pub struct QueryMeta {
 pub struct QueryResult {
     pub data: QueryData,
     pub meta: QueryMeta,
+}
+
+/// The range of a query or batch: both ends valid, end after start, aligned outward to
+/// [`RANGE_ALIGN_MS`], no longer than `query.max_range`.
+pub fn parse_range(
+    start: &serde_json::Value,
+    end: &serde_json::Value,
+    settings: &QuerySettings,
+) -> Result<TimeRange, QueryError> {
+    let start = parse_time("start", start)?;
+    let end = parse_time("end", end)?;
+    if end <= start {
+        return Err(QueryError::field("end", "end must be after start"));
+    }
+    let range = TimeRange {
+        start_ms: start,
+        end_ms: end,
+    }
+    .aligned();
+    if range.len_ms() > settings.max_range.as_millis() as i64 {
+        return Err(QueryError::field(
+            "end",
+            format!(
+                "range is longer than query.max_range ({})",
+                humantime::format_duration(settings.max_range)
+            ),
+        ));
+    }
+    Ok(range)
+}
+
+fn parse_matchers(inputs: &[MatcherInput]) -> Result<Vec<LabelMatcher>, QueryError> {
+    if inputs.len() > MAX_MATCHERS {
+        return Err(QueryError::field(
+            "matchers",
+            format!("at most {MAX_MATCHERS} matchers"),
+        ));
+    }
+    inputs
+        .iter()
+        .map(|m| {
+            if m.value.len() > MAX_MATCHER_VALUE_LEN {
+                return Err(QueryError::field(
+                    "matchers",
+                    format!(
+                        "{:?}: value longer than {MAX_MATCHER_VALUE_LEN} bytes",
+                        m.label
+                    ),
+                ));
+            }
+            LabelMatcher::new(&m.label, m.op, &m.value)
+                .map_err(|e| QueryError::field("matchers", format!("{:?}: {e}", m.label)))
+        })
+        .collect()
 }
 
 fn parse_time(field: &'static str, value: &serde_json::Value) -> Result<i64, QueryError> {
@@ -509,6 +674,42 @@ mod tests {
             .millis(),
             10_000
         );
+    }
+
+    #[test]
+    fn incremental_start_is_the_bucket_holding_since() {
+        let spec = |since: i64| {
+            parse(json!({"query": "cpu", "start": 30_000, "end": 600_000, "step": "1m", "since": since}))
+                .unwrap()
+        };
+        assert_eq!(spec(125_000).incremental_from(), Some(120_000));
+        assert_eq!(spec(120_000).incremental_from(), Some(120_000));
+        // In the range's first, partial bucket: that bucket's start.
+        assert_eq!(spec(40_000).incremental_from(), Some(0));
+        let full = parse(json!({"query": "cpu", "start": 0, "end": 600_000})).unwrap();
+        assert_eq!(full.incremental_from(), None);
+        assert_ne!(spec(125_000).cache_identity(), full.cache_identity());
+        let bad = json!({"query": "cpu", "start": 0, "end": 600_000, "since": -1});
+        assert_eq!(parse(bad).unwrap_err().field, "since");
+    }
+
+    #[test]
+    fn matchers_are_validated() {
+        let with = |m: serde_json::Value| {
+            parse(json!({"query": "cpu", "start": 0, "end": 600_000, "matchers": m}))
+        };
+        let ok = with(json!([{"label": "host", "op": "=~", "value": "a|b"}])).unwrap();
+        assert!(ok.matchers[0].matches("b") && !ok.matchers[0].matches("ab"));
+        assert_eq!(
+            with(json!([{"label": "host", "op": "=~", "value": "("}]))
+                .unwrap_err()
+                .field,
+            "matchers"
+        );
+        let many: Vec<_> = (0..17)
+            .map(|i| json!({"label": format!("k{i}"), "op": "!=", "value": ""}))
+            .collect();
+        assert_eq!(with(json!(many)).unwrap_err().field, "matchers");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub enum Versioned<T> {
 }
 
 const DASHBOARD_COLUMNS: &str =
-    "id, name, description, owner_id, is_public, version, created_at, updated_at";
+    "id, name, description, owner_id, is_public, version, variables, settings, created_at, updated_at";
 
 fn panel_from(row: &sqlx::postgres::PgRow) -> Result<Panel, sqlx::Error> {
     let panel_type: String = row.try_get("type")?;
@@ -63,6 +63,8 @@ fn dashboard_from(
         version: row.try_get("version")?,
         panels,
         layout,
+        variables: row.try_get::<Json<_>, _>("variables")?.0,
+        settings: row.try_get::<Json<_>, _>("settings")?.0,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -101,14 +103,16 @@ pub async fn create(
 ) -> Result<Dashboard, sqlx::Error> {
     let mut tx = pg.begin().await?;
     let row = sqlx::query(&format!(
-        "INSERT INTO dashboards (id, name, description, owner_id, is_public)
-         VALUES ($1, $2, $3, $4, $5) RETURNING {DASHBOARD_COLUMNS}"
+        "INSERT INTO dashboards (id, name, description, owner_id, is_public, variables, settings)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {DASHBOARD_COLUMNS}"
     ))
     .bind(Uuid::new_v4())
     .bind(input.name.trim())
     .bind(&input.description)
     .bind(owner)
     .bind(input.is_public)
+    .bind(Json(&input.variables))
+    .bind(Json(&input.settings))
     .fetch_one(&mut *tx)
     .await?;
     let id: Uuid = row.try_get("id")?;
@@ -234,13 +238,17 @@ pub async fn update(
     sqlx::query(
         "UPDATE dashboards SET name = COALESCE($2, name),
                 description = COALESCE($3, description),
-                is_public = COALESCE($4, is_public)
+                is_public = COALESCE($4, is_public),
+                variables = COALESCE($5, variables),
+                settings = COALESCE($6, settings)
          WHERE id = $1",
     )
     .bind(id)
     .bind(update.name.as_deref().map(str::trim))
     .bind(update.description.as_deref())
     .bind(update.is_public)
+    .bind(update.variables.as_ref().map(Json))
+    .bind(update.settings.as_ref().map(Json))
     .execute(&mut *tx)
     .await?;
     if let Some(layout) = &update.layout {

@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod partitions;
 pub mod points;
 pub mod postgres;
+pub mod query_generations;
 pub mod redis;
 pub mod rollups;
 pub mod samples;

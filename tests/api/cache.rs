@@ -1,6 +1,9 @@
-//! The Redis query cache: a repeat is answered from the cache (`meta.cached`), and an
+//! The Redis query cache: a repeat is answered from the cache (`meta.cached`), an
 //! answer is never older than its TTL (live TTL for ranges ending within the last
-//! minute, historical TTL otherwise).
+//! minute, historical TTL otherwise), and never older than the last commit
+//! (read-your-writes): a past hour, a past day on the rollup tier and a late point
+//! into a settled bucket show at once, with Redis up, down or hung; a dashboard
+//! refreshing over live data still takes its settled part from the cache.
 
 use std::time::{Duration, Instant};
 
@@ -239,4 +242,329 @@ async fn series_id_cache_is_tied_to_its_database() {
     );
     second.cleanup().await;
     first.cleanup().await;
+}
+
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 3_600_000;
+
+/// Waits until the writers report `n` points written: they bump the query-cache
+/// generations after the COMMIT and before reporting, so from here on every query
+/// must show the points.
+async fn wait_written(app: &TestApp, n: f64) {
+    eventually(Duration::from_secs(30), || async {
+        let text = app.get("/metrics").await.text();
+        let written = prometheus_sum(&text, "vigil_writer_points_written_total", &[]);
+        if written >= n {
+            Ok(())
+        } else {
+            Err(format!("{written} of {n} points written"))
+        }
+    })
+    .await
+}
+
+/// A cache that would otherwise hide new points for an hour.
+async fn long_ttl_app() -> TestApp {
+    spawn_app_with(|s| {
+        s.query.cache_ttl_historical = Duration::from_secs(3600);
+        s.query.cache_ttl_live = Duration::from_secs(3600);
+        s.rollup.settle = Duration::from_secs(1);
+        s.rollup.interval = Duration::from_secs(3600);
+    })
+    .await
+}
+
+async fn sum_of(app: &TestApp, query: &Value, what: &str) -> (f64, bool, Value) {
+    let response = app.query(query).await;
+    let (total, cached) = total_and_cached(&response, what);
+    (total, cached, response.json()["meta"].clone())
+}
+
+#[actix_web::test]
+async fn a_commit_shows_in_the_next_query_for_a_past_hour_and_a_past_day() {
+    let app = long_ttl_app().await;
+    let mut written = 0.0;
+    let hour = hour_start_ms(3);
+    let day_end = hour_start_ms(2);
+    for (metric, start, end, tier) in [
+        ("ryw.hour", hour, hour + HOUR, "points"),
+        ("ryw.day", day_end - 30 * HOUR, day_end, "rollup_1h"),
+    ] {
+        let query = json!({"query": metric, "start": start, "end": end, "aggregation": "sum", "step": "1h"});
+        let (total, cached, _) = sum_of(&app, &query, "empty range").await;
+        assert_eq!((total, cached), (0.0, false), "{metric}: nothing yet");
+        let (total, cached, _) = sum_of(&app, &query, "empty range again").await;
+        assert_eq!(
+            (total, cached),
+            (0.0, true),
+            "{metric}: the empty answer is cached"
+        );
+        let points: Vec<Value> = (0..4)
+            .map(|i| {
+                point(
+                    metric,
+                    2.5,
+                    &[("host", "a")],
+                    start + 10 * MINUTE + i * 7 * MINUTE,
+                )
+            })
+            .collect();
+        app.post_metrics(&Value::Array(points))
+            .await
+            .assert_status(202, "points into the cached range");
+        written += 4.0;
+        wait_written(&app, written).await;
+        let (total, _, meta) = sum_of(&app, &query, "after the commit").await;
+        assert_eq!(
+            total, 10.0,
+            "{metric}: the next query after the commit shows the points; meta {meta}"
+        );
+        assert_eq!(meta["table"], tier, "{metric}: {meta}");
+        let (total, cached, _) = sum_of(&app, &query, "repeat").await;
+        assert_eq!((total, cached), (10.0, true), "{metric}: cached again");
+    }
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn a_late_point_into_a_settled_rollup_bucket_shows_at_once() {
+    let app = long_ttl_app().await;
+    let end = hour_start_ms(2);
+    let start = end - 30 * HOUR;
+    let points: Vec<Value> = (0..30)
+        .map(|h| {
+            point(
+                "ryw.late",
+                1.0,
+                &[("host", "a")],
+                start + h * HOUR + 30 * MINUTE,
+            )
+        })
+        .collect();
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "a day of points");
+    wait_written(&app, 30.0).await;
+    app.maintenance.run_rollups().await.expect("rollup round");
+    let query = json!({"query": "ryw.late", "start": start, "end": end, "aggregation": "sum", "step": "1h"});
+    let (total, _, meta) = sum_of(&app, &query, "materialised day").await;
+    assert_eq!(total, 30.0);
+    assert_eq!(
+        meta["tiers"],
+        json!(["rollup_1h"]),
+        "answered by the hour rollups: {meta}"
+    );
+    let (_, cached, _) = sum_of(&app, &query, "repeat").await;
+    assert!(cached, "the settled day is cached");
+
+    let late = start + 10 * HOUR + 5 * MINUTE;
+    app.post_metrics(&json!([point("ryw.late", 100.0, &[("host", "a")], late)]))
+        .await
+        .assert_status(202, "a late point");
+    wait_written(&app, 31.0).await;
+    let (total, cached, meta) = sum_of(&app, &query, "after the late point").await;
+    assert_eq!(
+        (total, cached),
+        (130.0, false),
+        "the late point shows before the rollups are recomputed; meta {meta}"
+    );
+    app.maintenance.run_rollups().await.expect("rollup round");
+    let (total, _, _) = sum_of(&app, &query, "after the recompute").await;
+    assert_eq!(total, 130.0, "and after");
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn with_redis_down_every_query_reads_the_database() {
+    let app = spawn_app_with(|s| {
+        s.redis.url = format!("redis://127.0.0.1:{}/0", free_port());
+        s.query.cache_ttl_historical = Duration::from_secs(3600);
+    })
+    .await;
+    let start = hour_start_ms(3);
+    let query = json!({"query": "ryw.down", "start": start, "end": start + HOUR, "aggregation": "count", "step": "1h"});
+    let (total, cached, _) = sum_of(&app, &query, "Redis down, empty").await;
+    assert_eq!((total, cached), (0.0, false));
+    app.post_metrics(&json!([point("ryw.down", 1.0, &[], start + MINUTE)]))
+        .await
+        .assert_status(202, "ingest with Redis down");
+    wait_written(&app, 1.0).await;
+    let (total, cached, _) = sum_of(&app, &query, "Redis down, after the commit").await;
+    assert_eq!((total, cached), (1.0, false));
+    app.cleanup().await;
+}
+
+/// A Redis of the test's own, so it can be hung without touching the shared one.
+struct OwnRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = free_port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (apt: redis-server) is installed");
+        std::thread::sleep(Duration::from_millis(300));
+        OwnRedis { child, port }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal}");
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.signal("-CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Redis hangs while a batch commits, then comes back with the old answer still
+/// stored: the generations live in PostgreSQL, so the old entry is never read again.
+#[actix_web::test]
+async fn a_commit_while_redis_hangs_is_not_hidden_when_it_returns() {
+    let redis = OwnRedis::start();
+    let port = redis.port;
+    let app = spawn_app_with(move |s| {
+        s.redis.url = format!("redis://127.0.0.1:{port}/0");
+        s.redis.timeout = Duration::from_millis(200);
+        s.redis.reconnect_interval = Duration::from_millis(500);
+        s.query.cache_ttl_historical = Duration::from_secs(3600);
+    })
+    .await;
+    let start = hour_start_ms(4);
+    let query = json!({"query": "ryw.hang", "start": start, "end": start + HOUR, "aggregation": "sum", "step": "1h"});
+    sum_of(&app, &query, "first").await;
+    let (total, cached, _) = sum_of(&app, &query, "cached").await;
+    assert_eq!(
+        (total, cached),
+        (0.0, true),
+        "the empty answer is in the test's Redis"
+    );
+
+    redis.signal("-STOP");
+    app.post_metrics(&json!([point("ryw.hang", 4.0, &[], start + MINUTE)]))
+        .await
+        .assert_status(202, "ingest while Redis hangs");
+    wait_written(&app, 1.0).await;
+    let (total, _, _) = sum_of(&app, &query, "while Redis hangs").await;
+    assert_eq!(total, 4.0, "Redis hung: the database answers");
+    redis.signal("-CONT");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (total, cached, _) = sum_of(&app, &query, "Redis back").await;
+        answers.push((total, cached));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        answers.iter().all(|(t, _)| *t == 4.0),
+        "the old empty answer came back: {answers:?}"
+    );
+    assert!(
+        answers.last().unwrap().1,
+        "cached again once Redis is back: {answers:?}"
+    );
+    app.cleanup().await;
+}
+
+/// Query-cache hits and misses so far.
+async fn cache_counts(app: &TestApp) -> (f64, f64) {
+    let text = app.get("/metrics").await.text();
+    (
+        prometheus_sum(&text, "vigil_cache_hits_total", &[("cache", "query")]),
+        prometheus_sum(&text, "vigil_cache_misses_total", &[("cache", "query")]),
+    )
+}
+
+/// A 12-panel dashboard over the last 6 hours refreshes every 10 s (simulated: each
+/// refresh moves the range 10 s on) while points keep arriving: the settled part of
+/// each panel comes from the cache, the live part is recomputed.
+#[actix_web::test]
+async fn a_refreshing_dashboard_over_live_data_keeps_hitting_the_cache() {
+    let app = spawn_app().await;
+    let now = now_ms();
+    let points: Vec<Value> = (0..360)
+        .map(|i| {
+            point(
+                "ryw.dash",
+                (i % 7) as f64,
+                &[("host", if i % 2 == 0 { "a" } else { "b" })],
+                now - 6 * HOUR + i * MINUTE,
+            )
+        })
+        .collect();
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "six hours");
+    wait_written(&app, 360.0).await;
+    let aggregations = ["avg", "min", "max", "sum", "count", "p50"];
+    let panels: Vec<Value> = (0..12)
+        .map(|i| {
+            let mut q = json!({"id": format!("p{i}"), "query": "ryw.dash", "aggregation": aggregations[i % 6], "step": "1m"});
+            if i >= 6 {
+                q["groupBy"] = json!(["host"]);
+            }
+            q
+        })
+        .collect();
+    let refreshes = 6;
+    let (hits0, misses0) = cache_counts(&app).await;
+    for r in 0..refreshes {
+        let end = now + r * 10_000;
+        // Live data: a point of the current minute before every refresh.
+        app.post_metrics(&json!([point(
+            "ryw.dash",
+            1.0,
+            &[("host", "a")],
+            end - 1000
+        )]))
+        .await
+        .assert_status(202, "live point");
+        wait_written(&app, 361.0 + r as f64).await;
+        let response = app
+            .call(
+                "POST",
+                "/api/v1/query/batch",
+                Some(&json!({"start": end - 6 * HOUR, "end": end, "queries": panels})),
+                &Auth::Bearer(app.admin_token.clone()),
+            )
+            .await;
+        response.assert_status(200, "refresh");
+        let body = response.json();
+        for answer in body["data"].as_array().unwrap() {
+            assert!(answer.get("error").is_none(), "{answer}");
+        }
+    }
+    let (hits, misses) = cache_counts(&app).await;
+    let (hits, misses) = (hits - hits0, misses - misses0);
+    let rate = hits / (hits + misses);
+    println!("refreshing 12-panel dashboard: {refreshes} refreshes, {hits} part hits, {misses} part misses, hit rate {:.0}%", rate * 100.0);
+    // Each refresh looks up a settled and a live part per panel (one part when the
+    // range starts in the current hour, never here): after the first refresh every
+    // settled part is a hit unless the hour turned during the test.
+    assert!(
+        hits >= 12.0 * (refreshes as f64 - 2.0),
+        "settled parts should be cache hits: {hits} hits, {misses} misses"
+    );
+    app.cleanup().await;
 }

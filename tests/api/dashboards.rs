@@ -546,3 +546,182 @@ async fn dashboard_reads_are_cached_and_writes_invalidate() {
     assert_eq!(fresh["data"]["version"], 2);
     app.cleanup().await;
 }
+
+fn variables() -> Value {
+    json!([
+        {"name": "host", "label": "Host", "metric": "cpu.usage", "tagKey": "host",
+         "multi": true, "includeAll": true, "default": ["web-1", "web-2"]},
+        {"name": "zone", "metric": "cpu.usage", "tagKey": "zone", "multi": false, "includeAll": false}
+    ])
+}
+
+#[actix_rt::test]
+async fn variables_and_settings_round_trip_and_are_validated() {
+    let app = spawn_app().await;
+    let me = editor(&app, "vars@x.test").await;
+    let mut templated = panel("CPU", 0, 0);
+    templated["query"]["tags"] = json!({"host": "$host"});
+    let settings = json!({"timeRange": {"from": "now-24h", "to": "now/d"}, "refresh": "30s", "timeZone": "Europe/Paris"});
+    let created = app
+        .call(
+            "POST",
+            "/api/v1/dashboards",
+            Some(&json!({"name": "Templated", "panels": [templated], "variables": variables(), "settings": settings})),
+            &me,
+        )
+        .await;
+    created.assert_status(201, "create with variables and settings");
+    let dashboard = created.json()["data"].clone();
+    let id = dashboard["id"].as_str().unwrap().to_string();
+    assert_eq!(dashboard["variables"], variables());
+    assert_eq!(dashboard["settings"], settings);
+    assert_eq!(dashboard["panels"][0]["query"]["tags"]["host"], "$host");
+    let fetched = app
+        .call("GET", &format!("/api/v1/dashboards/{id}"), None, &me)
+        .await;
+    assert_eq!(fetched.json()["data"], dashboard, "stored as sent");
+
+    // Absent on write: the defaults, always present on read.
+    let plain = app
+        .call(
+            "POST",
+            "/api/v1/dashboards",
+            Some(&json!({"name": "Plain"})),
+            &me,
+        )
+        .await;
+    plain.assert_status(201, "create without them");
+    assert_eq!(plain.json()["data"]["variables"], json!([]));
+    assert_eq!(
+        plain.json()["data"]["settings"],
+        json!({"timeRange": {"from": "now-6h", "to": "now"}, "refresh": "10s", "timeZone": "browser"})
+    );
+    let partial = app
+        .call(
+            "POST",
+            "/api/v1/dashboards",
+            Some(&json!({"name": "Partial", "settings": {"refresh": "off"}})),
+            &me,
+        )
+        .await;
+    partial.assert_status(201, "partial settings");
+    assert_eq!(
+        partial.json()["data"]["settings"],
+        json!({"timeRange": {"from": "now-6h", "to": "now"}, "refresh": "off", "timeZone": "browser"})
+    );
+
+    // PUT replaces them, and only them.
+    let updated = app
+        .call(
+            "PUT",
+            &format!("/api/v1/dashboards/{id}"),
+            Some(&json!({"version": dashboard["version"], "variables": [variables()[1]], "settings": {"timeZone": "utc"}})),
+            &me,
+        )
+        .await;
+    updated.assert_status(200, "update variables and settings");
+    let after = updated.json()["data"].clone();
+    assert_eq!(after["variables"], json!([variables()[1]]));
+    assert_eq!(
+        after["settings"],
+        json!({"timeRange": {"from": "now-6h", "to": "now"}, "refresh": "10s", "timeZone": "utc"})
+    );
+    assert_eq!(after["name"], "Templated");
+    let renamed = app
+        .call(
+            "PUT",
+            &format!("/api/v1/dashboards/{id}"),
+            Some(&json!({"version": after["version"], "name": "Renamed"})),
+            &me,
+        )
+        .await;
+    renamed.assert_status(200, "rename");
+    assert_eq!(
+        renamed.json()["data"]["variables"],
+        after["variables"],
+        "kept by a PUT that omits them"
+    );
+
+    // Export carries them, import restores them.
+    let exported = app
+        .call("GET", &format!("/api/v1/dashboards/{id}/export"), None, &me)
+        .await;
+    exported.assert_status(200, "export");
+    let document = exported.json()["data"].clone();
+    assert_eq!(document["variables"], after["variables"]);
+    assert_eq!(document["settings"], after["settings"]);
+    let imported = app
+        .call("POST", "/api/v1/dashboards/import", Some(&document), &me)
+        .await;
+    imported.assert_status(201, "import");
+    assert_eq!(imported.json()["data"]["variables"], after["variables"]);
+    assert_eq!(imported.json()["data"]["settings"], after["settings"]);
+
+    // Every bad field is named; nothing is stored.
+    let bad = json!({"name": "Bad",
+        "variables": [
+            {"name": "host", "metric": "cpu.usage", "tagKey": "host"},
+            {"name": "host", "metric": "cpu.usage", "tagKey": "host"},
+            {"name": "1st", "metric": "bad metric", "tagKey": "", "default": ["a", "b"]}
+        ],
+        "settings": {"timeRange": {"from": "yesterday", "to": "now-"}, "timeZone": "Mars/../x y"}});
+    let refused = app
+        .call("POST", "/api/v1/dashboards", Some(&bad), &me)
+        .await;
+    refused.assert_error(400, "VALIDATION_ERROR", "bad variables and settings");
+    let fields: Vec<String> = refused.json()["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_string())
+        .collect();
+    for expected in [
+        "variables[1].name",
+        "variables[2].name",
+        "variables[2].metric",
+        "variables[2].tagKey",
+        "variables[2].default",
+        "settings.timeRange.from",
+        "settings.timeRange.to",
+        "settings.timeZone",
+    ] {
+        assert!(
+            fields.contains(&expected.to_string()),
+            "{expected} missing from {fields:?}"
+        );
+    }
+    for (what, body) in [
+        (
+            "unknown refresh",
+            json!({"name": "x", "settings": {"refresh": "7s"}}),
+        ),
+        (
+            "unknown variable field",
+            json!({"name": "x", "variables": [{"name": "a", "metric": "m", "tagKey": "k", "evil": 1}]}),
+        ),
+    ] {
+        app.call("POST", "/api/v1/dashboards", Some(&body), &me)
+            .await
+            .assert_status(400, what);
+    }
+    let put_bad = app
+        .call(
+            "PUT",
+            &format!("/api/v1/dashboards/{id}"),
+            Some(&json!({"version": renamed.json()["data"]["version"], "settings": {"timeRange": {"from": "2026-12-01T10:00:00Z", "to": "2026-12-01T09:00:00Z"}}})),
+            &me,
+        )
+        .await;
+    put_bad.assert_error(400, "VALIDATION_ERROR", "to before from");
+    assert_eq!(
+        put_bad.json()["details"]["fields"][0]["field"],
+        "settings.timeRange.to"
+    );
+    let listed = app.call("GET", "/api/v1/dashboards", None, &me).await;
+    assert_eq!(
+        listed.json()["meta"]["total"],
+        4,
+        "the refused ones were not stored"
+    );
+    app.cleanup().await;
+}

@@ -4,6 +4,7 @@
 //! One module per feature:
 //! - `ingest`: accepted and rejected points, every bad input, gzip, size limits.
 //! - `query`: exact aggregates over several series, steps and tag filters.
+//! - `query_batch`: the batch query, incremental `since`, label matchers.
 //! - `catalog`: metric names, tag keys and values.
 //! - `cache`: repeats answered from Redis, never stale beyond the TTL.
 //! - `redelivery`: redelivered or retried batches store no duplicates; poison goes
@@ -41,6 +42,7 @@ mod observability;
 mod openapi;
 mod promql;
 mod query;
+mod query_batch;
 mod redelivery;
 mod rollups;
 mod ui;
