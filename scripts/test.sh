@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/services.sh
 bash scripts/agent-test-deps.sh
 bash scripts/test-deps.sh
+bash scripts/ecosystem-deps.sh
+bash scripts/promql-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vigil-target}"
 # The web UI is built first, so the release build embeds it, and tested after.
 bash scripts/web-build.sh

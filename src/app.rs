@@ -11,6 +11,7 @@
 //! ├── QueryRouterActor × actors.query_pool      own arbiter each; PgPool + Redis
 //! ├── RetentionActor                             own arbiter; creates and drops partitions
 //! ├── DownsamplerActor                           own arbiter; recomputes dirty rollup buckets
+//! ├── CompactorActor                             own arbiter; compresses closed raw ranges
 //! ├── NotifierActor × actors.notifier_pool      own arbiter each; delivers the outbox
 //! ├── AlertSupervisor                            own arbiter; rule leases and ticks
 //! │   └── AlertActor × rules held                 one arbiter for all; restarted by the supervisor
@@ -54,6 +55,7 @@ pub struct Application {
     writers: Vec<Addr<BatchWriterActor>>,
     retention: Addr<RetentionActor>,
     downsampler: Addr<DownsamplerActor>,
+    compactor: Addr<crate::actors::compactor::CompactorActor>,
     ingest: Vec<Addr<IngestActor>>,
     abort_writers: Arc<AtomicBool>,
     arbiters: Vec<Arbiter>,
@@ -149,6 +151,17 @@ impl Application {
                 DownsamplerActor::new(settings, pg, partitions, metrics)
             })
         };
+        let compactor = {
+            let (settings, pg, metrics, partitions) = (
+                settings.clone(),
+                pg.clone(),
+                metrics.clone(),
+                partitions.clone(),
+            );
+            start_alone(&mut arbiters, move || {
+                crate::actors::compactor::CompactorActor::new(settings, pg, partitions, metrics)
+            })
+        };
 
         // --- alerting (issue 5) ---
         let webhook_tls = crate::notify::tls::client_config(&settings.notify.ca_file)?;
@@ -205,6 +218,7 @@ impl Application {
             ingest: ingest_addrs,
             retention,
             downsampler,
+            compactor,
             settings,
             abort_writers,
             arbiters,
@@ -233,6 +247,7 @@ impl Application {
         Maintenance {
             retention: self.retention.clone(),
             downsampler: self.downsampler.clone(),
+            compactor: self.compactor.clone(),
         }
     }
 
@@ -343,9 +358,19 @@ fn start_alerting(
 pub struct Maintenance {
     retention: Addr<RetentionActor>,
     downsampler: Addr<DownsamplerActor>,
+    compactor: Addr<crate::actors::compactor::CompactorActor>,
 }
 
 impl Maintenance {
+    /// Runs one compaction round now (also when `compaction.enabled` is off, so tests
+    /// can drive it).
+    pub async fn run_compaction(&self) -> anyhow::Result<crate::actors::compactor::RoundReport> {
+        self.compactor
+            .send(crate::actors::compactor::RunCompaction)
+            .await?
+            .map_err(anyhow::Error::msg)
+    }
+
     /// Runs a retention round now and returns the partitions it dropped.
     pub async fn run_retention(&self) -> anyhow::Result<Vec<String>> {
         Ok(self.retention.send(RunMaintenance).await?)

@@ -36,6 +36,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     pub auth: AuthSettings,
     pub dashboards: DashboardSettings,
+    #[serde(default)]
+    pub compaction: CompactionSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -149,6 +151,13 @@ pub struct QuerySettings {
     pub breaker_failures: u32,
     #[serde(with = "humantime_serde")]
     pub breaker_open_for: Duration,
+    /// PromQL: most samples one query may load.
+    pub max_samples: u64,
+    /// PromQL: how far back an instant selector looks for a sample.
+    #[serde(with = "humantime_serde")]
+    pub lookback_delta: Duration,
+    /// PromQL: most series one selector may match.
+    pub max_selector_series: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -170,6 +179,39 @@ pub struct RetentionSettings {
     pub rollup_1m: Duration,
     #[serde(with = "humantime_serde")]
     pub rollup_1h: Duration,
+}
+
+/// The compressed raw tier (see `actors::compactor`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompactionSettings {
+    pub enabled: bool,
+    #[serde(with = "humantime_serde")]
+    pub after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub level: usize,
+    pub max_ranges_per_round: u32,
+    pub merge_series_per_transaction: u32,
+    #[serde(with = "humantime_serde")]
+    pub drop_raw_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub drop_lock_timeout: Duration,
+}
+
+impl Default for CompactionSettings {
+    fn default() -> Self {
+        CompactionSettings {
+            enabled: true,
+            after: Duration::from_secs(10 * 60),
+            interval: Duration::from_secs(60),
+            level: 4,
+            max_ranges_per_round: 24,
+            merge_series_per_transaction: 5000,
+            drop_raw_after: Duration::from_secs(60),
+            drop_lock_timeout: Duration::from_secs(2),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -341,6 +383,9 @@ impl Default for Settings {
                 max_series: 500,
                 breaker_failures: 5,
                 breaker_open_for: 10 * SECOND,
+                max_samples: 20_000_000,
+                lookback_delta: 5 * MINUTE,
+                max_selector_series: 100_000,
             },
             rollup: RollupSettings {
                 interval: 5 * SECOND,
@@ -405,6 +450,7 @@ impl Default for Settings {
                 max_page_size: 200,
                 cache_ttl: 5 * MINUTE,
             },
+            compaction: CompactionSettings::default(),
         }
     }
 }
@@ -489,6 +535,11 @@ impl Settings {
         positive("query.max_buckets", self.query.max_buckets as u64);
         positive("query.breaker_failures", self.query.breaker_failures as u64);
         positive("query.max_series", self.query.max_series as u64);
+        positive("query.max_samples", self.query.max_samples);
+        positive(
+            "query.max_selector_series",
+            self.query.max_selector_series as u64,
+        );
         positive("dashboards.max_panels", self.dashboards.max_panels as u64);
         positive(
             "dashboards.max_page_size",
@@ -541,6 +592,7 @@ impl Settings {
             ("query.timeout", self.query.timeout),
             ("query.max_range", self.query.max_range),
             ("query.breaker_open_for", self.query.breaker_open_for),
+            ("query.lookback_delta", self.query.lookback_delta),
             ("rollup.interval", self.rollup.interval),
             ("rollup.settle", self.rollup.settle),
             ("retention.raw", self.retention.raw),

@@ -15,6 +15,7 @@
 //!   supervision tree in one place.
 //! - [`config`]: typed settings; [`telemetry`]: logging and Prometheus metrics;
 //!   [`breaker`]: the circuit breaker around the database for queries.
+//! - [`promql`]: the PromQL engine: plan, fetch, pure evaluation.
 //! - [`alerting`]: the pure alert state machine and evaluation plan;
 //!   [`notify`]: webhook and email delivery, SSRF guard, retry schedule.
 
@@ -25,6 +26,7 @@ pub mod breaker;
 pub mod config;
 pub mod http;
 pub mod model;
+pub mod promql;
 pub mod protocol;
 pub mod store;
 pub mod telemetry;

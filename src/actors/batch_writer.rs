@@ -3,9 +3,9 @@
 //! Owns a RabbitMQ channel (manual acks, `amqp.prefetch` unacked messages at most)
 //! and a buffer of decoded envelopes. Deliveries arrive as a stream; the buffer is
 //! flushed when it holds `ingest.batch_size` points or its oldest entry is
-//! `ingest.flush_interval` old. A flush resolves series ids (in-process cache, then
-//! Redis, then one bulk upsert), records the batch ids and COPYs the points in one
-//! transaction, COMMITs, and only then acks — so a crash at any point leaves the
+//! `ingest.flush_interval` old. A flush resolves series ids (in-process LRU cache,
+//! then Redis, then one bulk upsert) into a map of the batch's own, records the batch
+//! ids and COPYs the points in one transaction, COMMITs, and only then acks — so a crash at any point leaves the
 //! messages in RabbitMQ, and their redelivery is recognised by the batch ids.
 //!
 //! Transient database errors are retried with exponential backoff and jitter while
@@ -20,6 +20,8 @@
 //! `started` reconnects with backoff.
 
 use std::collections::HashMap;
+
+use hashlink::LruCache;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,12 +74,24 @@ struct Pending {
     envelope: Envelope,
 }
 
-/// Bounded in-process map of series key -> id. Emptied when full: a miss costs one
-/// Redis or PostgreSQL round trip per batch, not per point, so simplicity wins over LRU.
-#[derive(Default)]
+/// Bounded in-process map of series key -> id, evicting the least recently used.
+/// A batch never reads ids from it directly: `resolve_series` copies the ids the
+/// batch needs into a batch-local map first, so an eviction caused by the batch's own
+/// new series cannot take away an id the batch is about to write.
 struct SeriesCache {
-    ids: HashMap<String, i64>,
+    ids: LruCache<String, i64>,
 }
+
+impl SeriesCache {
+    fn new(capacity: usize) -> SeriesCache {
+        SeriesCache {
+            ids: LruCache::new(capacity.max(1)),
+        }
+    }
+}
+
+/// Series key -> id for every series of the batch in flight.
+type BatchIds = HashMap<String, i64>;
 
 pub struct BatchWriterActor {
     index: usize,
@@ -93,6 +107,7 @@ pub struct BatchWriterActor {
 
 impl BatchWriterActor {
     pub fn new(index: usize, deps: WriterDeps) -> BatchWriterActor {
+        let cache = SeriesCache::new(deps.settings.ingest.series_cache_capacity);
         BatchWriterActor {
             index,
             deps: WriterDeps {
@@ -104,7 +119,7 @@ impl BatchWriterActor {
             buffer: Vec::new(),
             buffered_points: 0,
             oldest: None,
-            cache: Some(SeriesCache::default()),
+            cache: Some(cache),
             draining: false,
         }
     }
@@ -287,14 +302,14 @@ async fn write_once(
     cache: &mut SeriesCache,
     envelopes: &[&Envelope],
 ) -> Result<WriteOutcome, sqlx::Error> {
-    resolve_series(deps, cache, envelopes).await?;
+    let ids = resolve_series(deps, cache, envelopes).await?;
     let mut days: Vec<i64> = Vec::new();
     let mut batches = Vec::with_capacity(envelopes.len());
     for envelope in envelopes {
         let mut rows = Vec::with_capacity(envelope.point_count());
         for series in &envelope.series {
             let key = SeriesKey::new(&series.metric, &series.labels);
-            let id = cache.ids[key.as_str()];
+            let id = ids[key.as_str()];
             for &(ts, value) in &series.points {
                 rows.push((id, ts, value));
                 let day = ts.div_euclid(DAY_MS);
@@ -322,29 +337,36 @@ async fn write_once(
     write_batches(&deps.pg, &batches, deps.shard).await
 }
 
-/// Fills `cache` with ids for every series in `envelopes`: memory, then Redis, then
-/// one bulk upsert in PostgreSQL for what neither knew.
+/// Ids for every series in `envelopes`: the in-process cache, then Redis, then one
+/// bulk upsert in PostgreSQL for what neither knew — at most one Redis and one
+/// PostgreSQL round trip per batch, whatever its size. The answer is the batch's own
+/// map; the cache only learns from it, evicting by recency.
 async fn resolve_series(
     deps: &WriterDeps,
     cache: &mut SeriesCache,
     envelopes: &[&Envelope],
-) -> Result<(), sqlx::Error> {
+) -> Result<BatchIds, sqlx::Error> {
+    let mut ids = BatchIds::new();
     let mut missing: Vec<(String, &str, &crate::model::Labels)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
     for envelope in envelopes {
         for series in &envelope.series {
             let key = SeriesKey::new(&series.metric, &series.labels);
-            if !cache.ids.contains_key(key.as_str()) && seen.insert(key.clone()) {
-                missing.push((key.as_str().to_string(), &series.metric, &series.labels));
+            if ids.contains_key(key.as_str()) {
+                continue;
+            }
+            match cache.ids.get(key.as_str()) {
+                Some(&id) => {
+                    ids.insert(key.as_str().to_string(), id);
+                }
+                None => missing.push((key.as_str().to_string(), &series.metric, &series.labels)),
             }
         }
     }
+    missing.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    missing.dedup_by(|a, b| a.0 == b.0);
     if missing.is_empty() {
         deps.metrics.cache_hits.with_label_values(&["series"]).inc();
-        return Ok(());
-    }
-    if cache.ids.len() + missing.len() > deps.settings.ingest.series_cache_capacity {
-        cache.ids.clear();
+        return Ok(ids);
     }
     let redis_keys: Vec<String> = missing
         .iter()
@@ -355,6 +377,7 @@ async fn resolve_series(
     for ((key, metric, labels), hit) in missing.iter().zip(cached) {
         match hit.and_then(|v| v.parse::<i64>().ok()) {
             Some(id) => {
+                ids.insert(key.clone(), id);
                 cache.ids.insert(key.clone(), id);
             }
             None => unknown.push(SeriesRef {
@@ -366,7 +389,7 @@ async fn resolve_series(
     }
     if unknown.is_empty() {
         deps.metrics.cache_hits.with_label_values(&["series"]).inc();
-        return Ok(());
+        return Ok(ids);
     }
     deps.metrics
         .cache_misses
@@ -376,18 +399,19 @@ async fn resolve_series(
     let mut to_cache = Vec::with_capacity(resolved.len());
     for (key, id) in resolved {
         to_cache.push((deps.redis.series_key(&deps.database, &key), id.to_string()));
-        cache.ids.insert(key, id);
+        cache.ids.insert(key.clone(), id);
+        ids.insert(key, id);
     }
     deps.redis
         .set_many_ex(&to_cache, deps.settings.redis.series_cache_ttl)
         .await;
-    if let Some(lost) = unknown.iter().find(|s| !cache.ids.contains_key(s.key)) {
+    if let Some(lost) = unknown.iter().find(|s| !ids.contains_key(s.key)) {
         // Only possible if a series row vanished between upsert and select.
         return Err(sqlx::Error::RowNotFound).inspect_err(|_| {
             tracing::error!(series = lost.key, "A series id could not be resolved.")
         });
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// The connection reported an error.
@@ -443,7 +467,9 @@ impl Supervised for BatchWriterActor {
         self.channel = None;
         self.connection = None;
         if self.cache.is_none() {
-            self.cache = Some(SeriesCache::default());
+            self.cache = Some(SeriesCache::new(
+                self.deps.settings.ingest.series_cache_capacity,
+            ));
         }
     }
 }

@@ -6,7 +6,8 @@
 //! 202 means the points are on the broker's disk. Anything short of that (not
 //! connected, connection blocked by a memory/disk alarm, nack from a full queue,
 //! unroutable, confirm timeout) is [`IngestError::Unavailable`], which the handler
-//! turns into 503 with Retry-After.
+//! turns into 503 with Retry-After. Takes [`PublishPoints`] from the remote_write and
+//! line protocol handlers: points they decoded and validated, published the same way.
 //!
 //! Takes [`CheckBroker`] from `/health`, and [`BrokerLost`] from its own connection's
 //! error callback. On a lost connection it stops; the supervisor restarts it and
@@ -27,7 +28,7 @@ use super::pool::Readiness;
 use crate::config::Settings;
 use crate::model::PointLimits;
 use crate::protocol::envelope::{build_envelopes, BatchIds};
-use crate::protocol::json::{decode_points, DecodeError, Rejection};
+use crate::protocol::json::{decode_points, DecodeError, Decoded, Rejection};
 use crate::store::amqp;
 use crate::telemetry::Metrics;
 
@@ -36,6 +37,17 @@ use crate::telemetry::Metrics;
 #[rtype(result = "Result<IngestReport, IngestError>")]
 pub struct IngestPoints {
     pub body: Bytes,
+}
+
+/// Publish points another wire format already decoded and validated (remote_write,
+/// line protocol decode on the blocking pool, not on this actor's thread). `content`
+/// is what identifies the request for content-derived batch ids: the same content
+/// sent again (a sender's retry) gets the same ids, so the writers store it once.
+#[derive(Message)]
+#[rtype(result = "Result<IngestReport, IngestError>")]
+pub struct PublishPoints {
+    pub decoded: Decoded,
+    pub content: Bytes,
 }
 
 /// Whether this actor can publish right now.
@@ -228,7 +240,29 @@ impl Handler<IngestPoints> for IngestActor {
     type Result = ResponseFuture<Result<IngestReport, IngestError>>;
 
     fn handle(&mut self, msg: IngestPoints, _: &mut Self::Context) -> Self::Result {
-        let prepared = self.prepare(&msg.body);
+        let limits = PointLimits::new(&self.settings.ingest, chrono::Utc::now().timestamp_millis());
+        let prepared = decode_points(&msg.body, &limits, self.settings.ingest.max_points_per_request)
+            .map_err(IngestError::from)
+            .and_then(|decoded| self.prepare(decoded, &msg.body));
+        self.publish(prepared)
+    }
+}
+
+impl Handler<PublishPoints> for IngestActor {
+    type Result = ResponseFuture<Result<IngestReport, IngestError>>;
+
+    fn handle(&mut self, msg: PublishPoints, _: &mut Self::Context) -> Self::Result {
+        let prepared = self.prepare(msg.decoded, &msg.content);
+        self.publish(prepared)
+    }
+}
+
+impl IngestActor {
+    #[allow(clippy::type_complexity)]
+    fn publish(
+        &self,
+        prepared: Result<(Channel, Vec<(String, Vec<u8>)>, IngestReport), IngestError>,
+    ) -> ResponseFuture<Result<IngestReport, IngestError>> {
         let (channel, payloads, report) = match prepared {
             Ok(ready) => ready,
             Err(error) => return Box::pin(async move { Err(error) }),
@@ -247,14 +281,13 @@ impl Handler<IngestPoints> for IngestActor {
 }
 
 impl IngestActor {
-    /// Decode, validate and encode; fails fast when the broker cannot take data.
+    /// Group into envelopes and encode; fails fast when the broker cannot take data.
     #[allow(clippy::type_complexity)]
     fn prepare(
         &self,
+        decoded: Decoded,
         body: &[u8],
     ) -> Result<(Channel, Vec<(String, Vec<u8>)>, IngestReport), IngestError> {
-        let limits = PointLimits::new(&self.settings.ingest, chrono::Utc::now().timestamp_millis());
-        let decoded = decode_points(body, &limits, self.settings.ingest.max_points_per_request)?;
         if decoded.points.is_empty() {
             return Err(IngestError::AllRejected(decoded.rejected));
         }

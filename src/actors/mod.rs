@@ -8,6 +8,7 @@
 //! - [`query_router::QueryRouterActor`] (pool): cache, tier choice, SQL, breaker.
 //! - [`downsampler::DownsamplerActor`]: recomputes dirty rollup buckets.
 //! - [`retention::RetentionActor`]: creates future partitions, drops expired ones.
+//! - [`compactor::CompactorActor`]: compresses closed raw ranges into pco blocks.
 //! - [`alert_supervisor::AlertSupervisor`]: one [`alert::AlertActor`] per rule held,
 //!   evaluation ticks, rule leases; [`notifier::NotifierActor`] (pool): the outbox.
 //! - [`pool::ActorPool`]: spreads requests over a pool's actors.
@@ -15,6 +16,7 @@
 pub mod alert;
 pub mod alert_supervisor;
 pub mod batch_writer;
+pub mod compactor;
 pub mod downsampler;
 pub mod ingest;
 pub mod notifier;

@@ -74,6 +74,8 @@ fn retention_of(settings: &Settings, table: PartitionedTable) -> std::time::Dura
         PartitionedTable::Points => settings.retention.raw,
         PartitionedTable::Rollup1m => settings.retention.rollup_1m,
         PartitionedTable::Rollup1h => settings.retention.rollup_1h,
+        // The compressed raw tier: same age as the raw rows it replaces.
+        PartitionedTable::Blocks => settings.retention.raw,
     }
 }
 
@@ -110,6 +112,10 @@ impl Handler<RunMaintenance> for RetentionActor {
                     if let Err(error) = forget_expired(&pg, tier, now - keep).await {
                         tracing::warn!(%error, "Could not forget expired dirty marks; will retry next round.");
                     }
+                }
+                // Late points and range states of the compressed tier expire with the raw tier.
+                if let Err(error) = crate::store::blocks_compaction::forget_expired(&pg, now - raw).await {
+                    tracing::warn!(%error, "Could not forget expired compaction ranges; will retry next round.");
                 }
                 match prune_batch_ids(&pg, settings.database.dedup_retention.as_secs_f64()).await {
                     Ok(0) => {}

@@ -210,7 +210,92 @@ impl Credentials {
     }
 }
 
+/// Why an `Authorization` header could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AuthorizationError(pub String);
+
+/// The API token an `Authorization` header presents, in any of the forms clients
+/// send: `Bearer <token>` (Vigil, Prometheus' `authorization`), `Token <token>`
+/// (Influx clients and Telegraf's v2 output), and HTTP Basic with the token as the
+/// password (Prometheus' `basic_auth`, Grafana, Telegraf's v1 output); Basic with an
+/// empty password takes the user name as the token, as some clients put it there.
+pub fn token_from_authorization(value: &str) -> Result<String, AuthorizationError> {
+    let refuse = || {
+        AuthorizationError(
+            "the Authorization header must be `Bearer <API token>`, `Token <API token>` or Basic with the API token as the password".into(),
+        )
+    };
+    let (scheme, rest) = value.trim().split_once(' ').ok_or_else(refuse)?;
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return Err(refuse());
+    }
+    if scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token") {
+        return Ok(rest.to_string());
+    }
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(refuse());
+    }
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| AuthorizationError("the Basic credentials are not valid base64 of user:password".into()))?;
+    let (user, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
+    let token = if password.is_empty() { user } else { password };
+    if token.is_empty() {
+        return Err(refuse());
+    }
+    Ok(token.to_string())
+}
+
 /// A millisecond timestamp as a date (for API responses).
 pub fn millis_to_time(ms: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(ms).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn basic(user_password: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(user_password)
+        )
+    }
+
+    #[test]
+    fn reads_every_header_form() {
+        for header in [
+            "Bearer vgl_i_abc".to_string(),
+            "bearer  vgl_i_abc ".to_string(),
+            "Token vgl_i_abc".to_string(),
+            basic("prometheus:vgl_i_abc"),
+            basic("vgl_i_abc:"),
+            basic("vgl_i_abc"),
+        ] {
+            assert_eq!(
+                token_from_authorization(&header).as_deref(),
+                Ok("vgl_i_abc"),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_other_forms() {
+        for header in [
+            "vgl_i_abc".to_string(),
+            "Bearer ".to_string(),
+            "Digest x".to_string(),
+            "Basic !!!".to_string(),
+            basic(":"),
+        ] {
+            assert!(token_from_authorization(&header).is_err(), "{header}");
+        }
+    }
 }

@@ -72,8 +72,15 @@ pub async fn resolve_caller(
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     // Ingest checks its own credential (an ingest key is fine there) and login has none.
     let own_check = (req.method() == Method::POST)
-        && matches!(req.path(), "/api/v1/metrics" | "/api/v1/auth/login");
-    if req.path().starts_with("/api/v1/") && !own_check {
+        && matches!(
+            req.path(),
+            "/api/v1/metrics" | "/api/v1/auth/login" | "/api/v1/write"
+        );
+    // The Prometheus query API reads like /api/v1/query; its remote_write receiver
+    // checks its own ingest credential.
+    let prom_read = req.path().starts_with("/prometheus/api/v1/")
+        && !(req.method() == Method::POST && req.path() == "/prometheus/api/v1/write");
+    if (req.path().starts_with("/api/v1/") && !own_check) || prom_read {
         let resolved = authenticate(req.request()).await;
         req.extensions_mut().insert(Resolved(resolved));
     }
@@ -104,7 +111,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let state = state_of(req)?;
     let credential = if let Some(token) = bearer(req)? {
         let credential =
-            state.credentials.token(token).await?.ok_or_else(|| {
+            state.credentials.token(&token).await?.ok_or_else(|| {
                 ApiError::Unauthorized("the API token is invalid or expired".into())
             })?;
         if credential.kind == CredentialKind::Ingest {
@@ -140,25 +147,19 @@ fn principal_from(credential: Credential) -> Principal {
     }
 }
 
-/// The bearer token, if an Authorization header is present; a header in another
+/// The API token, if an Authorization header is present (Bearer, Token or Basic, see
+/// [`crate::auth::credentials::token_from_authorization`]); a header in another
 /// scheme is an error rather than being ignored.
-fn bearer(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(Some(token.trim()))
-        }
-        _ => Err(ApiError::Unauthorized(
-            "the Authorization header must be `Bearer <API token>`".into(),
-        )),
-    }
+    crate::auth::credentials::token_from_authorization(value)
+        .map(Some)
+        .map_err(|e| ApiError::Unauthorized(e.0))
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -239,7 +240,7 @@ pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(),
         window: auth.ingest_rate_window,
     };
     let credential = match bearer(req)? {
-        Some(token) => Some(state.credentials.token(token).await?.ok_or_else(|| {
+        Some(token) => Some(state.credentials.token(&token).await?.ok_or_else(|| {
             ApiError::Unauthorized("the ingest key is invalid or expired".into())
         })?),
         None => None,

@@ -48,7 +48,11 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         "lagSeconds1h": m.rollup_lag_seconds.with_label_values(&["1h"]).get(),
         "retentionLastRun": m.retention_last_run_timestamp.get(),
     });
-    let body = json!({"status": status, "checks": {"postgres": postgres, "rabbitmq": rabbitmq, "redis": redis}, "rollups": rollups});
+    let compaction = json!({
+        "pending": m.compaction.pending_ranges.get(),
+        "lagSeconds": m.compaction.lag_seconds.get(),
+    });
+    let body = json!({"status": status, "checks": {"postgres": postgres, "rabbitmq": rabbitmq, "redis": redis}, "rollups": rollups, "compaction": compaction});
     if required_up {
         HttpResponse::Ok().json(body)
     } else {

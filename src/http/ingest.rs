@@ -8,7 +8,8 @@ use serde_json::json;
 use super::error::ApiError;
 use super::payload::{read_body, BodyLimits};
 use super::AppState;
-use crate::actors::ingest::{IngestError, IngestPoints};
+use crate::actors::ingest::{IngestError, IngestPoints, IngestReport};
+use crate::actors::IngestActor;
 use crate::protocol::json::DecodeError;
 use crate::telemetry::metrics::Metrics;
 
@@ -34,8 +35,16 @@ pub async fn ingest(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    observed(&state, run(&state, &request, payload)).await
+}
+
+/// Times an ingest request (any wire format) and counts its refusal by reason.
+pub(super) async fn observed(
+    state: &AppState,
+    work: impl std::future::Future<Output = Result<HttpResponse, ApiError>>,
+) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    let result = run(&state, &request, payload).await;
+    let result = work.await;
     state
         .metrics
         .ingest_request_seconds
@@ -50,32 +59,64 @@ pub async fn ingest(
     result
 }
 
+/// The body limits of `http`.
+pub(super) fn body_limits(state: &AppState) -> BodyLimits {
+    BodyLimits {
+        max_body_bytes: state.settings.http.max_body_bytes,
+        max_decompressed_bytes: state.settings.http.max_decompressed_bytes,
+    }
+}
+
+/// Who may write (see `authorize_ingest`), then one of the in-flight permits; both
+/// before the body is read. Every ingest wire format passes here.
+pub(super) async fn admit<'a>(
+    state: &'a AppState,
+    request: &HttpRequest,
+) -> Result<tokio::sync::SemaphorePermit<'a>, ApiError> {
+    super::auth::authorize_ingest(request, state).await?;
+    state.ingest_permits.try_acquire().map_err(|_| {
+        ApiError::unavailable(
+            "too many ingest requests in flight; retry later",
+            state.settings.amqp.retry_after_secs,
+        )
+    })
+}
+
+/// Hands `message` to an ingest actor and waits for its answer under the confirm
+/// deadline; a full mailbox, a restarting actor or a late answer is 503.
+pub(super) async fn send_to_ingest<M>(
+    state: &AppState,
+    message: M,
+) -> Result<Result<IngestReport, IngestError>, ApiError>
+where
+    M: actix::Message<Result = Result<IngestReport, IngestError>> + Send + 'static,
+    IngestActor: actix::Handler<M>,
+{
+    let retry_after = state.settings.amqp.retry_after_secs;
+    let wait = state.settings.amqp.confirm_timeout + std::time::Duration::from_secs(1);
+    tokio::time::timeout(wait, state.ingest.pick().send(message))
+        .await
+        .map_err(|_| ApiError::unavailable("ingest is overloaded; retry later", retry_after))?
+        .map_err(|_| ApiError::unavailable("ingest actor is restarting; retry later", retry_after))
+}
+
+/// The answer to a broker that could not take the points.
+pub(super) fn unavailable(state: &AppState, why: &str) -> ApiError {
+    tracing::warn!(reason = %why, "Ingest refused: the broker cannot take data.");
+    ApiError::unavailable(
+        format!("points were not stored: {why}"),
+        state.settings.amqp.retry_after_secs,
+    )
+}
+
 async fn run(
     state: &AppState,
     request: &HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = &state.settings;
-    let limits = BodyLimits {
-        max_body_bytes: settings.http.max_body_bytes,
-        max_decompressed_bytes: settings.http.max_decompressed_bytes,
-    };
-    let retry_after = settings.amqp.retry_after_secs;
-    super::auth::authorize_ingest(request, state).await?;
-    let _permit = state.ingest_permits.try_acquire().map_err(|_| {
-        ApiError::unavailable(
-            "too many ingest requests in flight; retry later",
-            retry_after,
-        )
-    })?;
-    let body = read_body(request, payload, &limits).await?;
-    let wait = settings.amqp.confirm_timeout + std::time::Duration::from_secs(1);
-    let outcome = tokio::time::timeout(wait, state.ingest.pick().send(IngestPoints { body }))
-        .await
-        .map_err(|_| ApiError::unavailable("ingest is overloaded; retry later", retry_after))?
-        .map_err(|_| {
-            ApiError::unavailable("ingest actor is restarting; retry later", retry_after)
-        })?;
+    let _permit = admit(state, request).await?;
+    let body = read_body(request, payload, &body_limits(state)).await?;
+    let outcome = send_to_ingest(state, IngestPoints { body }).await?;
     match outcome {
         Ok(report) => {
             count_points(&state.metrics, report.accepted, report.rejected.len());
@@ -109,17 +150,11 @@ async fn run(
             error.to_string(),
             serde_json::Value::Null,
         )),
-        Err(IngestError::Unavailable(why)) => {
-            tracing::warn!(reason = %why, "Ingest refused: the broker cannot take data.");
-            Err(ApiError::unavailable(
-                format!("points were not stored: {why}"),
-                retry_after,
-            ))
-        }
+        Err(IngestError::Unavailable(why)) => Err(unavailable(state, &why)),
     }
 }
 
-fn count_points(metrics: &Metrics, accepted: usize, rejected: usize) {
+pub(super) fn count_points(metrics: &Metrics, accepted: usize, rejected: usize) {
     metrics
         .ingest_points
         .with_label_values(&["accepted", ""])

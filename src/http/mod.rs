@@ -8,11 +8,14 @@ pub mod dashboards;
 pub mod docs;
 pub mod error;
 pub mod health;
+pub mod influx;
 pub mod ingest;
 pub mod openapi;
 pub mod payload;
+pub mod prom_api;
 pub mod prometheus;
 pub mod query;
+pub mod remote_write;
 pub mod tokens;
 pub mod ui;
 pub mod users;
@@ -129,6 +132,50 @@ pub fn routes() -> Vec<Mounted> {
             M::DELETE,
             "/api/v1/alerts/silences/{id}",
             alerts::delete_silence,
+        ),
+        // --- remote_write and line protocol ingest ---
+        at(M::POST, "/api/v1/write", remote_write::write),
+        at(
+            M::POST,
+            "/prometheus/api/v1/write",
+            remote_write::write_prefixed,
+        ),
+        at(M::POST, "/write", influx::write_v1),
+        at(M::POST, "/api/v2/write", influx::write_v2),
+        at(M::POST, "/query", influx::query_post),
+        at(M::GET, "/query", influx::query_get),
+        at(M::GET, "/ping", influx::ping),
+        // --- Prometheus query API ---
+        at(M::GET, "/prometheus/api/v1/query", prom_api::query),
+        at(M::POST, "/prometheus/api/v1/query", prom_api::query),
+        at(M::GET, "/prometheus/api/v1/query_range", prom_api::query_range),
+        at(M::POST, "/prometheus/api/v1/query_range", prom_api::query_range),
+        at(M::GET, "/prometheus/api/v1/series", prom_api::series),
+        at(M::POST, "/prometheus/api/v1/series", prom_api::series),
+        at(M::GET, "/prometheus/api/v1/labels", prom_api::labels),
+        at(M::POST, "/prometheus/api/v1/labels", prom_api::labels),
+        at(
+            M::GET,
+            "/prometheus/api/v1/label/{name}/values",
+            prom_api::label_values,
+        ),
+        at(M::GET, "/prometheus/api/v1/metadata", prom_api::metadata),
+        at(
+            M::GET,
+            "/prometheus/api/v1/status/buildinfo",
+            prom_api::buildinfo,
+        ),
+        at(M::GET, "/prometheus/api/v1/rules", prom_api::rules),
+        at(M::GET, "/prometheus/api/v1/alerts", prom_api::alerts),
+        at(
+            M::GET,
+            "/prometheus/api/v1/query_exemplars",
+            prom_api::query_exemplars,
+        ),
+        at(
+            M::POST,
+            "/prometheus/api/v1/query_exemplars",
+            prom_api::query_exemplars,
         ),
     ]
 }

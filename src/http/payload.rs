@@ -20,6 +20,16 @@ pub struct BodyLimits {
 /// The body, decompressed if it was sent with `Content-Encoding: gzip`.
 pub async fn read_body(
     request: &HttpRequest,
+    payload: web::Payload,
+    limits: &BodyLimits,
+) -> Result<Bytes, ApiError> {
+    let body = read_wire_body(request, payload, limits).await?;
+    inflate_if_gzip(request, body, limits).await
+}
+
+/// The body as sent, within `max_body_bytes`, whatever its encoding.
+pub async fn read_wire_body(
+    request: &HttpRequest,
     mut payload: web::Payload,
     limits: &BodyLimits,
 ) -> Result<Bytes, ApiError> {
@@ -50,8 +60,15 @@ pub async fn read_body(
         }
         body.extend_from_slice(&chunk);
     }
-    let body = body.freeze();
+    Ok(body.freeze())
+}
 
+/// Inflates a `Content-Encoding: gzip` body within `max_decompressed_bytes`.
+async fn inflate_if_gzip(
+    request: &HttpRequest,
+    body: Bytes,
+    limits: &BodyLimits,
+) -> Result<Bytes, ApiError> {
     let encoding = request
         .headers()
         .get(CONTENT_ENCODING)

@@ -2,6 +2,10 @@
 //!
 //! - [`json`]: the body of `POST /api/v1/metrics`.
 //! - [`envelope`]: the message that carries validated points through RabbitMQ.
+//! - [`remote_write`]: Prometheus remote_write 1.0 (snappy + protobuf).
+//! - [`line`]: the InfluxDB line protocol.
 
 pub mod envelope;
 pub mod json;
+pub mod line;
+pub mod remote_write;

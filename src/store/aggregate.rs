@@ -6,13 +6,14 @@
 //! straddles two tiers (the not-yet-materialised tail, a range edge inside a rollup
 //! bucket) is still exact. Percentiles and rate need the raw points.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use sqlx::PgPool;
 
 use crate::config::RetentionSettings;
 use crate::model::{Aggregation, Labels, Step, TimeRange};
+use crate::store::samples::{read_raw_timeout, SeriesSamples};
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -276,14 +277,9 @@ pub async fn matching_series(
 }
 
 // Buckets are aligned to multiples of the step since the Unix epoch; `$1` is the step
-// in seconds. Grouped variants join the series ids with their group numbers.
-const RAW_PARTIALS: &str = "SELECT 0, (extract(epoch FROM date_bin(make_interval(secs => $1), time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
-        min(value), max(value), sum(value), count(*)
-    FROM points WHERE series_id = ANY($2) AND time >= $4 AND time < $5 GROUP BY 2";
-const RAW_PARTIALS_GROUPED: &str = "SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
-        min(p.value), max(p.value), sum(p.value), count(*)
-    FROM points p JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON p.series_id = g.sid
-    WHERE p.time >= $4 AND p.time < $5 GROUP BY 1, 2";
+// in seconds. Grouped variants join the series ids with their group numbers. Raw
+// points are not read here: the raw tier goes through `samples::read_raw` (hot rows,
+// compressed blocks and late points) and is aggregated in Rust below.
 const MINUTE_PARTIALS: &str = "SELECT 0, (extract(epoch FROM date_bin(make_interval(secs => $1), bucket, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
         min(min), max(max), sum(sum), sum(count)::bigint
     FROM rollup_1m WHERE series_id = ANY($2) AND bucket >= $4 AND bucket < $5 GROUP BY 2";
@@ -298,33 +294,14 @@ const HOUR_PARTIALS_GROUPED: &str = "SELECT g.grp, (extract(epoch FROM date_bin(
         min(r.min), max(r.max), sum(r.sum), sum(r.count)::bigint
     FROM rollup_1h r JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON r.series_id = g.sid
     WHERE r.bucket >= $4 AND r.bucket < $5 GROUP BY 1, 2";
-const RAW_PERCENTILE: &str = "SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint,
-        percentile_cont($6) WITHIN GROUP (ORDER BY p.value)
-    FROM points p JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON p.series_id = g.sid
-    WHERE p.time >= $4 AND p.time < $5 GROUP BY 1, 2";
-// Per series: each sample's increase over the previous one (the whole new value after
-// a counter reset, as Prometheus does), summed per bucket and divided by the step;
-// then summed across the group's series. The previous sample may lie up to one step
-// before the range, so the first bucket has its increase too.
-const RAW_RATE: &str = "SELECT grp, b, sum(increase) / $1 FROM (
-        SELECT g.grp, (extract(epoch FROM date_bin(make_interval(secs => $1), p.time, TIMESTAMPTZ '1970-01-01+00')) * 1000)::bigint AS b,
-            p.time,
-            CASE WHEN lag(p.value) OVER w IS NULL THEN 0
-                 WHEN p.value >= lag(p.value) OVER w THEN p.value - lag(p.value) OVER w
-                 ELSE p.value END AS increase
-        FROM points p JOIN unnest($2::bigint[], $3::int[]) AS g(sid, grp) ON p.series_id = g.sid
-        WHERE p.time >= $4 - make_interval(secs => $1) AND p.time < $5
-        WINDOW w AS (PARTITION BY p.series_id ORDER BY p.time)
-    ) s WHERE time >= $4 GROUP BY 1, 2";
-
-fn partials_statement(tier: Tier, grouped: bool) -> &'static str {
+/// The rollup statement of a tier; raw segments are read through `samples::read_raw`.
+fn partials_statement(tier: Tier, grouped: bool) -> Option<&'static str> {
     match (tier, grouped) {
-        (Tier::Raw, false) => RAW_PARTIALS,
-        (Tier::Raw, true) => RAW_PARTIALS_GROUPED,
-        (Tier::Minute, false) => MINUTE_PARTIALS,
-        (Tier::Minute, true) => MINUTE_PARTIALS_GROUPED,
-        (Tier::Hour, false) => HOUR_PARTIALS,
-        (Tier::Hour, true) => HOUR_PARTIALS_GROUPED,
+        (Tier::Raw, _) => None,
+        (Tier::Minute, false) => Some(MINUTE_PARTIALS),
+        (Tier::Minute, true) => Some(MINUTE_PARTIALS_GROUPED),
+        (Tier::Hour, false) => Some(HOUR_PARTIALS),
+        (Tier::Hour, true) => Some(HOUR_PARTIALS_GROUPED),
     }
 }
 
@@ -334,6 +311,114 @@ fn timestamp(ms: i64) -> chrono::DateTime<chrono::Utc> {
 
 /// `(group, bucket_ms) -> value` for every bucket with data.
 pub type Buckets = BTreeMap<(i32, i64), f64>;
+
+fn groups_of(selection: &SeriesSelection) -> Vec<i32> {
+    selection
+        .groups
+        .clone()
+        .unwrap_or_else(|| vec![0; selection.ids.len()])
+}
+
+fn bucket_of(time_ms: i64, step_ms: i64) -> i64 {
+    time_ms.div_euclid(step_ms) * step_ms
+}
+
+/// Per (group, bucket) min/max/sum/count of raw samples.
+pub fn raw_partials(
+    samples: &[SeriesSamples],
+    group_of: &HashMap<i64, i32>,
+    step_ms: i64,
+) -> BTreeMap<(i32, i64), Partial> {
+    let mut out: BTreeMap<(i32, i64), Partial> = BTreeMap::new();
+    for series in samples {
+        let Some(&g) = group_of.get(&series.series_id) else {
+            continue;
+        };
+        for (&t, &v) in series.times_ms.iter().zip(&series.values) {
+            let one = Partial {
+                min: v,
+                max: v,
+                sum: v,
+                count: 1,
+            };
+            out.entry((g, bucket_of(t, step_ms)))
+                .and_modify(|p| p.merge(one))
+                .or_insert(one);
+        }
+    }
+    out
+}
+
+/// `percentile_cont(q)` per (group, bucket), computed as PostgreSQL does: linear
+/// interpolation between the two closest ranks.
+pub fn raw_percentiles(
+    samples: &[SeriesSamples],
+    group_of: &HashMap<i64, i32>,
+    step_ms: i64,
+    q: f64,
+) -> Buckets {
+    let mut values: BTreeMap<(i32, i64), Vec<f64>> = BTreeMap::new();
+    for series in samples {
+        let Some(&g) = group_of.get(&series.series_id) else {
+            continue;
+        };
+        for (&t, &v) in series.times_ms.iter().zip(&series.values) {
+            values
+                .entry((g, bucket_of(t, step_ms)))
+                .or_default()
+                .push(v);
+        }
+    }
+    values
+        .into_iter()
+        .map(|(key, mut vs)| {
+            vs.sort_by(|a, b| {
+                a.partial_cmp(b)
+                    .unwrap_or_else(|| a.is_nan().cmp(&b.is_nan()))
+            });
+            let pos = q * (vs.len() - 1) as f64;
+            let (first, second) = (pos.floor(), pos.ceil());
+            let lo = vs[first as usize];
+            let value = if first == second {
+                lo
+            } else {
+                lo + (pos - first) * (vs[second as usize] - lo)
+            };
+            (key, value)
+        })
+        .collect()
+}
+
+/// Per (group, bucket): the summed increase of each series' samples over its previous
+/// sample (the whole new value after a counter reset, as Prometheus does), divided by
+/// the step. Samples before `start_ms` only serve as the previous sample.
+pub fn raw_rates(
+    samples: &[SeriesSamples],
+    group_of: &HashMap<i64, i32>,
+    step_ms: i64,
+    start_ms: i64,
+) -> Buckets {
+    let step_secs = step_ms as f64 / 1000.0;
+    let mut sums: BTreeMap<(i32, i64), f64> = BTreeMap::new();
+    for series in samples {
+        let Some(&g) = group_of.get(&series.series_id) else {
+            continue;
+        };
+        let mut previous: Option<f64> = None;
+        for (&t, &v) in series.times_ms.iter().zip(&series.values) {
+            let increase = match previous {
+                None => 0.0,
+                Some(p) if v >= p => v - p,
+                Some(_) => v,
+            };
+            previous = Some(v);
+            if t >= start_ms {
+                *sums.entry((g, bucket_of(t, step_ms))).or_insert(0.0) += increase;
+            }
+        }
+    }
+    sums.into_iter().map(|(k, s)| (k, s / step_secs)).collect()
+}
 
 /// Runs the query over its segments under one statement timeout and returns final
 /// values per group and bucket.
@@ -346,10 +431,7 @@ pub async fn aggregate(
     timeout: Duration,
 ) -> Result<Buckets, sqlx::Error> {
     let step_secs = step.millis() as f64 / 1000.0;
-    let groups: Vec<i32> = selection
-        .groups
-        .clone()
-        .unwrap_or_else(|| vec![0; selection.ids.len()]);
+    let groups = groups_of(selection);
     let mut tx = pool.begin().await?;
     // A runaway query is cancelled by the server itself, freeing its connection. And
     // always plan for the actual series ids and range: after five runs PostgreSQL would
@@ -359,37 +441,47 @@ pub async fn aggregate(
         .execute(&mut *tx)
         .await?;
     let mut out = Buckets::new();
+    let group_of: HashMap<i64, i32> = selection.ids.iter().copied().zip(groups).collect();
+    let step_ms = step.millis().max(1);
     if !aggregation.rollups_can_answer() {
         let range = TimeRange {
             start_ms: segments.first().map_or(0, |s| s.1.start_ms),
             end_ms: segments.last().map_or(0, |s| s.1.end_ms),
         };
-        let statement = if aggregation == Aggregation::Rate {
-            RAW_RATE
+        if aggregation == Aggregation::Rate {
+            // The previous sample may lie up to one step before the range.
+            let read = TimeRange {
+                start_ms: range.start_ms - step_ms,
+                end_ms: range.end_ms,
+            };
+            let samples = read_raw_timeout(pool, &selection.ids, read, timeout).await?;
+            out = raw_rates(&samples, &group_of, step_ms, range.start_ms);
         } else {
-            RAW_PERCENTILE
-        };
-        let rows: Vec<(i32, i64, Option<f64>)> = sqlx::query_as(statement)
-            .bind(step_secs)
-            .bind(&selection.ids)
-            .bind(&groups)
-            .bind(timestamp(range.start_ms))
-            .bind(timestamp(range.end_ms))
-            .bind(aggregation.quantile().unwrap_or(0.5))
-            .fetch_all(&mut *tx)
-            .await?;
-        out.extend(
-            rows.into_iter()
-                .filter_map(|(g, b, v)| v.map(|v| ((g, b), v))),
-        );
+            let samples = read_raw_timeout(pool, &selection.ids, range, timeout).await?;
+            out = raw_percentiles(
+                &samples,
+                &group_of,
+                step_ms,
+                aggregation.quantile().unwrap_or(0.5),
+            );
+        }
     } else {
         let mut partials: BTreeMap<(i32, i64), Partial> = BTreeMap::new();
         for (tier, range) in segments {
-            let statement = partials_statement(*tier, selection.groups.is_some());
+            let Some(statement) = partials_statement(*tier, selection.groups.is_some()) else {
+                let samples = read_raw_timeout(pool, &selection.ids, *range, timeout).await?;
+                for (key, partial) in raw_partials(&samples, &group_of, step_ms) {
+                    partials
+                        .entry(key)
+                        .and_modify(|p| p.merge(partial))
+                        .or_insert(partial);
+                }
+                continue;
+            };
             let rows: Vec<(i32, i64, f64, f64, f64, i64)> = sqlx::query_as(statement)
                 .bind(step_secs)
                 .bind(&selection.ids)
-                .bind(&groups)
+                .bind(&groups_of(selection))
                 .bind(timestamp(range.start_ms))
                 .bind(timestamp(range.end_ms))
                 .fetch_all(&mut *tx)

@@ -360,7 +360,98 @@ type SliceRow = (String, i64, i64, Json<Labels>, f64, f64, f64, i64);
 /// the planner's stale statistics it would otherwise scan the whole partition (what
 /// made evaluation lag grow with the day). Slices are grouped as timestamps and turned
 /// into milliseconds once per group, not per point (`extract` is numeric arithmetic).
+///
+/// Where the range reaches into raw ranges already closed by the compactor (their
+/// points are in compressed blocks or late points), that older part is read through
+/// `samples::read_raw` and aggregated in Rust; the newest part, always raw rows, keeps
+/// the pinned statement.
 pub async fn slice_partials(
+    pg: &PgPool,
+    metrics: &[String],
+    start_ms: i64,
+    end_ms: i64,
+    width_ms: Option<i64>,
+    limits: ReadLimits,
+) -> Result<Vec<SlicePartial>, sqlx::Error> {
+    let closed_until: Option<i64> = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM max(range_end)) * 1000)::bigint FROM compaction_ranges
+         WHERE state <> 'raw' AND range_end > $1 AND range_start < $2",
+    )
+    .bind(time(start_ms))
+    .bind(time(end_ms))
+    .fetch_one(pg)
+    .await?;
+    let Some(closed_until) = closed_until.filter(|b| *b > start_ms) else {
+        return hot_slice_partials(pg, metrics, start_ms, end_ms, width_ms, limits).await;
+    };
+    let split = match width_ms {
+        Some(w) if w > 0 => (start_ms + (closed_until - start_ms + w - 1).div_euclid(w) * w).min(end_ms),
+        _ => end_ms,
+    };
+    let mut out =
+        closed_slice_partials(pg, metrics, start_ms, split, width_ms, limits).await?;
+    if split < end_ms {
+        out.extend(hot_slice_partials(pg, metrics, split, end_ms, width_ms, limits).await?);
+    }
+    Ok(out)
+}
+
+/// [`slice_partials`] from `samples::read_raw` (blocks, late points and rows alike).
+async fn closed_slice_partials(
+    pg: &PgPool,
+    metrics: &[String],
+    start_ms: i64,
+    end_ms: i64,
+    width_ms: Option<i64>,
+    limits: ReadLimits,
+) -> Result<Vec<SlicePartial>, sqlx::Error> {
+    let width_ms = width_ms.unwrap_or(end_ms - start_ms).max(1);
+    let series: Vec<(i64, String, Json<Labels>)> =
+        sqlx::query_as("SELECT id, metric, labels FROM series WHERE metric = ANY($1)")
+            .bind(metrics)
+            .fetch_all(pg)
+            .await?;
+    let ids: Vec<i64> = series.iter().map(|s| s.0).collect();
+    let range = crate::model::TimeRange { start_ms, end_ms };
+    let samples =
+        crate::store::samples::read_raw_timeout(pg, &ids, range, limits.timeout).await?;
+    let by_id: std::collections::HashMap<i64, (String, Labels)> = series
+        .into_iter()
+        .map(|(id, metric, Json(labels))| (id, (metric, labels)))
+        .collect();
+    let mut out = Vec::new();
+    for s in samples {
+        let Some((metric, labels)) = by_id.get(&s.series_id) else {
+            continue;
+        };
+        let mut i = 0;
+        while i < s.len() {
+            let slice = start_ms + (s.times_ms[i] - start_ms).div_euclid(width_ms) * width_ms;
+            let mut w = SeriesWindow {
+                labels: labels.clone(),
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                sum: 0.0,
+                count: 0,
+            };
+            while i < s.len() && start_ms + (s.times_ms[i] - start_ms).div_euclid(width_ms) * width_ms == slice {
+                let v = s.values[i];
+                (w.min, w.max, w.sum, w.count) = (w.min.min(v), w.max.max(v), w.sum + v, w.count + 1);
+                i += 1;
+            }
+            out.push(SlicePartial {
+                metric: metric.clone(),
+                series_id: s.series_id,
+                slice_ms: slice,
+                partial: w,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// [`slice_partials`] over raw rows only, with the pinned plan.
+async fn hot_slice_partials(
     pg: &PgPool,
     metrics: &[String],
     start_ms: i64,
@@ -452,11 +543,17 @@ pub async fn summarize_points_index(
         .bind(format!("{}", timeout.as_millis()))
         .execute(&mut *tx)
         .await?;
+    // Day partitions are partitioned by hour: summarise the leaf indexes of the days.
     let summarized: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(sum(brin_summarize_new_values(i.indexrelid)), 0)::bigint
-         FROM pg_inherits h JOIN pg_index i ON i.indexrelid = h.inhrelid
-         WHERE h.inhparent = 'points_time_brin_idx'::regclass
-           AND i.indrelid::regclass::text = ANY($1)",
+        "WITH RECURSIVE tree(idx) AS (
+             SELECT inhrelid FROM pg_inherits WHERE inhparent = 'points_time_brin_idx'::regclass
+             UNION ALL
+             SELECT h.inhrelid FROM pg_inherits h JOIN tree ON h.inhparent = tree.idx)
+         SELECT COALESCE(sum(brin_summarize_new_values(i.indexrelid)), 0)::bigint
+         FROM tree JOIN pg_index i ON i.indexrelid = tree.idx
+         JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE c.relkind = 'i'
+           AND split_part(i.indrelid::regclass::text, '_h', 1) = ANY($1)",
     )
     .bind(&partitions)
     .fetch_one(&mut *tx)

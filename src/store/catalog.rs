@@ -24,6 +24,32 @@ pub async fn list_metrics(pool: &PgPool) -> Result<Vec<MetricDefinition>, sqlx::
         .await
 }
 
+/// Records TYPE, HELP and UNIT as remote_write senders report them (`names`,
+/// `kinds`, `helps`, `units` are parallel; a later report replaces an earlier one).
+pub async fn upsert_metadata(
+    pool: &PgPool,
+    names: &[&str],
+    kinds: &[&str],
+    helps: &[&str],
+    units: &[&str],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO metric_definitions (name, type, description, unit)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT (name) DO UPDATE
+         SET type = EXCLUDED.type, description = EXCLUDED.description, unit = EXCLUDED.unit
+         WHERE (metric_definitions.type, metric_definitions.description, metric_definitions.unit)
+               IS DISTINCT FROM (EXCLUDED.type, EXCLUDED.description, EXCLUDED.unit)",
+    )
+    .bind(names)
+    .bind(kinds)
+    .bind(helps)
+    .bind(units)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 pub async fn metric_exists(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM metric_definitions WHERE name = $1)")
         .bind(name)

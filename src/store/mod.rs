@@ -19,6 +19,8 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod amqp;
+pub mod blocks;
+pub mod blocks_compaction;
 pub mod catalog;
 pub mod credentials;
 pub mod dashboards;

@@ -19,13 +19,16 @@ pub enum PartitionedTable {
     Rollup1m,
     /// `rollup_1h`, one partition a month.
     Rollup1h,
+    /// `points_blocks` (the compressed raw tier), one partition a day.
+    Blocks,
 }
 
 impl PartitionedTable {
-    pub const ALL: [PartitionedTable; 3] = [
+    pub const ALL: [PartitionedTable; 4] = [
         PartitionedTable::Points,
         PartitionedTable::Rollup1m,
         PartitionedTable::Rollup1h,
+        PartitionedTable::Blocks,
     ];
 
     pub fn parent(self) -> &'static str {
@@ -33,6 +36,7 @@ impl PartitionedTable {
             PartitionedTable::Points => "points",
             PartitionedTable::Rollup1m => "rollup_1m",
             PartitionedTable::Rollup1h => "rollup_1h",
+            PartitionedTable::Blocks => "points_blocks",
         }
     }
 
@@ -161,14 +165,111 @@ async fn create_partition(
         .await?;
     if !exists {
         let parent = table.parent();
-        let statement = format!(
-            "CREATE TABLE {name} PARTITION OF {parent} FOR VALUES FROM ('{start}') TO ('{end}')"
-        );
-        sqlx::query(&statement).execute(&mut *tx).await?;
+        if table == PartitionedTable::Points {
+            create_hourly_points_partition(&mut tx, start).await?;
+        } else {
+            let statement = format!(
+                "CREATE TABLE {name} PARTITION OF {parent} FOR VALUES FROM ('{start}') TO ('{end}')"
+            );
+            sqlx::query(&statement).execute(&mut *tx).await?;
+        }
         tracing::info!(partition = %name, "Created a partition.");
     }
     tx.commit().await?;
     Ok(!exists)
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// A `points` day partition, itself partitioned by hour: each hour is a raw range the
+/// compactor turns into blocks and then drops, so uncompressed rows only ever cover
+/// the hours not compacted yet. The ranges are registered (state raw) in the same
+/// transaction, so a writer that finds the partition also finds the range's state.
+async fn create_hourly_points_partition(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    start: NaiveDate,
+) -> Result<(), sqlx::Error> {
+    let name = PartitionedTable::Points.partition_name(start);
+    let end = PartitionedTable::Points.period_end(start);
+    sqlx::query(&format!(
+        "CREATE TABLE {name} PARTITION OF points FOR VALUES FROM ('{start} 00:00:00+00') TO ('{end} 00:00:00+00') PARTITION BY RANGE (time)"
+    ))
+    .execute(&mut **tx)
+    .await?;
+    let day_ms = start
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or_default();
+    for hour in 0..24 {
+        let from = day_ms + hour * HOUR_MS;
+        let leaf = hour_partition_name(from);
+        let (a, b) = (literal(from), literal(from + HOUR_MS));
+        sqlx::query(&format!(
+            "CREATE TABLE {leaf} PARTITION OF {name} FOR VALUES FROM ('{a}') TO ('{b}')"
+        ))
+        .execute(&mut **tx)
+        .await?;
+    }
+    let starts: Vec<DateTime<Utc>> = (0..24)
+        .filter_map(|h| DateTime::from_timestamp_millis(day_ms + h * HOUR_MS))
+        .collect();
+    sqlx::query(
+        "INSERT INTO compaction_ranges (range_start, range_end)
+         SELECT s, s + interval '1 hour' FROM unnest($1::timestamptz[]) AS s
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&starts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn literal(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M:%S+00")
+        .to_string()
+}
+
+/// `points_p20261122_h05`: the raw partition of one hour.
+pub fn hour_partition_name(hour_start_ms: i64) -> String {
+    let t = DateTime::<Utc>::from_timestamp_millis(hour_start_ms).unwrap_or_default();
+    format!("points_p{}", t.format("%Y%m%d_h%H"))
+}
+
+/// The partition holding exactly the raw range `[start_ms, end_ms)`: an hour leaf, or
+/// a whole (unpartitioned) day from before hourly partitions. Names are built from the
+/// times here, never from input.
+pub fn raw_range_partition(start_ms: i64, end_ms: i64) -> Option<String> {
+    match end_ms - start_ms {
+        HOUR_MS => Some(hour_partition_name(start_ms)),
+        d if d == 24 * HOUR_MS => Some(partition_name(day_of(start_ms))),
+        _ => None,
+    }
+}
+
+/// Drops the raw partition of a compacted range (its rows live in blocks now), unless
+/// it is already gone. `lock_timeout` bounds how long the drop may queue behind
+/// readers and writers of the day (it needs the parent's exclusive lock briefly).
+pub async fn drop_raw_range(
+    pool: &PgPool,
+    start_ms: i64,
+    end_ms: i64,
+    lock_timeout: std::time::Duration,
+) -> Result<bool, sqlx::Error> {
+    let Some(name) = raw_range_partition(start_ms, end_ms) else {
+        return Ok(false);
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
+        .bind(format!("{}", lock_timeout.as_millis().max(1)))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Partitions of `table` as `(name, period start)`, oldest first.
@@ -263,6 +364,22 @@ mod tests {
         assert_eq!(
             PartitionedTable::Points.parse_partition_name("points_p2026112"),
             None
+        );
+        assert_eq!(
+            PartitionedTable::Points.parse_partition_name("points_blocks_p20261122"),
+            None
+        );
+        assert_eq!(
+            PartitionedTable::Blocks.parse_partition_name("points_blocks_p20261122"),
+            Some(day)
+        );
+        assert_eq!(
+            hour_partition_name(1_795_305_600_000 + 5 * HOUR_MS),
+            "points_p20261122_h05"
+        );
+        assert_eq!(
+            raw_range_partition(1_795_305_600_000, 1_795_305_600_000 + 24 * HOUR_MS).as_deref(),
+            Some("points_p20261122")
         );
         assert_eq!(
             PartitionedTable::Points.parse_partition_name("points_p20261122; DROP"),

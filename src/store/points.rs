@@ -43,20 +43,33 @@ pub async fn write_batches(
     .fetch_all(&mut *tx)
     .await?;
 
-    let fresh: std::collections::HashSet<Uuid> = fresh.into_iter().collect();
+    // A batch id can occur twice in one flush (a sender retried before the first copy
+    // was committed): only its first occurrence is written.
+    let mut unwritten: std::collections::HashSet<Uuid> = fresh.into_iter().collect();
     let to_write: Vec<&BatchRows> = batches
         .iter()
-        .filter(|b| fresh.contains(&b.batch_id))
+        .filter(|b| unwritten.remove(&b.batch_id))
         .collect();
     let points_written: usize = to_write.iter().map(|b| b.rows.len()).sum();
     if points_written > 0 {
-        let payload =
-            encode_copy_binary(to_write.iter().flat_map(|b| b.rows.iter()), points_written);
-        let mut copy = tx
-            .copy_in_raw("COPY points (series_id, time, value) FROM STDIN (FORMAT binary)")
-            .await?;
-        copy.send(payload).await?;
-        copy.finish().await?;
+        let all = to_write.iter().flat_map(|b| b.rows.iter());
+        let closed = compaction_barrier::closed_ranges(&mut tx, all.clone()).await?;
+        let (hot, late): (Vec<&(i64, i64, f64)>, Vec<&(i64, i64, f64)>) =
+            all.partition(|r| !compaction_barrier::is_closed(&closed, r.1));
+        for (table, rows) in [("points", hot), ("points_late", late)] {
+            if rows.is_empty() {
+                continue;
+            }
+            let payload = encode_copy_binary(rows.iter().copied(), rows.len());
+            let statement = if table == "points" {
+                "COPY points (series_id, time, value) FROM STDIN (FORMAT binary)"
+            } else {
+                "COPY points_late (series_id, time, value) FROM STDIN (FORMAT binary)"
+            };
+            let mut copy = tx.copy_in_raw(statement).await?;
+            copy.send(payload).await?;
+            copy.finish().await?;
+        }
         let mut minutes: Vec<i64> = to_write
             .iter()
             .flat_map(|b| b.rows.iter().map(|r| r.1.div_euclid(60_000) * 60_000))
@@ -68,7 +81,7 @@ pub async fn write_batches(
     tx.commit().await?;
     Ok(WriteOutcome {
         points_written,
-        duplicate_batches: batches.len() - fresh.len(),
+        duplicate_batches: batches.len() - to_write.len(),
     })
 }
 
@@ -93,6 +106,65 @@ pub fn encode_copy_binary<'a>(
     }
     out.extend_from_slice(&(-1i16).to_be_bytes());
     out
+}
+
+/// The writers' side of the compaction barrier. Every raw range a batch writes into is
+/// locked shared (a transaction-scoped advisory lock keyed by the range's first hour)
+/// before its state is read; the compactor takes the same lock exclusively to flip a
+/// range from raw to compacting. So a range is either still raw for the whole of this
+/// transaction (its rows go to `points` and the compactor, waiting on the lock, will
+/// see them) or already closed (its rows go to `points_late`, merged into the blocks by
+/// a later pass). Rows of legacy day-long ranges lock the day's first hour too.
+pub mod compaction_barrier {
+    use sqlx::{Postgres, Transaction};
+
+    /// The advisory lock namespace of raw ranges (first key of the two-key form).
+    pub const LOCK_NAMESPACE: i32 = 0x5647_4c31;
+    const HOUR_MS: i64 = 3_600_000;
+    const DAY_MS: i64 = 86_400_000;
+
+    /// The lock key of the range starting at `start_ms`: its hour number.
+    pub fn lock_key(start_ms: i64) -> i32 {
+        start_ms.div_euclid(HOUR_MS) as i32
+    }
+
+    /// Locks the ranges `rows` touch and returns those that are closed (compacting or
+    /// compacted) as `[start_ms, end_ms)`.
+    pub async fn closed_ranges<'a>(
+        tx: &mut Transaction<'_, Postgres>,
+        rows: impl Iterator<Item = &'a (i64, i64, f64)>,
+    ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+        let mut starts: Vec<i64> = rows
+            .flat_map(|r| [r.1.div_euclid(HOUR_MS) * HOUR_MS, r.1.div_euclid(DAY_MS) * DAY_MS])
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let keys: Vec<i32> = starts.iter().map(|s| lock_key(*s)).collect();
+        sqlx::query(
+            "SELECT count(pg_advisory_xact_lock_shared($1, k))
+             FROM (SELECT k FROM unnest($2::int[]) AS k ORDER BY k) AS keys",
+        )
+        .bind(LOCK_NAMESPACE)
+        .bind(&keys)
+        .execute(&mut **tx)
+        .await?;
+        let times: Vec<chrono::DateTime<chrono::Utc>> = starts
+            .iter()
+            .filter_map(|ms| chrono::DateTime::from_timestamp_millis(*ms))
+            .collect();
+        sqlx::query_as(
+            "SELECT (extract(epoch FROM range_start) * 1000)::bigint,
+                    (extract(epoch FROM range_end) * 1000)::bigint
+             FROM compaction_ranges WHERE range_start = ANY($1) AND state <> 'raw'",
+        )
+        .bind(&times)
+        .fetch_all(&mut **tx)
+        .await
+    }
+
+    pub fn is_closed(closed: &[(i64, i64)], time_ms: i64) -> bool {
+        closed.iter().any(|&(s, e)| time_ms >= s && time_ms < e)
+    }
 }
 
 /// Forgets batch ids older than `older_than_secs`: far beyond any redelivery window.

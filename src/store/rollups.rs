@@ -70,6 +70,9 @@ struct TierRecompute {
     insert: &'static str,
     /// The tier above, whose buckets a recompute here marks dirty: (tier, width in s).
     parent: Option<(i16, i64)>,
+    /// Computed from raw samples (`insert` takes per-bucket arrays) rather than by SQL
+    /// over the tier below (`insert` takes the range).
+    from_raw: bool,
 }
 
 const MINUTES: TierRecompute = TierRecompute {
@@ -77,12 +80,13 @@ const MINUTES: TierRecompute = TierRecompute {
     width: ChronoDuration::minutes(1),
     table: PartitionedTable::Rollup1m,
     delete: "DELETE FROM rollup_1m WHERE bucket >= $1 AND bucket < $2",
+    // Raw points are read through `samples::read_raw_all` (hot rows, compressed blocks,
+    // late points) and aggregated in Rust; the partials arrive as arrays.
     insert: "INSERT INTO rollup_1m (series_id, bucket, min, max, sum, count)
-             SELECT series_id, date_bin('1 minute', time, TIMESTAMPTZ '1970-01-01+00'),
-                    min(value), max(value), sum(value), count(*)
-             FROM points WHERE time >= $1 AND time < $2
-             GROUP BY 1, 2",
+             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], $4::float8[],
+                                  $5::float8[], $6::bigint[])",
     parent: Some((TIER_1H, 3600)),
+    from_raw: true,
 };
 
 const HOURS: TierRecompute = TierRecompute {
@@ -96,7 +100,55 @@ const HOURS: TierRecompute = TierRecompute {
              FROM rollup_1m WHERE bucket >= $1 AND bucket < $2
              GROUP BY 1, 2",
     parent: None,
+    from_raw: false,
 };
+
+/// Per series and bucket of `spec.width`, the partials of the raw samples in
+/// `[start, end)`, inserted with `spec.insert`.
+async fn insert_from_raw(
+    pool: &PgPool,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    spec: &TierRecompute,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let range = crate::model::TimeRange {
+        start_ms: start.timestamp_millis(),
+        end_ms: end.timestamp_millis(),
+    };
+    let samples = crate::store::samples::read_raw_all(pool, range).await?;
+    let width_ms = spec.width.num_milliseconds().max(1);
+    let (mut ids, mut buckets, mut mins, mut maxs, mut sums, mut counts) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for series in &samples {
+        let mut i = 0;
+        while i < series.len() {
+            let bucket = series.times_ms[i].div_euclid(width_ms) * width_ms;
+            let (mut mn, mut mx, mut sm, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0i64);
+            while i < series.len() && series.times_ms[i].div_euclid(width_ms) * width_ms == bucket {
+                let v = series.values[i];
+                (mn, mx, sm, n) = (mn.min(v), mx.max(v), sm + v, n + 1);
+                i += 1;
+            }
+            ids.push(series.series_id);
+            buckets.push(DateTime::<Utc>::from_timestamp_millis(bucket).unwrap_or_default());
+            (mins.push(mn), maxs.push(mx), sums.push(sm), counts.push(n));
+        }
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(sqlx::query(spec.insert)
+        .bind(ids)
+        .bind(buckets)
+        .bind(mins)
+        .bind(maxs)
+        .bind(sums)
+        .bind(counts)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
 
 /// Recomputes up to `max` dirty 1-minute buckets that ended before `settled_before`
 /// and are not older than `oldest` (raw data before it is gone).
@@ -165,12 +217,16 @@ async fn recompute(
             .bind(end)
             .execute(&mut *tx)
             .await?;
-        rows += sqlx::query(spec.insert)
-            .bind(start)
-            .bind(end)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        rows += if spec.from_raw {
+            insert_from_raw(pool, &mut tx, spec, start, end).await?
+        } else {
+            sqlx::query(spec.insert)
+                .bind(start)
+                .bind(end)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
     }
     if let Some((parent, seconds)) = spec.parent {
         let mut above: Vec<DateTime<Utc>> = buckets.iter().map(|b| floor_to(*b, seconds)).collect();

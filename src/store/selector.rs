@@ -32,6 +32,28 @@ const SERIES_PAGE: &str = "SELECT id, metric, labels FROM series
     WHERE metric = ANY($1) AND labels @> $2::jsonb AND id > $3
     ORDER BY id LIMIT $4";
 
+const LABEL_NAMES: &str = "SELECT DISTINCT jsonb_object_keys(labels) FROM series";
+const LABEL_VALUES: &str =
+    "SELECT DISTINCT labels->>$1 FROM series WHERE labels ? $1 ORDER BY 1";
+const SERIES_METRICS: &str = "SELECT DISTINCT metric FROM series ORDER BY 1";
+
+/// Every label name any series carries (the metric name not included), sorted.
+pub async fn label_names(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    let mut names: Vec<String> = sqlx::query_scalar(LABEL_NAMES).fetch_all(pool).await?;
+    names.sort();
+    Ok(names)
+}
+
+/// Every value of one label across all series, sorted.
+pub async fn label_values(pool: &PgPool, name: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(LABEL_VALUES).bind(name).fetch_all(pool).await
+}
+
+/// Every metric name that has a series, sorted.
+pub async fn metric_names(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(SERIES_METRICS).fetch_all(pool).await
+}
+
 /// Rows fetched per round trip while filtering.
 const PAGE_ROWS: i64 = 20_000;
 

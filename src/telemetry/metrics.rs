@@ -49,6 +49,55 @@ pub struct Metrics {
     pub rollup_lag_seconds: IntGaugeVec,
     // --- alerting (issue 5) ---
     pub alerting: AlertMetrics,
+    pub compaction: CompactionMetrics,
+}
+
+/// The compressed raw tier.
+pub struct CompactionMetrics {
+    /// Bytes on disk (heap, TOAST, indexes) by tier: raw, blocks, late, rollup_1m, rollup_1h.
+    pub storage_bytes: IntGaugeVec,
+    pub points: IntCounter,
+    pub ranges: IntCounter,
+    pub merged_points: IntCounter,
+    pub seconds: Histogram,
+    pub pending_ranges: IntGauge,
+    pub lag_seconds: IntGauge,
+    pub decode_errors: IntCounter,
+    pub failures: IntCounter,
+}
+
+impl CompactionMetrics {
+    fn new() -> CompactionMetrics {
+        CompactionMetrics {
+            storage_bytes: IntGaugeVec::new(Opts::new("vigil_storage_bytes", "Bytes on disk by storage tier (heap, TOAST and indexes)."), &["tier"]).unwrap(),
+            points: IntCounter::new("vigil_compaction_points_total", "Raw points compacted into blocks.").unwrap(),
+            ranges: IntCounter::new("vigil_compaction_ranges_total", "Raw ranges compacted.").unwrap(),
+            merged_points: IntCounter::new("vigil_compaction_merged_points_total", "Points rewritten by late-point and day merges.").unwrap(),
+            seconds: Histogram::with_opts(
+                HistogramOpts::new("vigil_compaction_duration_seconds", "Time to compact one raw range.")
+                    .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
+            )
+            .unwrap(),
+            pending_ranges: IntGauge::new("vigil_compaction_pending_ranges", "Raw ranges due for compaction and not compacted yet.").unwrap(),
+            lag_seconds: IntGauge::new("vigil_compaction_lag_seconds", "Age of the oldest range waiting past its due time.").unwrap(),
+            decode_errors: IntCounter::new("vigil_compaction_decode_errors_total", "Compressed blocks that could not be decoded.").unwrap(),
+            failures: IntCounter::new("vigil_compaction_failures_total", "Compaction steps that failed (retried next round).").unwrap(),
+        }
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.storage_bytes.clone()),
+            Box::new(self.points.clone()),
+            Box::new(self.ranges.clone()),
+            Box::new(self.merged_points.clone()),
+            Box::new(self.seconds.clone()),
+            Box::new(self.pending_ranges.clone()),
+            Box::new(self.lag_seconds.clone()),
+            Box::new(self.decode_errors.clone()),
+            Box::new(self.failures.clone()),
+        ]
+    }
 }
 
 /// Alerting metrics (issue 5), registered with the others.
@@ -228,6 +277,7 @@ impl Metrics {
             )
             .unwrap(),
             alerting: AlertMetrics::new(),
+            compaction: CompactionMetrics::new(),
             registry,
         };
         m.register_all();
@@ -263,7 +313,10 @@ impl Metrics {
             Box::new(self.rollup_buckets.clone()),
             Box::new(self.rollup_lag_seconds.clone()),
         ];
-        let collectors = collectors.into_iter().chain(self.alerting.collectors());
+        let collectors = collectors
+            .into_iter()
+            .chain(self.alerting.collectors())
+            .chain(self.compaction.collectors());
         for collector in collectors {
             self.registry
                 .register(collector)
@@ -273,6 +326,12 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        // Readers anywhere in the process count decode errors in one place.
+        let seen = crate::store::samples::decode_errors();
+        let counted = self.compaction.decode_errors.get();
+        if seen > counted {
+            self.compaction.decode_errors.inc_by(seen - counted);
+        }
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

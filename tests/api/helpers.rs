@@ -201,6 +201,9 @@ pub fn test_settings(isolation: &Isolation) -> Settings {
     // Load tests post far more often than an agent; the rate-limit tests lower these.
     settings.auth.ingest_requests_per_ip = 1_000_000;
     settings.auth.ingest_requests_per_key = 1_000_000;
+    // Tests that backfill hours ago read `points` directly; compaction tests run it
+    // themselves (`maintenance.run_compaction`).
+    settings.compaction.enabled = false;
     settings
 }
 

@@ -10,14 +10,19 @@
 //!   to the dead-letter queue.
 //! - `functions`: groupBy, rate and percentiles.
 //! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
+//! - `compaction`: answers unchanged by compaction, late points, corrupt blocks.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
 //! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
 //! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
 //! - `first_start`: the real binary creates the first admin; `vigil user add`.
+//! - `promql`: the Prometheus query API; PromQL answers against a real Prometheus.
 //! - `openapi`: the document is valid, complete, and browsable.
 //! - `alerts`, `alerts_notify` (support in `alerts_support`): alert rules, the state
 //!   machine, restarts, several instances, notification delivery and its faults.
+//!
+//! - `remote_write`, `influx` (real senders started by `ecosystem`): Prometheus
+//!   remote_write and the Influx write API, their bad input and auth forms.
 //!
 //! Fault tests that stop a service run serially in the separate `faults` binary.
 
@@ -26,6 +31,7 @@ mod helpers;
 mod auth;
 mod cache;
 mod catalog;
+mod compaction;
 mod dashboards;
 mod degraded;
 mod first_start;
@@ -33,6 +39,7 @@ mod functions;
 mod ingest;
 mod observability;
 mod openapi;
+mod promql;
 mod query;
 mod redelivery;
 mod rollups;
@@ -42,3 +49,8 @@ mod ui;
 mod alerts;
 mod alerts_notify;
 mod alerts_support;
+
+// --- remote_write and line protocol ingest ---
+mod ecosystem;
+mod influx;
+mod remote_write;

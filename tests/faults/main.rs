@@ -9,10 +9,14 @@
 //!
 //! - `database_outage`: PostgreSQL stopped for ~10 s during ingest; and stopped until
 //!   the ingest queue is full (`x-max-length`), which must turn into 503.
+//! - `series_cache`: a series cache far smaller than the series ingested, under batches
+//!   mixing known and new series: every point stored once, no writer restart.
 //! - `sigterm`: the real `vigil serve` binary is sent SIGTERM under load, then
 //!   restarted to drain the queue.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
 //!   load, then back.
+//! - `remote_write_outage`: Vigil stopped ~30 s while a real Prometheus remote-writes
+//!   to it; every sample Prometheus holds is stored once Vigil is back.
 
 #[path = "../api/helpers.rs"]
 mod helpers;
@@ -23,7 +27,13 @@ mod proxy;
 
 mod broker_outage;
 mod database_outage;
+mod series_cache;
 mod sigterm;
+
+// --- remote_write and line protocol ingest ---
+#[path = "../api/ecosystem.rs"]
+mod ecosystem;
+mod remote_write_outage;
 
 use std::sync::{Mutex, MutexGuard};
 

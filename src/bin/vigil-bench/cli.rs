@@ -120,9 +120,13 @@ pub struct IngestOpts {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
-    /// Gzip request bodies (Content-Encoding: gzip).
+    /// Gzip request bodies (Content-Encoding: gzip; JSON only).
     #[arg(long)]
     pub gzip: bool,
+    /// Wire format: `json` (POST /api/v1/metrics) or `remote-write` (Prometheus
+    /// remote_write 1.0, snappy protobuf, POST /api/v1/write).
+    #[arg(long, value_enum, default_value_t = WireFormat::Json)]
+    pub format: WireFormat,
     /// PID of the server, to sample its resident memory and CPU time.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -153,6 +157,14 @@ pub struct IngestOpts {
     /// Timeout of one ingest request.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireFormat {
+    #[default]
+    Json,
+    RemoteWrite,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

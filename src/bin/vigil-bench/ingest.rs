@@ -1,4 +1,5 @@
-//! `ingest`: many agents pushing points to `POST /api/v1/metrics`.
+//! `ingest`: many agents pushing points to `POST /api/v1/metrics` (or, with
+//! `--format remote-write`, Prometheus remote_write to `POST /api/v1/write`).
 //!
 //! Request bodies are produced on a separate OS thread (JSON written by hand, gzip at
 //! the fastest level) and handed over through a small bounded channel, so the event
@@ -18,9 +19,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use crate::cli::{IngestOpts, Probe, Shape, Target};
+use crate::cli::{IngestOpts, Probe, Shape, Target, WireFormat};
 use crate::client;
-use crate::gen::{self, JsonBodyWriter, PointCursor};
+use crate::gen::{self, JsonBodyWriter, PointCursor, RemoteWriteBodyWriter};
 use crate::stats::{self, Latency, RssSampler, ServerMemory};
 
 /// The durable wait gives up when the count has not moved for this long (the points
@@ -45,6 +46,7 @@ pub struct IngestReport {
     pub batch: usize,
     pub concurrency: usize,
     pub gzip: bool,
+    pub format: WireFormat,
     /// Points in batches that were sent (each batch counted once, however many retries).
     pub points_sent: u64,
     pub requests: u64,
@@ -193,23 +195,29 @@ pub async fn run(
     // Bodies are generated ahead on their own thread; the channel bounds how far.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(opts.concurrency * 2);
     let gen_fleet = fleet.clone();
-    let (batch_size, gzip) = (opts.batch, opts.gzip);
+    let (batch_size, gzip, format) = (opts.batch, opts.gzip, opts.format);
     let generator = std::thread::Builder::new()
         .name("bench-bodies".into())
         .spawn(move || {
             let writer = JsonBodyWriter::new(&gen_fleet);
+            let remote_writer = RemoteWriteBodyWriter::new(&gen_fleet);
             let mut cursor = cursor;
             let mut json = Vec::with_capacity(batch_size * 160);
             loop {
                 json.clear();
-                let n = writer.write_batch(&mut cursor, batch_size, &mut json);
+                let n = match format {
+                    WireFormat::Json => writer.write_batch(&mut cursor, batch_size, &mut json),
+                    WireFormat::RemoteWrite => {
+                        remote_writer.write_batch(&mut cursor, batch_size, &mut json)
+                    }
+                };
                 if n == 0 {
                     break;
                 }
-                let body = if gzip {
-                    Bytes::from(gen::gzip(&json))
-                } else {
-                    Bytes::copy_from_slice(&json)
+                let body = match format {
+                    WireFormat::RemoteWrite => Bytes::from(gen::snappy(&json)),
+                    WireFormat::Json if gzip => Bytes::from(gen::gzip(&json)),
+                    WireFormat::Json => Bytes::copy_from_slice(&json),
                 };
                 let batch = Batch {
                     body,
@@ -224,7 +232,10 @@ pub async fn run(
 
     let sampler = opts.server_pid.map(RssSampler::start);
     let bench_cpu_start = stats::cpu_seconds(None);
-    let url = format!("{}/api/v1/metrics", target.url);
+    let url = match opts.format {
+        WireFormat::Json => format!("{}/api/v1/metrics", target.url),
+        WireFormat::RemoteWrite => format!("{}/api/v1/write", target.url),
+    };
     let started = Instant::now();
     let started_wall = Utc::now();
     let deadline = opts.duration.map(|d| started + d);
@@ -251,6 +262,7 @@ pub async fn run(
         batch: opts.batch,
         concurrency: opts.concurrency,
         gzip: opts.gzip,
+        format: opts.format,
         warnings,
         ..Default::default()
     };
@@ -383,10 +395,17 @@ async fn send_batch(
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let mut req = http
-            .post(url)
-            .insert_header(("content-type", "application/json"));
-        if opts.gzip {
+        let mut req = match opts.format {
+            WireFormat::Json => http
+                .post(url)
+                .insert_header(("content-type", "application/json")),
+            WireFormat::RemoteWrite => http
+                .post(url)
+                .insert_header(("content-type", "application/x-protobuf"))
+                .insert_header(("content-encoding", "snappy"))
+                .insert_header(("x-prometheus-remote-write-version", "0.1.0")),
+        };
+        if opts.gzip && opts.format == WireFormat::Json {
             req = req.insert_header(("content-encoding", "gzip"));
         }
         out.requests += 1;
@@ -405,6 +424,12 @@ async fn send_batch(
                 let now = Instant::now();
                 out.finished = Some(now);
                 match (status, body) {
+                    (204, Ok(_)) => {
+                        // remote_write: every sample is durable in the broker.
+                        out.latency = Some(now - t);
+                        out.accepted = batch.points as u64;
+                        return out;
+                    }
                     (200..=299, Ok(body)) => {
                         out.latency = Some(now - t);
                         match parse_ingest_answer(&body) {
@@ -767,8 +792,9 @@ impl IngestReport {
         )?;
         writeln!(
             out,
-            "requests     {} (batch {}, concurrency {}, gzip {}), wire {:.1} MB, JSON {:.1} MB ({:.0} B/point)",
+            "requests     {} ({:?}, batch {}, concurrency {}, gzip {}), wire {:.1} MB, uncompressed {:.1} MB ({:.0} B/point)",
             self.requests,
+            self.format,
             self.batch,
             self.concurrency,
             self.gzip,

@@ -1,0 +1,179 @@
+//! Evaluator tests over hand-built series: no database.
+
+use super::*;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Series `name{pairs}` with a sample every 10 s from 0 to 600 s, value f(i).
+fn series(name: &str, pairs: &[(&str, &str)], f: impl Fn(i64) -> f64) -> Series {
+    let mut l = labels(pairs);
+    l.insert("__name__".into(), name.into());
+    Series {
+        labels: l,
+        samples: (0..=60).map(|i| (i * 10_000, f(i))).collect(),
+    }
+}
+
+fn store() -> Vec<Series> {
+    vec![
+        series("up", &[("job", "a"), ("instance", "1")], |_| 1.0),
+        series("up", &[("job", "a"), ("instance", "2")], |_| 0.0),
+        series("up", &[("job", "b"), ("instance", "3")], |_| 1.0),
+        series("req_total", &[("job", "a"), ("instance", "1")], |i| (i * 2) as f64),
+        series("req_total", &[("job", "b"), ("instance", "3")], |i| (i % 30) as f64),
+        series("info", &[("job", "a"), ("version", "v1")], |_| 1.0),
+        series("info", &[("job", "b"), ("version", "v2")], |_| 1.0),
+    ]
+}
+
+fn params(start: i64, end: i64, step: i64) -> Params {
+    Params {
+        start_ms: start,
+        end_ms: end,
+        step_ms: step,
+        lookback_ms: 300_000,
+        subquery_step_ms: 60_000,
+    }
+}
+
+/// Plans the query and fills each planned set from the in-memory store, as the
+/// database fetch would.
+fn fetched_for(expr: &promql_parser::parser::Expr, p: &Params) -> Fetched {
+    let mut fetched = Fetched::default();
+    for need in plan::plan(expr, p).unwrap() {
+        let sets: Vec<Series> = store()
+            .into_iter()
+            .filter(|s| {
+                need.matchers.iter().all(|m| {
+                    m.matches(s.labels.get(&m.name).map_or("", String::as_str))
+                })
+            })
+            .map(|mut s| {
+                s.samples.retain(|(t, _)| *t >= need.start_ms && *t <= need.end_ms);
+                s
+            })
+            .filter(|s| !s.samples.is_empty())
+            .collect();
+        fetched.sets.insert(need.key, sets);
+    }
+    fetched
+}
+
+fn instant(q: &str, t: i64) -> Result<InstantResult, EvalError> {
+    let expr = parse(q).unwrap();
+    let p = params(t, t, 1);
+    eval_instant(&expr, &fetched_for(&expr, &p), p, None)
+}
+
+fn vector(q: &str, t: i64) -> Vec<(Labels, f64)> {
+    match instant(q, t).unwrap() {
+        InstantResult::Vector(_, mut v) => {
+            v.sort_by(|a, b| a.labels.cmp(&b.labels));
+            v.into_iter().map(|s| (s.labels, s.value)).collect()
+        }
+        other => panic!("{q}: expected a vector, got {other:?}"),
+    }
+}
+
+fn scalar(q: &str, t: i64) -> f64 {
+    match instant(q, t).unwrap() {
+        InstantResult::Scalar(_, v) => v,
+        other => panic!("{q}: expected a scalar, got {other:?}"),
+    }
+}
+
+#[test]
+fn scalar_arithmetic() {
+    assert_eq!(scalar("1+1", 0), 2.0);
+    assert_eq!(scalar("2 ^ 3 * 2", 0), 16.0);
+    assert_eq!(scalar("5 > bool 3", 0), 1.0);
+    assert_eq!(scalar("time()", 42_000), 42.0);
+}
+
+#[test]
+fn selectors_and_lookback() {
+    assert_eq!(vector("up", 300_000).len(), 3);
+    assert_eq!(vector("up{job=~\"a|b\", instance!=\"2\"}", 300_000).len(), 2);
+    // The last sample is at 600 s: visible up to 900 s, gone after.
+    assert_eq!(vector("up", 900_000).len(), 3);
+    assert!(vector("up", 900_001).is_empty());
+    // Offset shifts the read back.
+    assert_eq!(vector("req_total{job=\"a\"} offset 1m", 300_000)[0].1, 48.0);
+    assert_eq!(vector("req_total{job=\"a\"} @ 100", 500_000)[0].1, 20.0);
+}
+
+#[test]
+fn aggregations_group() {
+    let v = vector("sum by (job) (up)", 300_000);
+    assert_eq!(v, vec![(labels(&[("job", "a")]), 1.0), (labels(&[("job", "b")]), 1.0)]);
+    assert_eq!(vector("count without (instance) (up)", 300_000).len(), 2);
+    assert_eq!(vector("topk(1, req_total)", 300_000)[0].1, 60.0);
+    assert_eq!(vector("count_values(\"v\", up)", 300_000).len(), 2);
+    assert_eq!(vector("quantile(0.5, up)", 300_000)[0].1, 1.0);
+}
+
+#[test]
+fn rates_over_counters() {
+    // A steady 2 per 10 s is 0.2/s, exactly, whatever the extrapolation.
+    let v = vector("rate(req_total{job=\"a\"}[1m])", 300_000);
+    assert!((v[0].1 - 0.2).abs() < 1e-12, "{v:?}");
+    assert_eq!(v[0].0, labels(&[("instance", "1"), ("job", "a")]));
+    // The reset at 300 s (29 -> 0) is counted once.
+    assert_eq!(vector("resets(req_total{job=\"b\"}[2m])", 360_000)[0].1, 1.0);
+}
+
+#[test]
+fn vector_matching() {
+    // group_left copies `version` from the one side.
+    let v = vector("up * on(job) group_left(version) info", 300_000);
+    assert_eq!(v.len(), 3);
+    assert!(v.iter().all(|(l, _)| l.contains_key("version") && !l.contains_key("__name__")));
+    // Without group_left the many side is an error.
+    assert!(matches!(
+        instant("up * on(job) info", 300_000),
+        Err(EvalError::Execution(_))
+    ));
+    assert_eq!(vector("up > 0", 300_000).len(), 2);
+    assert_eq!(vector("up == bool 0", 300_000).len(), 3);
+    assert_eq!(vector("up and on(instance) req_total", 300_000).len(), 2);
+    assert_eq!(vector("up unless on(instance) req_total", 300_000).len(), 1);
+    assert_eq!(vector("req_total or up", 300_000).len(), 3);
+}
+
+#[test]
+fn functions_and_labels() {
+    let v = vector("label_replace(up, \"host\", \"h-$1\", \"instance\", \"(.*)\")", 0);
+    assert!(v.iter().all(|(l, _)| l["host"].starts_with("h-")));
+    assert_eq!(vector("absent(nope{job=\"x\"})", 0), vec![(labels(&[("job", "x")]), 1.0)]);
+    assert!(vector("absent(up)", 0).is_empty());
+    assert_eq!(vector("clamp_max(req_total, 5)", 300_000)[0].1, 5.0);
+    assert_eq!(vector("max_over_time(req_total{job=\"b\"}[5m])", 300_000)[0].1, 29.0);
+    // A 2-minute subquery at 1-minute steps holds 3 inner points.
+    assert_eq!(
+        vector("count_over_time(up{instance=\"1\"}[2m:1m])", 300_000)[0].1,
+        3.0
+    );
+}
+
+#[test]
+fn range_queries_merge_steps() {
+    let expr = parse("sum(up)").unwrap();
+    let p = params(0, 120_000, 60_000);
+    let m = eval_range(&expr, &fetched_for(&expr, &p), p, None).unwrap();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].samples, vec![(0, 2.0), (60_000, 2.0), (120_000, 2.0)]);
+}
+
+#[test]
+fn unsupported_is_refused_not_answered() {
+    let expr = parse("limitk(1, up)").unwrap();
+    assert!(matches!(
+        plan::plan(&expr, &params(0, 0, 1)),
+        Err(EvalError::Unsupported(_))
+    ));
+}
