@@ -49,6 +49,9 @@ pub struct HttpSettings {
     pub max_decompressed_bytes: usize,
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// A built web UI on disk served instead of the embedded one; empty: embedded.
+    #[serde(default)]
+    pub ui_dir: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -317,6 +320,7 @@ impl Default for Settings {
                 max_body_bytes: 10 * 1024 * 1024,
                 max_decompressed_bytes: 50 * 1024 * 1024,
                 shutdown_grace: 30 * SECOND,
+                ui_dir: String::new(),
             },
             database: DatabaseSettings {
                 url: "postgres://postgres@127.0.0.1:5432/vigil".into(),

@@ -2,19 +2,22 @@
 //! debug builds. Any GET outside the server's own prefixes that names no file gets
 //! index.html, so the browser's router owns every other path.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use rust_embed::Embed;
 
 use super::error::{self, ApiError};
+use super::AppState;
 
 #[derive(Embed)]
 #[folder = "web/dist"]
@@ -77,6 +80,64 @@ pub fn resolve(path: &str, exists: impl Fn(&str) -> bool) -> Target {
     }
 }
 
+/// One file of the build, from the binary or from `http.ui_dir`.
+struct File {
+    data: Cow<'static, [u8]>,
+    mime: String,
+    etag: String,
+}
+
+/// Where the build is read from: the binary, or a directory on disk.
+enum Source {
+    Embedded,
+    Dir(PathBuf),
+}
+
+impl Source {
+    fn of(request: &HttpRequest) -> Source {
+        match request.app_data::<web::Data<AppState>>() {
+            Some(state) if !state.settings.http.ui_dir.is_empty() => {
+                Source::Dir(PathBuf::from(&state.settings.http.ui_dir))
+            }
+            _ => Source::Embedded,
+        }
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        match self {
+            Source::Embedded => Assets::get(name).is_some(),
+            Source::Dir(dir) => dir.join(name).is_file(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<File> {
+        match self {
+            Source::Embedded => Assets::get(name).map(|file| File {
+                mime: file.metadata.mimetype().to_string(),
+                etag: hex::encode(&file.metadata.sha256_hash()[..12]),
+                data: file.data,
+            }),
+            Source::Dir(dir) => {
+                let data = std::fs::read(dir.join(name)).ok()?;
+                Some(File {
+                    mime: mime_guess::from_path(Path::new(name))
+                        .first_or_octet_stream()
+                        .to_string(),
+                    etag: format!("{:x}", fnv1a(&data)),
+                    data: Cow::Owned(data),
+                })
+            }
+        }
+    }
+}
+
+/// A cheap content fingerprint for files read from disk (FNV-1a).
+fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
 /// The default service: the UI for GET and HEAD outside the server's prefixes, the
 /// API's 404 for everything else.
 pub async fn fallback(request: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -84,9 +145,10 @@ pub async fn fallback(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     if (method != Method::GET && method != Method::HEAD) || is_server_path(request.path()) {
         return error::not_found(request).await;
     }
-    match resolve(request.path(), |name| Assets::get(name).is_some()) {
-        Target::File(name) => serve(&request, &name),
-        Target::Index => serve(&request, "index.html"),
+    let source = Source::of(&request);
+    match resolve(request.path(), |name| source.exists(name)) {
+        Target::File(name) => serve(&request, &source, &name),
+        Target::Index => serve(&request, &source, "index.html"),
         Target::NotFound => error::not_found(request).await,
     }
 }
@@ -101,33 +163,31 @@ fn cache_control(name: &str) -> &'static str {
     }
 }
 
-fn serve(request: &HttpRequest, name: &str) -> Result<HttpResponse, ApiError> {
-    let Some(file) = Assets::get(name) else {
+fn serve(request: &HttpRequest, source: &Source, name: &str) -> Result<HttpResponse, ApiError> {
+    let Some(file) = source.get(name) else {
         // Only index.html can be missing here: the UI was never built.
         return Ok(HttpResponse::ServiceUnavailable()
             .insert_header((header::CACHE_CONTROL, NO_CACHE))
             .content_type("text/plain; charset=utf-8")
             .body("The web UI is not built: run scripts/web-build.sh, then rebuild vigil.\n"));
     };
-    let mime = file.metadata.mimetype();
     let mut response = HttpResponse::Ok();
     response
         .insert_header((header::CACHE_CONTROL, cache_control(name)))
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::VARY, "Accept-Encoding"))
-        .insert_header((
-            header::ETAG,
-            format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12])),
-        ))
-        .content_type(mime);
-    let body: Bytes =
-        if compressible(mime) && file.data.len() >= COMPRESS_FROM_BYTES && accepts_gzip(request) {
-            response.insert_header((header::CONTENT_ENCODING, "gzip"));
-            gzipped(name, &file.data)
-        } else {
-            Bytes::copy_from_slice(&file.data)
-        };
+        .insert_header((header::ETAG, format!("\"{}\"", file.etag)))
+        .content_type(file.mime.as_str());
+    let body: Bytes = if compressible(&file.mime)
+        && file.data.len() >= COMPRESS_FROM_BYTES
+        && accepts_gzip(request)
+    {
+        response.insert_header((header::CONTENT_ENCODING, "gzip"));
+        gzipped(&file.etag, &file.data)
+    } else {
+        Bytes::copy_from_slice(&file.data)
+    };
     Ok(response.body(body))
 }
 
@@ -152,15 +212,13 @@ fn accepts_gzip(request: &HttpRequest) -> bool {
         })
 }
 
-/// Files are compressed once per process: the build does not change under a release
-/// binary, and in debug builds a stale entry only costs a restart.
-fn gzipped(name: &str, data: &[u8]) -> Bytes {
+/// Each distinct file content is compressed once per process (keyed by its hash, so
+/// a rebuilt file on disk is compressed anew).
+fn gzipped(etag: &str, data: &[u8]) -> Bytes {
     static CACHE: OnceLock<Mutex<HashMap<String, Bytes>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if cfg!(not(debug_assertions)) {
-        if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
-            return hit.clone();
-        }
+    if let Some(hit) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(etag) {
+        return hit.clone();
     }
     let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 3), Compression::best());
     // Writing into a Vec cannot fail.
@@ -169,7 +227,7 @@ fn gzipped(name: &str, data: &[u8]) -> Bytes {
     cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(name.to_string(), compressed.clone());
+        .insert(etag.to_string(), compressed.clone());
     compressed
 }
 

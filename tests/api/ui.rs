@@ -137,7 +137,10 @@ async fn hashed_assets_are_immutable_and_compressed() {
         .expect("index.html links its stylesheet");
     let css = fetch(&app, "GET", style, true).await;
     assert_eq!(css.header("content-encoding"), "gzip");
-    assert_eq!(css.header("cache-control"), "public, max-age=31536000, immutable");
+    assert_eq!(
+        css.header("cache-control"),
+        "public, max-age=31536000, immutable"
+    );
     app.cleanup().await;
 }
 

@@ -20,9 +20,11 @@ const line = (title: string, x: number, y: number, extra: Record<string, unknown
   position: { x, y, w: 12, h: 8 },
 });
 
-test('login and logout', async ({ page }) => {
+test('login and logout', async ({ page, expectHttpError }) => {
   await login(page, ADMIN.email, ADMIN.password);
   await expect(page.getByRole('link', { name: 'Admin' })).toBeVisible();
+  // The list may still be asked for while the session ends.
+  expectHttpError(401, /\/api\/v1\/dashboards$/);
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
   await page.goto('/dashboards');
@@ -66,25 +68,29 @@ test('drag and resize are saved once and survive a reload', async ({ loggedIn: p
   const view = new DashboardView(page);
   await view.waitPainted('A');
   await view.edit();
-  const puts: string[] = [];
-  page.on('request', (r) => r.method() === 'PUT' && r.url().endsWith(`/api/v1/dashboards/${id}`) && puts.push(r.postData() ?? ''));
+  const puts: { at: number; body: string }[] = [];
+  page.on('request', (r) => r.method() === 'PUT' && r.url().endsWith(`/api/v1/dashboards/${id}`) && puts.push({ at: Date.now(), body: r.postData() ?? '' }));
   const handle = view.panel('A').locator('.drag-handle');
   const box = (await handle.boundingBox())!;
   await page.mouse.move(box.x + 10, box.y + 5);
   await page.mouse.down();
-  await page.mouse.move(box.x + 20, box.y + 400, { steps: 10 });
+  await page.mouse.move(box.x + 720, box.y + 40, { steps: 12 });
   await page.mouse.up();
+  const dropped = Date.now();
+  // A save is one PUT, sent about 500 ms after the gesture ends, never during it.
+  await expect.poll(() => puts.length, { timeout: 5_000 }).toBe(1);
+  expect(puts[0]!.at - dropped).toBeGreaterThanOrEqual(400);
   const resize = page.locator('.react-grid-item').filter({ has: view.panel('B') }).locator('.react-resizable-handle-se');
   const rbox = (await resize.boundingBox())!;
   await page.mouse.move(rbox.x + 5, rbox.y + 5);
   await page.mouse.down();
   await page.mouse.move(rbox.x - 200, rbox.y + 120, { steps: 8 });
   await page.mouse.up();
-  await expect.poll(() => puts.length, { timeout: 5_000 }).toBe(1);
+  await expect.poll(() => puts.length, { timeout: 5_000 }).toBe(2);
   await page.waitForTimeout(800);
-  expect(puts.length, 'one PUT after the last move').toBe(1);
-  const sent = JSON.parse(puts[0]!).layout as { i: string; x: number; y: number; w: number; h: number }[];
-  await page.waitForResponse((r) => r.url().endsWith(`/api/v1/dashboards/${id}`) && r.request().method() === 'PUT').catch(() => null);
+  expect(puts.length, 'one PUT per gesture').toBe(2);
+  const sent = JSON.parse(puts[1]!.body).layout as { i: string; x: number; y: number; w: number; h: number }[];
+  await expect(page.getByText('Saving…')).toHaveCount(0);
   await page.reload();
   await view.waitPainted('A');
   const api = await Api.login(process.env.VIGIL_E2E_URL!);
@@ -92,13 +98,14 @@ test('drag and resize are saved once and survive a reload', async ({ loggedIn: p
   const byTitle = (t: string) => stored.data.panels.find((p) => p.title === t)!.id;
   const a = stored.data.layout.find((l) => l.i === byTitle('A'))!;
   const b = stored.data.layout.find((l) => l.i === byTitle('B'))!;
-  expect(a.y).toBeGreaterThan(0);
+  expect(a.x).toBe(12);
   expect(b.w).toBeLessThan(12);
   expect(b.h).toBeGreaterThan(8);
   expect(sent.find((l) => l.i === byTitle('A'))).toEqual(a);
+  expect(sent.find((l) => l.i === byTitle('B'))).toEqual(b);
   // The grid shows the stored positions after the reload.
-  const top = async (t: string) => (await view.panel(t).boundingBox())!.y;
-  expect(await top('A')).toBeGreaterThan(await top('B'));
+  // A sits in the right half (x = 12 of 24 columns) after the reload.
+  expect((await view.panel('A').boundingBox())!.x).toBeGreaterThan(600);
 });
 
 test('a failed save shows a toast and the layout reverts', async ({ loggedIn: page, expectHttpError }) => {
@@ -117,9 +124,10 @@ test('a failed save shows a toast and the layout reverts', async ({ loggedIn: pa
   const box = (await view.panel('A').locator('.drag-handle').boundingBox())!;
   await page.mouse.move(box.x + 10, box.y + 5);
   await page.mouse.down();
-  await page.mouse.move(box.x + 20, box.y + 400, { steps: 10 });
+  await page.mouse.move(box.x + 720, box.y + 40, { steps: 12 });
   await page.mouse.up();
   await expect(page.getByText(/layout could not be saved \(disk on fire\)/)).toBeVisible();
+  await expect.poll(async () => (await view.panel('A').boundingBox())!.x, { timeout: 5_000 }).toBeCloseTo(before.x, 0);
   await expect.poll(async () => (await view.panel('A').boundingBox())!.y, { timeout: 5_000 }).toBeCloseTo(before.y, 0);
 });
 
@@ -135,19 +143,19 @@ test('two editors: the second sees the conflict and nothing is overwritten', asy
   await v2.waitPainted('A');
   await v1.edit();
   await v2.edit();
-  const drag = async (p: Page, v: DashboardView, title: string, dy: number) => {
+  const drag = async (p: Page, v: DashboardView, title: string, dx: number) => {
     const box = (await v.panel(title).locator('.drag-handle').boundingBox())!;
     await p.mouse.move(box.x + 10, box.y + 5);
     await p.mouse.down();
-    await p.mouse.move(box.x + 20, box.y + dy, { steps: 10 });
+    await p.mouse.move(box.x + dx, box.y + 40, { steps: 12 });
     await p.mouse.up();
   };
   const firstSaved = page.waitForResponse((r) => r.url().endsWith(`/api/v1/dashboards/${id}`) && r.request().method() === 'PUT');
-  await drag(page, v1, 'A', 400);
+  await drag(page, v1, 'A', 720);
   expect((await firstSaved).status()).toBe(200);
   const afterFirst = await api.call<{ data: { version: number; layout: unknown } }>('GET', `/api/v1/dashboards/${id}`);
   expectHttpError(409, new RegExp(`/api/v1/dashboards/${id}$`));
-  await drag(page2, v2, 'B', 400);
+  await drag(page2, v2, 'B', -720);
   const dialog = page2.getByRole('dialog', { name: 'Someone else changed this dashboard' });
   await expect(dialog).toBeVisible();
   await expect(dialog.getByTestId('conflict-changes')).toContainText('B moved');
@@ -208,7 +216,8 @@ test('refresh at 5s redraws without flicker', async ({ loggedIn: page }) => {
   const start = await draws();
   let requests = 0;
   page.on('request', (r) => /\/api\/v1\/query/.test(r.url()) && requests++);
-  await expect.poll(draws, { timeout: 25_000 }).toBeGreaterThanOrEqual(start + 3);
+  await expect.poll(() => requests, { timeout: 25_000 }).toBeGreaterThanOrEqual(3);
+  await expect.poll(draws, { timeout: 5_000 }).toBeGreaterThanOrEqual(start + 3);
   const flicker = await page.evaluate(() => (window as unknown as { flicker: unknown }).flicker);
   expect(flicker).toEqual({ removedCanvas: 0, overlays: 0, blank: 0 });
   expect(requests).toBeGreaterThanOrEqual(3);
@@ -287,7 +296,7 @@ test('an expired session redirects to login and the draft is offered back', asyn
   const box = (await view.panel('A').locator('.drag-handle').boundingBox())!;
   await page.mouse.move(box.x + 10, box.y + 5);
   await page.mouse.down();
-  await page.mouse.move(box.x + 20, box.y + 400, { steps: 10 });
+  await page.mouse.move(box.x + 720, box.y + 40, { steps: 12 });
   await page.mouse.up();
   await expect(page).toHaveURL(/\/login\?redirect=/);
   await page.getByLabel('Email').fill(ADMIN.email);

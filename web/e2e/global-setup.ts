@@ -1,11 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { Api, VIEWER, startVigil } from './server';
 import { CPU, cpuPoints } from './seed';
 
-export const STATE_FILE = `${import.meta.dirname}/../test-results/e2e-server.json`;
-
 export default async function globalSetup() {
   const started = await startVigil();
+  (globalThis as { vigil?: unknown }).vigil = started;
   const api = await Api.login(started.url);
   await api.call('POST', '/api/v1/users', { ...VIEWER, role: 'viewer' });
   const now = Date.now();
@@ -24,7 +22,6 @@ export default async function globalSetup() {
   }
   process.env.VIGIL_E2E_URL = started.url;
   process.env.VIGIL_E2E_SEEDED_AT = String(now);
-  writeFileSync(STATE_FILE, JSON.stringify({ url: started.url, pid: started.child.pid, database: started.database }));
   // Keep the child referenced so the runner's teardown can stop it.
   (globalThis as { vigil?: unknown }).vigil = started;
 }

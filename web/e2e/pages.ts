@@ -36,7 +36,10 @@ export class DashboardView {
   }
 
   async edit() {
-    await this.page.getByRole('button', { name: 'Edit' }).click();
+    // Edit mode stays on after the panel editor returns.
+    await expect(this.page.getByRole('button', { name: /^(Edit|Add panel)$/ }).first()).toBeVisible();
+    if (await this.page.getByRole('button', { name: 'Add panel' }).isVisible()) return;
+    await this.page.getByRole('button', { name: 'Edit', exact: true }).click();
     await expect(this.page.getByRole('button', { name: 'Add panel' })).toBeVisible();
   }
 

@@ -101,7 +101,7 @@ export class Api {
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const r = await fetch(`${this.url}${path}`, {
       method,
-      headers: { 'Content-Type': 'application/json', Cookie: this.cookie },
+      headers: { 'Content-Type': 'application/json', Cookie: this.cookie, Origin: this.url },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await r.text();

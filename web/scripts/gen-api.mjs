@@ -7,6 +7,16 @@ import openapiTS, { astToString } from 'openapi-typescript';
 
 const here = new URL('../src/api/', import.meta.url);
 const doc = JSON.parse(readFileSync(new URL('openapi.json', here), 'utf8'));
+// Routes served for GET and POST by one handler share an operationId, which the
+// generator refuses; the types are keyed by path and method, so suffix the repeats.
+const seen = new Set();
+for (const [, item] of Object.entries(doc.paths ?? {})) {
+  for (const [method, op] of Object.entries(item)) {
+    if (!op || typeof op !== 'object' || !op.operationId) continue;
+    if (seen.has(op.operationId)) op.operationId = `${op.operationId}_${method}`;
+    seen.add(op.operationId);
+  }
+}
 const header = '// Generated from openapi.json by scripts/gen-api.mjs: do not edit.\n';
 const text = header + astToString(await openapiTS(doc, { alphabetize: true }));
 const target = new URL('schema.d.ts', here);

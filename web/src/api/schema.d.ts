@@ -406,6 +406,40 @@ export interface paths {
         patch: operations["update_user"];
         trace?: never;
     };
+    "/api/v1/write": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Receives one remote_write 1.0 request. */
+        post: operations["write"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v2/write": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Influx 2.x write. */
+        post: operations["write_v2"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -432,6 +466,239 @@ export interface paths {
         get: operations["metrics"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Influx `/ping`: clients check that the server is up. */
+        get: operations["ping"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["alerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/label/{name}/values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["label_values"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["labels"];
+        put?: never;
+        post: operations["labels_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["metadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["query_get"];
+        put?: never;
+        post: operations["query_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/query_exemplars": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["query_exemplars"];
+        put?: never;
+        post: operations["query_exemplars_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/query_range": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["query_range"];
+        put?: never;
+        post: operations["query_range_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["rules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["series"];
+        put?: never;
+        post: operations["series_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/status/buildinfo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["buildinfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/prometheus/api/v1/write": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The same receiver under the Prometheus-compatible prefix. */
+        post: operations["write_prefixed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Influx 1.x `/query` by GET (as POST). */
+        get: operations["query_get_get"];
+        put?: never;
+        /**
+         * Influx 1.x `/query`, for the `CREATE DATABASE` Telegraf's v1 output sends before
+         *     its first write: Vigil has no databases to create (`db` is a tag), so it succeeds.
+         *     Any other statement is a 400: Vigil is queried with PromQL or its own API.
+         */
+        post: operations["query_post_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/write": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Influx 1.x write. */
+        post: operations["write_v1"];
         delete?: never;
         options?: never;
         head?: never;
@@ -469,6 +736,18 @@ export interface components {
         AlertState: "ok" | "pending" | "firing";
         BTreeMap: {
             [key: string]: string;
+        };
+        /**
+         * @description `status/buildinfo` data: a `version` and no `features` (which would make Grafana
+         *     take Vigil for Mimir).
+         */
+        BuildInfo: {
+            branch: string;
+            buildDate: string;
+            buildUser: string;
+            goVersion: string;
+            revision: string;
+            version: string;
         };
         /**
          * @description How a stat or gauge panel reduces a series to one number.
@@ -658,6 +937,11 @@ export interface components {
             data: components["schemas"]["AlertEvent"][];
             meta: components["schemas"]["HistoryMeta"];
         };
+        /** @description The answer of `/query` to a statement Vigil accepts. */
+        InfluxQueryResults: {
+            /** @description One `{"statement_id": 0}` per statement. */
+            results: Record<string, never>[];
+        };
         /** @description One point of an ingest body. */
         IngestPoint: {
             /** @example cpu.usage */
@@ -725,6 +1009,11 @@ export interface components {
             email: string;
             password: string;
         };
+        /** @description One series of a `matrix` result. */
+        MatrixItem: {
+            metric: components["schemas"]["BTreeMap"];
+            values: Record<string, never>[][];
+        };
         /** @description The caller, as `GET /api/v1/auth/me` shows it. */
         Me: {
             /** @description `session` or `personal` (token). */
@@ -737,6 +1026,12 @@ export interface components {
         /** @description `{"data": me}`. */
         MeBody: {
             data: components["schemas"]["Me"];
+        };
+        /** @description One metric's metadata. */
+        MetadataEntry: {
+            help: string;
+            type: string;
+            unit: string;
         };
         MetricDefinition: {
             description: string;
@@ -833,6 +1128,97 @@ export interface components {
             x: number;
             /** Format: int32 */
             y: number;
+        };
+        /** @description A firing or pending alert instance in Prometheus' shape. */
+        PromAlert: {
+            activeAt?: string | null;
+            annotations: components["schemas"]["BTreeMap"];
+            labels: components["schemas"]["BTreeMap"];
+            /** @description pending or firing. */
+            state: string;
+            value: string;
+        };
+        PromAlertList: {
+            alerts: components["schemas"]["PromAlert"][];
+        };
+        PromAlertsResponse: {
+            data: components["schemas"]["PromAlertList"];
+            status: string;
+        };
+        PromBuildInfoResponse: {
+            data: components["schemas"]["BuildInfo"];
+            status: string;
+        };
+        /** @description `{"status":"error","errorType":…,"error":…}`. */
+        PromErrorBody: {
+            error: string;
+            /** @example bad_data */
+            errorType: string;
+            /** @example error */
+            status: string;
+        };
+        /** @description `query_exemplars`: always an empty list (Vigil keeps no exemplars). */
+        PromExemplarsResponse: {
+            data: unknown[];
+            status: string;
+        };
+        /** @description `data` maps metric name -> metadata entries. */
+        PromMetadataResponse: {
+            data: {
+                [key: string]: components["schemas"]["MetadataEntry"][];
+            };
+            status: string;
+        };
+        /** @description `data` of `query` and `query_range`. */
+        PromQueryData: {
+            result: Record<string, never>;
+            /** @description matrix, vector, scalar or string. */
+            resultType: string;
+        };
+        /** @description `{"status":"success","data":{"resultType":…,"result":…}}`. */
+        PromQueryResponse: {
+            data: components["schemas"]["PromQueryData"];
+            status: string;
+        };
+        /** @description One Vigil alert rule as a Prometheus alerting rule. */
+        PromRule: {
+            alerts: components["schemas"]["PromAlert"][];
+            annotations: components["schemas"]["BTreeMap"];
+            /** Format: double */
+            duration: number;
+            /** @description ok or err. */
+            health: string;
+            labels: components["schemas"]["BTreeMap"];
+            name: string;
+            /** @description What the rule watches, in Vigil's terms (Vigil rules are not PromQL). */
+            query: string;
+            /** @description inactive, pending or firing. */
+            state: string;
+            type: string;
+        };
+        PromRuleGroup: {
+            file: string;
+            /** Format: double */
+            interval: number;
+            name: string;
+            rules: components["schemas"]["PromRule"][];
+        };
+        PromRuleGroups: {
+            groups: components["schemas"]["PromRuleGroup"][];
+        };
+        PromRulesResponse: {
+            data: components["schemas"]["PromRuleGroups"];
+            status: string;
+        };
+        /** @description `data` is a list of label sets (`series`). */
+        PromSeriesResponse: {
+            data: components["schemas"]["BTreeMap"][];
+            status: string;
+        };
+        /** @description `data` is a list of strings (`labels`, `label/{name}/values`). */
+        PromStringsResponse: {
+            data: string[];
+            status: string;
         };
         /** @description Buckets of one series, or one series per group when `groupBy` was given. */
         QueryData: components["schemas"]["DataPoint"][] | components["schemas"]["GroupSeries"][];
@@ -1101,6 +1487,11 @@ export interface components {
         UserList: {
             data: components["schemas"]["User"][];
             meta: components["schemas"]["ListMeta"];
+        };
+        /** @description One element of a `vector` result. */
+        VectorItem: {
+            metric: components["schemas"]["BTreeMap"];
+            value: Record<string, never>[];
         };
     };
     responses: never;
@@ -2597,6 +2988,158 @@ export interface operations {
             };
         };
     };
+    write: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Prometheus remote_write 1.0: a protobuf prometheus.WriteRequest in a snappy block (Content-Encoding: snappy). `__name__` is the metric name, the other labels are tags; stale markers are not stored; metadata fills the metric catalogue. */
+        requestBody: {
+            content: {
+                "application/x-protobuf": number[];
+            };
+        };
+        responses: {
+            /** @description Every valid sample is safe in the broker */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Undecodable body, or some samples invalid (the valid ones were stored); text/plain with the count and the first reasons */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description auth.require_ingest_key is set and no valid ingest key was sent (Bearer, Token or Basic with the key as password) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description auth.require_ingest_key is set and the token is not an ingest key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body, declared decompressed size or sample count over the limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description remote_write 2.0 (proto=io.prometheus.write.v2.Request) or another encoding; senders fall back to 1.0 */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Over the per-key or per-IP request rate; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The pipeline cannot take data; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    write_v2: {
+        parameters: {
+            query?: {
+                /** @description Bucket; stored as the tag `db` */
+                bucket?: string;
+                /** @description Organisation; accepted and ignored */
+                org?: string;
+                /** @description Timestamp unit: ns (default), us, ms, s */
+                precision?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description InfluxDB line protocol, as for POST /write (Telegraf's influxdb_v2 output gzips it). */
+        requestBody: {
+            content: {
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description Every valid point is safe in the broker */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad lines (named by number; the valid lines were stored) or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description auth.require_ingest_key is set and no valid ingest key was sent (Token, Bearer or Basic) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body, inflated body or point count over the limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The pipeline cannot take data; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -2642,6 +3185,708 @@ export interface operations {
                 };
                 content: {
                     "text/plain": unknown;
+                };
+            };
+        };
+    };
+    ping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Up */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pending and firing alert instances */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromAlertsResponse"];
+                };
+            };
+        };
+    };
+    label_values: {
+        parameters: {
+            query?: {
+                /** @description Only values of these series */
+                "match[]"?: string[];
+            };
+            header?: never;
+            path: {
+                /** @description Label name; __name__ lists metric names */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Values, sorted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromStringsResponse"];
+                };
+            };
+        };
+    };
+    labels: {
+        parameters: {
+            query?: {
+                /** @description Only labels of these series */
+                "match[]"?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Label names, sorted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromStringsResponse"];
+                };
+            };
+        };
+    };
+    labels_post: {
+        parameters: {
+            query?: {
+                /** @description Only labels of these series */
+                "match[]"?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Label names, sorted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromStringsResponse"];
+                };
+            };
+        };
+    };
+    metadata: {
+        parameters: {
+            query?: {
+                /** @description Only this metric */
+                metric?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description TYPE, HELP and UNIT per metric, from metric_definitions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromMetadataResponse"];
+                };
+            };
+        };
+    };
+    query_get: {
+        parameters: {
+            query: {
+                /** @description PromQL expression */
+                query: string;
+                /** @description Evaluation time: Unix seconds or RFC 3339; default now */
+                time?: string;
+                /** @description At most query.timeout */
+                timeout?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description vector, scalar, string or matrix */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromQueryResponse"];
+                };
+            };
+            /** @description bad_data: parse error, bad parameter or unsupported construct */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description execution: e.g. query.max_samples exceeded */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description timeout, or the database is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+        };
+    };
+    query_post: {
+        parameters: {
+            query: {
+                /** @description PromQL expression */
+                query: string;
+                /** @description Evaluation time: Unix seconds or RFC 3339; default now */
+                time?: string;
+                /** @description At most query.timeout */
+                timeout?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description vector, scalar, string or matrix */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromQueryResponse"];
+                };
+            };
+            /** @description bad_data: parse error, bad parameter or unsupported construct */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description execution: e.g. query.max_samples exceeded */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description timeout, or the database is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+        };
+    };
+    query_exemplars: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Always empty */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromExemplarsResponse"];
+                };
+            };
+        };
+    };
+    query_exemplars_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Always empty */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromExemplarsResponse"];
+                };
+            };
+        };
+    };
+    query_range: {
+        parameters: {
+            query: {
+                /** @description Unix seconds or RFC 3339 */
+                end: string;
+                /** @description PromQL expression */
+                query: string;
+                /** @description Unix seconds or RFC 3339 */
+                start: string;
+                /** @description Seconds or a duration such as 15s */
+                step: string;
+                /** @description At most query.timeout */
+                timeout?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Always a matrix */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromQueryResponse"];
+                };
+            };
+            /** @description bad_data, including more than query.max_buckets points per series */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description execution */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description timeout, or the database is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+        };
+    };
+    query_range_post: {
+        parameters: {
+            query: {
+                /** @description Unix seconds or RFC 3339 */
+                end: string;
+                /** @description PromQL expression */
+                query: string;
+                /** @description Unix seconds or RFC 3339 */
+                start: string;
+                /** @description Seconds or a duration such as 15s */
+                step: string;
+                /** @description At most query.timeout */
+                timeout?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Always a matrix */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromQueryResponse"];
+                };
+            };
+            /** @description bad_data, including more than query.max_buckets points per series */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description execution */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description timeout, or the database is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+        };
+    };
+    rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Vigil's alert rules as one Prometheus rule group */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromRulesResponse"];
+                };
+            };
+        };
+    };
+    series: {
+        parameters: {
+            query: {
+                /** @description Series selectors, at least one */
+                "match[]": string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Label sets of the matching series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromSeriesResponse"];
+                };
+            };
+            /** @description bad_data */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+        };
+    };
+    series_post: {
+        parameters: {
+            query: {
+                /** @description Series selectors, at least one */
+                "match[]": string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Label sets of the matching series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromSeriesResponse"];
+                };
+            };
+            /** @description bad_data */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+        };
+    };
+    buildinfo: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A Prometheus version Grafana accepts; no features key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromBuildInfoResponse"];
+                };
+            };
+        };
+    };
+    write_prefixed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description As POST /api/v1/write. */
+        requestBody: {
+            content: {
+                "application/x-protobuf": number[];
+            };
+        };
+        responses: {
+            /** @description Every valid sample is safe in the broker */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description As POST /api/v1/write */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description As POST /api/v1/write */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description As POST /api/v1/write */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description As POST /api/v1/write */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    query_get_get: {
+        parameters: {
+            query: {
+                /** @description InfluxQL */
+                q: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CREATE DATABASE succeeded (a no-op) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InfluxQueryResults"];
+                };
+            };
+            /** @description Any other statement */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    query_post_post: {
+        parameters: {
+            query?: {
+                /** @description InfluxQL; also accepted as a form field */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description q=CREATE DATABASE "telegraf" */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": string;
+            };
+        };
+        responses: {
+            /** @description CREATE DATABASE succeeded (a no-op) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InfluxQueryResults"];
+                };
+            };
+            /** @description Any other statement */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description auth.require_ingest_key is set and no valid ingest key was sent */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    write_v1: {
+        parameters: {
+            query?: {
+                /** @description Database; stored as the tag `db` */
+                db?: string;
+                /** @description Timestamp unit: n (default), u, ms, s, m, h */
+                precision?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description InfluxDB line protocol, one point per line, optionally Content-Encoding: gzip. Each numeric field becomes the metric `{measurement}_{field}` with the line's tags; booleans are 1/0; string fields are skipped. */
+        requestBody: {
+            content: {
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description Every valid point is safe in the broker */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad lines (named by number in details.errors; the valid lines were stored) or a bad parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description auth.require_ingest_key is set and no valid ingest key was sent (Basic with the key as password, Token or Bearer) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body, inflated body or point count over the limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The pipeline cannot take data; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -78,7 +78,7 @@ export function TimeRangePicker({ from, to, tz, onChange, error }: RangeProps) {
   return (
     <div className="relative" ref={ref}>
       <button type="button" aria-label="Time range" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="time-range-button">
-        🕑 {describeRange(from, to, tz)} <span className="muted">({zoneLabel(tz)})</span>
+        {describeRange(from, to, tz)} <span className="muted">({zoneLabel(tz)})</span>
       </button>
       {error && <span className="field-error"> {error}</span>}
       {open && (

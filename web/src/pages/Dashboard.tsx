@@ -141,7 +141,7 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
           ↻
         </button>
         <button type="button" aria-label="Kiosk mode" onClick={() => setSearch({ kiosk: true })}>
-          ⛶
+          Kiosk
         </button>
         {editable && !editing && (
           <button type="button" onClick={() => setEditing(true)}>

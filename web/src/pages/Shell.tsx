@@ -26,8 +26,9 @@ export function Shell() {
 
   const logout = async () => {
     await api.POST('/api/v1/auth/logout');
+    // Leave the page first, so nothing still mounted refetches without a session.
+    await navigate({ to: '/login', search: {} });
     qc.clear();
-    void navigate({ to: '/login', search: {} });
   };
 
   return (

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The web UI benchmark: the release binary with a fresh database, a 12-panel dashboard
+# over 24 h (3 series each, 1-minute points), driven by Playwright in Debian's chromium.
+# Prints `figure: name value` lines (results and method: docs/benchmarks-ui.md).
+#   scripts/bench-ui.sh       BENCH_RUNS=10 BENCH_REFRESHES=30 BENCH_HEAP_REFRESHES=120
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vigil-target}"
+bash scripts/services.sh
+bash scripts/web-build.sh
+cargo build --release --bin vigil
+cd web
+npx playwright test --config playwright.bench.config.ts 2>&1 | grep -E '^figure:|passed|failed|Error' 

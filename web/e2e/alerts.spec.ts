@@ -1,0 +1,81 @@
+import { test, expect } from './fixtures';
+import { AlertsList, DashboardView } from './pages';
+import { Api } from './server';
+import { CPU } from './seed';
+
+const SHOTS = `${import.meta.dirname}/../../docs/screenshots`;
+
+test('an alert rule created in the UI fires on ingested data', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const now = Date.now();
+  const points = Array.from({ length: 12 }, (_, k) => ({ name: 'e2e.queue', value: 100, timestamp: now - k * 10_000, tags: { host: 'web-1' } }));
+  await api.call('POST', '/api/v1/metrics', points);
+  await page.getByRole('link', { name: 'Alerts' }).click();
+  await page.getByRole('button', { name: 'New rule' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Queue too deep');
+  await page.getByLabel('Metric', { exact: true }).fill('e2e.queue');
+  await page.getByLabel('Aggregation').selectOption('max');
+  await page.getByLabel('Condition').selectOption('gt');
+  await page.getByLabel('Threshold').fill('50');
+  await page.getByLabel('For', { exact: true }).fill('0s');
+  await page.getByLabel('Window').fill('5m');
+  await page.getByLabel('Severity').selectOption('critical');
+  await page.getByLabel('Notification type').selectOption('webhook');
+  await page.getByLabel('Target').fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', { name: 'Save rule' }).click();
+  const row = new AlertsList(page).row('Queue too deep');
+  await expect(row).toBeVisible();
+  await expect(row.getByTestId('rule-state')).toHaveText('firing', { timeout: 30_000 });
+  await page.screenshot({ path: `${SHOTS}/alerts.png` });
+});
+
+test('the enable switch rolls back when the server refuses', async ({ loggedIn: page, expectHttpError }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  await api.call('POST', '/api/v1/alerts/rules', {
+    name: 'Switch me', query: { query: CPU, aggregation: 'avg' }, condition: 'gt', threshold: 1000, duration: '1m',
+    severity: 'info', enabled: true, notification: { type: 'webhook', target: 'http://127.0.0.1:9/hook' },
+  });
+  await page.getByRole('link', { name: 'Alerts' }).click();
+  const row = new AlertsList(page).row('Switch me');
+  const toggle = row.getByRole('switch', { name: 'Enabled' });
+  await expect(toggle).toHaveAttribute('aria-checked', 'true');
+  expectHttpError(500, /\/api\/v1\/alerts\/rules\/[^/]+$/);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await page.route('**/api/v1/alerts/rules/*', async (route) => {
+    if (route.request().method() !== 'PUT') return route.continue();
+    await held;
+    await route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'database unavailable', code: 'INTERNAL_ERROR', details: null }) });
+  });
+  await toggle.click();
+  // Flipped at once, before the server has answered...
+  await expect(toggle).toHaveAttribute('aria-checked', 'false');
+  release();
+  // ...and back, with a toast, when it refuses.
+  await expect(page.getByText(/Could not disable Switch me: database unavailable/)).toBeVisible();
+  await expect(toggle).toHaveAttribute('aria-checked', 'true');
+});
+
+test('screenshots of a dashboard in both themes', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const q = { query: CPU, aggregation: 'avg', groupBy: ['host'], step: '1m' };
+  const created = await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', {
+    name: 'Web fleet',
+    panels: [
+      { title: 'CPU by host', type: 'line', query: q, options: { unit: 'percent', thresholds: [{ value: 50, color: '#ef4444' }] }, position: { x: 0, y: 0, w: 12, h: 9 } },
+      { title: 'CPU (area)', type: 'area', query: { ...q, groupBy: null }, options: { unit: 'percent' }, position: { x: 12, y: 0, w: 12, h: 9 } },
+      { title: 'Peak CPU', type: 'stat', query: { ...q, groupBy: null, aggregation: 'max' }, options: { unit: 'percent', calculation: 'max', thresholds: [{ value: 50, color: '#f59e0b' }] }, position: { x: 0, y: 9, w: 6, h: 6 } },
+      { title: 'Current CPU', type: 'gauge', query: { ...q, groupBy: null }, options: { unit: 'percent', calculation: 'last', min: 0, max: 100, thresholds: [{ value: 40, color: '#f59e0b' }, { value: 80, color: '#ef4444' }] }, position: { x: 6, y: 9, w: 6, h: 6 } },
+      { title: 'Samples per 10 min', type: 'bar', query: { ...q, groupBy: null, aggregation: 'count', step: '10m' }, options: {}, position: { x: 12, y: 9, w: 12, h: 6 } },
+    ],
+  });
+  const view = new DashboardView(page);
+  for (const theme of ['dark', 'light'] as const) {
+    await page.emulateMedia({ colorScheme: theme });
+    await page.evaluate(() => localStorage.removeItem('vigil.theme'));
+    await page.goto(`/d/${created.data.id}?from=now-3h&refresh=off`);
+    for (const t of ['CPU by host', 'CPU (area)', 'Peak CPU', 'Current CPU', 'Samples per 10 min']) await view.waitPainted(t);
+    await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
+    await page.screenshot({ path: `${SHOTS}/dashboard-${theme}.png` });
+  }
+});
