@@ -374,6 +374,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/query/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -496,7 +512,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["alerts"];
+        get: operations["prom_alerts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -512,7 +528,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["label_values"];
+        get: operations["prom_label_values"];
         put?: never;
         post?: never;
         delete?: never;
@@ -528,7 +544,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["labels"];
+        get: operations["prom_labels"];
         put?: never;
         post: operations["labels_post"];
         delete?: never;
@@ -544,7 +560,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["metadata"];
+        get: operations["prom_metadata"];
         put?: never;
         post?: never;
         delete?: never;
@@ -560,7 +576,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["query_get"];
+        get: operations["prom_query"];
         put?: never;
         post: operations["query_post"];
         delete?: never;
@@ -576,7 +592,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["query_exemplars"];
+        get: operations["prom_query_exemplars"];
         put?: never;
         post: operations["query_exemplars_post"];
         delete?: never;
@@ -592,7 +608,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["query_range"];
+        get: operations["prom_query_range"];
         put?: never;
         post: operations["query_range_post"];
         delete?: never;
@@ -608,7 +624,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["rules"];
+        get: operations["prom_rules"];
         put?: never;
         post?: never;
         delete?: never;
@@ -624,7 +640,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["series"];
+        get: operations["prom_series"];
         put?: never;
         post: operations["series_post"];
         delete?: never;
@@ -640,7 +656,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["buildinfo"];
+        get: operations["prom_buildinfo"];
         put?: never;
         post?: never;
         delete?: never;
@@ -674,7 +690,7 @@ export interface paths {
             cookie?: never;
         };
         /** Influx 1.x `/query` by GET (as POST). */
-        get: operations["query_get_get"];
+        get: operations["query_get"];
         put?: never;
         /**
          * Influx 1.x `/query`, for the `CREATE DATABASE` Telegraf's v1 output sends before
@@ -734,6 +750,61 @@ export interface components {
         };
         /** @enum {string} */
         AlertState: "ok" | "pending" | "firing";
+        /** @description The answer to one query of a batch: its data and meta, or its error. */
+        BatchAnswer: {
+            data: components["schemas"]["QueryData"];
+            id: string;
+            meta: components["schemas"]["QueryMeta"];
+        } | {
+            error: components["schemas"]["BatchError"];
+            id: string;
+        };
+        /** @description The error of one query in a batch, shaped like every API error body. */
+        BatchError: {
+            /** @example VALIDATION_ERROR */
+            code: string;
+            details?: unknown;
+            error: string;
+        };
+        /** @description How much of the batch was computed: queries equal after parsing share one answer. */
+        BatchMeta: {
+            /** @description Distinct valid queries actually run (through the cache). */
+            computed: number;
+            /** @description Queries in the batch. */
+            queries: number;
+        };
+        /** @description One query of a batch: `POST /api/v1/query`'s fields without the range, plus an id. */
+        BatchQuery: {
+            aggregation?: string | null;
+            groupBy?: string[] | null;
+            /**
+             * @description 1 to 64 characters, unique in the batch; the answer carries it back.
+             * @example p1
+             */
+            id: string;
+            matchers?: components["schemas"]["MatcherInput"][] | null;
+            /** @example cpu.usage */
+            query: string;
+            /** Format: int64 */
+            since?: number | null;
+            step?: string | null;
+            tags?: null | components["schemas"]["BTreeMap"];
+        };
+        /**
+         * @description The body of `POST /api/v1/query/batch`: the queries of one dashboard refresh over
+         *     one shared range.
+         */
+        BatchQueryRequest: {
+            end: string | number;
+            /** @description Each query is parsed on its own, so one bad query fails alone. */
+            queries: components["schemas"]["BatchQuery"][];
+            start: string | number;
+        };
+        /** @description `{"data": [answer per query, in request order], "meta": {...}}`. */
+        BatchResponse: {
+            data: components["schemas"]["BatchAnswer"][];
+            meta: components["schemas"]["BatchMeta"];
+        };
         BTreeMap: {
             [key: string]: string;
         };
@@ -767,6 +838,10 @@ export interface components {
             isPublic?: boolean;
             name: string;
             panels?: components["schemas"]["PanelInput"][];
+            /** @description Default: last 6 hours, refresh 10s, the browser's time zone. */
+            settings?: components["schemas"]["DashboardSettings"];
+            /** @description Template variables; default none. */
+            variables?: components["schemas"]["Variable"][];
         };
         /** @description A new token with its secret, shown only in this response. */
         CreatedToken: components["schemas"]["TokenInfo"] & {
@@ -810,8 +885,10 @@ export interface components {
             /** Format: uuid */
             ownerId: string;
             panels: components["schemas"]["Panel"][];
+            settings?: components["schemas"]["DashboardSettings"];
             /** Format: date-time */
             updatedAt: string;
+            variables?: components["schemas"]["Variable"][];
             /**
              * Format: int64
              * @description Bumped by every write to the dashboard or its panels.
@@ -832,11 +909,23 @@ export interface components {
              * @description Format version of this document; 1.
              */
             schemaVersion: number;
+            settings?: components["schemas"]["DashboardSettings"];
+            variables?: components["schemas"]["Variable"][];
         };
         /** @description `{"data": [summary], "meta": {"total", "page", "pageSize"}}`. */
         DashboardList: {
             data: components["schemas"]["DashboardSummary"][];
             meta: components["schemas"]["ListMeta"];
+        };
+        /** @description How the dashboard opens: range, refresh and time zone. */
+        DashboardSettings: {
+            refresh?: components["schemas"]["Refresh"];
+            timeRange?: components["schemas"]["TimeRangeSetting"];
+            /**
+             * @description `browser`, `utc` or an IANA zone name such as `Europe/Paris`.
+             * @example browser
+             */
+            timeZone?: string;
         };
         /** @description A dashboard in a listing. */
         DashboardSummary: {
@@ -1009,6 +1098,25 @@ export interface components {
             email: string;
             password: string;
         };
+        /** @description One label matcher as sent. */
+        MatcherInput: {
+            /**
+             * @description Label (tag) name.
+             * @example host
+             */
+            label: string;
+            op: components["schemas"]["MatchOp"];
+            /**
+             * @description Value, or a regex (RE2 syntax, anchored at both ends) for `=~` and `!~`.
+             * @example web-1|web-2
+             */
+            value: string;
+        };
+        /**
+         * @description How a matcher compares a label's value.
+         * @enum {string}
+         */
+        MatchOp: "=" | "!=" | "=~" | "!~";
         /** @description One series of a `matrix` result. */
         MatrixItem: {
             metric: components["schemas"]["BTreeMap"];
@@ -1233,6 +1341,12 @@ export interface components {
             resolution: string;
             /** @description How many series matched the metric and tag filter. */
             series: number;
+            /**
+             * Format: int64
+             * @description Incremental answers only: the start (ms) of the first bucket sent; the client
+             *     replaces what it holds from this time on.
+             */
+            since?: number | null;
             /** @description The range actually queried, after alignment. */
             start: string;
             step: string;
@@ -1259,10 +1373,22 @@ export interface components {
             /** @description Tag keys: one result series per distinct combination of their values. */
             groupBy?: string[] | null;
             /**
+             * @description Prometheus-style label matchers (`=`, `!=`, `=~`, `!~`, regexes fully anchored;
+             *     a missing label reads as ""), all of which a series must satisfy, with `tags`.
+             */
+            matchers?: components["schemas"]["MatcherInput"][] | null;
+            /**
              * @description Metric name.
              * @example cpu.usage
              */
             query: string;
+            /**
+             * Format: int64
+             * @description Incremental refresh: the client holds data up to this time (ms since the epoch);
+             *     the answer then holds only the buckets from the one containing it on.
+             * @example 1795305600000
+             */
+            since?: number | null;
             start: string | number;
             /**
              * @description Bucket width such as `10s`, `1m`, `1h`; default: about 1,500 buckets.
@@ -1276,6 +1402,11 @@ export interface components {
             data: components["schemas"]["QueryData"];
             meta: components["schemas"]["QueryMeta"];
         };
+        /**
+         * @description A dashboard's auto-refresh interval.
+         * @enum {string}
+         */
+        Refresh: "off" | "5s" | "10s" | "30s" | "1m" | "5m";
         /** @description A point that failed validation, by its position in the request. */
         Rejection: {
             index: number;
@@ -1425,6 +1556,16 @@ export interface components {
             /** Format: double */
             value: number;
         };
+        /**
+         * @description The default time range: each end `now`, `now-6h`, `now/d` (Grafana's relative
+         *     syntax) or an RFC 3339 time.
+         */
+        TimeRangeSetting: {
+            /** @example now-6h */
+            from: string;
+            /** @example now */
+            to: string;
+        };
         /** @description An API token as its owner sees it (never the secret, which is shown once). */
         TokenInfo: {
             /** Format: date-time */
@@ -1464,6 +1605,9 @@ export interface components {
             isPublic?: boolean | null;
             layout?: components["schemas"]["LayoutItem"][] | null;
             name?: string | null;
+            settings?: null | components["schemas"]["DashboardSettings"];
+            /** @description Replaces all variables. */
+            variables?: components["schemas"]["Variable"][] | null;
             /** Format: int64 */
             version: number;
         };
@@ -1487,6 +1631,41 @@ export interface components {
         UserList: {
             data: components["schemas"]["User"][];
             meta: components["schemas"]["ListMeta"];
+        };
+        /**
+         * @description A template variable: its values are a tag's values (`GET /api/v1/metrics/{metric}/tags`),
+         *     and panels refer to it in tag filters as `$name`.
+         */
+        Variable: {
+            /**
+             * @description Values selected when the URL names none; empty or absent means All when
+             *     `includeAll` is set.
+             */
+            default?: string[] | null;
+            /** @description An "All" choice (drops the filter). */
+            includeAll?: boolean;
+            /**
+             * @description Shown instead of the name.
+             * @example Host
+             */
+            label?: string | null;
+            /**
+             * @description The metric whose tag values are offered.
+             * @example cpu.usage
+             */
+            metric: string;
+            /** @description Several values may be selected at once. */
+            multi?: boolean;
+            /**
+             * @description `[a-zA-Z_][a-zA-Z0-9_]*`, unique on the dashboard.
+             * @example host
+             */
+            name: string;
+            /**
+             * @description The tag whose values are offered.
+             * @example host
+             */
+            tagKey: string;
         };
         /** @description One element of a `vector` result. */
         VectorItem: {
@@ -2797,6 +2976,48 @@ export interface operations {
             };
         };
     };
+    batch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchQueryRequest"];
+            };
+        };
+        responses: {
+            /** @description One answer per query in request order, each its data and meta or its own error */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResponse"];
+                };
+            };
+            /** @description Invalid range, missing or duplicate ids, or more than query.max_batch_queries queries */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_users: {
         parameters: {
             query?: never;
@@ -3207,7 +3428,7 @@ export interface operations {
             };
         };
     };
-    alerts: {
+    prom_alerts: {
         parameters: {
             query?: never;
             header?: never;
@@ -3227,7 +3448,7 @@ export interface operations {
             };
         };
     };
-    label_values: {
+    prom_label_values: {
         parameters: {
             query?: {
                 /** @description Only values of these series */
@@ -3253,7 +3474,7 @@ export interface operations {
             };
         };
     };
-    labels: {
+    prom_labels: {
         parameters: {
             query?: {
                 /** @description Only labels of these series */
@@ -3278,17 +3499,19 @@ export interface operations {
     };
     labels_post: {
         parameters: {
-            query?: {
-                /** @description Only labels of these series */
-                "match[]"?: string[];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The GET route's parameters as a form */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": string;
+            };
+        };
         responses: {
-            /** @description Label names, sorted */
+            /** @description As the GET route */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3297,9 +3520,18 @@ export interface operations {
                     "application/json": components["schemas"]["PromStringsResponse"];
                 };
             };
+            /** @description bad_data */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
         };
     };
-    metadata: {
+    prom_metadata: {
         parameters: {
             query?: {
                 /** @description Only this metric */
@@ -3322,7 +3554,7 @@ export interface operations {
             };
         };
     };
-    query_get: {
+    prom_query: {
         parameters: {
             query: {
                 /** @description PromQL expression */
@@ -3378,21 +3610,19 @@ export interface operations {
     };
     query_post: {
         parameters: {
-            query: {
-                /** @description PromQL expression */
-                query: string;
-                /** @description Evaluation time: Unix seconds or RFC 3339; default now */
-                time?: string;
-                /** @description At most query.timeout */
-                timeout?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The GET route's parameters as a form */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": string;
+            };
+        };
         responses: {
-            /** @description vector, scalar, string or matrix */
+            /** @description As the GET route */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3401,26 +3631,8 @@ export interface operations {
                     "application/json": components["schemas"]["PromQueryResponse"];
                 };
             };
-            /** @description bad_data: parse error, bad parameter or unsupported construct */
+            /** @description bad_data */
             400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PromErrorBody"];
-                };
-            };
-            /** @description execution: e.g. query.max_samples exceeded */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PromErrorBody"];
-                };
-            };
-            /** @description timeout, or the database is unavailable */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3430,7 +3642,7 @@ export interface operations {
             };
         };
     };
-    query_exemplars: {
+    prom_query_exemplars: {
         parameters: {
             query?: never;
             header?: never;
@@ -3470,7 +3682,7 @@ export interface operations {
             };
         };
     };
-    query_range: {
+    prom_query_range: {
         parameters: {
             query: {
                 /** @description Unix seconds or RFC 3339 */
@@ -3530,25 +3742,19 @@ export interface operations {
     };
     query_range_post: {
         parameters: {
-            query: {
-                /** @description Unix seconds or RFC 3339 */
-                end: string;
-                /** @description PromQL expression */
-                query: string;
-                /** @description Unix seconds or RFC 3339 */
-                start: string;
-                /** @description Seconds or a duration such as 15s */
-                step: string;
-                /** @description At most query.timeout */
-                timeout?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The GET route's parameters as a form */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": string;
+            };
+        };
         responses: {
-            /** @description Always a matrix */
+            /** @description As the GET route */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3557,26 +3763,8 @@ export interface operations {
                     "application/json": components["schemas"]["PromQueryResponse"];
                 };
             };
-            /** @description bad_data, including more than query.max_buckets points per series */
+            /** @description bad_data */
             400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PromErrorBody"];
-                };
-            };
-            /** @description execution */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PromErrorBody"];
-                };
-            };
-            /** @description timeout, or the database is unavailable */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3586,7 +3774,7 @@ export interface operations {
             };
         };
     };
-    rules: {
+    prom_rules: {
         parameters: {
             query?: never;
             header?: never;
@@ -3606,7 +3794,7 @@ export interface operations {
             };
         };
     };
-    series: {
+    prom_series: {
         parameters: {
             query: {
                 /** @description Series selectors, at least one */
@@ -3640,17 +3828,19 @@ export interface operations {
     };
     series_post: {
         parameters: {
-            query: {
-                /** @description Series selectors, at least one */
-                "match[]": string[];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description The GET route's parameters as a form */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": string;
+            };
+        };
         responses: {
-            /** @description Label sets of the matching series */
+            /** @description As the GET route */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3670,7 +3860,7 @@ export interface operations {
             };
         };
     };
-    buildinfo: {
+    prom_buildinfo: {
         parameters: {
             query?: never;
             header?: never;
@@ -3749,7 +3939,7 @@ export interface operations {
             };
         };
     };
-    query_get_get: {
+    query_get: {
         parameters: {
             query: {
                 /** @description InfluxQL */
