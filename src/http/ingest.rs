@@ -61,7 +61,7 @@ async fn run(
         max_decompressed_bytes: settings.http.max_decompressed_bytes,
     };
     let retry_after = settings.amqp.retry_after_secs;
-    super::auth::authorize_ingest(request, state).await?;
+    let source = super::auth::authorize_ingest(request, state).await?;
     let _permit = state.ingest_permits.try_acquire().map_err(|_| {
         ApiError::unavailable(
             "too many ingest requests in flight; retry later",
@@ -70,7 +70,7 @@ async fn run(
     })?;
     let body = read_body(request, payload, &limits).await?;
     let wait = settings.amqp.confirm_timeout + std::time::Duration::from_secs(1);
-    let outcome = tokio::time::timeout(wait, state.ingest.pick().send(IngestPoints { body }))
+    let outcome = tokio::time::timeout(wait, state.ingest.pick().send(IngestPoints { body, source }))
         .await
         .map_err(|_| ApiError::unavailable("ingest is overloaded; retry later", retry_after))?
         .map_err(|_| {

@@ -14,6 +14,7 @@ pub mod payload;
 pub mod prometheus;
 pub mod query;
 pub mod tokens;
+pub mod trace;
 pub mod users;
 
 use std::sync::Arc;
@@ -110,7 +111,7 @@ pub fn routes() -> Vec<Mounted> {
             "/api/v1/dashboards/{id}/panels/{panelId}",
             dashboards::delete_panel,
         ),
-        // --- alerting (issue 5) ---
+        // --- alerting ---
         at(M::GET, "/api/v1/alerts/rules", alerts::list_rules),
         at(M::POST, "/api/v1/alerts/rules", alerts::create_rule),
         at(M::GET, "/api/v1/alerts/rules/{id}", alerts::get_rule),

@@ -5,6 +5,7 @@
 //! - `ingest`: accepted and rejected points, every bad input, gzip, size limits.
 //! - `query`: exact aggregates over several series, steps and tag filters.
 //! - `catalog`: metric names, tag keys and values.
+//! - `cardinality`: caps on new series, reported per point, counted in `/metrics`.
 //! - `cache`: repeats answered from Redis, never stale beyond the TTL.
 //! - `redelivery`: redelivered or retried batches store no duplicates; poison goes
 //!   to the dead-letter queue.
@@ -15,6 +16,7 @@
 //! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
 //! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
 //! - `first_start`: the real binary creates the first admin; `vigil user add`.
+//! - `config_cli`: `vigil config` through the real loading path; secrets redacted.
 //! - `openapi`: the document is valid, complete, and browsable.
 //! - `alerts`, `alerts_notify` (support in `alerts_support`): alert rules, the state
 //!   machine, restarts, several instances, notification delivery and its faults.
@@ -25,7 +27,9 @@ mod helpers;
 
 mod auth;
 mod cache;
+mod cardinality;
 mod catalog;
+mod config_cli;
 mod dashboards;
 mod degraded;
 mod first_start;
@@ -37,7 +41,7 @@ mod query;
 mod redelivery;
 mod rollups;
 
-// --- alerting (issue 5) ---
+// --- alerting ---
 mod alerts;
 mod alerts_notify;
 mod alerts_support;
