@@ -10,7 +10,7 @@ if ! python3 -m openapi_spec_validator --help >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
 fi
 
-# --- alerting (issue 5) ---
+# --- alerting ---
 if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "test-deps.sh: installing aiosmtpd from PyPI" >&2
   if ! python3 -m pip install --quiet --disable-pip-version-check 'aiosmtpd>=1.4,<2' >&2; then

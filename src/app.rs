@@ -1,8 +1,9 @@
 //! Builds and runs the application: the one place where connections are opened,
 //! actors are started and wired, and HTTP routes are mounted.
 //!
-//! Supervision tree (every actor is under an actix `Supervisor`, which restarts it
-//! at the same address when it stops):
+//! Supervision tree (every actor but the rule actors is under an actix `Supervisor`,
+//! which restarts it at the same address when it stops; the alert supervisor restarts
+//! a rule actor it finds stopped at its next reconcile):
 //!
 //! ```text
 //! System
@@ -34,8 +35,8 @@ use crate::actors::alert::AlertDeps;
 use crate::actors::alert_supervisor::{AlertSupervisor, ReleaseLeases};
 use crate::actors::batch_writer::{DrainWriter, WriterDeps};
 use crate::actors::downsampler::RunRollups;
-use crate::actors::ingest::CloseBroker;
-use crate::actors::notifier::{Breakers, NotifierActor};
+use crate::actors::ingest::{CloseBroker, SeriesGuard};
+use crate::actors::notifier::{Breakers, DrainNotifier, NotifierActor};
 use crate::actors::retention::RunMaintenance;
 use crate::actors::{
     ActorPool, BatchWriterActor, DownsamplerActor, IngestActor, QueryRouterActor, RetentionActor,
@@ -61,8 +62,9 @@ pub struct Application {
     arbiters: Vec<Arbiter>,
     pg: PgPool,
     redis: RedisStore,
-    // --- alerting (issue 5) ---
+    // --- alerting ---
     alert_supervisor: Addr<AlertSupervisor>,
+    notifiers: Vec<Addr<NotifierActor>>,
 }
 
 impl Application {
@@ -94,11 +96,15 @@ impl Application {
 
         let mut arbiters = Vec::new();
         let ingest = {
-            let (settings, metrics) = (settings.clone(), metrics.clone());
+            let (settings, metrics, pg) = (settings.clone(), metrics.clone(), pg.clone());
+            let guard = SeriesGuard::new(settings.ingest.series_cache_capacity);
             ActorPool::start_with_readiness(
                 settings.actors.ingest_pool,
                 &mut arbiters,
-                move |i, ready| IngestActor::new(i, settings.clone(), metrics.clone(), ready),
+                move |i, ready| {
+                    let (settings, metrics) = (settings.clone(), metrics.clone());
+                    IngestActor::new(i, settings, metrics, pg.clone(), guard.clone(), ready)
+                },
             )
         };
         let writer_deps = WriterDeps {
@@ -163,9 +169,9 @@ impl Application {
             })
         };
 
-        // --- alerting (issue 5) ---
+        // --- alerting ---
         let webhook_tls = crate::notify::tls::client_config(&settings.notify.ca_file)?;
-        let alert_supervisor =
+        let (alert_supervisor, notifiers) =
             start_alerting(&settings, &pg, &redis, &metrics, webhook_tls, &mut arbiters);
         let alerts_state = web::Data::new(http::alerts::AlertsState {
             supervisor: alert_supervisor.clone(),
@@ -198,6 +204,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(http::auth::resolve_caller))
+                .wrap(actix_web::middleware::from_fn(http::trace::request_span))
                 .app_data(state.clone())
                 .app_data(alerts_state.clone())
                 .configure(http::configure)
@@ -225,6 +232,7 @@ impl Application {
             pg,
             redis,
             alert_supervisor,
+            notifiers,
         })
     }
 
@@ -283,6 +291,13 @@ impl Application {
             }
             Err(_) => tracing::warn!("Writers did not drain within the grace period; their unacked messages will be redelivered."),
         }
+        // Deliveries under way finish and are recorded, so they are neither lost from
+        // the report nor sent again by the next claimant after `notify.claim_ttl`.
+        let drains =
+            futures_util::future::join_all(self.notifiers.iter().map(|n| n.send(DrainNotifier)));
+        if tokio::time::timeout(grace, drains).await.is_err() {
+            tracing::warn!("Notifiers did not finish their deliveries within the grace period; their claims expire and are taken again.");
+        }
         let closes =
             futures_util::future::join_all(self.ingest.iter().map(|a| a.send(CloseBroker)));
         let _ = tokio::time::timeout(Duration::from_secs(5), closes).await;
@@ -308,7 +323,7 @@ where
     addr
 }
 
-// --- alerting (issue 5) ---
+// --- alerting ---
 /// Starts the notifier pool and the alert supervisor (which starts the rule actors on
 /// an arbiter of their own).
 fn start_alerting(
@@ -318,7 +333,7 @@ fn start_alerting(
     metrics: &Arc<Metrics>,
     webhook_tls: Arc<rustls::ClientConfig>,
     arbiters: &mut Vec<Arbiter>,
-) -> Addr<AlertSupervisor> {
+) -> (Addr<AlertSupervisor>, Vec<Addr<NotifierActor>>) {
     let breakers = Arc::new(Breakers::new(
         settings.notify.breaker_failures,
         settings.notify.breaker_open_for,
@@ -350,7 +365,8 @@ fn start_alerting(
     let rule_arbiter = Arbiter::new();
     let handle = rule_arbiter.handle();
     arbiters.push(rule_arbiter);
-    start_alone(arbiters, move || AlertSupervisor::new(deps, handle))
+    let supervisor = start_alone(arbiters, move || AlertSupervisor::new(deps, handle));
+    (supervisor, notifiers.all().to_vec())
 }
 
 /// Triggers for the maintenance actors.

@@ -132,6 +132,13 @@ pub struct IngestSettings {
     pub retry_min: Duration,
     #[serde(with = "humantime_serde")]
     pub retry_max: Duration,
+    pub max_series_per_metric: u64,
+    pub max_new_series_per_window: u64,
+    pub max_new_series_per_key: u64,
+    #[serde(with = "humantime_serde")]
+    pub new_series_window: Duration,
+    #[serde(with = "humantime_serde")]
+    pub series_count_refresh: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -160,6 +167,8 @@ pub struct QuerySettings {
     pub lookback_delta: Duration,
     /// PromQL: most series one selector may match.
     pub max_selector_series: u32,
+    pub catalog_page_max: u32,
+    pub catalog_values_max: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -221,7 +230,7 @@ impl Default for CompactionSettings {
 pub struct AlertSettings {
     #[serde(with = "humantime_serde")]
     pub evaluation_interval: Duration,
-    // --- alerting (issue 5) ---
+    // --- alerting ---
     #[serde(with = "humantime_serde")]
     pub min_window: Duration,
     #[serde(with = "humantime_serde")]
@@ -254,7 +263,7 @@ pub struct NotifySettings {
     pub webhook_timeout: Duration,
     pub allow_private_targets: bool,
     pub ca_file: String,
-    // --- alerting (issue 5) ---
+    // --- alerting ---
     pub external_url: String,
     #[serde(with = "humantime_serde")]
     pub smtp_timeout: Duration,
@@ -374,6 +383,11 @@ impl Default for Settings {
                 series_cache_capacity: 200_000,
                 retry_min: Duration::from_millis(100),
                 retry_max: 10 * SECOND,
+                max_series_per_metric: 2_000_000,
+                max_new_series_per_window: 2_000_000,
+                max_new_series_per_key: 1_000_000,
+                new_series_window: 60 * MINUTE,
+                series_count_refresh: 10 * SECOND,
             },
             query: QuerySettings {
                 cache_ttl_live: 10 * SECOND,
@@ -389,6 +403,8 @@ impl Default for Settings {
                 max_samples: 20_000_000,
                 lookback_delta: 5 * MINUTE,
                 max_selector_series: 100_000,
+                catalog_page_max: 1000,
+                catalog_values_max: 1000,
             },
             rollup: RollupSettings {
                 interval: 5 * SECOND,
@@ -544,6 +560,11 @@ impl Settings {
             self.query.max_selector_series as u64,
         );
         positive("query.max_batch_queries", self.query.max_batch_queries as u64);
+        positive("query.catalog_page_max", self.query.catalog_page_max as u64);
+        positive(
+            "query.catalog_values_max",
+            self.query.catalog_values_max as u64,
+        );
         positive("dashboards.max_panels", self.dashboards.max_panels as u64);
         positive(
             "dashboards.max_page_size",
@@ -588,6 +609,8 @@ impl Settings {
             ("ingest.max_future", self.ingest.max_future),
             ("ingest.retry_min", self.ingest.retry_min),
             ("ingest.retry_max", self.ingest.retry_max),
+            ("ingest.new_series_window", self.ingest.new_series_window),
+            ("ingest.series_count_refresh", self.ingest.series_count_refresh),
             ("query.cache_ttl_live", self.query.cache_ttl_live),
             (
                 "query.cache_ttl_historical",
@@ -616,7 +639,7 @@ impl Settings {
                 self.alerts.evaluation_interval,
             ),
             ("notify.webhook_timeout", self.notify.webhook_timeout),
-            // --- alerting (issue 5) ---
+            // --- alerting ---
             ("alerts.min_window", self.alerts.min_window),
             ("alerts.slice_width", self.alerts.slice_width),
             ("alerts.recent", self.alerts.recent),
@@ -693,7 +716,7 @@ impl Settings {
         }
     }
 
-    /// Alerting (issue 5): the lease must outlive several renewals, or a busy instance
+    /// Alerting: the lease must outlive several renewals, or a busy instance
     /// would lose its rules between two renewals; notifications need sane bounds.
     fn validate_alerting(&self, problems: &mut Vec<String>) {
         let (a, n) = (&self.alerts, &self.notify);
@@ -746,9 +769,24 @@ impl Settings {
         if n.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
             problems.push("notify.smtp_from must be an email address".into());
         }
-        if !n.smtp_url.starts_with("smtp://") {
-            problems.push("notify.smtp_url must be an smtp:// URL".into());
+        match url::Url::parse(&n.smtp_url) {
+            Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host_str().is_some() => {}
+            _ => problems
+                .push("notify.smtp_url must be an smtp:// or smtps:// URL with a host".into()),
         }
+    }
+
+    /// A copy safe to print: passwords in URLs and the admin password are replaced.
+    pub fn redacted(&self) -> Settings {
+        let mut copy = self.clone();
+        copy.database.url = redact_url(&copy.database.url);
+        copy.notify.smtp_url = redact_url(&copy.notify.smtp_url);
+        copy.amqp.url = redact_url(&copy.amqp.url);
+        copy.redis.url = redact_url(&copy.redis.url);
+        if !copy.auth.admin_password.is_empty() {
+            copy.auth.admin_password = REDACTED.into();
+        }
+        copy
     }
 
     /// The database name in `database.url`, used to create it when missing.
@@ -759,9 +797,71 @@ impl Settings {
     }
 }
 
+const REDACTED: &str = "<redacted>";
+
+/// The URL with its password replaced (an unparseable one with credentials in it
+/// entirely), so no secret survives a `vigil config`.
+fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some(REDACTED));
+            }
+            url.to_string()
+        }
+        Err(_) if text.contains('@') => REDACTED.into(),
+        Err(_) => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smtp_and_smtps_urls_are_accepted_and_others_refused() {
+        for good in [
+            "smtp://127.0.0.1:25",
+            "smtps://mail.example.com:465",
+            "smtp://relay?tls=required",
+        ] {
+            let mut settings = Settings::default();
+            settings.notify.smtp_url = good.into();
+            assert!(
+                settings.validate().is_ok(),
+                "{good}: {:?}",
+                settings.validate()
+            );
+        }
+        for bad in ["mail.example.com", "http://mail.example.com", "smtps://"] {
+            let mut settings = Settings::default();
+            settings.notify.smtp_url = bad.into();
+            let message = settings.validate().unwrap_err().to_string();
+            assert!(message.contains("notify.smtp_url"), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn redaction_removes_every_password_and_keeps_the_rest() {
+        let mut settings = Settings::default();
+        settings.database.url = "postgres://vigil:db-secret@db.example.com:5432/vigil".into();
+        settings.notify.smtp_url = "smtps://alerts:mail-secret@mail.example.com:465".into();
+        settings.auth.admin_password = "admin-secret".into();
+        let printed = format!("{:#?}", settings.redacted());
+        for secret in ["db-secret", "mail-secret", "admin-secret"] {
+            assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
+        }
+        assert!(
+            printed.contains("postgres://vigil:<redacted>@db.example.com:5432/vigil")
+                || printed.contains("postgres://vigil:%3Credacted%3E@db.example.com:5432/vigil"),
+            "{printed}"
+        );
+        assert!(printed.contains("mail.example.com:465"), "{printed}");
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+    }
 
     #[test]
     fn default_toml_matches_code_defaults() {

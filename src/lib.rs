@@ -6,8 +6,11 @@
 //! - [`protocol`]: pure decoders: the ingest JSON body, and the envelope that carries
 //!   validated points through RabbitMQ.
 //! - [`model`]: validated domain types (metric names, labels, points, queries).
-//! - [`actors`]: the supervised actors (ingest, batch writer, query router, partition
-//!   keeper) and the pool that spreads requests over them.
+//! - [`actors`]: the actors (ingest, batch writer, query router, downsampler,
+//!   retention, notifier, alert supervisor and its rule actors) and the pool that
+//!   spreads requests over them. Each runs under an actix `Supervisor` that restarts
+//!   it, except the rule actors, which the alert supervisor restarts when it finds
+//!   one stopped.
 //! - [`auth`]: passwords, session and token secrets, credential resolution, rate
 //!   limits, the first admin.
 //! - [`store`]: every SQL statement, every Redis key and the AMQP topology.
@@ -20,6 +23,7 @@
 //!   [`notify`]: webhook and email delivery, SSRF guard, retry schedule.
 
 pub mod actors;
+pub mod alerting;
 pub mod app;
 pub mod auth;
 pub mod breaker;
@@ -27,9 +31,7 @@ pub mod config;
 pub mod http;
 pub mod model;
 pub mod promql;
+pub mod notify;
 pub mod protocol;
 pub mod store;
 pub mod telemetry;
-// --- alerting (issue 5) ---
-pub mod alerting;
-pub mod notify;

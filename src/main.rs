@@ -6,10 +6,15 @@ use clap::{Parser, Subcommand};
 use vigil::app::{prepare_database, Application};
 use vigil::config::Settings;
 use vigil::model::Role;
+use vigil::telemetry::logging::LogFormat;
 
 #[derive(Parser)]
 #[command(name = "vigil", version, about = "Metrics monitoring server")]
 struct Cli {
+    /// Log lines for a person (`text`, colours only on a terminal) or one JSON object
+    /// per line (`json`). The level comes from `RUST_LOG`.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,8 +68,9 @@ fn parse_role(text: &str) -> Result<Role, String> {
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    vigil::telemetry::init_logging();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    vigil::telemetry::logging::init_logging_as(cli.log_format);
+    match cli.command {
         Command::Serve { config } => {
             let settings = Settings::load(config.as_deref())?;
             Application::build(settings)
@@ -98,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Config { config } => {
             let settings = Settings::load(config.as_deref())?;
-            println!("{settings:#?}");
+            println!("{:#?}", settings.redacted());
             Ok(())
         }
     }

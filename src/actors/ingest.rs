@@ -14,22 +14,26 @@
 //! `started` reconnects with backoff and jitter. While disconnected it keeps
 //! answering (503), it does not queue requests.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use hashlink::LruCache;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::publisher_confirm::Confirmation;
 use lapin::{BasicProperties, Channel, Connection};
+use sqlx::PgPool;
 
 use super::pool::Readiness;
 use crate::config::Settings;
-use crate::model::PointLimits;
+use crate::model::cardinality::{Caps, Ledger, Over};
+use crate::model::{PointLimits, SeriesKey};
 use crate::protocol::envelope::{build_envelopes, BatchIds};
 use crate::protocol::json::{decode_points, DecodeError, Decoded, Rejection};
-use crate::store::amqp;
+use crate::store::{amqp, cardinality};
 use crate::telemetry::Metrics;
 
 /// Validate and publish one ingest body (already decompressed).
@@ -37,6 +41,9 @@ use crate::telemetry::Metrics;
 #[rtype(result = "Result<IngestReport, IngestError>")]
 pub struct IngestPoints {
     pub body: Bytes,
+    /// The ingest key the request authenticated with (its id), for the per-key cap on
+    /// new series.
+    pub source: Option<String>,
 }
 
 /// Publish points another wire format already decoded and validated (remote_write,
@@ -48,6 +55,8 @@ pub struct IngestPoints {
 pub struct PublishPoints {
     pub decoded: Decoded,
     pub content: Bytes,
+    /// The ingest key the request authenticated with, as for [`IngestPoints`].
+    pub source: Option<String>,
 }
 
 /// Whether this actor can publish right now.
@@ -96,10 +105,27 @@ struct BrokerLink {
     channel: Channel,
 }
 
+/// What the ingest pool knows about series for the cardinality caps, shared by its
+/// actors: series known to exist (or admitted), most recently used first, and the
+/// counts of new series.
+pub struct SeriesGuard {
+    known: Mutex<(LruCache<String, ()>, Ledger)>,
+}
+
+impl SeriesGuard {
+    pub fn new(capacity: usize) -> Arc<SeriesGuard> {
+        Arc::new(SeriesGuard {
+            known: Mutex::new((LruCache::new(capacity.max(1)), Ledger::default())),
+        })
+    }
+}
+
 pub struct IngestActor {
     index: usize,
     settings: Arc<Settings>,
     metrics: Arc<Metrics>,
+    pg: PgPool,
+    guard: Arc<SeriesGuard>,
     /// `None` while (re)connecting.
     link: Option<BrokerLink>,
     /// Set at shutdown: a closed connection is expected, not a failure.
@@ -113,12 +139,16 @@ impl IngestActor {
         index: usize,
         settings: Arc<Settings>,
         metrics: Arc<Metrics>,
+        pg: PgPool,
+        guard: Arc<SeriesGuard>,
         ready: Readiness,
     ) -> IngestActor {
         IngestActor {
             index,
             settings,
             metrics,
+            pg,
+            guard,
             link: None,
             closing: false,
             ready,
@@ -241,10 +271,10 @@ impl Handler<IngestPoints> for IngestActor {
 
     fn handle(&mut self, msg: IngestPoints, _: &mut Self::Context) -> Self::Result {
         let limits = PointLimits::new(&self.settings.ingest, chrono::Utc::now().timestamp_millis());
-        let prepared = decode_points(&msg.body, &limits, self.settings.ingest.max_points_per_request)
-            .map_err(IngestError::from)
-            .and_then(|decoded| self.prepare(decoded, &msg.body));
-        self.publish(prepared)
+        match decode_points(&msg.body, &limits, self.settings.ingest.max_points_per_request) {
+            Ok(decoded) => self.publish(decoded, msg.body, msg.source),
+            Err(error) => Box::pin(async move { Err(IngestError::from(error)) }),
+        }
     }
 }
 
@@ -252,44 +282,77 @@ impl Handler<PublishPoints> for IngestActor {
     type Result = ResponseFuture<Result<IngestReport, IngestError>>;
 
     fn handle(&mut self, msg: PublishPoints, _: &mut Self::Context) -> Self::Result {
-        let prepared = self.prepare(msg.decoded, &msg.content);
-        self.publish(prepared)
+        self.publish(msg.decoded, msg.content, msg.source)
     }
 }
 
 impl IngestActor {
-    #[allow(clippy::type_complexity)]
+    /// Checks the broker, applies the cardinality caps, groups the points into
+    /// envelopes and publishes them with confirms. `content` identifies the request
+    /// for content-derived batch ids.
     fn publish(
         &self,
-        prepared: Result<(Channel, Vec<(String, Vec<u8>)>, IngestReport), IngestError>,
+        decoded: Decoded,
+        content: Bytes,
+        source: Option<String>,
     ) -> ResponseFuture<Result<IngestReport, IngestError>> {
-        let (channel, payloads, report) = match prepared {
-            Ok(ready) => ready,
+        let channel = match self.channel_for(&decoded) {
+            Ok(channel) => channel,
             Err(error) => return Box::pin(async move { Err(error) }),
         };
-        let queue = self.settings.amqp.ingest_queue.clone();
-        let confirm_timeout = self.settings.amqp.confirm_timeout;
+        let settings = self.settings.clone();
         let metrics = self.metrics.clone();
+        let (pg, guard) = (self.pg.clone(), self.guard.clone());
         Box::pin(async move {
-            publish_confirmed(&channel, &queue, payloads, confirm_timeout).await?;
-            metrics
-                .ingest_messages_published
-                .inc_by(report.messages as u64);
-            Ok(report)
+            let mut decoded = decoded;
+            let limited = enforce_caps(
+                &settings,
+                &metrics,
+                &pg,
+                &guard,
+                source.as_deref(),
+                &mut decoded,
+            )
+            .await;
+            if decoded.points.is_empty() {
+                return Err(IngestError::AllRejected(decoded.rejected));
+            }
+            // A request that lost points to a cap may be retried once the cap allows
+            // them: it must not be taken for a redelivery of this one.
+            let ids = if decoded.all_timestamped && limited == 0 {
+                BatchIds::FromContent(&content)
+            } else {
+                BatchIds::Random
+            };
+            let accepted = decoded.points.len();
+            let envelopes =
+                build_envelopes(decoded.points, settings.ingest.max_points_per_message, ids);
+            let messages = envelopes.len();
+            let payloads = envelopes
+                .iter()
+                .map(|e| (e.id.to_string(), e.encode()))
+                .collect();
+            publish_confirmed(
+                &channel,
+                &settings.amqp.ingest_queue,
+                payloads,
+                settings.amqp.confirm_timeout,
+            )
+            .await?;
+            metrics.ingest_messages_published.inc_by(messages as u64);
+            Ok(IngestReport {
+                accepted,
+                rejected: decoded.rejected,
+                messages,
+            })
         })
     }
-}
 
-impl IngestActor {
-    /// Group into envelopes and encode; fails fast when the broker cannot take data.
-    #[allow(clippy::type_complexity)]
-    fn prepare(
-        &self,
-        decoded: Decoded,
-        body: &[u8],
-    ) -> Result<(Channel, Vec<(String, Vec<u8>)>, IngestReport), IngestError> {
+    /// The channel to publish on; fails fast when there is nothing valid to publish or
+    /// the broker cannot take data.
+    fn channel_for(&self, decoded: &Decoded) -> Result<Channel, IngestError> {
         if decoded.points.is_empty() {
-            return Err(IngestError::AllRejected(decoded.rejected));
+            return Err(IngestError::AllRejected(decoded.rejected.clone()));
         }
         let link = self
             .link
@@ -305,32 +368,175 @@ impl IngestActor {
                 "the RabbitMQ channel is closed".into(),
             ));
         }
-        let ids = if decoded.all_timestamped {
-            BatchIds::FromContent(body)
-        } else {
-            BatchIds::Random
-        };
-        let accepted = decoded.points.len();
-        let envelopes = build_envelopes(
-            decoded.points,
-            self.settings.ingest.max_points_per_message,
-            ids,
-        );
-        let messages = envelopes.len();
-        let payloads = envelopes
-            .iter()
-            .map(|e| (e.id.to_string(), e.encode()))
-            .collect();
-        Ok((
-            link.channel.clone(),
-            payloads,
-            IngestReport {
-                accepted,
-                rejected: decoded.rejected,
-                messages,
-            },
-        ))
+        Ok(link.channel.clone())
     }
+}
+
+/// Removes from `decoded` the points whose series does not exist and would exceed a
+/// cardinality cap, reporting each under its own index; returns how many. Runs here,
+/// before publishing, because only the ingest request can still tell the agent which
+/// points were refused. Fails open: when PostgreSQL cannot answer in time the points
+/// go through (the caps protect the series table; they must not turn a database
+/// hiccup into lost ingest).
+async fn enforce_caps(
+    settings: &Settings,
+    metrics: &Metrics,
+    pg: &PgPool,
+    guard: &SeriesGuard,
+    source: Option<&str>,
+    decoded: &mut Decoded,
+) -> usize {
+    let ingest = &settings.ingest;
+    let caps = Caps {
+        per_metric: ingest.max_series_per_metric,
+        per_window: ingest.max_new_series_per_window,
+        per_key_window: ingest.max_new_series_per_key,
+        window: ingest.new_series_window,
+    };
+    if !caps.enabled() {
+        return 0;
+    }
+    let keys: Vec<SeriesKey> = decoded
+        .points
+        .iter()
+        .map(|p| SeriesKey::new(p.name.as_str(), &p.labels))
+        .collect();
+    let mut unknown: Vec<&str> = {
+        let mut known = guard.known.lock().expect("series guard lock");
+        keys.iter()
+            .map(|k| k.as_str())
+            .filter(|k| known.0.get(*k).is_none())
+            .collect()
+    };
+    if unknown.is_empty() {
+        return 0;
+    }
+    unknown.sort_unstable();
+    unknown.dedup();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let wait = settings.database.acquire_timeout;
+    let existing = match tokio::time::timeout(wait, cardinality::existing_keys(pg, &unknown)).await
+    {
+        Ok(Ok(existing)) => existing,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "Cannot check new series against the cardinality caps; admitting them.");
+            return 0;
+        }
+        Err(_) => {
+            tracing::warn!(
+                "Checking new series against the cardinality caps timed out; admitting them."
+            );
+            return 0;
+        }
+    };
+    let existing_set: HashSet<&str> = existing.iter().map(String::as_str).collect();
+    let new: Vec<&str> = unknown
+        .into_iter()
+        .filter(|k| !existing_set.contains(k))
+        .collect();
+    let new_metrics: Vec<&str> = decoded
+        .points
+        .iter()
+        .zip(&keys)
+        .filter(|(_, k)| new.binary_search(&k.as_str()).is_ok())
+        .map(|(p, _)| p.name.as_str())
+        .collect();
+    let stale = {
+        let known = guard.known.lock().expect("series guard lock");
+        known
+            .1
+            .stale_metrics(new_metrics, ingest.series_count_refresh, now_ms)
+    };
+    let counts = if stale.is_empty() {
+        Vec::new()
+    } else {
+        match tokio::time::timeout(wait, cardinality::series_counts(pg, &stale)).await {
+            Ok(Ok(counts)) => counts,
+            _ => {
+                tracing::warn!("Cannot count series per metric for the cardinality caps; admitting the new series.");
+                return 0;
+            }
+        }
+    };
+
+    // Decide per new series (in the order of the body), then drop the refused points.
+    let mut refused: HashMap<&str, (Over, String)> = HashMap::new();
+    {
+        let mut known = guard.known.lock().expect("series guard lock");
+        let (lru, ledger) = &mut *known;
+        for metric in &stale {
+            let count = counts
+                .iter()
+                .find(|(m, _)| m == metric)
+                .map_or(0, |(_, n)| *n);
+            ledger.set_count(metric, count.max(0) as u64, now_ms);
+        }
+        for existing in &existing {
+            lru.insert(existing.clone(), ());
+        }
+        for (point, key) in decoded.points.iter().zip(&keys) {
+            let key = key.as_str();
+            if new.binary_search(&key).is_err()
+                || lru.contains_key(key)
+                || refused.contains_key(key)
+            {
+                continue;
+            }
+            let metric = point.name.as_str();
+            match ledger.admit(&caps, metric, source, now_ms) {
+                Ok(()) => {
+                    lru.insert(key.to_string(), ());
+                }
+                Err(over) => {
+                    refused.insert(key, (over, over.reason(&caps, metric)));
+                }
+            }
+        }
+    }
+    if refused.is_empty() {
+        return 0;
+    }
+    remove_refused(metrics, decoded, &keys, &refused)
+}
+
+/// Moves the points of refused series into `decoded.rejected`, under the index each
+/// had in the body (the accepted points are the body's elements minus the rejected
+/// ones, in order).
+fn remove_refused(
+    metrics: &Metrics,
+    decoded: &mut Decoded,
+    keys: &[SeriesKey],
+    refused: &HashMap<&str, (Over, String)>,
+) -> usize {
+    let mut earlier = decoded.rejected.iter().map(|r| r.index).peekable();
+    let mut index = 0usize;
+    let mut kept = Vec::with_capacity(decoded.points.len());
+    let mut limited = Vec::new();
+    for (point, key) in std::mem::take(&mut decoded.points).into_iter().zip(keys) {
+        while earlier.peek() == Some(&index) {
+            earlier.next();
+            index += 1;
+        }
+        match refused.get(key.as_str()) {
+            Some((over, reason)) => {
+                metrics
+                    .ingest_series_limited
+                    .with_label_values(&[over.label()])
+                    .inc();
+                limited.push(Rejection {
+                    index,
+                    reason: reason.clone(),
+                });
+            }
+            None => kept.push(point),
+        }
+        index += 1;
+    }
+    decoded.points = kept;
+    let count = limited.len();
+    decoded.rejected.extend(limited);
+    decoded.rejected.sort_by_key(|r| r.index);
+    count
 }
 
 /// Publishes every payload, then waits for all confirms under one deadline.

@@ -11,7 +11,9 @@
 //! target's breaker is open its rows wait, their attempt not counted.
 //!
 //! It holds nothing that a restart would lose: rows it had claimed are claimed again
-//! after `notify.claim_ttl`, by this or another notifier.
+//! after `notify.claim_ttl`, by this or another notifier. At shutdown
+//! ([`DrainNotifier`]) it starts no new round and lets the one under way record its
+//! results.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +33,12 @@ use crate::telemetry::Metrics;
 #[derive(Message, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct DeliverDue;
+
+/// Shutdown: start no more rounds, and answer once the round under way (if any) has
+/// recorded every result.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DrainNotifier;
 
 /// One circuit breaker per notification target, shared by the pool.
 pub struct Breakers {
@@ -97,6 +105,9 @@ pub struct NotifierActor {
     /// second one.
     busy: bool,
     again: bool,
+    draining: bool,
+    /// Drain requests waiting for the round under way.
+    drained: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl NotifierActor {
@@ -118,6 +129,8 @@ impl NotifierActor {
             mailer: None,
             busy: false,
             again: false,
+            draining: false,
+            drained: Vec::new(),
         }
     }
 }
@@ -159,6 +172,9 @@ impl Handler<DeliverDue> for NotifierActor {
     type Result = ();
 
     fn handle(&mut self, _: DeliverDue, ctx: &mut Self::Context) {
+        if self.draining {
+            return;
+        }
         if self.busy {
             self.again = true;
             return;
@@ -229,10 +245,29 @@ impl Handler<DeliverDue> for NotifierActor {
         };
         ctx.spawn(round.into_actor(self).map(|_, actor, ctx| {
             actor.busy = false;
-            if actor.again {
+            for waiter in actor.drained.drain(..) {
+                let _ = waiter.send(());
+            }
+            if actor.again && !actor.draining {
                 ctx.notify(DeliverDue);
             }
         }));
+    }
+}
+
+impl Handler<DrainNotifier> for NotifierActor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: DrainNotifier, _: &mut Self::Context) -> Self::Result {
+        self.draining = true;
+        if !self.busy {
+            return Box::pin(async {});
+        }
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.drained.push(done);
+        Box::pin(async move {
+            let _ = wait.await;
+        })
     }
 }
 

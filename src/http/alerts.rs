@@ -271,7 +271,7 @@ pub async fn list_rules(
             view(&state, row, own)
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({"data": data})))
+    Ok(HttpResponse::Ok().json(RuleListResponse { data }))
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts/rules", tag = "alerts", request_body = RuleRequest,
@@ -303,7 +303,9 @@ pub async fn create_rule(
     let row = store::insert_rule(&state.pg, Uuid::new_v4(), Some(principal.user_id), &spec).await?;
     tracing::info!(rule = %row.id, name = %row.spec.name, "Alert rule created.");
     changed(&alerts);
-    Ok(HttpResponse::Created().json(json!({"data": view(&state, row, Vec::new())})))
+    Ok(HttpResponse::Created().json(RuleResponse {
+        data: view(&state, row, Vec::new()),
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/rules/{id}", tag = "alerts",
@@ -333,7 +335,9 @@ pub async fn get_rule(
             .collect(),
         None => recorded_instances(&state, id).await?,
     };
-    Ok(HttpResponse::Ok().json(json!({"data": view(&state, row, instances)})))
+    Ok(HttpResponse::Ok().json(RuleResponse {
+        data: view(&state, row, instances),
+    }))
 }
 
 #[utoipa::path(put, path = "/api/v1/alerts/rules/{id}", tag = "alerts", request_body = RuleRequest,
@@ -361,7 +365,9 @@ pub async fn update_rule(
     tracing::info!(rule = %id, version = row.version, "Alert rule updated.");
     changed(&alerts);
     let instances = recorded_instances(&state, id).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": view(&state, row, instances)})))
+    Ok(HttpResponse::Ok().json(RuleResponse {
+        data: view(&state, row, instances),
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/alerts/rules/{id}", tag = "alerts",
@@ -453,7 +459,7 @@ pub async fn evaluate_rule(
         window: humantime::format_duration(rule.window).to_string(),
         instances,
     };
-    Ok(HttpResponse::Ok().json(json!({"data": evaluation})))
+    Ok(HttpResponse::Ok().json(EvaluationResponse { data: evaluation }))
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/history", tag = "alerts", params(HistoryQuery),
@@ -498,7 +504,10 @@ pub async fn history(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(json!({"data": events, "meta": {"nextCursor": next_cursor}})))
+    Ok(HttpResponse::Ok().json(HistoryResponse {
+        data: events,
+        meta: HistoryMeta { next_cursor },
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts/silences", tag = "alerts", request_body = SilenceRequest,
@@ -517,7 +526,7 @@ pub async fn create_silence(
         Silence::parse(body.into_inner(), Some(principal.user_id), Utc::now()).map_err(invalid)?;
     store::insert_silence(&state.pg, &silence).await?;
     changed(&alerts);
-    Ok(HttpResponse::Created().json(json!({"data": silence})))
+    Ok(HttpResponse::Created().json(SilenceResponse { data: silence }))
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/silences", tag = "alerts",
@@ -527,7 +536,7 @@ pub async fn list_silences(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let silences = store::current_silences(&state.pg).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": silences})))
+    Ok(HttpResponse::Ok().json(SilenceListResponse { data: silences }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/alerts/silences/{id}", tag = "alerts",

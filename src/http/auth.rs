@@ -15,7 +15,6 @@ use actix_web::dev::Payload;
 use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -87,6 +86,32 @@ pub async fn resolve_caller(
     next.call(req).await
 }
 
+/// Who made the request, for its span: the credential kind `resolve_caller` found
+/// (`session`, `personal`, `ingest`), `refused` when it found a bad one, and for the
+/// routes that check their own credential (ingest, login) or none, what the request
+/// presents (`bearer`, `cookie`, `anonymous`).
+pub fn caller_kind(req: &HttpRequest) -> &'static str {
+    // The extensions borrow ends here: reading cookies below borrows them mutably.
+    let resolved = req
+        .extensions()
+        .get::<Resolved>()
+        .map(|Resolved(result)| result.as_ref().map(|p| p.kind).ok());
+    match resolved {
+        Some(Some(CredentialKind::Session)) => "session",
+        Some(Some(CredentialKind::Personal)) => "personal",
+        Some(Some(CredentialKind::Ingest)) => "ingest",
+        Some(None) => "refused",
+        None if req
+            .headers()
+            .contains_key(actix_web::http::header::AUTHORIZATION) =>
+        {
+            "bearer"
+        }
+        None if req.cookie(SESSION_COOKIE).is_some() => "cookie",
+        None => "anonymous",
+    }
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Principal, ApiError>>;
@@ -94,7 +119,7 @@ impl FromRequest for Principal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(match req.extensions().get::<Resolved>() {
             Some(Resolved(result)) => result.clone(),
-            None => Err(ApiError::internal(
+            None => Err(ApiError::internal_message(
                 "Principal used on a route outside /api/v1, where resolve_caller does not run",
             )),
         })
@@ -104,7 +129,7 @@ impl FromRequest for Principal {
 fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| ApiError::internal("AppState is not registered"))
+        .ok_or_else(|| ApiError::internal_message("AppState is not registered"))
 }
 
 async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
@@ -229,7 +254,12 @@ fn origin_allowed(req: &HttpRequest, state: &AppState, required: bool) -> Result
 /// Who may write points, checked by the ingest handler before it reads the body:
 /// with `auth.require_ingest_key` only an ingest key; otherwise anyone, limited per
 /// ingest key or, without one, per client IP.
-pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+/// Returns the id of the ingest key the request carries, if it carries one (the
+/// per-key cardinality cap counts by it).
+pub async fn authorize_ingest(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Option<String>, ApiError> {
     let auth = &state.settings.auth;
     let limit_key = Limit {
         max: auth.ingest_requests_per_key,
@@ -246,21 +276,25 @@ pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(),
         None => None,
     };
     match credential {
-        Some(key) if key.kind == CredentialKind::Ingest => state
-            .limiter
-            .hit("ingest-key", &key.token_id.to_string(), limit_key)
-            .await
-            .map_err(|limited| {
-                state
-                    .metrics
-                    .rate_limited
-                    .with_label_values(&["ingest-key"])
-                    .inc();
-                ApiError::rate_limited(
-                    "this ingest key is over its request rate",
-                    limited.retry_after_secs,
-                )
-            }),
+        Some(key) if key.kind == CredentialKind::Ingest => {
+            let id = key.token_id.to_string();
+            state
+                .limiter
+                .hit("ingest-key", &id, limit_key)
+                .await
+                .map_err(|limited| {
+                    state
+                        .metrics
+                        .rate_limited
+                        .with_label_values(&["ingest-key"])
+                        .inc();
+                    ApiError::rate_limited(
+                        "this ingest key is over its request rate",
+                        limited.retry_after_secs,
+                    )
+                })?;
+            Ok(Some(id))
+        }
         Some(_) if auth.require_ingest_key => Err(ApiError::Forbidden(
             "writing points needs an ingest key; this token can only read".into(),
         )),
@@ -271,6 +305,7 @@ pub async fn authorize_ingest(req: &HttpRequest, state: &AppState) -> Result<(),
             .limiter
             .hit("ingest-ip", &client_ip(req), limit_ip)
             .await
+            .map(|_| None)
             .map_err(|limited| {
                 state
                     .metrics
@@ -385,7 +420,7 @@ pub async fn login(
     tracing::info!(user = %record.user.id, "Logged in.");
     Ok(HttpResponse::Ok()
         .cookie(session_cookie(&state, token))
-        .json(json!({"data": record.user})))
+        .json(super::openapi::UserBody { data: record.user }))
 }
 
 fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
@@ -432,10 +467,12 @@ pub async fn logout(
         (status = 401, description = "Not authenticated", body = super::openapi::ErrorBody),
     ))]
 pub async fn me(principal: Principal) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(json!({"data": Me {
-        id: principal.user_id,
-        email: principal.email,
-        role: principal.role,
-        authenticated_by: principal.kind,
-    }})))
+    Ok(HttpResponse::Ok().json(super::openapi::MeBody {
+        data: Me {
+            id: principal.user_id,
+            email: principal.email,
+            role: principal.role,
+            authenticated_by: principal.kind,
+        },
+    }))
 }

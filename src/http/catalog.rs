@@ -1,32 +1,101 @@
 //! `GET /api/v1/metrics` and `GET /api/v1/metrics/{name}/tags`: what query builders
-//! offer in their pickers.
+//! offer in their pickers. Both are bounded per request: metrics come in pages by
+//! name, tag values are capped per key.
+
+use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Principal;
 use super::error::ApiError;
 use super::AppState;
 use crate::model::MetricName;
-use crate::store::catalog;
+use crate::store::catalog::{self, MetricDefinition};
 
-/// Values listed per tag key at most; a picker needs no more.
-const MAX_TAG_VALUES: i32 = 1000;
+/// Paging of `GET /api/v1/metrics`, by name.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MetricPage {
+    /// Metrics per page, 1 to `query.catalog_page_max` (also the default).
+    pub limit: Option<u32>,
+    /// List the metrics whose name sorts after this one (`meta.nextAfter` of the
+    /// previous page).
+    pub after: Option<String>,
+}
 
-#[utoipa::path(get, path = "/api/v1/metrics", tag = "catalog",
-    responses((status = 200, description = "Metric names with type, unit and description", body = super::openapi::MetricList)))]
+/// `{"data": [metric], "meta": {"total", "nextAfter"?}}`.
+#[derive(Serialize, ToSchema)]
+pub struct MetricList {
+    pub data: Vec<MetricDefinition>,
+    pub meta: MetricListMeta,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricListMeta {
+    /// Metrics defined in all.
+    pub total: i64,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+/// `{"data": {key: [values]}, "meta": {"valuesPerKey"}}`.
+#[derive(Serialize, ToSchema)]
+pub struct TagValues {
+    pub data: BTreeMap<String, Vec<String>>,
+    pub meta: TagValuesMeta,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TagValuesMeta {
+    /// The most values listed per key (the first ones by sort order).
+    pub values_per_key: u32,
+}
+
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "catalog", params(MetricPage),
+    responses(
+        (status = 200, description = "A page of metric names with type, unit and description", body = MetricList),
+        (status = 400, description = "limit out of range", body = super::openapi::ErrorBody),
+    ))]
 pub async fn list_metrics(
     _principal: Principal,
     state: web::Data<AppState>,
+    page: web::Query<MetricPage>,
 ) -> Result<HttpResponse, ApiError> {
-    let metrics = catalog::list_metrics(&state.pg).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": metrics, "meta": {"total": metrics.len()}})))
+    let max = state.settings.query.catalog_page_max;
+    let limit = page.limit.unwrap_or(max);
+    if limit == 0 || limit > max {
+        return Err(ApiError::validation(
+            format!("limit must be 1 to {max}"),
+            json!({"field": "limit"}),
+        ));
+    }
+    // One more than the page, to know whether another follows.
+    let mut data =
+        catalog::list_metrics(&state.pg, page.after.as_deref(), i64::from(limit) + 1).await?;
+    let next_after = if data.len() > limit as usize {
+        data.truncate(limit as usize);
+        data.last().map(|m| m.name.clone())
+    } else {
+        None
+    };
+    let total = catalog::count_metrics(&state.pg).await?;
+    Ok(HttpResponse::Ok().json(MetricList {
+        data,
+        meta: MetricListMeta { total, next_after },
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v1/metrics/{name}/tags", tag = "catalog",
     params(("name" = String, Path, description = "Metric name")),
     responses(
-        (status = 200, description = "Tag keys and their values", body = super::openapi::TagValues),
+        (status = 200, description = "Tag keys and their values (at most query.catalog_values_max per key)", body = TagValues),
+        (status = 400, description = "Invalid metric name", body = super::openapi::ErrorBody),
         (status = 404, description = "Unknown metric", body = super::openapi::ErrorBody),
     ))]
 pub async fn metric_tags(
@@ -42,6 +111,10 @@ pub async fn metric_tags(
             name.as_str()
         )));
     }
-    let tags = catalog::tag_values(&state.pg, name.as_str(), MAX_TAG_VALUES).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": tags})))
+    let values_per_key = state.settings.query.catalog_values_max;
+    let data = catalog::tag_values(&state.pg, name.as_str(), i64::from(values_per_key)).await?;
+    Ok(HttpResponse::Ok().json(TagValues {
+        data,
+        meta: TagValuesMeta { values_per_key },
+    }))
 }

@@ -65,9 +65,17 @@ impl ApiError {
     }
 
     /// Logs `cause` and returns an error that tells the client nothing about it.
-    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %cause, "Request failed with an internal error.");
+    /// An unexpected failure: logged with its whole cause chain, answered with the
+    /// top-level message only.
+    pub fn internal<E: std::error::Error>(cause: E) -> ApiError {
+        tracing::error!(error = %cause_chain(&cause), "Request failed with an internal error.");
         ApiError::Internal(cause.to_string())
+    }
+
+    /// A broken invariant of the server itself (no underlying error to chain).
+    pub fn internal_message(message: &'static str) -> ApiError {
+        tracing::error!(error = message, "Request failed with an internal error.");
+        ApiError::Internal(message.to_string())
     }
 
     pub fn code(&self) -> &'static str {
@@ -83,6 +91,22 @@ impl ApiError {
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
     }
+}
+
+/// `error: cause: cause of the cause ...`, the whole `source()` chain on one line.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let part = cause.to_string();
+        // Many errors repeat their source in their own message; say it once.
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        next = cause.source();
+    }
+    text
 }
 
 /// A database error in a handler: 503 while the database is unreachable or
@@ -149,4 +173,26 @@ pub async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, 
         request.method(),
         request.path()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cause_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer failed")]
+    struct Outer(#[source] Middle);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("middle failed: disk full")]
+    struct Middle(#[source] std::io::Error);
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let error = Outer(Middle(std::io::Error::other("disk full")));
+        assert_eq!(
+            cause_chain(&error),
+            "outer failed: middle failed: disk full"
+        );
+    }
 }

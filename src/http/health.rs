@@ -4,17 +4,74 @@
 use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::actors::ingest::{BrokerState, CheckBroker};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// `GET /health`: `status` healthy, degraded (Redis down) or unhealthy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthReport {
+    #[schema(example = "healthy")]
+    pub status: &'static str,
+    pub checks: Checks,
+    pub rollups: Background,
+    pub compaction: Compaction,
+    /// Conditions that do not fail the check but need an operator's attention.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checks {
+    pub postgres: Check,
+    pub rabbitmq: Check,
+    pub redis: Check,
+}
+
+/// One dependency: `up` with its latency, or `down` with why.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    #[schema(example = "up")]
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Check {
+    fn is_up(&self) -> bool {
+        self.status == "up"
+    }
+}
+
+/// Progress of the background work, from the gauges its actors keep.
+/// Raw ranges waiting for compaction, and how late the oldest is.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Compaction {
+    pub pending: i64,
+    pub lag_seconds: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Background {
+    #[serde(rename = "lagSeconds1m")]
+    pub lag_seconds_1m: i64,
+    #[serde(rename = "lagSeconds1h")]
+    pub lag_seconds_1h: i64,
+    #[serde(rename = "retentionLastRun")]
+    pub retention_last_run: i64,
+}
+
 #[utoipa::path(get, path = "/health", tag = "meta", security(()),
     responses(
-        (status = 200, description = "PostgreSQL and RabbitMQ reachable (Redis may be down: degraded)", body = super::openapi::HealthReport),
-        (status = 503, description = "A required dependency is down", body = super::openapi::HealthReport),
+        (status = 200, description = "PostgreSQL and RabbitMQ reachable (Redis may be down: degraded)", body = HealthReport),
+        (status = 503, description = "A required dependency is down", body = HealthReport),
     ))]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (postgres, rabbitmq, redis) = futures_util::join!(
@@ -27,32 +84,43 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         ("rabbitmq", &rabbitmq),
         ("redis", &redis),
     ] {
-        let up = check["status"] == "up";
         state
             .metrics
             .dependency_up
             .with_label_values(&[name])
-            .set(i64::from(up));
+            .set(i64::from(check.is_up()));
     }
-    let required_up = postgres["status"] == "up" && rabbitmq["status"] == "up";
-    let status = match (required_up, redis["status"] == "up") {
+    let required_up = postgres.is_up() && rabbitmq.is_up();
+    let status = match (required_up, redis.is_up()) {
         (true, true) => "healthy",
         (true, false) => "degraded",
         (false, _) => "unhealthy",
     };
-    // Progress of the background work, from the gauges its actors keep (informational:
-    // a lagging rollup tier is answered from raw points, so it does not fail the check).
+    let mut warnings = Vec::new();
+    if postgres.is_up() {
+        warnings.extend(database_warnings(&state).await);
+    }
+    // Informational: a lagging rollup tier is answered from raw points, so it does not
+    // fail the check.
     let m = &state.metrics;
-    let rollups = json!({
-        "lagSeconds1m": m.rollup_lag_seconds.with_label_values(&["1m"]).get(),
-        "lagSeconds1h": m.rollup_lag_seconds.with_label_values(&["1h"]).get(),
-        "retentionLastRun": m.retention_last_run_timestamp.get(),
-    });
-    let compaction = json!({
-        "pending": m.compaction.pending_ranges.get(),
-        "lagSeconds": m.compaction.lag_seconds.get(),
-    });
-    let body = json!({"status": status, "checks": {"postgres": postgres, "rabbitmq": rabbitmq, "redis": redis}, "rollups": rollups, "compaction": compaction});
+    let body = HealthReport {
+        status,
+        checks: Checks {
+            postgres,
+            rabbitmq,
+            redis,
+        },
+        rollups: Background {
+            lag_seconds_1m: m.rollup_lag_seconds.with_label_values(&["1m"]).get(),
+            lag_seconds_1h: m.rollup_lag_seconds.with_label_values(&["1h"]).get(),
+            retention_last_run: m.retention_last_run_timestamp.get(),
+        },
+        compaction: Compaction {
+            pending: m.compaction.pending_ranges.get(),
+            lag_seconds: m.compaction.lag_seconds.get(),
+        },
+        warnings,
+    };
     if required_up {
         HttpResponse::Ok().json(body)
     } else {
@@ -60,14 +128,32 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-fn check(result: Result<Duration, String>) -> Value {
-    match result {
-        Ok(latency) => json!({"status": "up", "latencyMs": latency.as_secs_f64() * 1000.0}),
-        Err(error) => json!({"status": "down", "error": error}),
+/// Vigil compacts what its own actors churn, but every other table (and the
+/// planner's statistics) still depend on autovacuum: say so when it is off.
+async fn database_warnings(state: &AppState) -> Vec<String> {
+    let check = crate::store::maintenance::autovacuum_enabled(&state.pg);
+    match tokio::time::timeout(CHECK_TIMEOUT, check).await {
+        Ok(Ok(false)) => vec!["PostgreSQL runs with autovacuum = off: Vigil vacuums the tables it churns itself, but table statistics and every other table go stale; turn autovacuum on".into()],
+        _ => Vec::new(),
     }
 }
 
-async fn check_postgres(state: &AppState) -> Value {
+fn check(result: Result<Duration, String>) -> Check {
+    match result {
+        Ok(latency) => Check {
+            status: "up",
+            latency_ms: Some(latency.as_secs_f64() * 1000.0),
+            error: None,
+        },
+        Err(error) => Check {
+            status: "down",
+            latency_ms: None,
+            error: Some(error),
+        },
+    }
+}
+
+async fn check_postgres(state: &AppState) -> Check {
     let started = Instant::now();
     let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&state.pg);
     check(match tokio::time::timeout(CHECK_TIMEOUT, ping).await {
@@ -78,7 +164,7 @@ async fn check_postgres(state: &AppState) -> Value {
 }
 
 /// Asks every ingest actor: the broker counts as up if one of them can publish.
-async fn check_broker(state: &AppState) -> Value {
+async fn check_broker(state: &AppState) -> Check {
     let started = Instant::now();
     let mut seen = BrokerState::Disconnected;
     for addr in state.ingest.all() {
@@ -98,6 +184,6 @@ async fn check_broker(state: &AppState) -> Value {
     })
 }
 
-async fn check_redis(state: &AppState) -> Value {
+async fn check_redis(state: &AppState) -> Check {
     check(state.redis.ping().await)
 }

@@ -103,7 +103,7 @@ async fn run(
             serde_json::Value::Null,
         )
     })?;
-    let _permit = admit(state, request).await?;
+    let (_permit, source) = admit(state, request).await?;
     let body = read_body(request, payload, &body_limits(state)).await?;
     let settings = &state.settings;
     let limits = PointLimits::new(&settings.ingest, chrono::Utc::now().timestamp_millis());
@@ -130,7 +130,11 @@ async fn run(
     let rejected = std::mem::take(&mut decoded.rejected);
     let accepted = decoded.points.len();
     if accepted > 0 {
-        match send_to_ingest(state, PublishPoints { decoded, content }).await? {
+        match send_to_ingest(state, PublishPoints {
+                decoded,
+                content,
+                source,
+            }).await? {
             Ok(_) => {}
             Err(IngestError::Unavailable(why)) => return Err(unavailable(state, &why)),
             Err(other) => return Err(ApiError::internal(other)),

@@ -72,14 +72,15 @@ pub(super) fn body_limits(state: &AppState) -> BodyLimits {
 pub(super) async fn admit<'a>(
     state: &'a AppState,
     request: &HttpRequest,
-) -> Result<tokio::sync::SemaphorePermit<'a>, ApiError> {
-    super::auth::authorize_ingest(request, state).await?;
-    state.ingest_permits.try_acquire().map_err(|_| {
+) -> Result<(tokio::sync::SemaphorePermit<'a>, Option<String>), ApiError> {
+    let source = super::auth::authorize_ingest(request, state).await?;
+    let permit = state.ingest_permits.try_acquire().map_err(|_| {
         ApiError::unavailable(
             "too many ingest requests in flight; retry later",
             state.settings.amqp.retry_after_secs,
         )
-    })
+    })?;
+    Ok((permit, source))
 }
 
 /// Hands `message` to an ingest actor and waits for its answer under the confirm
@@ -114,9 +115,9 @@ async fn run(
     request: &HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let _permit = admit(state, request).await?;
+    let (_permit, source) = admit(state, request).await?;
     let body = read_body(request, payload, &body_limits(state)).await?;
-    let outcome = send_to_ingest(state, IngestPoints { body }).await?;
+    let outcome = send_to_ingest(state, IngestPoints { body, source }).await?;
     match outcome {
         Ok(report) => {
             count_points(&state.metrics, report.accepted, report.rejected.len());

@@ -18,6 +18,7 @@ pub mod query;
 pub mod remote_write;
 pub mod tokens;
 pub mod ui;
+pub mod trace;
 pub mod users;
 
 use std::sync::Arc;
@@ -115,7 +116,7 @@ pub fn routes() -> Vec<Mounted> {
             "/api/v1/dashboards/{id}/panels/{panelId}",
             dashboards::delete_panel,
         ),
-        // --- alerting (issue 5) ---
+        // --- alerting ---
         at(M::GET, "/api/v1/alerts/rules", alerts::list_rules),
         at(M::POST, "/api/v1/alerts/rules", alerts::create_rule),
         at(M::GET, "/api/v1/alerts/rules/{id}", alerts::get_rule),

@@ -51,27 +51,6 @@ pub struct ErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
-/// `GET /api/v1/metrics`.
-#[derive(Serialize, ToSchema)]
-pub struct MetricList {
-    pub data: Vec<MetricDefinition>,
-}
-
-/// `GET /api/v1/metrics/{name}/tags`: tag key -> values.
-#[derive(Serialize, ToSchema)]
-pub struct TagValues {
-    pub data: BTreeMap<String, Vec<String>>,
-}
-
-/// `GET /health`: `status` healthy, degraded (Redis down) or unhealthy; `checks` per
-/// dependency `{status: up|down, latencyMs?, error?}`.
-#[derive(Serialize, ToSchema)]
-pub struct HealthReport {
-    #[schema(example = "healthy")]
-    pub status: String,
-    pub checks: BTreeMap<String, serde_json::Value>,
-}
-
 /// `{"data": user}`.
 #[derive(Serialize, ToSchema)]
 pub struct UserBody {
@@ -109,8 +88,21 @@ pub struct CreatedTokenBody {
 #[serde(rename_all = "camelCase")]
 pub struct ListMeta {
     pub total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<u32>,
+}
+
+impl ListMeta {
+    /// The meta of an unpaged listing.
+    pub fn total(total: usize) -> ListMeta {
+        ListMeta {
+            total: total as i64,
+            page: None,
+            page_size: None,
+        }
+    }
 }
 
 /// `{"data": [summary], "meta": {"total", "page", "pageSize"}}`.
@@ -183,7 +175,7 @@ pub struct ExportBody {
         super::dashboards::add_panel,
         super::dashboards::update_panel,
         super::dashboards::delete_panel,
-        // --- alerting (issue 5) ---
+        // --- alerting ---
         super::alerts::list_rules,
         super::alerts::create_rule,
         super::alerts::get_rule,
@@ -223,9 +215,15 @@ pub struct ExportBody {
         IngestPoint,
         IngestResponse,
         ErrorBody,
-        MetricList,
-        TagValues,
-        HealthReport,
+        super::catalog::MetricList,
+        super::catalog::MetricListMeta,
+        super::catalog::TagValues,
+        super::catalog::TagValuesMeta,
+        super::health::HealthReport,
+        super::health::Checks,
+        super::health::Check,
+        super::health::Background,
+        super::health::Compaction,
         QueryRequest,
         QueryResult,
         crate::model::MatcherInput,
@@ -284,6 +282,7 @@ pub struct ExportBody {
         TimeRangeSetting,
         Refresh,
         // --- alerting (issue 5) ---
+        // --- alerting ---
         crate::model::alert::RuleRequest,
         crate::model::alert::RuleQuery,
         crate::model::alert::Condition,

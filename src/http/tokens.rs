@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::openapi::{CreatedTokenBody, ListMeta, TokenList};
 use super::AppState;
 use crate::auth::secret;
 use crate::model::Role;
@@ -70,7 +71,10 @@ pub async fn list_tokens(
         Some(principal.user_id)
     };
     let tokens = credentials::list_tokens(&state.pg, owner).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": tokens, "meta": {"total": tokens.len()}})))
+    Ok(HttpResponse::Ok().json(TokenList {
+        meta: ListMeta::total(tokens.len()),
+        data: tokens,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "auth",
@@ -120,7 +124,9 @@ pub async fn create_token(
     )
     .await?;
     tracing::info!(user = %principal.user_id, token = %info.id, kind, "API token created.");
-    Ok(HttpResponse::Created().json(json!({"data": CreatedToken { info, token }})))
+    Ok(HttpResponse::Created().json(CreatedTokenBody {
+        data: CreatedToken { info, token },
+    }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth",

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::openapi::{ListMeta, UserBody, UserList};
 use super::AppState;
 use crate::auth::password;
 use crate::model::{Email, Role};
@@ -42,7 +43,10 @@ pub async fn list_users(
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Role::Admin)?;
     let all = users::list(&state.pg).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": all, "meta": {"total": all.len()}})))
+    Ok(HttpResponse::Ok().json(UserList {
+        meta: ListMeta::total(all.len()),
+        data: all,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users",
@@ -62,7 +66,7 @@ pub async fn create_user(
     let body = body.into_inner();
     let user = add_user(&state.pg, &body.email, body.password, body.role).await?;
     tracing::info!(admin = %principal.user_id, user = %user.id, role = %user.role, "User created.");
-    Ok(HttpResponse::Created().json(json!({"data": user})))
+    Ok(HttpResponse::Created().json(UserBody { data: user }))
 }
 
 /// Validates and creates a user (also used by `vigil user add`).
@@ -126,7 +130,7 @@ pub async fn update_user(
     let outcome = users::set_role(&state.pg, *id, body.role).await?;
     let user = settle(outcome)?;
     state.credentials.forget_user(user.id).await?;
-    Ok(HttpResponse::Ok().json(json!({"data": user})))
+    Ok(HttpResponse::Ok().json(UserBody { data: user }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",

@@ -122,10 +122,18 @@ mod tests {
 
     #[test]
     fn missing_label_reads_as_empty() {
-        assert!(LabelMatcher::new("host", MatchOp::Equal, "").unwrap().matches_empty());
-        assert!(!LabelMatcher::new("host", MatchOp::NotEqual, "").unwrap().matches_empty());
-        assert!(LabelMatcher::new("host", MatchOp::NotRegex, "x+").unwrap().matches_empty());
-        assert!(LabelMatcher::new("host", MatchOp::Regex, ".*").unwrap().matches_empty());
+        assert!(LabelMatcher::new("host", MatchOp::Equal, "")
+            .unwrap()
+            .matches_empty());
+        assert!(!LabelMatcher::new("host", MatchOp::NotEqual, "")
+            .unwrap()
+            .matches_empty());
+        assert!(LabelMatcher::new("host", MatchOp::NotRegex, "x+")
+            .unwrap()
+            .matches_empty());
+        assert!(LabelMatcher::new("host", MatchOp::Regex, ".*")
+            .unwrap()
+            .matches_empty());
     }
 
     #[test]

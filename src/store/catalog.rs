@@ -18,9 +18,26 @@ pub struct MetricDefinition {
     pub description: String,
 }
 
-pub async fn list_metrics(pool: &PgPool) -> Result<Vec<MetricDefinition>, sqlx::Error> {
-    sqlx::query_as("SELECT name, type, unit, description FROM metric_definitions ORDER BY name")
-        .fetch_all(pool)
+/// One page of metric definitions by name: those after `after`, at most `limit`.
+pub async fn list_metrics(
+    pool: &PgPool,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<MetricDefinition>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, type, unit, description FROM metric_definitions
+         WHERE $1::text IS NULL OR name > $1 ORDER BY name LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many metrics are defined (one row per metric name, not per series).
+pub async fn count_metrics(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM metric_definitions")
+        .fetch_one(pool)
         .await
 }
 
@@ -57,17 +74,26 @@ pub async fn metric_exists(pool: &PgPool, name: &str) -> Result<bool, sqlx::Erro
         .await
 }
 
-/// Tag key -> distinct values (at most `max_values` per key, sorted).
+/// Tag key -> distinct values (the first `max_values` per key, sorted). Walks the
+/// keys with an index skip scan and reads at most `max_values` entries per key, so the
+/// cost does not grow with the metric's series.
 pub async fn tag_values(
     pool: &PgPool,
     metric: &str,
-    max_values: i32,
+    max_values: i64,
 ) -> Result<BTreeMap<String, Vec<String>>, sqlx::Error> {
     let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
-        "SELECT l.key, (array_agg(DISTINCT l.value ORDER BY l.value))[1:$2]
-         FROM series s, jsonb_each_text(s.labels) AS l(key, value)
-         WHERE s.metric = $1
-         GROUP BY l.key ORDER BY l.key",
+        "WITH RECURSIVE keys(key) AS (
+             SELECT min(key) FROM series_tag_values WHERE metric = $1
+             UNION ALL
+             SELECT (SELECT min(v.key) FROM series_tag_values v WHERE v.metric = $1 AND v.key > k.key)
+             FROM keys k WHERE k.key IS NOT NULL
+         )
+         SELECT k.key, ARRAY(
+             SELECT v.value FROM series_tag_values v
+             WHERE v.metric = $1 AND v.key = k.key ORDER BY v.value LIMIT $2
+         )
+         FROM keys k WHERE k.key IS NOT NULL ORDER BY k.key",
     )
     .bind(metric)
     .bind(max_values)

@@ -8,7 +8,9 @@
 //! - [`selector`]: series ids by label matchers (`=`, `!=`, `=~`, `!~`).
 //! - [`samples`]: the one raw-sample reader every raw consumer goes through.
 //! - [`aggregate`]: dashboard query SQL, one static statement per aggregation.
+//! - [`cardinality`]: existing series and series per metric, for the caps.
 //! - [`catalog`]: metric names and tag values for query builders.
+//! - [`maintenance`]: what Vigil asks PostgreSQL about its own upkeep.
 //! - [`users`], [`credentials`]: accounts, sessions, API tokens.
 //! - [`dashboards`]: dashboards and panels with versioned writes.
 //! - [`redis`]: the optional cache connection and its keys.
@@ -21,9 +23,11 @@ pub mod alerts;
 pub mod amqp;
 pub mod blocks;
 pub mod blocks_compaction;
+pub mod cardinality;
 pub mod catalog;
 pub mod credentials;
 pub mod dashboards;
+pub mod maintenance;
 pub mod outbox;
 pub mod partitions;
 pub mod points;

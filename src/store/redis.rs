@@ -72,7 +72,7 @@ impl RedisStore {
         format!("{}query:{}", self.inner.prefix, digest)
     }
 
-    // --- alerting (issue 5) ---
+    // --- alerting ---
     /// The mirror of one rule's instance states (JSON), written after every evaluation.
     pub fn alert_state_key(&self, rule_id: &uuid::Uuid) -> String {
         format!("{}alert:state:{}", self.inner.prefix, rule_id)

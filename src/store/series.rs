@@ -1,4 +1,5 @@
-//! Series ids in bulk: one round of statements for all series a batch has not seen.
+//! Series ids in bulk: one round of statements for all series a batch has not seen,
+//! recording the tag values of the series it creates for the catalog.
 
 use std::collections::HashMap;
 
@@ -38,11 +39,21 @@ pub async fn resolve(
     .bind(&names)
     .execute(pool)
     .await?;
+    // The catalog's tag values are recorded for the series this statement creates
+    // only, in key order (concurrent writers lock the same rows in the same order).
     sqlx::query(
-        "INSERT INTO series (metric, labels, series_key)
-         SELECT t.metric, t.labels::jsonb, t.series_key
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS t(series_key, metric, labels)
-         ON CONFLICT (series_key) DO NOTHING",
+        "WITH created AS (
+             INSERT INTO series (metric, labels, series_key)
+             SELECT t.metric, t.labels::jsonb, t.series_key
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS t(series_key, metric, labels)
+             ON CONFLICT (series_key) DO NOTHING
+             RETURNING metric, labels
+         )
+         INSERT INTO series_tag_values (metric, key, value)
+         SELECT DISTINCT c.metric, l.key, l.value
+         FROM created c, jsonb_each_text(c.labels) AS l(key, value)
+         ORDER BY 1, 2, 3
+         ON CONFLICT DO NOTHING",
     )
     .bind(&keys)
     .bind(&metrics)

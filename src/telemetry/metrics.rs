@@ -22,6 +22,8 @@ pub struct Metrics {
     pub ingest_requests_rejected: IntCounterVec,
     pub ingest_request_seconds: Histogram,
     pub ingest_messages_published: IntCounter,
+    /// Points refused because their series would exceed a cardinality cap, by cap.
+    pub ingest_series_limited: IntCounterVec,
     pub writer_batch_points: Histogram,
     pub writer_commit_seconds: Histogram,
     pub writer_points_written: IntCounter,
@@ -47,7 +49,7 @@ pub struct Metrics {
     pub retention_last_run_timestamp: IntGauge,
     pub rollup_buckets: IntCounterVec,
     pub rollup_lag_seconds: IntGaugeVec,
-    // --- alerting (issue 5) ---
+    // --- alerting ---
     pub alerting: AlertMetrics,
     pub compaction: CompactionMetrics,
 }
@@ -100,7 +102,7 @@ impl CompactionMetrics {
     }
 }
 
-/// Alerting metrics (issue 5), registered with the others.
+/// Alerting metrics, registered with the others.
 pub struct AlertMetrics {
     /// Rules evaluated here, by their worst instance state (ok, pending, firing).
     pub rules: IntGaugeVec,
@@ -190,6 +192,11 @@ impl Metrics {
             ingest_request_seconds: Histogram::with_opts(
                 HistogramOpts::new("vigil_ingest_request_duration_seconds", "Ingest request latency, broker confirm included.")
                     .buckets(latency_buckets.clone()),
+            )
+            .unwrap(),
+            ingest_series_limited: IntCounterVec::new(
+                Opts::new("vigil_ingest_series_limited_points_total", "Points refused because they would create a series over a cardinality cap, by cap (per_metric, per_window, per_key_window)."),
+                &["limit"],
             )
             .unwrap(),
             ingest_messages_published: IntCounter::new(
@@ -290,6 +297,7 @@ impl Metrics {
             Box::new(self.ingest_requests_rejected.clone()),
             Box::new(self.ingest_request_seconds.clone()),
             Box::new(self.ingest_messages_published.clone()),
+            Box::new(self.ingest_series_limited.clone()),
             Box::new(self.writer_batch_points.clone()),
             Box::new(self.writer_commit_seconds.clone()),
             Box::new(self.writer_points_written.clone()),

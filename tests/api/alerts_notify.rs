@@ -324,7 +324,8 @@ async fn https_webhooks_are_delivered_only_to_a_verified_certificate() {
 }
 
 /// Email over SMTPS: the relay's certificate (issued by the test CA for localhost) is
-/// verified with `notify.ca_file`, and the message arrives.
+/// verified with `notify.ca_file`, and the message arrives. The notify settings come
+/// through the loading path a user runs (a config file, then validation).
 #[actix_web::test]
 async fn email_over_smtps_is_delivered_to_a_verified_relay() {
     let pki = TestPki::new();
@@ -333,11 +334,22 @@ async fn email_over_smtps_is_delivered_to_a_verified_relay() {
     std::fs::write(&ca_file, &pki.ca_pem).unwrap();
     let smtp_port = free_port();
     let sink = SmtpSink::start_tls(smtp_port, &pki).await;
+    let config_file = dir.path().join("vigil.toml");
+    std::fs::write(
+        &config_file,
+        format!(
+            "[notify]\nsmtp_url = \"smtps://localhost:{smtp_port}\"\nsmtp_from = \"vigil@example.com\"\nca_file = {:?}\n",
+            ca_file.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let loaded = vigil::config::Settings::load(Some(&config_file))
+        .expect("a config with an smtps:// URL loads and validates");
     let app = spawn_app_with(|s| {
         alert_settings(s);
-        s.notify.smtp_url = format!("smtps://localhost:{smtp_port}");
-        s.notify.smtp_from = "vigil@example.com".into();
-        s.notify.ca_file = ca_file.to_string_lossy().into_owned();
+        s.notify.smtp_url = loaded.notify.smtp_url.clone();
+        s.notify.smtp_from = loaded.notify.smtp_from.clone();
+        s.notify.ca_file = loaded.notify.ca_file.clone();
     })
     .await;
     let rule = json!({

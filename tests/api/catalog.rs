@@ -107,3 +107,80 @@ async fn an_unknown_metric_has_no_tags() {
     );
     app.cleanup().await;
 }
+
+/// Metrics come in pages by name (`limit`, `after` = `meta.nextAfter`); tag values are
+/// capped per key at `query.catalog_values_max`, the first ones by sort order.
+#[actix_web::test]
+async fn metrics_are_paged_and_tag_values_capped() {
+    let app = spawn_app_with(|s| {
+        s.query.catalog_page_max = 3;
+        s.query.catalog_values_max = 4;
+    })
+    .await;
+    let t = hour_start_ms(1);
+    let mut points: Vec<Value> = (0..7)
+        .map(|i| point(&format!("page_{i}"), 1.0, &[], t))
+        .collect();
+    let hosts: Vec<String> = (0..10).map(|i| format!("h{i:02}")).collect();
+    for host in &hosts {
+        points.push(point("page_0", 2.0, &[("host", host), ("dc", "one")], t));
+    }
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "catalog points");
+    app.wait_for_points("page_0", 11).await;
+    for i in 1..7 {
+        app.wait_for_points(&format!("page_{i}"), 1).await;
+    }
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..5 {
+        let path = match &after {
+            None => "/api/v1/metrics".to_string(),
+            Some(a) => format!("/api/v1/metrics?after={a}"),
+        };
+        let response = app.get(&path).await;
+        response.assert_status(200, &path);
+        let body = response.json();
+        assert_eq!(body["meta"]["total"], 7, "{body}");
+        let page: Vec<String> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect();
+        assert!(page.len() <= 3, "a page holds at most 3: {body}");
+        seen.extend(page);
+        match body["meta"]["nextAfter"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (0..7).map(|i| format!("page_{i}")).collect();
+    assert_eq!(
+        seen, want,
+        "every metric once, in name order, over the pages"
+    );
+
+    let response = app.get("/api/v1/metrics?limit=2").await;
+    response.assert_status(200, "limit=2");
+    assert_eq!(response.json()["data"].as_array().unwrap().len(), 2);
+    app.get("/api/v1/metrics?limit=4").await.assert_error(
+        400,
+        "VALIDATION_ERROR",
+        "a limit above catalog_page_max",
+    );
+
+    let response = app.get("/api/v1/metrics/page_0/tags").await;
+    response.assert_status(200, "tags of page_0");
+    let body = response.json();
+    assert_eq!(body["data"]["dc"], json!(["one"]), "{body}");
+    assert_eq!(
+        body["data"]["host"],
+        json!(["h00", "h01", "h02", "h03"]),
+        "{body}"
+    );
+    assert_eq!(body["meta"]["valuesPerKey"], 4, "{body}");
+    app.cleanup().await;
+}

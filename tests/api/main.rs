@@ -6,6 +6,7 @@
 //! - `query`: exact aggregates over several series, steps and tag filters.
 //! - `query_batch`: the batch query, incremental `since`, label matchers.
 //! - `catalog`: metric names, tag keys and values.
+//! - `cardinality`: caps on new series, reported per point, counted in `/metrics`.
 //! - `cache`: repeats answered from Redis, never stale beyond the TTL.
 //! - `redelivery`: redelivered or retried batches store no duplicates; poison goes
 //!   to the dead-letter queue.
@@ -18,6 +19,7 @@
 //! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
 //! - `first_start`: the real binary creates the first admin; `vigil user add`.
 //! - `promql`: the Prometheus query API; PromQL answers against a real Prometheus.
+//! - `config_cli`: `vigil config` through the real loading path; secrets redacted.
 //! - `openapi`: the document is valid, complete, and browsable.
 //! - `alerts`, `alerts_notify` (support in `alerts_support`): alert rules, the state
 //!   machine, restarts, several instances, notification delivery and its faults.
@@ -31,8 +33,10 @@ mod helpers;
 
 mod auth;
 mod cache;
+mod cardinality;
 mod catalog;
 mod compaction;
+mod config_cli;
 mod dashboards;
 mod degraded;
 mod first_start;
@@ -47,7 +51,7 @@ mod redelivery;
 mod rollups;
 mod ui;
 
-// --- alerting (issue 5) ---
+// --- alerting ---
 mod alerts;
 mod alerts_notify;
 mod alerts_support;
