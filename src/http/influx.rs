@@ -194,7 +194,7 @@ pub struct InfluxQueryResults {
 /// its first write: Vigil has no databases to create (`db` is a tag), so it succeeds.
 /// Any other statement is a 400: Vigil is queried with PromQL or its own API.
 #[utoipa::path(
-    post, path = "/query", tag = "ingest", security((), ("token" = [])),
+    post, path = "/query", tag = "ingest", operation_id = "influx_query_post", security((), ("token" = [])),
     params(("q" = Option<String>, Query, description = "InfluxQL; also accepted as a form field")),
     request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "q=CREATE DATABASE \"telegraf\""),
     responses(
@@ -221,7 +221,7 @@ pub async fn query_post(
 
 /// Influx 1.x `/query` by GET (as POST).
 #[utoipa::path(
-    get, path = "/query", tag = "ingest", security((), ("token" = [])),
+    get, path = "/query", tag = "ingest", operation_id = "influx_query_get", security((), ("token" = [])),
     params(("q" = String, Query, description = "InfluxQL")),
     responses(
         (status = 200, description = "CREATE DATABASE succeeded (a no-op)", body = InfluxQueryResults),

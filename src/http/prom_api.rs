@@ -791,22 +791,33 @@ pub async fn metadata(
     let form = Form::of(&req, &web::Bytes::new());
     let only = form.get("metric").filter(|m| !m.is_empty());
     let mut data = BTreeMap::new();
-    for m in catalog::list_metrics(&state.pg).await? {
-        if only.is_some_and(|o| o != m.name) {
-            continue;
+    // Paged by name, as the catalogue is, so a large catalogue is never one query.
+    let page = i64::from(state.settings.query.catalog_page_max);
+    let mut after: Option<String> = None;
+    loop {
+        let rows = catalog::list_metrics(&state.pg, after.as_deref(), page).await?;
+        let full = rows.len() as i64 == page;
+        after = rows.last().map(|m| m.name.clone());
+        for m in rows {
+            if only.is_some_and(|o| o != m.name) {
+                continue;
+            }
+            data.insert(
+                m.name,
+                vec![MetadataEntry {
+                    kind: if m.kind.is_empty() {
+                        "unknown".into()
+                    } else {
+                        m.kind
+                    },
+                    help: m.description,
+                    unit: m.unit,
+                }],
+            );
         }
-        data.insert(
-            m.name,
-            vec![MetadataEntry {
-                kind: if m.kind.is_empty() {
-                    "unknown".into()
-                } else {
-                    m.kind
-                },
-                help: m.description,
-                unit: m.unit,
-            }],
-        );
+        if !full {
+            break;
+        }
     }
     if let Some(n) = limit_of(&form)? {
         data = data.into_iter().take(n).collect();

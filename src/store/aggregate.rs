@@ -432,14 +432,6 @@ pub async fn aggregate(
 ) -> Result<Buckets, sqlx::Error> {
     let step_secs = step.millis() as f64 / 1000.0;
     let groups = groups_of(selection);
-    let mut tx = pool.begin().await?;
-    // A runaway query is cancelled by the server itself, freeing its connection. And
-    // always plan for the actual series ids and range: after five runs PostgreSQL would
-    // otherwise switch to a generic plan, measured 15 s -> 274 s for a wide query.
-    sqlx::query("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)")
-        .bind(format!("{}ms", timeout.as_millis()))
-        .execute(&mut *tx)
-        .await?;
     let mut out = Buckets::new();
     let group_of: HashMap<i64, i32> = selection.ids.iter().copied().zip(groups).collect();
     let step_ms = step.millis().max(1);
@@ -467,17 +459,33 @@ pub async fn aggregate(
         }
     } else {
         let mut partials: BTreeMap<(i32, i64), Partial> = BTreeMap::new();
+        // Raw segments first, each on a connection of its own: holding the rollup
+        // transaction's connection while waiting for another one would let a burst of
+        // queries (a dashboard's batch) take every connection and wait on each other.
+        let mut rollup_segments = Vec::new();
         for (tier, range) in segments {
-            let Some(statement) = partials_statement(*tier, selection.groups.is_some()) else {
-                let samples = read_raw_timeout(pool, &selection.ids, *range, timeout).await?;
-                for (key, partial) in raw_partials(&samples, &group_of, step_ms) {
-                    partials
-                        .entry(key)
-                        .and_modify(|p| p.merge(partial))
-                        .or_insert(partial);
+            match partials_statement(*tier, selection.groups.is_some()) {
+                Some(statement) => rollup_segments.push((statement, *range)),
+                None => {
+                    let samples = read_raw_timeout(pool, &selection.ids, *range, timeout).await?;
+                    for (key, partial) in raw_partials(&samples, &group_of, step_ms) {
+                        partials
+                            .entry(key)
+                            .and_modify(|p| p.merge(partial))
+                            .or_insert(partial);
+                    }
                 }
-                continue;
-            };
+            }
+        }
+        let mut tx = pool.begin().await?;
+        // A runaway query is cancelled by the server itself, freeing its connection. And
+        // always plan for the actual series ids and range: after five runs PostgreSQL
+        // would otherwise switch to a generic plan, measured 15 s -> 274 s for a wide query.
+        sqlx::query("SELECT set_config('statement_timeout', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true)")
+            .bind(format!("{}ms", timeout.as_millis()))
+            .execute(&mut *tx)
+            .await?;
+        for (statement, range) in rollup_segments {
             let rows: Vec<(i32, i64, f64, f64, f64, i64)> = sqlx::query_as(statement)
                 .bind(step_secs)
                 .bind(&selection.ids)
@@ -499,9 +507,9 @@ pub async fn aggregate(
                     .or_insert(partial);
             }
         }
+        tx.commit().await?;
         out.extend(partials.into_iter().map(|(k, p)| (k, p.value(aggregation))));
     }
-    tx.commit().await?;
     Ok(out)
 }
 
