@@ -17,6 +17,7 @@ use crate::store::catalog::{self, MetricDefinition};
 
 /// Paging of `GET /api/v1/metrics`, by name.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MetricPage {
     /// Metrics per page, 1 to `query.catalog_page_max` (also the default).
