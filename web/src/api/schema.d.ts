@@ -690,14 +690,14 @@ export interface paths {
             cookie?: never;
         };
         /** Influx 1.x `/query` by GET (as POST). */
-        get: operations["query_get"];
+        get: operations["influx_query_get"];
         put?: never;
         /**
          * Influx 1.x `/query`, for the `CREATE DATABASE` Telegraf's v1 output sends before
          *     its first write: Vigil has no databases to create (`db` is a tag), so it succeeds.
          *     Any other statement is a 400: Vigil is queried with PromQL or its own API.
          */
-        post: operations["query_post_post"];
+        post: operations["influx_query_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -750,6 +750,14 @@ export interface components {
         };
         /** @enum {string} */
         AlertState: "ok" | "pending" | "firing";
+        Background: {
+            /** Format: int64 */
+            lagSeconds1h: number;
+            /** Format: int64 */
+            lagSeconds1m: number;
+            /** Format: int64 */
+            retentionLastRun: number;
+        };
         /** @description The answer to one query of a batch: its data and meta, or its error. */
         BatchAnswer: {
             data: components["schemas"]["QueryData"];
@@ -827,6 +835,29 @@ export interface components {
         Calculation: "last" | "avg" | "min" | "max" | "sum";
         /** @enum {string} */
         Channel: "email" | "webhook";
+        /** @description One dependency: `up` with its latency, or `down` with why. */
+        Check: {
+            error?: string | null;
+            /** Format: double */
+            latencyMs?: number | null;
+            /** @example up */
+            status: string;
+        };
+        Checks: {
+            postgres: components["schemas"]["Check"];
+            rabbitmq: components["schemas"]["Check"];
+            redis: components["schemas"]["Check"];
+        };
+        /**
+         * @description Progress of the background work, from the gauges its actors keep.
+         *     Raw ranges waiting for compaction, and how late the oldest is.
+         */
+        Compaction: {
+            /** Format: int64 */
+            lagSeconds: number;
+            /** Format: int64 */
+            pending: number;
+        };
         /**
          * @description Comparison of the evaluated value with the threshold.
          * @enum {string}
@@ -1004,16 +1035,15 @@ export interface components {
             /** @description The group's values of the `groupBy` keys (a missing tag is absent). */
             tags: components["schemas"]["BTreeMap"];
         };
-        /**
-         * @description `GET /health`: `status` healthy, degraded (Redis down) or unhealthy; `checks` per
-         *     dependency `{status: up|down, latencyMs?, error?}`.
-         */
+        /** @description `GET /health`: `status` healthy, degraded (Redis down) or unhealthy. */
         HealthReport: {
-            checks: {
-                [key: string]: unknown;
-            };
+            checks: components["schemas"]["Checks"];
+            compaction: components["schemas"]["Compaction"];
+            rollups: components["schemas"]["Background"];
             /** @example healthy */
             status: string;
+            /** @description Conditions that do not fail the check but need an operator's attention. */
+            warnings: string[];
         };
         HistoryMeta: {
             /**
@@ -1148,9 +1178,19 @@ export interface components {
             type: string;
             unit: string;
         };
-        /** @description `GET /api/v1/metrics`. */
+        /** @description `{"data": [metric], "meta": {"total", "nextAfter"?}}`. */
         MetricList: {
             data: components["schemas"]["MetricDefinition"][];
+            meta: components["schemas"]["MetricListMeta"];
+        };
+        MetricListMeta: {
+            /** @description Pass as `after` for the next page; absent on the last page. */
+            nextAfter?: string | null;
+            /**
+             * Format: int64
+             * @description Metrics defined in all.
+             */
+            total: number;
         };
         /**
          * @description What an evaluation that finds no data means.
@@ -1545,11 +1585,19 @@ export interface components {
         SilenceResponse: {
             data: components["schemas"]["Silence"];
         };
-        /** @description `GET /api/v1/metrics/{name}/tags`: tag key -> values. */
+        /** @description `{"data": {key: [values]}, "meta": {"valuesPerKey"}}`. */
         TagValues: {
             data: {
                 [key: string]: string[];
             };
+            meta: components["schemas"]["TagValuesMeta"];
+        };
+        TagValuesMeta: {
+            /**
+             * Format: int32
+             * @description The most values listed per key (the first ones by sort order).
+             */
+            valuesPerKey: number;
         };
         Threshold: {
             color: string;
@@ -2796,20 +2844,37 @@ export interface operations {
     };
     list_metrics: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description List the metrics whose name sorts after this one (`meta.nextAfter` of the
+                 *     previous page).
+                 */
+                after?: string;
+                /** @description Metrics per page, 1 to `query.catalog_page_max` (also the default). */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Metric names with type, unit and description */
+            /** @description A page of metric names with type, unit and description */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MetricList"];
+                };
+            };
+            /** @description limit out of range */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2905,13 +2970,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Tag keys and their values */
+            /** @description Tag keys and their values (at most query.catalog_values_max per key) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TagValues"];
+                };
+            };
+            /** @description Invalid metric name */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Unknown metric */
@@ -3939,7 +4013,7 @@ export interface operations {
             };
         };
     };
-    query_get: {
+    influx_query_get: {
         parameters: {
             query: {
                 /** @description InfluxQL */
@@ -3971,7 +4045,7 @@ export interface operations {
             };
         };
     };
-    query_post_post: {
+    influx_query_post: {
         parameters: {
             query?: {
                 /** @description InfluxQL; also accepted as a form field */
