@@ -299,10 +299,17 @@ async fn compaction_changes_no_answer_and_late_points_are_merged() {
     }
 
     // Late points into a compacted hour and into a merged day: stored, visible at once.
+    let late_window_start = if windows[1].1 > windows[1].0 {
+        windows[1].0
+    } else {
+        windows[0].0
+    };
     let late: Vec<(String, i64, f64)> = vec![
         ("h0".into(), today - HOUR + 1234, 4242.0),
         ("h1".into(), today - 30 * MINUTE, -1.5),
-        ("h7".into(), windows[1].0 + 5 * MINUTE + 17, 0.25),
+        // In the first hour of a UTC day no hour of today is closed yet, and the
+        // recent window is empty: the late point then goes to yesterday's window.
+        ("h7".into(), late_window_start + 5 * MINUTE + 17, 0.25),
     ];
     send(&app, &late).await;
     let total = points.len() + late.len();
