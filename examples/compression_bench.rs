@@ -113,7 +113,9 @@ async fn main() -> anyhow::Result<()> {
     admin
         .execute("DROP DATABASE IF EXISTS vigil_compression_bench")
         .await?;
-    admin.execute("CREATE DATABASE vigil_compression_bench").await?;
+    admin
+        .execute("CREATE DATABASE vigil_compression_bench")
+        .await?;
     let url = format!("{server}/vigil_compression_bench");
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
@@ -142,8 +144,11 @@ async fn main() -> anyhow::Result<()> {
         let mut copy = tx
             .copy_in_raw("COPY points (series_id, time, value) FROM STDIN (FORMAT binary)")
             .await?;
-        copy.send(vigil::store::points::encode_copy_binary(rows.iter(), rows.len()))
-            .await?;
+        copy.send(vigil::store::points::encode_copy_binary(
+            rows.iter(),
+            rows.len(),
+        ))
+        .await?;
         copy.finish().await?;
         tx.commit().await?;
     }
@@ -151,7 +156,10 @@ async fn main() -> anyhow::Result<()> {
         "\n## compaction end to end\nCOPY of {total} raw rows: {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    sqlx::query("VACUUM ANALYZE points").execute(&pool).await.ok();
+    sqlx::query("VACUUM ANALYZE points")
+        .execute(&pool)
+        .await
+        .ok();
     let raw_bytes: i64 = sqlx::query_scalar(
         "SELECT sum(pg_total_relation_size(relid))::bigint FROM pg_partition_tree('points') WHERE isleaf",
     )
@@ -186,8 +194,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let merge_s = started.elapsed().as_secs_f64();
     for (start, end) in c::compacted_with_raw(&pool, std::time::Duration::ZERO).await? {
-        vigil::store::partitions::drop_raw_range(&pool, start, end, std::time::Duration::from_secs(5))
-            .await?;
+        vigil::store::partitions::drop_raw_range(
+            &pool,
+            start,
+            end,
+            std::time::Duration::from_secs(5),
+        )
+        .await?;
         c::mark_raw_dropped(&pool, start).await?;
     }
     // The merged-away hour blocks are dead rows until vacuum; VACUUM FULL gives the

@@ -559,7 +559,10 @@ impl Settings {
             "query.max_selector_series",
             self.query.max_selector_series as u64,
         );
-        positive("query.max_batch_queries", self.query.max_batch_queries as u64);
+        positive(
+            "query.max_batch_queries",
+            self.query.max_batch_queries as u64,
+        );
         positive("query.catalog_page_max", self.query.catalog_page_max as u64);
         positive(
             "query.catalog_values_max",
@@ -610,7 +613,10 @@ impl Settings {
             ("ingest.retry_min", self.ingest.retry_min),
             ("ingest.retry_max", self.ingest.retry_max),
             ("ingest.new_series_window", self.ingest.new_series_window),
-            ("ingest.series_count_refresh", self.ingest.series_count_refresh),
+            (
+                "ingest.series_count_refresh",
+                self.ingest.series_count_refresh,
+            ),
             ("query.cache_ttl_live", self.query.cache_ttl_live),
             (
                 "query.cache_ttl_historical",

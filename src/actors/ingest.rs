@@ -271,7 +271,11 @@ impl Handler<IngestPoints> for IngestActor {
 
     fn handle(&mut self, msg: IngestPoints, _: &mut Self::Context) -> Self::Result {
         let limits = PointLimits::new(&self.settings.ingest, chrono::Utc::now().timestamp_millis());
-        match decode_points(&msg.body, &limits, self.settings.ingest.max_points_per_request) {
+        match decode_points(
+            &msg.body,
+            &limits,
+            self.settings.ingest.max_points_per_request,
+        ) {
             Ok(decoded) => self.publish(decoded, msg.body, msg.source),
             Err(error) => Box::pin(async move { Err(IngestError::from(error)) }),
         }

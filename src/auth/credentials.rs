@@ -242,7 +242,9 @@ pub fn token_from_authorization(value: &str) -> Result<String, AuthorizationErro
         .decode(rest)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| AuthorizationError("the Basic credentials are not valid base64 of user:password".into()))?;
+        .ok_or_else(|| {
+            AuthorizationError("the Basic credentials are not valid base64 of user:password".into())
+        })?;
     let (user, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
     let token = if password.is_empty() { user } else { password };
     if token.is_empty() {

@@ -17,8 +17,8 @@ pub mod prometheus;
 pub mod query;
 pub mod remote_write;
 pub mod tokens;
-pub mod ui;
 pub mod trace;
+pub mod ui;
 pub mod users;
 
 use std::sync::Arc;
@@ -150,8 +150,16 @@ pub fn routes() -> Vec<Mounted> {
         // --- Prometheus query API ---
         at(M::GET, "/prometheus/api/v1/query", prom_api::query),
         at(M::POST, "/prometheus/api/v1/query", prom_api::query_post),
-        at(M::GET, "/prometheus/api/v1/query_range", prom_api::query_range),
-        at(M::POST, "/prometheus/api/v1/query_range", prom_api::query_range_post),
+        at(
+            M::GET,
+            "/prometheus/api/v1/query_range",
+            prom_api::query_range,
+        ),
+        at(
+            M::POST,
+            "/prometheus/api/v1/query_range",
+            prom_api::query_range_post,
+        ),
         at(M::GET, "/prometheus/api/v1/series", prom_api::series),
         at(M::POST, "/prometheus/api/v1/series", prom_api::series_post),
         at(M::GET, "/prometheus/api/v1/labels", prom_api::labels),

@@ -9,9 +9,9 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::CredentialKind;
 use crate::model::dashboard::{
-    Calculation, CreateDashboard, Dashboard, DashboardExport, DashboardSummary, FieldProblem,
-    DashboardSettings, LayoutItem, Panel, PanelInput, PanelOptions, PanelQuery, PanelType,
-    Position, Refresh, Threshold, TimeRangeSetting, UpdateDashboard, Variable,
+    Calculation, CreateDashboard, Dashboard, DashboardExport, DashboardSettings, DashboardSummary,
+    FieldProblem, LayoutItem, Panel, PanelInput, PanelOptions, PanelQuery, PanelType, Position,
+    Refresh, Threshold, TimeRangeSetting, UpdateDashboard, Variable,
 };
 use crate::model::{
     DataPoint, GroupSeries, QueryData, QueryMeta, QueryRequest, QueryResult, Role, User,
@@ -281,7 +281,7 @@ pub struct ExportBody {
         DashboardSettings,
         TimeRangeSetting,
         Refresh,
-        // --- alerting (issue 5) ---
+        // --- alerting ---
         // --- alerting ---
         crate::model::alert::RuleRequest,
         crate::model::alert::RuleQuery,

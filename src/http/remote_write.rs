@@ -111,11 +111,16 @@ async fn run(
     let rejected = std::mem::take(&mut decoded.rejected);
     let accepted = decoded.points.len();
     if accepted > 0 {
-        match send_to_ingest(state, PublishPoints {
+        match send_to_ingest(
+            state,
+            PublishPoints {
                 decoded,
                 content,
                 source,
-            }).await? {
+            },
+        )
+        .await?
+        {
             Ok(_) => {}
             Err(IngestError::Unavailable(why)) => return Err(unavailable(state, &why)),
             Err(other) => return Err(ApiError::internal(other)),

@@ -11,8 +11,8 @@ pub mod user;
 
 pub use point::{Labels, MetricName, Point, PointError, PointLimits};
 pub use query::{
-    Aggregation, BatchQuery, BatchQueryRequest, DataPoint, GroupSeries, QueryData, QueryError, QueryMeta, QueryRequest,
-    MatcherInput, QueryResult, QuerySpec, Step, TimeRange,
+    Aggregation, BatchQuery, BatchQueryRequest, DataPoint, GroupSeries, MatcherInput, QueryData,
+    QueryError, QueryMeta, QueryRequest, QueryResult, QuerySpec, Step, TimeRange,
 };
 pub use series::SeriesKey;
 pub use user::{Email, Role, User};

@@ -79,10 +79,12 @@ pub fn eval_range(
                     out.entry(s.labels).or_default().push((t, s.value));
                 }
             }
-            other => return Err(EvalError::Unsupported(format!(
+            other => {
+                return Err(EvalError::Unsupported(format!(
                 "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
                 other.kind()
-            ))),
+            )))
+            }
         }
         t += params.step_ms;
     }

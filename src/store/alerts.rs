@@ -385,11 +385,12 @@ pub async fn slice_partials(
         return hot_slice_partials(pg, metrics, start_ms, end_ms, width_ms, limits).await;
     };
     let split = match width_ms {
-        Some(w) if w > 0 => (start_ms + (closed_until - start_ms + w - 1).div_euclid(w) * w).min(end_ms),
+        Some(w) if w > 0 => {
+            (start_ms + (closed_until - start_ms + w - 1).div_euclid(w) * w).min(end_ms)
+        }
         _ => end_ms,
     };
-    let mut out =
-        closed_slice_partials(pg, metrics, start_ms, split, width_ms, limits).await?;
+    let mut out = closed_slice_partials(pg, metrics, start_ms, split, width_ms, limits).await?;
     if split < end_ms {
         out.extend(hot_slice_partials(pg, metrics, split, end_ms, width_ms, limits).await?);
     }
@@ -413,8 +414,7 @@ async fn closed_slice_partials(
             .await?;
     let ids: Vec<i64> = series.iter().map(|s| s.0).collect();
     let range = crate::model::TimeRange { start_ms, end_ms };
-    let samples =
-        crate::store::samples::read_raw_timeout(pg, &ids, range, limits.timeout).await?;
+    let samples = crate::store::samples::read_raw_timeout(pg, &ids, range, limits.timeout).await?;
     let by_id: std::collections::HashMap<i64, (String, Labels)> = series
         .into_iter()
         .map(|(id, metric, Json(labels))| (id, (metric, labels)))
@@ -434,9 +434,12 @@ async fn closed_slice_partials(
                 sum: 0.0,
                 count: 0,
             };
-            while i < s.len() && start_ms + (s.times_ms[i] - start_ms).div_euclid(width_ms) * width_ms == slice {
+            while i < s.len()
+                && start_ms + (s.times_ms[i] - start_ms).div_euclid(width_ms) * width_ms == slice
+            {
                 let v = s.values[i];
-                (w.min, w.max, w.sum, w.count) = (w.min.min(v), w.max.max(v), w.sum + v, w.count + 1);
+                (w.min, w.max, w.sum, w.count) =
+                    (w.min.min(v), w.max.max(v), w.sum + v, w.count + 1);
                 i += 1;
             }
             out.push(SlicePartial {

@@ -33,8 +33,7 @@ const SERIES_PAGE: &str = "SELECT id, metric, labels FROM series
     ORDER BY id LIMIT $4";
 
 const LABEL_NAMES: &str = "SELECT DISTINCT jsonb_object_keys(labels) FROM series";
-const LABEL_VALUES: &str =
-    "SELECT DISTINCT labels->>$1 FROM series WHERE labels ? $1 ORDER BY 1";
+const LABEL_VALUES: &str = "SELECT DISTINCT labels->>$1 FROM series WHERE labels ? $1 ORDER BY 1";
 const SERIES_METRICS: &str = "SELECT DISTINCT metric FROM series ORDER BY 1";
 
 /// Every label name any series carries (the metric name not included), sorted.
@@ -46,7 +45,10 @@ pub async fn label_names(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
 
 /// Every value of one label across all series, sorted.
 pub async fn label_values(pool: &PgPool, name: &str) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(LABEL_VALUES).bind(name).fetch_all(pool).await
+    sqlx::query_scalar(LABEL_VALUES)
+        .bind(name)
+        .fetch_all(pool)
+        .await
 }
 
 /// Every metric name that has a series, sorted.

@@ -71,19 +71,56 @@ pub struct CompactionMetrics {
 impl CompactionMetrics {
     fn new() -> CompactionMetrics {
         CompactionMetrics {
-            storage_bytes: IntGaugeVec::new(Opts::new("vigil_storage_bytes", "Bytes on disk by storage tier (heap, TOAST and indexes)."), &["tier"]).unwrap(),
-            points: IntCounter::new("vigil_compaction_points_total", "Raw points compacted into blocks.").unwrap(),
-            ranges: IntCounter::new("vigil_compaction_ranges_total", "Raw ranges compacted.").unwrap(),
-            merged_points: IntCounter::new("vigil_compaction_merged_points_total", "Points rewritten by late-point and day merges.").unwrap(),
-            seconds: Histogram::with_opts(
-                HistogramOpts::new("vigil_compaction_duration_seconds", "Time to compact one raw range.")
-                    .buckets(vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0]),
+            storage_bytes: IntGaugeVec::new(
+                Opts::new(
+                    "vigil_storage_bytes",
+                    "Bytes on disk by storage tier (heap, TOAST and indexes).",
+                ),
+                &["tier"],
             )
             .unwrap(),
-            pending_ranges: IntGauge::new("vigil_compaction_pending_ranges", "Raw ranges due for compaction and not compacted yet.").unwrap(),
-            lag_seconds: IntGauge::new("vigil_compaction_lag_seconds", "Age of the oldest range waiting past its due time.").unwrap(),
-            decode_errors: IntCounter::new("vigil_compaction_decode_errors_total", "Compressed blocks that could not be decoded.").unwrap(),
-            failures: IntCounter::new("vigil_compaction_failures_total", "Compaction steps that failed (retried next round).").unwrap(),
+            points: IntCounter::new(
+                "vigil_compaction_points_total",
+                "Raw points compacted into blocks.",
+            )
+            .unwrap(),
+            ranges: IntCounter::new("vigil_compaction_ranges_total", "Raw ranges compacted.")
+                .unwrap(),
+            merged_points: IntCounter::new(
+                "vigil_compaction_merged_points_total",
+                "Points rewritten by late-point and day merges.",
+            )
+            .unwrap(),
+            seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "vigil_compaction_duration_seconds",
+                    "Time to compact one raw range.",
+                )
+                .buckets(vec![
+                    0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0,
+                ]),
+            )
+            .unwrap(),
+            pending_ranges: IntGauge::new(
+                "vigil_compaction_pending_ranges",
+                "Raw ranges due for compaction and not compacted yet.",
+            )
+            .unwrap(),
+            lag_seconds: IntGauge::new(
+                "vigil_compaction_lag_seconds",
+                "Age of the oldest range waiting past its due time.",
+            )
+            .unwrap(),
+            decode_errors: IntCounter::new(
+                "vigil_compaction_decode_errors_total",
+                "Compressed blocks that could not be decoded.",
+            )
+            .unwrap(),
+            failures: IntCounter::new(
+                "vigil_compaction_failures_total",
+                "Compaction steps that failed (retried next round).",
+            )
+            .unwrap(),
         }
     }
 
