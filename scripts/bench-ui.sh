@@ -2,7 +2,7 @@
 # The web UI benchmark: the release binary with a fresh database, a 12-panel dashboard
 # over 24 h (3 series each, 1-minute points), driven by Playwright in Debian's chromium.
 # Prints `figure: name value` lines (results and method: docs/benchmarks-ui.md).
-#   scripts/bench-ui.sh       BENCH_RUNS=10 BENCH_REFRESHES=30 BENCH_HEAP_REFRESHES=120
+#   scripts/bench-ui.sh       BENCH_RUNS=10 BENCH_REFRESHES=30 BENCH_HEAP_REFRESHES=330 BENCH_WIDE_SERIES=1000
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vigil-target}"

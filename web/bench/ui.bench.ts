@@ -1,6 +1,7 @@
 // Figures for docs/benchmarks-ui.md: a dashboard of 12 panels over 24 h, 3 series each
-// (1-minute points), against the real binary. Prints one `figure: name value` line each.
-import { test, expect, type Page, type CDPSession } from '@playwright/test';
+// (1-minute points), and one of a single panel averaging 1,000 series over 24 h, against
+// the real binary. Prints one `figure: name value` line each.
+import { test, expect, type Browser, type Page, type CDPSession } from '@playwright/test';
 import { Api } from '../e2e/server';
 import { login } from '../e2e/fixtures';
 
@@ -8,7 +9,11 @@ const PANELS = 12;
 const HOSTS = ['a', 'b', 'c'];
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 30);
-const HEAP_REFRESHES = Number(process.env.BENCH_HEAP_REFRESHES ?? 120);
+// The heap is compared after 10 refreshes and after REFRESHES + HEAP_REFRESHES (360).
+const HEAP_REFRESHES = Number(process.env.BENCH_HEAP_REFRESHES ?? 330);
+const WIDE_SERIES = Number(process.env.BENCH_WIDE_SERIES ?? 1000);
+const WIDE_METRIC = 'bench.wide';
+const MINUTE = 60_000;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,10 +39,99 @@ async function seed(api: Api): Promise<string> {
   return (await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: 'Bench', panels })).data.id;
 }
 
+/** 1,000 series (`host` h0…h999) over 24 h at 1-minute points, waited for until stored. */
+async function seedWide(api: Api): Promise<string> {
+  const now = Math.floor(Date.now() / MINUTE) * MINUTE;
+  const chunk = 50_000 / 1440 | 0; // hosts per request within the per-request point cap
+  for (let h0 = 0; h0 < WIDE_SERIES; h0 += chunk) {
+    const points = [];
+    for (let h = h0; h < Math.min(WIDE_SERIES, h0 + chunk); h++)
+      for (let m = 0; m < 1440; m++) points.push({ name: WIDE_METRIC, value: (h % 100) + Math.cos(m / 45), timestamp: now - m * MINUTE, tags: { host: `h${h}` } });
+    await api.call('POST', '/api/v1/metrics', points);
+  }
+  const total = WIDE_SERIES * 1440;
+  const deadline = Date.now() + 10 * MINUTE;
+  for (;;) {
+    const r = await api.call<{ data: { value: number }[] }>('POST', '/api/v1/query', { query: WIDE_METRIC, aggregation: 'count', start: now - 1441 * MINUTE, end: now + MINUTE, step: '1d' });
+    const count = r.data.reduce((a, p) => a + p.value, 0);
+    if (count >= total) break;
+    if (Date.now() > deadline) throw new Error(`wide seed not stored after 10 min (${count} of ${total})`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const panels = [{ title: 'Average of 1000 hosts', type: 'line', query: { query: WIDE_METRIC, aggregation: 'avg' }, options: {}, position: { x: 0, y: 0, w: 24, h: 10 } }];
+  return (await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: 'Bench wide', panels })).data.id;
+}
+
 const allPainted = (page: Page, n: number) =>
   page.waitForFunction((count) => document.querySelectorAll('section[data-state="painted"]').length === count, n, { timeout: 30_000 });
 
 const drawsOf = (page: Page) => page.evaluate(() => [...document.querySelectorAll('section[data-draws]')].map((s) => Number(s.getAttribute('data-draws'))));
+
+const contextOptions = (url: string) => ({ baseURL: url, timezoneId: 'UTC', viewport: { width: 1600, height: 1000 } });
+
+/** Navigation to every panel painted, cold browser cache (a new context per run), warm server. */
+async function navigations(browser: Browser, url: string, target: string, panels: number, prefix: string) {
+  const navs: number[] = [];
+  for (let run = 0; run < RUNS + 1; run++) {
+    const context = await browser.newContext(contextOptions(url));
+    const page = await context.newPage();
+    await login(page, 'admin@e2e.test', 'e2e-admin-password');
+    await page.goto('about:blank');
+    await page.goto(target);
+    await allPainted(page, panels);
+    const t = await page.evaluate(() => performance.now());
+    if (run > 0) navs.push(t); // the first run warms the server's caches
+    await context.close();
+  }
+  figure(`${prefix}navigation_to_painted_median_ms`, pct(navs, 50));
+  figure(`${prefix}navigation_to_painted_p95_ms`, pct(navs, 95));
+}
+
+/** An open dashboard whose query requests and bytes are counted through CDP. */
+async function openCounted(browser: Browser, url: string, target: string, panels: number) {
+  const context = await browser.newContext(contextOptions(url));
+  const page = await context.newPage();
+  await login(page, 'admin@e2e.test', 'e2e-admin-password');
+  const cdp: CDPSession = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const queryRequests = new Set<string>();
+  const counted = { bytes: 0, requests: 0 };
+  cdp.on('Network.requestWillBeSent', (e) => {
+    if (/\/api\/v1\/query/.test(e.request.url)) {
+      queryRequests.add(e.requestId);
+      counted.requests++;
+    }
+  });
+  cdp.on('Network.loadingFinished', (e) => {
+    if (queryRequests.has(e.requestId)) counted.bytes += e.encodedDataLength;
+  });
+  await page.goto(target);
+  await allPainted(page, panels);
+  const cycles: number[] = [];
+  const perRefreshRequests: number[] = [];
+  const perRefreshBytes: number[] = [];
+  // Click to every panel redrawn, server included.
+  const refreshOnce = async () => {
+    const before = await drawsOf(page);
+    const r0 = counted.requests;
+    const b0 = counted.bytes;
+    const t0 = Date.now();
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await page.waitForFunction((prior) => [...document.querySelectorAll('section[data-draws]')].every((s, i) => Number(s.getAttribute('data-draws')) > prior[i]!), before, { timeout: 30_000 });
+    cycles.push(Date.now() - t0);
+    await page.waitForTimeout(50);
+    perRefreshRequests.push(counted.requests - r0);
+    perRefreshBytes.push(counted.bytes - b0);
+  };
+  const report = (prefix: string) => {
+    figure(`${prefix}refresh_cycle_median_ms`, pct(cycles, 50));
+    figure(`${prefix}refresh_cycle_p95_ms`, pct(cycles, 95));
+    figure(`${prefix}query_requests_per_refresh_max`, Math.max(...perRefreshRequests));
+    figure(`${prefix}query_bytes_per_refresh_median_kb`, pct(perRefreshBytes, 50) / 1024);
+    figure(`${prefix}query_bytes_per_refresh_max_kb`, Math.max(...perRefreshBytes) / 1024);
+  };
+  return { context, page, cdp, refreshOnce, report };
+}
 
 test('ui figures', async ({ browser }) => {
   const url = process.env.VIGIL_E2E_URL!;
@@ -45,45 +139,9 @@ test('ui figures', async ({ browser }) => {
   const id = await seed(api);
   const target = `${url}/d/${id}?from=now-24h&to=now&refresh=off`;
 
-  // Navigation to all 12 painted, cold browser cache (a new context per run), warm server.
-  const navs: number[] = [];
-  for (let run = 0; run < RUNS + 1; run++) {
-    const context = await browser.newContext({ baseURL: url, timezoneId: 'UTC', viewport: { width: 1600, height: 1000 } });
-    const page = await context.newPage();
-    await login(page, 'admin@e2e.test', 'e2e-admin-password');
-    await page.goto('about:blank');
-    await page.goto(target);
-    await allPainted(page, PANELS);
-    const t = await page.evaluate(() => performance.now());
-    if (run > 0) navs.push(t); // the first run warms the server's caches
-    await context.close();
-  }
-  figure('navigation_to_painted_median_ms', pct(navs, 50));
-  figure('navigation_to_painted_p95_ms', pct(navs, 95));
+  await navigations(browser, url, target, PANELS, '');
 
-  const context = await browser.newContext({ baseURL: url, timezoneId: 'UTC', viewport: { width: 1600, height: 1000 } });
-  const page = await context.newPage();
-  await login(page, 'admin@e2e.test', 'e2e-admin-password');
-  const cdp: CDPSession = await context.newCDPSession(page);
-  await cdp.send('Network.enable');
-  const queryRequests = new Map<string, number>();
-  let bytes = 0;
-  let requests = 0;
-  cdp.on('Network.requestWillBeSent', (e) => {
-    if (/\/api\/v1\/query/.test(e.request.url)) {
-      queryRequests.set(e.requestId, 0);
-      requests++;
-    }
-  });
-  cdp.on('Network.loadingFinished', (e) => {
-    if (queryRequests.has(e.requestId)) bytes += e.encodedDataLength;
-  });
-  const scripts: number[] = [];
-  cdp.on('Network.responseReceived', (e) => {
-    if (e.type === 'Script') scripts.push(1);
-  });
-  await page.goto(target);
-  await allPainted(page, PANELS);
+  const { page, cdp, refreshOnce, report, context } = await openCounted(browser, url, target, PANELS);
   await page.evaluate(() => {
     const w = window as unknown as { flicker: { removedCanvas: number; notPainted: number } };
     w.flicker = { removedCanvas: 0, notPainted: 0 };
@@ -94,28 +152,19 @@ test('ui figures', async ({ browser }) => {
       }
     }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
   });
-
-  // Refresh cycles: click to every panel redrawn, server included.
-  const cycles: number[] = [];
-  const perRefreshRequests: number[] = [];
-  const perRefreshBytes: number[] = [];
-  const refreshOnce = async () => {
-    const before = await drawsOf(page);
-    const r0 = requests;
-    const b0 = bytes;
-    const t0 = Date.now();
-    await page.getByRole('button', { name: 'Refresh now' }).click();
-    await page.waitForFunction((prior) => [...document.querySelectorAll('section[data-draws]')].every((s, i) => Number(s.getAttribute('data-draws')) > prior[i]!), before, { timeout: 30_000 });
-    cycles.push(Date.now() - t0);
-    await page.waitForTimeout(50);
-    perRefreshRequests.push(requests - r0);
-    perRefreshBytes.push(bytes - b0);
+  const heap = async () => {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const m = await cdp.send('Performance.getMetrics');
+    return m.metrics.find((x) => x.name === 'JSHeapUsedSize')!.value;
   };
-  for (let k = 0; k < REFRESHES; k++) await refreshOnce();
-  figure('refresh_cycle_median_ms', pct(cycles, 50));
-  figure('refresh_cycle_p95_ms', pct(cycles, 95));
-  figure('query_requests_per_refresh_max', Math.max(...perRefreshRequests));
-  figure('query_bytes_per_refresh_median_kb', pct(perRefreshBytes, 50) / 1024);
+  await cdp.send('HeapProfiler.enable');
+  await cdp.send('Performance.enable');
+  let early = 0;
+  for (let k = 0; k < REFRESHES; k++) {
+    await refreshOnce();
+    if (k === 9) early = await heap();
+  }
+  report('');
   const flicker = await page.evaluate(() => (window as unknown as { flicker: { removedCanvas: number; notPainted: number } }).flicker);
   figure('canvases_removed_over_refreshes', flicker.removedCanvas);
   figure('panels_leaving_painted_over_refreshes', flicker.notPainted);
@@ -139,19 +188,21 @@ test('ui figures', async ({ browser }) => {
   }
   figure('theme_toggle_to_frame_p95_ms', pct(actions, 95));
 
-  // Heap: after 10 refreshes and after HEAP_REFRESHES.
-  await cdp.send('HeapProfiler.enable');
-  const heap = async () => {
-    await cdp.send('HeapProfiler.collectGarbage');
-    const m = await cdp.send('Performance.getMetrics');
-    return m.metrics.find((x) => x.name === 'JSHeapUsedSize')!.value;
-  };
-  await cdp.send('Performance.enable');
-  const early = await heap();
+  // Heap: after 10 refreshes (above) and after HEAP_REFRESHES more.
   for (let k = 0; k < HEAP_REFRESHES; k++) await refreshOnce();
   const late = await heap();
   figure('heap_after_10_refreshes_mb', early / 1048576);
-  figure(`heap_after_${HEAP_REFRESHES + REFRESHES + 10}_refreshes_mb`, late / 1048576);
+  figure(`heap_after_${HEAP_REFRESHES + REFRESHES}_refreshes_mb`, late / 1048576);
   figure('heap_growth_percent', ((late - early) / early) * 100);
+  await context.close();
   expect(flicker.removedCanvas).toBe(0);
+
+  // One panel averaging 1,000 series.
+  const wideId = await seedWide(api);
+  const wideTarget = `${url}/d/${wideId}?from=now-24h&to=now&refresh=off`;
+  await navigations(browser, url, wideTarget, 1, 'wide_');
+  const wide = await openCounted(browser, url, wideTarget, 1);
+  for (let k = 0; k < REFRESHES; k++) await wide.refreshOnce();
+  wide.report('wide_');
+  await wide.context.close();
 });

@@ -33,6 +33,8 @@ export interface BatchResult {
   outcomes: Map<string, QueryOutcome>;
   /** What was sent, for panel inspect. */
   request: unknown;
+  /** What was sent for one query: the shared range with that query's fields. */
+  sentFor: (id: string) => unknown;
   batched: boolean;
 }
 
@@ -52,10 +54,12 @@ async function runSingles(queries: QuerySpec[], start: number, end: number, sign
   const distinct = new Map<string, Promise<QueryOutcome>>();
   const outcomes = new Map<string, QueryOutcome>();
   const requests: unknown[] = [];
+  const sent = new Map<string, unknown>();
   await Promise.all(
     queries.map(async (q) => {
       const body = singleBody(q, start, end);
       const key = JSON.stringify(body);
+      sent.set(q.id, body);
       if (!distinct.has(key)) {
         requests.push(body);
         distinct.set(
@@ -78,11 +82,11 @@ async function runSingles(queries: QuerySpec[], start: number, end: number, sign
       outcomes.set(q.id, { ...outcome, id: q.id } as QueryOutcome);
     }),
   );
-  return { outcomes, request: requests, batched: false };
+  return { outcomes, request: requests, sentFor: (id) => sent.get(id), batched: false };
 }
 
 export async function runQueries(queries: QuerySpec[], start: number, end: number, signal?: AbortSignal): Promise<BatchResult> {
-  if (queries.length === 0) return { outcomes: new Map(), request: null, batched: batchAvailable === true };
+  if (queries.length === 0) return { outcomes: new Map(), request: null, sentFor: () => undefined, batched: batchAvailable === true };
   if (batchAvailable === false) return runSingles(queries.map(({ since: _s, ...q }) => q), start, end, signal);
   const request = {
     start,
@@ -108,7 +112,11 @@ export async function runQueries(queries: QuerySpec[], start: number, end: numbe
     if (item.error) outcomes.set(item.id, { id: item.id, error: new ApiError(200, item.error.code, item.error.error, item.error.details) });
     else outcomes.set(item.id, { id: item.id, data: item.data, meta: item.meta ?? {} });
   }
-  return { outcomes, request, batched: true };
+  const sentFor = (id: string) => {
+    const q = request.queries.find((x) => x.id === id);
+    return q && { ...q, start, end };
+  };
+  return { outcomes, request, sentFor, batched: true };
 }
 
 /** Whether the last call could use the batch endpoint (and so `since` tails). */

@@ -9,6 +9,7 @@ import { Dialog } from '../components/Dialog';
 import { InspectDialog } from '../components/Inspect';
 import { PanelView } from '../components/Panel';
 import { RefreshPicker, TimeRangePicker } from '../components/TimeControls';
+import { VariableEditorDialog } from '../components/VariableEditor';
 import { describeChange, diffLayout } from '../lib/layout';
 import { REFRESH_MS } from '../lib/refresh';
 import { isRelative, shiftRange, zoomOut, zoneLabel } from '../lib/timerange';
@@ -67,6 +68,7 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
   const saver = useLayoutSaver(dashboard);
   const [inspecting, setInspecting] = useState<Panel | null>(null);
   const [deleting, setDeleting] = useState<Panel | null>(null);
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const { width, containerRef, mounted } = useContainerWidth();
   const editable = canEditDashboard(me.data, dashboard);
 
@@ -153,6 +155,9 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
             <Link to="/d/$id/panel/$panelId" params={{ id: dashboard.id, panelId: 'new' }} search={search} className="button-link">
               <button type="button">Add panel</button>
             </Link>
+            <button type="button" onClick={() => setSettingsOpen(true)}>
+              Settings
+            </button>
             <button
               type="button"
               className="primary"
@@ -223,7 +228,8 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
         )}
       </div>
       {dashboard.panels.length === 0 && <p className="muted">This dashboard has no panels yet{editable ? ': Edit, then Add panel.' : '.'}</p>}
-      {inspecting && <InspectDialog title={inspecting.title} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
+      {settingsOpen && <VariableEditorDialog dashboard={dashboard} onClose={() => setSettingsOpen(false)} />}
+      {inspecting && <InspectDialog title={inspecting.title} metric={inspecting.query.query} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
       {deleting && (
         <Dialog
           title={`Delete ${deleting.title}?`}

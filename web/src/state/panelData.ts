@@ -50,12 +50,12 @@ export function usePanelData(scope: string, requests: PanelRequest[], range: Abs
         const outcome = result.outcomes.get(spec.id);
         const sig = JSON.stringify(requests.find((p) => p.id === spec.id)!.spec);
         if (!outcome) {
-          out.set(spec.id, { series: [], request: result.request });
+          out.set(spec.id, { series: [], request: result.sentFor(spec.id) });
           continue;
         }
         if (outcome.error) {
           held.current.delete(spec.id);
-          out.set(spec.id, { series: [], error: outcome.error, request: result.request, response: outcome.error.details });
+          out.set(spec.id, { series: [], error: outcome.error, request: result.sentFor(spec.id), response: outcome.error.details });
           continue;
         }
         const answer = toSeries((outcome.data ?? []) as Answer);
@@ -63,7 +63,7 @@ export function usePanelData(scope: string, requests: PanelRequest[], range: Abs
         const series =
           spec.since !== undefined && prior ? mergeIncremental(prior.series, answer, spec.since, r.start) : answer;
         held.current.set(spec.id, { signature: sig, series });
-        out.set(spec.id, { series, meta: outcome.meta, request: result.request, response: outcome.data });
+        out.set(spec.id, { series, meta: outcome.meta, request: result.sentFor(spec.id), response: outcome.data });
       }
       return out;
     },

@@ -1,0 +1,75 @@
+import { test, expect } from './fixtures';
+import { Api } from './server';
+
+test('admin: create a user and change the role; the role holds on the server', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.getByLabel('New user email').fill('new.editor@e2e.test');
+  await page.getByLabel('New user password').fill('a-long-password');
+  await page.getByLabel('New user role').selectOption('viewer');
+  await page.getByRole('button', { name: 'Create user' }).click();
+  const role = page.getByLabel('Role of new.editor@e2e.test');
+  await expect(role).toHaveValue('viewer');
+  await role.selectOption('editor');
+  await expect.poll(async () => (await api.call<{ data: { email: string; role: string }[] }>('GET', '/api/v1/users')).data.find((u) => u.email === 'new.editor@e2e.test')?.role).toBe('editor');
+  await page.reload();
+  await expect(page.getByLabel('Role of new.editor@e2e.test')).toHaveValue('editor');
+  // The new user can log in with the password set in the form.
+  const asNew = await Api.login(process.env.VIGIL_E2E_URL!, { email: 'new.editor@e2e.test', password: 'a-long-password' });
+  expect((await asNew.call<{ data: { role: string } }>('GET', '/api/v1/auth/me')).data.role).toBe('editor');
+});
+
+test('admin: a token’s secret is shown once and works as a bearer token', async ({ loggedIn: page }) => {
+  await page.goto('/admin/tokens');
+  await page.getByLabel('Token name').fill('ci-reader');
+  await page.getByLabel('Token kind').selectOption('personal');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const secret = (await page.getByTestId('secret').textContent())!;
+  expect(secret.length).toBeGreaterThan(20);
+  const row = page.getByRole('table', { name: 'Tokens' }).getByRole('row').filter({ hasText: 'ci-reader' });
+  await expect(row).toBeVisible();
+  // The listing shows only a prefix, never the secret.
+  await expect(page.getByRole('table', { name: 'Tokens' })).not.toContainText(secret);
+  const r = await fetch(`${process.env.VIGIL_E2E_URL}/api/v1/auth/me`, { headers: { Authorization: `Bearer ${secret}` } });
+  expect(r.status).toBe(200);
+  // Shown once: after leaving and coming back it is gone.
+  await page.reload();
+  await expect(row).toBeVisible();
+  await expect(page.getByTestId('secret')).toHaveCount(0);
+  await expect(page.locator('body')).not.toContainText(secret);
+});
+
+test('admin: the health page lists every dependency the server reports', async ({ loggedIn: page }) => {
+  const report = (await (await fetch(`${process.env.VIGIL_E2E_URL}/health`)).json()) as { status: string; checks: Record<string, unknown> };
+  await page.goto('/admin/health');
+  const table = page.getByRole('table', { name: 'Dependencies' });
+  const names = Object.keys(report.checks);
+  expect(names.length).toBeGreaterThanOrEqual(3);
+  await expect(table.locator('tr > td:first-child')).toHaveText(names);
+  for (const dependency of ['database', 'rabbitmq', 'redis']) expect(names.some((n) => n.includes(dependency))).toBe(true);
+  await expect(page.getByText(`Overall: ${report.status}`)).toBeVisible();
+});
+
+test('silences: create, list, expire', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  await api.call('POST', '/api/v1/alerts/rules', {
+    name: 'Silence me', query: { query: 'e2e.cpu', aggregation: 'avg' }, condition: 'gt', threshold: 1000, duration: '1m',
+    severity: 'info', enabled: true, notification: { type: 'webhook', target: 'http://127.0.0.1:9/hook' },
+  });
+  await page.goto('/alerts/silences');
+  await page.getByLabel('Rule', { exact: true }).selectOption({ label: 'Silence me' });
+  await page.getByLabel('Hours').fill('3');
+  await page.getByLabel('Comment').fill('maintenance window');
+  const before = Date.now();
+  await page.getByRole('button', { name: 'Create silence' }).click();
+  const row = page.getByRole('table', { name: 'Silences' }).getByRole('row').filter({ hasText: 'maintenance window' });
+  await expect(row).toContainText('Silence me');
+  const listed = (await api.call<{ data: { comment: string; endsAt: string }[] }>('GET', '/api/v1/alerts/silences')).data.filter((s) => s.comment === 'maintenance window');
+  expect(listed).toHaveLength(1);
+  const ends = Date.parse(listed[0]!.endsAt) - before;
+  expect(ends).toBeGreaterThan(3 * 3_600_000 - 60_000);
+  expect(ends).toBeLessThan(3 * 3_600_000 + 60_000);
+  await row.getByRole('button', { name: 'Expire' }).click();
+  await expect(row).toHaveCount(0);
+  expect((await api.call<{ data: { comment: string }[] }>('GET', '/api/v1/alerts/silences')).data.filter((s) => s.comment === 'maintenance window')).toHaveLength(0);
+});

@@ -1,0 +1,60 @@
+import { test, expect } from './fixtures';
+import { DashboardView, PanelEditor } from './pages';
+import { Api } from './server';
+import { CPU, expected } from './seed';
+
+test('a variable defined in the settings drives a panel’s tag filter', async ({ loggedIn: page, expectHttpError }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const { data } = await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: 'Variable editor', panels: [] });
+  await page.goto(`/d/${data.id}?from=now-6h&to=now`);
+  const view = new DashboardView(page);
+  await view.edit();
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Dashboard settings' });
+  await dialog.getByRole('button', { name: 'Add variable' }).click();
+  const row = dialog.getByRole('group', { name: 'Variable 1' });
+
+  // The form's own check: a name the server would refuse.
+  await row.getByLabel('Name').fill('1host');
+  await row.getByLabel('Metric').fill(CPU);
+  await row.getByLabel('Tag key').selectOption('host');
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(row.locator('.field-error')).toContainText('must match');
+
+  // The server's check, shown next to the field it names.
+  expectHttpError(400, /\/api\/v1\/dashboards\/[^/]+$/);
+  await row.getByLabel('Name').fill('host');
+  await row.getByLabel('Label', { exact: true }).fill('x'.repeat(201));
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(row.getByText('must be 1 to 200 characters')).toBeVisible();
+
+  await row.getByLabel('Label', { exact: true }).fill('Host');
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(dialog).toBeHidden();
+  const stored = await api.call<{ data: { variables: unknown[] } }>('GET', `/api/v1/dashboards/${data.id}`);
+  expect(stored.data.variables).toEqual([expect.objectContaining({ name: 'host', label: 'Host', metric: CPU, tagKey: 'host', multi: false, includeAll: true })]);
+
+  // A panel filtered by `$host`.
+  await view.edit();
+  await page.getByRole('button', { name: 'Add panel' }).click();
+  const editor = new PanelEditor(page);
+  await editor.fill({ title: 'Host max', type: 'stat', metric: CPU, step: '1m', calculation: 'max', aggregation: 'max', tag: ['host', '$host'] });
+  await editor.save();
+  await view.waitPainted('Host max');
+
+  const picker = page.getByLabel('Host', { exact: true });
+  const both = Math.max(expected('web-1').max, expected('web-2').max);
+  await expect(view.panel('Host max').getByTestId('value')).toHaveText(String(both));
+  await picker.selectOption('web-1');
+  await expect(page).toHaveURL(/var-host=web-1/);
+  await expect(view.panel('Host max').getByTestId('value')).toHaveText(String(expected('web-1').max));
+  await picker.selectOption('web-2');
+  await expect(view.panel('Host max').getByTestId('value')).toHaveText(String(expected('web-2').max));
+
+  // Removing the variable in the settings removes its picker.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await dialog.getByRole('button', { name: 'Remove variable 1' }).click();
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByLabel('Host', { exact: true })).toHaveCount(0);
+});

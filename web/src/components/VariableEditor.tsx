@@ -1,0 +1,156 @@
+// The dashboard settings dialog of edit mode: the template variables (name, the tag
+// their values come from, multi-select, "All"), saved with the dashboard by one PUT.
+// Errors, the form's own or the server's, are shown next to the field they name.
+import { useId, useState } from 'react';
+import { api, ApiError, ok } from '../api/client';
+import { keys, useInvalidate, useMetricNames, useMetricTags, type Dashboard } from '../api/hooks';
+import { toStored, variableProblems, MAX_VARIABLES } from '../lib/variableRules';
+import { extras, type Variable } from '../state/dashboardView';
+import { Dialog } from './Dialog';
+import { fieldError } from './QueryEditor';
+
+interface RowProps {
+  index: number;
+  value: Variable;
+  errors: Record<string, string>;
+  metricsList: string;
+  onChange: (v: Variable) => void;
+  onRemove: () => void;
+}
+
+function Problem({ text }: { text: string | undefined }) {
+  return text ? <span className="field-error">{text}</span> : null;
+}
+
+function VariableRow({ index, value, errors, metricsList, onChange, onRemove }: RowProps) {
+  const tags = useMetricTags(value.metric);
+  const tagKeys = Object.keys(tags.data ?? {}).sort();
+  if (value.tagKey && !tagKeys.includes(value.tagKey)) tagKeys.unshift(value.tagKey);
+  const at = `variables[${index}]`;
+  const err = (name: string) => fieldError(errors, `${at}.${name}`);
+  const set = (patch: Partial<Variable>) => onChange({ ...value, ...patch });
+  return (
+    <fieldset className="variable-row" aria-label={`Variable ${index + 1}`}>
+      <label>
+        Name
+        <input aria-label="Name" value={value.name} onChange={(e) => set({ name: e.target.value })} aria-invalid={err('name') ? true : undefined} />
+        <Problem text={err('name')} />
+      </label>
+      <label>
+        Label
+        <input aria-label="Label" value={value.label ?? ''} onChange={(e) => set({ label: e.target.value })} aria-invalid={err('label') ? true : undefined} />
+        <Problem text={err('label')} />
+      </label>
+      <label>
+        Metric
+        <input aria-label="Metric" list={metricsList} value={value.metric} onChange={(e) => set({ metric: e.target.value, tagKey: '' })} aria-invalid={err('metric') ? true : undefined} />
+        <Problem text={err('metric')} />
+      </label>
+      <label>
+        Tag key
+        <select aria-label="Tag key" value={value.tagKey} onChange={(e) => set({ tagKey: e.target.value })} aria-invalid={err('tagKey') ? true : undefined}>
+          <option value="">(choose)</option>
+          {tagKeys.map((k) => (
+            <option key={k} value={k}>
+              {k}
+            </option>
+          ))}
+        </select>
+        <Problem text={err('tagKey')} />
+      </label>
+      <label className="check">
+        <input type="checkbox" aria-label="Multi-select" checked={!!value.multi} onChange={(e) => set({ multi: e.target.checked })} />
+        Multi-select
+      </label>
+      <label className="check">
+        <input type="checkbox" aria-label="Include All" checked={!!value.includeAll} onChange={(e) => set({ includeAll: e.target.checked })} />
+        Include All
+      </label>
+      <Problem text={err('default')} />
+      <button type="button" aria-label={`Remove variable ${index + 1}`} onClick={onRemove}>
+        Remove
+      </button>
+    </fieldset>
+  );
+}
+
+export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashboard; onClose: () => void }) {
+  const [variables, setVariables] = useState<Variable[]>(() => extras(dashboard).variables.map((v) => ({ ...v })));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const metrics = useMetricNames();
+  const listId = useId();
+  const invalidate = useInvalidate();
+
+  const save = async () => {
+    const stored = variables.map(toStored);
+    const local = variableProblems(stored);
+    setErrors(local);
+    setFailure(null);
+    if (Object.keys(local).length > 0) return;
+    setSaving(true);
+    try {
+      await ok(api.PUT('/api/v1/dashboards/{id}', { params: { path: { id: dashboard.id } }, body: { version: dashboard.version, variables: stored } }));
+      await invalidate(keys.dashboard(dashboard.id));
+      onClose();
+    } catch (e) {
+      if (e instanceof ApiError) {
+        const fields = e.fieldErrors();
+        setErrors(fields);
+        setFailure(e.status === 409 ? 'Someone else changed this dashboard meanwhile: close, reload and try again.' : e.message);
+      } else setFailure((e as Error).message);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <Dialog
+      title="Dashboard settings"
+      onClose={onClose}
+      actions={
+        <>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="button" className="primary" disabled={saving} onClick={() => void save()}>
+            Save settings
+          </button>
+        </>
+      }
+    >
+      <h3>Variables</h3>
+      <p className="muted">A panel's tag filter uses a variable as <code>$name</code>.</p>
+      <datalist id={listId}>
+        {(metrics.data ?? []).map((m) => (
+          <option key={m.name} value={m.name} />
+        ))}
+      </datalist>
+      {variables.length === 0 && <p className="muted">No variables yet.</p>}
+      {variables.map((v, i) => (
+        <VariableRow
+          key={i}
+          index={i}
+          value={v}
+          errors={errors}
+          metricsList={listId}
+          onChange={(next) => setVariables((vs) => vs.map((x, k) => (k === i ? next : x)))}
+          onRemove={() => {
+            setVariables((vs) => vs.filter((_, k) => k !== i));
+            setErrors({});
+          }}
+        />
+      ))}
+      <Problem text={fieldError(errors, 'variables')} />
+      <button type="button" disabled={variables.length >= MAX_VARIABLES} onClick={() => setVariables((vs) => [...vs, { name: '', metric: '', tagKey: '', multi: false, includeAll: true }])}>
+        Add variable
+      </button>
+      {failure && (
+        <p className="panel-error" role="alert">
+          {failure}
+        </p>
+      )}
+    </Dialog>
+  );
+}
