@@ -10,4 +10,4 @@ bash scripts/services.sh
 bash scripts/web-build.sh
 cargo build --release --bin vigil
 cd web
-npx playwright test --config playwright.bench.config.ts 2>&1 | grep -E '^figure:|passed|failed|Error' 
+npx playwright test --config playwright.bench.config.ts 2>&1 | grep -E '^(figure|waterfall):|passed|failed|Error' 

@@ -29,6 +29,8 @@ test('a variable defined in the settings drives a panel’s tag filter', async (
   await expect(row.getByText('must be 1 to 200 characters')).toBeVisible();
 
   await row.getByLabel('Label', { exact: true }).fill('Host');
+  await expect(row.locator('.field-error')).toHaveCount(0); // an edited field's error goes
+  await page.screenshot({ path: `${import.meta.dirname}/../../docs/screenshots/dashboard-variables.png` });
   await dialog.getByRole('button', { name: 'Save settings' }).click();
   await expect(dialog).toBeHidden();
   const stored = await api.call<{ data: { variables: unknown[] } }>('GET', `/api/v1/dashboards/${data.id}`);

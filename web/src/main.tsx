@@ -4,6 +4,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
 import { Toaster } from 'sonner';
 import { ApiError, setUnauthorizedHandler } from './api/client';
+import { dashboardQuery, meQuery } from './api/hooks';
 import { router } from './router';
 import { useTheme } from './state/theme';
 import './styles.css';
@@ -25,6 +26,15 @@ setUnauthorizedHandler(() => {
   queryClient.setQueryData(['me'], undefined);
   void router.navigate({ to: '/login', search: { redirect: here } });
 });
+
+// Opening a dashboard: the session and then the dashboard are asked for while the app
+// renders, not after (the dashboard only once the session is known, so a logged-out
+// visit asks for nothing it cannot have).
+const opening = /^\/d\/([^/]+)\/?$/.exec(window.location.pathname);
+void queryClient
+  .fetchQuery(meQuery())
+  .then(() => opening && queryClient.prefetchQuery(dashboardQuery(decodeURIComponent(opening[1]!))))
+  .catch(() => undefined);
 
 function ThemedToaster() {
   const theme = useTheme((s) => s.theme);

@@ -1,5 +1,5 @@
 // TanStack Query hooks for the resources the pages read and write.
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ok, type Schemas } from './client';
 
 export type Me = Schemas['Me'];
@@ -18,13 +18,16 @@ export const keys = {
   rule: (id: string) => ['rule', id] as const,
 };
 
-export function useMe() {
-  return useQuery({
+export const meQuery = () =>
+  queryOptions({
     queryKey: keys.me,
     queryFn: async () => (await ok(api.GET('/api/v1/auth/me'))).data,
     retry: false,
     staleTime: 60_000,
   });
+
+export function useMe() {
+  return useQuery(meQuery());
 }
 
 export function useDashboards() {
@@ -34,11 +37,14 @@ export function useDashboards() {
   });
 }
 
-export function useDashboard(id: string) {
-  return useQuery({
+export const dashboardQuery = (id: string) =>
+  queryOptions({
     queryKey: keys.dashboard(id),
     queryFn: async () => (await ok(api.GET('/api/v1/dashboards/{id}', { params: { path: { id } } }))).data,
   });
+
+export function useDashboard(id: string) {
+  return useQuery(dashboardQuery(id));
 }
 
 export function useMetricNames() {

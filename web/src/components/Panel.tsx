@@ -150,7 +150,9 @@ export function PanelView(props: Props) {
           </div>
         ) : (
           <ErrorBoundary onError={() => setCrashed(true)}>
-            {data && !hasPoints ? <div className="empty">No data in this range</div> : <PanelBody {...props} onDrawn={onDrawn} />}
+            {/* No chart before the first answer: it would be built for no series and rebuilt
+                for the real ones, and building it delays the request itself. */}
+            {!data ? null : !hasPoints ? <div className="empty">No data in this range</div> : <PanelBody {...props} onDrawn={onDrawn} />}
           </ErrorBoundary>
         )}
         {!data && loading && <div className="loading-overlay">Loading…</div>}

@@ -38,8 +38,16 @@ function aligned(series: Series[]): uPlot.AlignedData {
   return [times.map((t) => t / 1000), ...columns] as uPlot.AlignedData;
 }
 
+// Read once per theme: getComputedStyle in every chart's creation would force a style
+// recalculation per panel while the dashboard first draws.
+const themeColors = new Map<string, string>();
 function themeColor(name: string, fallback: string): string {
-  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const key = `${document.documentElement.dataset.theme ?? ''}|${name}`;
+  let v = themeColors.get(key);
+  if (v === undefined) {
+    v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    themeColors.set(key, v);
+  }
   return v || fallback;
 }
 
@@ -141,28 +149,36 @@ export function UPlotChart(props: Props) {
   useEffect(() => {
     const el = host.current;
     if (!el) return;
-    const p = latest.current;
-    const opts = buildOptions(
-      {
-        ...p,
-        onZoom: (s, e) => latest.current.onZoom?.(s, e),
-        onDrawn: () => latest.current.onDrawn?.(),
-        get range() {
-          return latest.current.range;
+    let u: uPlot | null = null;
+    // The chart is created in the first size report, which comes after layout for every
+    // panel at once: reading each host's size here would force a layout per panel.
+    const resize = new ResizeObserver((entries) => {
+      const box = entries[entries.length - 1]!.contentRect;
+      const size = { width: Math.max(100, Math.round(box.width)), height: Math.max(60, Math.round(box.height)) };
+      if (u) {
+        u.setSize(size);
+        return;
+      }
+      const p = latest.current;
+      const opts = buildOptions(
+        {
+          ...p,
+          onZoom: (s, e) => latest.current.onZoom?.(s, e),
+          onDrawn: () => latest.current.onDrawn?.(),
+          get range() {
+            return latest.current.range;
+          },
         },
-      },
-      Math.max(100, el.clientWidth),
-      Math.max(60, el.clientHeight),
-    );
-    const u = new uPlot(opts, aligned(p.series), el);
-    plot.current = u;
-    const resize = new ResizeObserver(() => {
-      u.setSize({ width: Math.max(100, el.clientWidth), height: Math.max(60, el.clientHeight) });
+        size.width,
+        size.height,
+      );
+      u = new uPlot(opts, aligned(p.series), el);
+      plot.current = u;
     });
     resize.observe(el);
     return () => {
       resize.disconnect();
-      u.destroy();
+      u?.destroy();
       plot.current = null;
     };
   }, [shape]);

@@ -14,7 +14,7 @@ interface RowProps {
   value: Variable;
   errors: Record<string, string>;
   metricsList: string;
-  onChange: (v: Variable) => void;
+  onChange: (v: Variable, changed: string[]) => void;
   onRemove: () => void;
 }
 
@@ -28,7 +28,7 @@ function VariableRow({ index, value, errors, metricsList, onChange, onRemove }: 
   if (value.tagKey && !tagKeys.includes(value.tagKey)) tagKeys.unshift(value.tagKey);
   const at = `variables[${index}]`;
   const err = (name: string) => fieldError(errors, `${at}.${name}`);
-  const set = (patch: Partial<Variable>) => onChange({ ...value, ...patch });
+  const set = (patch: Partial<Variable>) => onChange({ ...value, ...patch }, Object.keys(patch).map((k) => `${at}.${k}`));
   return (
     <fieldset className="variable-row" aria-label={`Variable ${index + 1}`}>
       <label>
@@ -135,7 +135,11 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
           value={v}
           errors={errors}
           metricsList={listId}
-          onChange={(next) => setVariables((vs) => vs.map((x, k) => (k === i ? next : x)))}
+          onChange={(next, changed) => {
+            setVariables((vs) => vs.map((x, k) => (k === i ? next : x)));
+            // An edited field's error no longer applies to what it holds.
+            setErrors((es) => Object.fromEntries(Object.entries(es).filter(([k]) => !changed.includes(k))));
+          }}
           onRemove={() => {
             setVariables((vs) => vs.filter((_, k) => k !== i));
             setErrors({});
