@@ -98,7 +98,9 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
       if (e instanceof ApiError) {
         const fields = e.fieldErrors();
         setErrors(fields);
-        setFailure(e.status === 409 ? 'Someone else changed this dashboard meanwhile: close, reload and try again.' : e.message);
+        // Field errors are shown at their fields; only the rest needs words here.
+        if (e.status === 409) setFailure('Someone else changed this dashboard meanwhile: close, reload and try again.');
+        else if (Object.keys(fields).length === 0) setFailure(e.message);
       } else setFailure((e as Error).message);
     } finally {
       setSaving(false);
