@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The web UI benchmark: the release binary with a fresh database, a 12-panel dashboard
-# over 24 h (3 series each, 1-minute points), driven by Playwright in Debian's chromium.
+# over 24 h (3 series each, 1-minute points) and a one-panel dashboard averaging 1,000
+# series (BENCH_WIDE_SERIES=0 leaves it out), driven by Playwright in Debian's chromium.
 # Prints `figure: name value` lines (results and method: docs/benchmarks-ui.md).
 #   scripts/bench-ui.sh       BENCH_RUNS=10 BENCH_REFRESHES=30 BENCH_HEAP_REFRESHES=330 BENCH_WIDE_SERIES=1000
 set -euo pipefail
