@@ -320,8 +320,11 @@ test('export then import gives the same dashboard', async ({ loggedIn: page }) =
   const exported = JSON.parse(readFileSync(file, 'utf8'));
   await api.call('DELETE', `/api/v1/dashboards/${id}`);
   await page.reload();
+  await expect(page.getByRole('link', { name: 'Round trip', exact: true })).toHaveCount(0);
+  const importResponse = page.waitForResponse((r) => r.url().endsWith('/api/v1/dashboards/import'));
   await page.getByTestId('import-file').setInputFiles(file);
-  await expect(page.getByRole('link', { name: 'Round trip', exact: true })).toBeVisible();
+  expect((await importResponse).status()).toBe(201);
+  await expect(page.getByRole('link', { name: 'Round trip', exact: true })).toBeVisible({ timeout: 15_000 });
   const list = await api.call<{ data: { id: string; name: string }[] }>('GET', '/api/v1/dashboards');
   const imported = list.data.find((d) => d.name === 'Round trip')!;
   const again = await api.call<{ data: unknown }>('GET', `/api/v1/dashboards/${imported.id}/export`);
