@@ -39,11 +39,11 @@ cleanup() {
 trap cleanup EXIT
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
 
-# Waits (up to 3 min) until the whole machine uses under 0.25 cores for 3 s, so
+# Waits (up to 1 min) until the whole machine uses under 0.25 cores for 3 s, so
 # background work (Prometheus' block compaction, Vigil's compactor) stays out of the
 # measured queries.
 wait_idle() {
-  for _ in $(seq 60); do
+  for _ in $(seq 20); do
     read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ < /proc/stat; sleep 3
     read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
     busy=$(( (u2+n2+s2+q2+sq2+st2) - (u1+n1+s1+q1+sq1+st1) ))
@@ -64,10 +64,10 @@ END=$(( NOW / 3600 * 3600 - 3600 ))
 START=$(( END - 86400 ))
 echo "bench-promql: data [$(date -u -d @$START +%FT%TZ), $(date -u -d @$END +%FT%TZ)), $RUNS runs per query" >&2
 
-# Vigil first: the server migrates the fresh database, then the bench COPYs into it.
-RUST_LOG=${RUST_LOG:-warn} "$TARGET/vigil" serve > "$WORK/vigil.log" 2>&1 &
-PIDS+=($!)
-wait_http "127.0.0.1:$PORT/health" vigil || { cat "$WORK/vigil.log"; exit 1; }
+# Vigil first: the fresh database migrated, the day COPYed into its raw partitions,
+# and only later the server started (a compactor already running would compact the
+# empty hours, and drop their partitions, before the COPY reached them).
+"$TARGET/vigil" migrate > "$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; exit 1; }
 T0=$(date +%s.%N)
 "$TARGET/vigil-bench" promql-data --database-url "$VIGIL__DATABASE__URL" --out "$WORK/data" \
   --start-ms $(( (START + 5) * 1000 ))
@@ -99,6 +99,11 @@ curl -sf --data-binary @"$WORK/data/vm.jsonl" "127.0.0.1:$VM_PORT/api/v1/import"
 curl -sf "127.0.0.1:$VM_PORT/internal/force_flush"
 echo "bench-promql: VictoriaMetrics imported in $(echo "$(date +%s.%N) - $T0" | bc) s" >&2
 rm -f "$WORK/data/vm.jsonl"
+
+# The server starts once the peers are loaded (its compactor then has the machine).
+RUST_LOG=${RUST_LOG:-warn} "$TARGET/vigil" serve > "$WORK/vigil.log" 2>&1 &
+PIDS+=($!)
+wait_http "127.0.0.1:$PORT/health" vigil || { cat "$WORK/vigil.log"; exit 1; }
 
 # A reader token for Vigil's query APIs (hash stored as the server stores it).
 TOKEN="vgl_p_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -38,10 +38,20 @@ class Conn:
         headers = dict(self.headers)
         if content_type:
             headers["Content-Type"] = content_type
-        t0 = time.perf_counter()
-        self.c.request(method, self.prefix + path, body=body, headers=headers)
-        r = self.c.getresponse()
-        data = r.read()
+        for attempt in (1, 2):
+            t0 = time.perf_counter()
+            try:
+                self.c.request(method, self.prefix + path, body=body, headers=headers)
+                r = self.c.getresponse()
+                data = r.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed the idle keep-alive connection while the other
+                # systems answered: connect again and time the retry alone.
+                self.c.close()
+                self.c = http.client.HTTPConnection(self.host, self.port, timeout=120)
+                if attempt == 2:
+                    raise
         ms = (time.perf_counter() - t0) * 1000
         if r.status != 200:
             raise RuntimeError(f"{method} {path}: {r.status} {data[:300]!r}")

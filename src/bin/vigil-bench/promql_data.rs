@@ -268,8 +268,10 @@ async fn load_vigil(
         m.dedup();
         m
     };
-    let mut conn = pool.acquire().await?;
-    vigil::store::rollups::mark_dirty_minutes(&mut *conn, &minutes, 0).await?;
+    {
+        let mut conn = pool.acquire().await?;
+        vigil::store::rollups::mark_dirty_minutes(&mut conn, &minutes, 0).await?;
+    }
     let to = DateTime::<Utc>::from_timestamp_millis(last).unwrap_or_default();
     eprintln!(
         "promql-data: {} series, {} .. {} loaded; {} minutes marked for the rollups",
