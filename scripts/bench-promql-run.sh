@@ -111,11 +111,11 @@ psql -q -h 127.0.0.1 -U postgres -d "$DB" -c "INSERT INTO api_tokens (id, user_i
   SELECT gen_random_uuid(), id, 'bench', 'personal', sha256(convert_to('$TOKEN', 'UTF8')), left('$TOKEN', 12)
   FROM users WHERE lower(email) = 'admin@localhost'"
 
-# Vigil compacts every loaded hour (and the downsampler rebuilds the rollups of the
+# Vigil compacts every loaded hour and drops its raw partition (and the downsampler rebuilds the rollups of the
 # marked minutes) before anything is measured.
 T0=$(date +%s.%N)
 for _ in $(seq 900); do
-  left=$(psql -qtA -h 127.0.0.1 -U postgres -d "$DB" -c "SELECT (SELECT count(*) FROM compaction_ranges WHERE state <> 'compacted' AND range_end <= to_timestamp($END))
+  left=$(psql -qtA -h 127.0.0.1 -U postgres -d "$DB" -c "SELECT (SELECT count(*) FROM compaction_ranges WHERE (state <> 'compacted' OR NOT raw_dropped) AND range_end <= to_timestamp($END))
     + (SELECT count(*) FROM rollup_dirty)")
   [ "$left" = 0 ] && break
   sleep 1

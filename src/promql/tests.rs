@@ -220,7 +220,7 @@ fn stepwise_range_queries_equal_step_by_step_evaluation() {
         "last_over_time(up[20s])",
         "(sum(resets((req_total[3m]))))",
         "group by (job) (changes(up[5m]))",
-        "sum(rate(req_total[5s]))",
+        "sum(rate(req_total[15s]))",
     ];
     for q in queries {
         for (start, end, step) in [
