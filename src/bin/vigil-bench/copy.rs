@@ -161,8 +161,9 @@ pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
             rows += t.await.context("COPY task panicked")??;
         }
         let secs = started.elapsed().as_secs_f64();
+        // A day partition is itself partitioned by hour: its size is its leaves'.
         let bytes_per_row = if reused.is_empty() && !created.is_empty() {
-            let size: i64 = sqlx::query_scalar("SELECT sum(pg_total_relation_size(c))::int8 FROM unnest($1::text[]::regclass[]) AS c")
+            let size: i64 = sqlx::query_scalar("SELECT sum(pg_total_relation_size(t.relid))::int8 FROM unnest($1::text[]::regclass[]) AS c, pg_partition_tree(c) AS t")
                 .bind(&created)
                 .fetch_one(&pool)
                 .await?;
