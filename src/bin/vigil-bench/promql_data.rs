@@ -304,7 +304,7 @@ mod tests {
         let defs = series_defs(10);
         assert_eq!(
             label_text(&defs[17]),
-            r#"http_requests_total{instance="host-0007",region="eu-north",service="svc-7"}"#
+            r#"http_requests_total{instance="host-0007",region="us-west",service="svc-7"}"#
         );
     }
 }
