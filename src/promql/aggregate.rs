@@ -35,7 +35,7 @@ pub fn check(agg: &AggregateExpr) -> Result<(), EvalError> {
 }
 
 /// The labels a sample's group is known by.
-fn group_labels(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
+pub(super) fn group_labels(labels: &Labels, modifier: Option<&LabelModifier>) -> Labels {
     match modifier {
         Some(LabelModifier::Include(by)) => labels
             .iter()
@@ -159,7 +159,7 @@ fn is_label_name(s: &str) -> bool {
 }
 
 /// One group's value.
-fn fold(op: TokenId, values: &[f64], q: Option<f64>) -> Result<f64, EvalError> {
+pub(super) fn fold(op: TokenId, values: &[f64], q: Option<f64>) -> Result<f64, EvalError> {
     Ok(match op {
         token::T_SUM => values.iter().sum(),
         token::T_COUNT => values.len() as f64,

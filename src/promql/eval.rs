@@ -100,7 +100,7 @@ impl<'a> Evaluator<'a> {
         at_ms(at, &self.params).unwrap_or(t) - offset_ms(offset)
     }
 
-    fn series_of(&self, vs: &VectorSelector) -> &[Series] {
+    pub(super) fn series_of(&self, vs: &VectorSelector) -> &[Series] {
         self.fetched
             .sets
             .get(&selector_key(vs))

@@ -301,84 +301,15 @@ fn range_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Vec<Sample>, Ev
     }
     let mut out = Vec::with_capacity(series.len());
     for s in series {
-        let points = &s.samples;
-        let value = match name {
-            "rate" => extrapolated_rate(points, range_start, range_end, true, true),
-            "increase" => extrapolated_rate(points, range_start, range_end, true, false),
-            "delta" => extrapolated_rate(points, range_start, range_end, false, false),
-            "irate" => instant_value(points, true),
-            "idelta" => instant_value(points, false),
-            "deriv" => {
-                if points.len() < 2 {
-                    None
-                } else {
-                    Some(linear_regression(points, points[0].0).0)
-                }
-            }
-            "predict_linear" => {
-                if points.len() < 2 {
-                    None
-                } else {
-                    let (slope, intercept) = linear_regression(points, t);
-                    Some(intercept + slope * horizon.unwrap_or(0.0))
-                }
-            }
-            "resets" => Some(points.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
-            "changes" => Some(
-                points
-                    .windows(2)
-                    .filter(|w| !(w[1].1 == w[0].1 || (w[1].1.is_nan() && w[0].1.is_nan())))
-                    .count() as f64,
-            ),
-            "avg_over_time" => Some(avg_over_time(points)),
-            "min_over_time" => {
-                Some(points.iter().fold(
-                    points[0].1,
-                    |m, &(_, v)| {
-                        if v < m || m.is_nan() {
-                            v
-                        } else {
-                            m
-                        }
-                    },
-                ))
-            }
-            "max_over_time" => {
-                Some(points.iter().fold(
-                    points[0].1,
-                    |m, &(_, v)| {
-                        if v > m || m.is_nan() {
-                            v
-                        } else {
-                            m
-                        }
-                    },
-                ))
-            }
-            "sum_over_time" => {
-                let (mut sum, mut c) = (0.0, 0.0);
-                for &(_, v) in points {
-                    (sum, c) = kahan_inc(v, sum, c);
-                }
-                Some(if sum.is_infinite() { sum } else { sum + c })
-            }
-            "count_over_time" => Some(points.len() as f64),
-            "quantile_over_time" => Some(quantile(
-                q.unwrap_or(f64::NAN),
-                points.iter().map(|p| p.1).collect(),
-            )),
-            "stdvar_over_time" => Some(stdvar_over_time(points)),
-            "stddev_over_time" => Some(stdvar_over_time(points).sqrt()),
-            "last_over_time" => points.last().map(|p| p.1),
-            "present_over_time" => Some(1.0),
-            other => {
-                return Err(EvalError::Unsupported(format!(
-                    "function {other}() is not supported"
-                )))
-            }
+        let args = WindowArgs {
+            range_start,
+            range_end,
+            t,
+            q,
+            horizon,
         };
-        if let Some(value) = value {
-            let labels = if name == "last_over_time" {
+        if let Some(value) = window_value(name, &s.samples, args)? {
+            let labels = if keeps_name(name) {
                 s.labels
             } else {
                 without_name(s.labels)
@@ -387,6 +318,115 @@ fn range_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Vec<Sample>, Ev
         }
     }
     Ok(out)
+}
+
+/// Whether a range function's result keeps the metric name.
+pub fn keeps_name(name: &str) -> bool {
+    name == "last_over_time"
+}
+
+/// Where a range function's window lies and its scalar arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowArgs {
+    pub range_start: i64,
+    pub range_end: i64,
+    /// The evaluation time (`predict_linear` predicts from it).
+    pub t: i64,
+    /// `quantile_over_time`'s quantile.
+    pub q: Option<f64>,
+    /// `predict_linear`'s horizon, seconds.
+    pub horizon: Option<f64>,
+}
+
+/// A range function's value over one series' samples in its window (at least one),
+/// or `None` where Prometheus leaves the series out.
+pub fn window_value(
+    name: &str,
+    points: &[(i64, f64)],
+    args: WindowArgs,
+) -> Result<Option<f64>, EvalError> {
+    let WindowArgs {
+        range_start,
+        range_end,
+        t,
+        q,
+        horizon,
+    } = args;
+    Ok(match name {
+        "rate" => extrapolated_rate(points, range_start, range_end, true, true),
+        "increase" => extrapolated_rate(points, range_start, range_end, true, false),
+        "delta" => extrapolated_rate(points, range_start, range_end, false, false),
+        "irate" => instant_value(points, true),
+        "idelta" => instant_value(points, false),
+        "deriv" => {
+            if points.len() < 2 {
+                None
+            } else {
+                Some(linear_regression(points, points[0].0).0)
+            }
+        }
+        "predict_linear" => {
+            if points.len() < 2 {
+                None
+            } else {
+                let (slope, intercept) = linear_regression(points, t);
+                Some(intercept + slope * horizon.unwrap_or(0.0))
+            }
+        }
+        "resets" => Some(points.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
+        "changes" => Some(
+            points
+                .windows(2)
+                .filter(|w| !(w[1].1 == w[0].1 || (w[1].1.is_nan() && w[0].1.is_nan())))
+                .count() as f64,
+        ),
+        "avg_over_time" => Some(avg_over_time(points)),
+        "min_over_time" => {
+            Some(points.iter().fold(
+                points[0].1,
+                |m, &(_, v)| {
+                    if v < m || m.is_nan() {
+                        v
+                    } else {
+                        m
+                    }
+                },
+            ))
+        }
+        "max_over_time" => {
+            Some(points.iter().fold(
+                points[0].1,
+                |m, &(_, v)| {
+                    if v > m || m.is_nan() {
+                        v
+                    } else {
+                        m
+                    }
+                },
+            ))
+        }
+        "sum_over_time" => {
+            let (mut sum, mut c) = (0.0, 0.0);
+            for &(_, v) in points {
+                (sum, c) = kahan_inc(v, sum, c);
+            }
+            Some(if sum.is_infinite() { sum } else { sum + c })
+        }
+        "count_over_time" => Some(points.len() as f64),
+        "quantile_over_time" => Some(quantile(
+            q.unwrap_or(f64::NAN),
+            points.iter().map(|p| p.1).collect(),
+        )),
+        "stdvar_over_time" => Some(stdvar_over_time(points)),
+        "stddev_over_time" => Some(stdvar_over_time(points).sqrt()),
+        "last_over_time" => points.last().map(|p| p.1),
+        "present_over_time" => Some(1.0),
+        other => {
+            return Err(EvalError::Unsupported(format!(
+                "function {other}() is not supported"
+            )))
+        }
+    })
 }
 
 /// `rate`, `increase` and `delta`: the change over the samples, corrected for counter

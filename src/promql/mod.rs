@@ -5,6 +5,7 @@
 //! - [`fetch`]: the one I/O step: series by matchers (`store::selector`), samples through
 //!   `store::samples::read_raw`, only inside the planned ranges.
 //! - [`eval`], [`aggregate`], [`functions`]: pure evaluation over the fetched series.
+//! - [`stepwise`]: the common dashboard shapes of range queries, series by series.
 //! - [`value`]: result types and Prometheus' number and timestamp formats.
 
 pub mod aggregate;
@@ -12,6 +13,7 @@ pub mod eval;
 pub mod fetch;
 pub mod functions;
 pub mod plan;
+pub mod stepwise;
 pub mod value;
 
 use std::collections::BTreeMap;
@@ -67,6 +69,15 @@ pub fn eval_range(
     deadline: Option<Instant>,
 ) -> Result<Vec<Series>, EvalError> {
     let ev = Evaluator::new(fetched, params, deadline);
+    if let Some(result) = stepwise::eval_range(&ev, expr) {
+        return result;
+    }
+    eval_steps(&ev, expr)
+}
+
+/// A range query evaluated step by step: any expression.
+fn eval_steps(ev: &Evaluator, expr: &Expr) -> Result<Vec<Series>, EvalError> {
+    let params = ev.params;
     let mut out: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
     let mut t = params.start_ms;
     while t <= params.end_ms {

@@ -205,3 +205,64 @@ fn unsupported_is_refused_not_answered() {
         Err(EvalError::Unsupported(_))
     ));
 }
+
+/// The series-by-series path answers exactly what step-by-step evaluation answers.
+#[test]
+fn stepwise_range_queries_equal_step_by_step_evaluation() {
+    let queries = [
+        "avg(avg_over_time(req_total[1m]))",
+        "sum by (job) (rate(req_total[2m]))",
+        "count without (instance) (increase(up[90s]))",
+        "max(max_over_time(req_total[35s] offset 1m))",
+        "min by (job) (delta(req_total[1m] @ 300))",
+        "stddev(irate(req_total[1m]))",
+        "rate(req_total[1m])",
+        "last_over_time(up[20s])",
+        "(sum(resets((req_total[3m]))))",
+        "group by (job) (changes(up[5m]))",
+        "sum(rate(req_total[15s]))",
+    ];
+    for q in queries {
+        for (start, end, step) in [
+            (0, 600_000, 15_000),
+            (-60_000, 700_000, 7_000),
+            (120_000, 120_000, 1),
+        ] {
+            let expr = parse(q).unwrap();
+            let p = params(start, end, step);
+            let fetched = fetched_for(&expr, &p);
+            let ev = Evaluator::new(&fetched, p, None);
+            let fast = stepwise::eval_range(&ev, &expr)
+                .unwrap_or_else(|| panic!("{q} takes the series-by-series path"))
+                .unwrap();
+            let general = eval_steps(&ev, &expr).unwrap();
+            assert!(!general.is_empty(), "{q}: the comparison needs an answer");
+            assert_eq!(fast.len(), general.len(), "{q} at {start}..{end}/{step}");
+            for (f, g) in fast.iter().zip(&general) {
+                assert_eq!(f.labels, g.labels, "{q}");
+                let bits = |s: &Series| -> Vec<(i64, u64)> {
+                    s.samples.iter().map(|(t, v)| (*t, v.to_bits())).collect()
+                };
+                assert_eq!(bits(f), bits(g), "{q} at {start}..{end}/{step}");
+            }
+        }
+    }
+}
+
+/// Shapes it does not evaluate, and results that would collide on their labels, are
+/// left to the general path.
+#[test]
+fn stepwise_declines_other_shapes() {
+    for q in [
+        "quantile_over_time(0.5, up[1m])",
+        "topk(1, rate(req_total[1m]))",
+        "sum(rate(req_total[1m])) / 2",
+        "rate({job=\"a\"}[1m])",
+    ] {
+        let expr = parse(q).unwrap();
+        let p = params(0, 600_000, 15_000);
+        let fetched = fetched_for(&expr, &p);
+        let ev = Evaluator::new(&fetched, p, None);
+        assert!(stepwise::eval_range(&ev, &expr).is_none(), "{q}");
+    }
+}

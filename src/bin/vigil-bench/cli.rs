@@ -40,6 +40,9 @@ pub enum Command {
     /// Alert rules under load: evaluation lag, missed ticks, CPU and memory; and
     /// condition-to-webhook latency probes.
     Alerts(crate::alerts::AlertsCmd),
+    /// The PromQL comparison's data set: files for Prometheus and VictoriaMetrics, and
+    /// the same points COPYed into Vigil's raw partitions (compacted by the server).
+    PromqlData(crate::promql_data::PromqlDataCmd),
 }
 
 /// Where the server and its database are.

@@ -17,6 +17,7 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::{Connection, PgPool};
+use vigil::store::partitions::{day_of, partition_name, PartitionSet, PartitionedTable};
 
 use crate::client;
 use crate::gen::{self, CopyEncoder, Fleet, PointCursor};
@@ -160,8 +161,9 @@ pub async fn run(p: CopyParams) -> anyhow::Result<CopyReport> {
             rows += t.await.context("COPY task panicked")??;
         }
         let secs = started.elapsed().as_secs_f64();
+        // A day partition is itself partitioned by hour: its size is its leaves'.
         let bytes_per_row = if reused.is_empty() && !created.is_empty() {
-            let size: i64 = sqlx::query_scalar("SELECT sum(pg_total_relation_size(c))::int8 FROM unnest($1::text[]::regclass[]) AS c")
+            let size: i64 = sqlx::query_scalar("SELECT sum(pg_total_relation_size(t.relid))::int8 FROM unnest($1::text[]::regclass[]) AS c, pg_partition_tree(c) AS t")
                 .bind(&created)
                 .fetch_one(&pool)
                 .await?;
@@ -265,11 +267,6 @@ async fn register_series(pool: &PgPool, fleet: &Fleet) -> anyhow::Result<Vec<Str
     Ok(keys)
 }
 
-/// `points_pYYYYMMDD`, the server's partition naming.
-fn partition_name(day: NaiveDate) -> String {
-    format!("points_p{}", day.format("%Y%m%d"))
-}
-
 /// Makes sure a daily partition exists for every day in [from, to); returns the ones
 /// created here and the ones that already existed.
 async fn ensure_partitions(
@@ -277,12 +274,8 @@ async fn ensure_partitions(
     from_ms: i64,
     to_ms: i64,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-    let first = DateTime::<Utc>::from_timestamp_millis(from_ms)
-        .unwrap()
-        .date_naive();
-    let last = DateTime::<Utc>::from_timestamp_millis(to_ms - 1)
-        .unwrap()
-        .date_naive();
+    let first = day_of(from_ms);
+    let last = day_of(to_ms - 1);
     let (mut created, mut reused) = (Vec::new(), Vec::new());
     let mut day = first;
     while day <= last {
@@ -302,20 +295,26 @@ async fn ensure_partitions(
     Ok((created, reused))
 }
 
+/// The server's own partition function: the day's hourly raw partitions and their
+/// compaction ranges, so the compactor compresses what the baseline leaves behind.
 async fn create_partition(pool: &PgPool, day: NaiveDate) -> anyhow::Result<()> {
-    // Identifier and bounds come from a date formatted here, never from input text.
-    let sql = format!(
-        "CREATE TABLE IF NOT EXISTS {} PARTITION OF points FOR VALUES FROM ('{}') TO ('{}')",
-        partition_name(day),
-        day.format("%Y-%m-%d"),
-        day.succ_opt().unwrap().format("%Y-%m-%d")
-    );
-    sqlx::query(&sql).execute(pool).await.with_context(|| {
-        format!(
-            "creating partition {} (does another partition overlap that day?)",
-            partition_name(day)
-        )
-    })?;
+    PartitionSet::default()
+        .ensure(pool, PartitionedTable::Points, [day])
+        .await
+        .with_context(|| format!("creating partition {}", partition_name(day)))?;
+    Ok(())
+}
+
+/// Forgets the compaction ranges of a dropped day, so the compactor does not look
+/// for hours that no longer exist.
+async fn forget_ranges(pool: &PgPool, day: NaiveDate) -> anyhow::Result<()> {
+    let start = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    sqlx::query(
+        "DELETE FROM compaction_ranges WHERE range_start >= $1 AND range_start < $1 + interval '1 day' AND state = 'raw'",
+    )
+    .bind(start)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -335,9 +334,11 @@ async fn clear_points(
         sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
             .execute(pool)
             .await?;
+        let day = NaiveDate::parse_from_str(&name["points_p".len()..], "%Y%m%d")?;
         if recreate {
-            let day = NaiveDate::parse_from_str(&name["points_p".len()..], "%Y%m%d")?;
             create_partition(pool, day).await?;
+        } else {
+            forget_ranges(pool, day).await?;
         }
     }
     if !reused.is_empty() {

@@ -8,6 +8,7 @@
 //! - [`query`]: dashboard queries, cached and uncached.
 //! - [`storage`]: bytes per point on disk.
 //! - [`stats`]: percentiles, medians, `/proc` sampling.
+//! - [`promql_data`]: the PromQL comparison's data set, for Vigil and its peers.
 //! - [`alerts`]: alert evaluation lag under load and condition-to-webhook latency.
 //!
 //! See docs/benchmarks.md for how it is used and what it measured.
@@ -18,6 +19,7 @@ mod client;
 mod copy;
 mod gen;
 mod ingest;
+mod promql_data;
 mod query;
 mod stats;
 mod storage;
@@ -76,6 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let r = storage::run(&c.database_url).await?;
             emit(json, &r, |o| r.print(o))
         }
+        Command::PromqlData(c) => promql_data::run(&c).await,
         Command::All(c) => {
             let r = all(c).await?;
             emit(json, &r, |o| r.print(o))
