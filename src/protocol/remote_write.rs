@@ -2,9 +2,11 @@
 //! `prometheus.WriteRequest`.
 //!
 //! The protobuf messages are written by hand with prost's derive (no protoc, no
-//! build script); fields Vigil does not use (exemplars, and the inner fields of native
-//! histograms) are skipped by prost, but native histograms are counted so the sender
-//! hears that they were not stored.
+//! build script) for encoding (tests, the benchmark) and for metadata; samples are
+//! decoded by walking the buffer with [`protobuf::Fields`], labels borrowed from it.
+//! Fields Vigil does not use (exemplars, the inner fields of native histograms) are
+//! skipped, but native histograms are counted so the sender hears that they were not
+//! stored.
 //!
 //! Mapping to Vigil's model: `__name__` is the metric name, every other label is a
 //! tag, checked by the same [`PointLimits`] as JSON ingest. Label names and values are
@@ -31,6 +33,7 @@ use bytes::Bytes;
 
 use crate::model::{Labels, MetricName, Point, PointLimits};
 use crate::protocol::json::{Decoded, Rejection};
+use crate::protocol::protobuf::{Fields, ProtobufError, Value};
 
 /// Prometheus' stale marker: "this series ended", not a value.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
@@ -55,8 +58,7 @@ pub struct TimeSeries {
     pub histograms: Vec<Skipped>,
 }
 
-/// `prometheus.Label`, as bytes so that invalid UTF-8 is a per-series rejection;
-/// decoded from a `Bytes` buffer, both are slices of it.
+/// `prometheus.Label`, as bytes so that a sender can be made to send invalid UTF-8.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Label {
     #[prost(bytes = "bytes", tag = "1")]
@@ -146,73 +148,156 @@ pub fn decode(
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| RemoteWriteError::Snappy(e.to_string()))?;
-    let request = <WriteRequest as prost::Message>::decode(Bytes::from(raw))
-        .map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
-    to_points(request, limits, max_points)
+    decode_request(&raw, limits, max_points)
 }
 
-/// Maps a decoded request to validated points (see the module doc for the rules).
-pub fn to_points(
-    request: WriteRequest,
+/// Walks a decompressed `WriteRequest`: each `TimeSeries` is read into reused buffers
+/// of borrowed labels and samples, validated and turned into points before the next.
+fn decode_request(
+    raw: &[u8],
     limits: &PointLimits,
     max_points: usize,
 ) -> Result<RemoteWrite, RemoteWriteError> {
-    let samples: usize = request.timeseries.iter().map(|s| s.samples.len()).sum();
-    if samples > max_points {
-        return Err(RemoteWriteError::TooManySamples { max: max_points });
-    }
+    let garbage = |e: ProtobufError| RemoteWriteError::Protobuf(e.to_string());
     let mut out = RemoteWrite {
         decoded: Decoded {
-            points: Vec::with_capacity(samples),
+            points: Vec::new(),
             rejected: Vec::new(),
             // Every sample carries its timestamp: a retried body is the same points.
             all_timestamped: true,
         },
-        samples,
-        stale_markers: 0,
-        metadata: request.metadata.into_iter().filter_map(metadata).collect(),
+        ..RemoteWrite::default()
     };
-    for (index, series) in request.timeseries.into_iter().enumerate() {
-        if !series.histograms.is_empty() {
+    let mut labels: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut index = 0;
+    let mut fields = Fields::new(raw);
+    while let Some((field, value)) = fields.next_field().map_err(garbage)? {
+        match (field, value) {
+            (1, Value::Bytes(series)) => {
+                let histograms = read_series(series, &mut labels, &mut samples).map_err(garbage)?;
+                out.samples += samples.len();
+                if out.samples > max_points {
+                    return Err(RemoteWriteError::TooManySamples { max: max_points });
+                }
+                take_series(&mut out, index, &labels, &samples, histograms, limits);
+                index += 1;
+            }
+            (3, Value::Bytes(raw)) => {
+                let raw = <MetricMetadata as prost::Message>::decode(raw)
+                    .map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
+                out.metadata.extend(metadata(raw));
+            }
+            (1 | 3, _) => return Err(garbage(ProtobufError::Unexpected(field))),
+            // Unknown fields are skipped, as every protobuf reader does.
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The labels and samples of one `TimeSeries` into `labels` and `samples` (cleared
+/// first); returns how many native histograms it carried.
+fn read_series<'a>(
+    raw: &'a [u8],
+    labels: &mut Vec<(&'a [u8], &'a [u8])>,
+    samples: &mut Vec<Sample>,
+) -> Result<usize, ProtobufError> {
+    labels.clear();
+    samples.clear();
+    let mut histograms = 0;
+    let mut fields = Fields::new(raw);
+    while let Some((field, value)) = fields.next_field()? {
+        match (field, value) {
+            (1, Value::Bytes(label)) => labels.push(read_label(label)?),
+            (2, Value::Bytes(sample)) => samples.push(read_sample(sample)?),
+            (4, Value::Bytes(_)) => histograms += 1,
+            (1 | 2 | 4, _) => return Err(ProtobufError::Unexpected(field)),
+            // Exemplars (3) and unknown fields.
+            _ => {}
+        }
+    }
+    Ok(histograms)
+}
+
+fn read_label(raw: &[u8]) -> Result<(&[u8], &[u8]), ProtobufError> {
+    let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
+    let mut fields = Fields::new(raw);
+    while let Some((field, v)) = fields.next_field()? {
+        match (field, v) {
+            (1, Value::Bytes(b)) => name = b,
+            (2, Value::Bytes(b)) => value = b,
+            (1 | 2, _) => return Err(ProtobufError::Unexpected(field)),
+            _ => {}
+        }
+    }
+    Ok((name, value))
+}
+
+fn read_sample(raw: &[u8]) -> Result<Sample, ProtobufError> {
+    let mut sample = Sample {
+        value: 0.0,
+        timestamp: 0,
+    };
+    let mut fields = Fields::new(raw);
+    while let Some((field, v)) = fields.next_field()? {
+        match (field, v) {
+            (1, Value::Fixed64(bits)) => sample.value = f64::from_bits(bits),
+            // int64: a negative timestamp is sent as its two's complement.
+            (2, Value::Varint(t)) => sample.timestamp = t as i64,
+            (1 | 2, _) => return Err(ProtobufError::Unexpected(field)),
+            _ => {}
+        }
+    }
+    Ok(sample)
+}
+
+/// One decoded series into `out`: its points, or a rejection naming why.
+fn take_series(
+    out: &mut RemoteWrite,
+    index: usize,
+    labels: &[(&[u8], &[u8])],
+    samples: &[Sample],
+    histograms: usize,
+    limits: &PointLimits,
+) {
+    if histograms > 0 {
+        out.decoded.rejected.push(Rejection {
+            index,
+            reason: format!(
+                "{histograms} native histogram samples not stored (Vigil stores float samples only)"
+            ),
+        });
+    }
+    if samples.is_empty() {
+        return;
+    }
+    let (name, tags) = match series_labels(labels) {
+        Ok(found) => found,
+        Err(reason) => {
+            out.decoded.rejected.push(Rejection {
+                index,
+                reason: format!("{reason}; {} samples rejected", samples.len()),
+            });
+            return;
+        }
+    };
+    let metric = match limits.check_series(name, &tags) {
+        Ok(metric) => metric,
+        Err(e) => {
             out.decoded.rejected.push(Rejection {
                 index,
                 reason: format!(
-                    "{} native histogram samples not stored (Vigil stores float samples only)",
-                    series.histograms.len()
+                    "{}: {} samples rejected: {}",
+                    describe(name, &tags),
+                    samples.len(),
+                    e.0
                 ),
             });
+            return;
         }
-        if series.samples.is_empty() {
-            continue;
-        }
-        let (name, labels) = match series_labels(&series.labels) {
-            Ok(found) => found,
-            Err(reason) => {
-                out.decoded.rejected.push(Rejection {
-                    index,
-                    reason: format!("{reason}; {} samples rejected", series.samples.len()),
-                });
-                continue;
-            }
-        };
-        let metric = match limits.check_series(name, &labels) {
-            Ok(metric) => metric,
-            Err(e) => {
-                out.decoded.rejected.push(Rejection {
-                    index,
-                    reason: format!(
-                        "{}: {} samples rejected: {}",
-                        describe(name, &labels),
-                        series.samples.len(),
-                        e.0
-                    ),
-                });
-                continue;
-            }
-        };
-        push_samples(&mut out, index, metric, labels, &series.samples, limits);
-    }
-    Ok(out)
+    };
+    push_samples(out, index, metric, tags, samples, limits);
 }
 
 /// The points of one valid series: stale markers counted and skipped, timestamps
@@ -272,27 +357,27 @@ fn push_samples(
 /// The metric name and tags of one series, or why the series is refused. Names are
 /// checked for repeats without copying them: senders send them sorted, so a strictly
 /// increasing list needs no search.
-fn series_labels(raw: &[Label]) -> Result<(&str, Labels), String> {
-    let mut name: Option<&str> = None;
+fn series_labels<'a>(raw: &[(&'a [u8], &'a [u8])]) -> Result<(&'a str, Labels), String> {
+    let mut name: Option<&'a str> = None;
     let mut labels = BTreeMap::new();
-    let sorted = raw.windows(2).all(|w| w[0].name < w[1].name);
-    for (i, label) in raw.iter().enumerate() {
-        if label.name.is_empty() {
+    let sorted = raw.windows(2).all(|w| w[0].0 < w[1].0);
+    for (i, &(key, value)) in raw.iter().enumerate() {
+        if key.is_empty() {
             return Err("a label has an empty name".into());
         }
-        if !sorted && raw[..i].iter().any(|earlier| earlier.name == label.name) {
+        if !sorted && raw[..i].iter().any(|earlier| earlier.0 == key) {
             return Err(format!(
                 "label {:?} appears twice",
-                String::from_utf8_lossy(&label.name)
+                String::from_utf8_lossy(key)
             ));
         }
-        let key = std::str::from_utf8(&label.name).map_err(|_| {
+        let key = std::str::from_utf8(key).map_err(|_| {
             format!(
                 "a label name is not UTF-8: {:?}",
-                String::from_utf8_lossy(&label.name)
+                String::from_utf8_lossy(key)
             )
         })?;
-        let value = std::str::from_utf8(&label.value)
+        let value = std::str::from_utf8(value)
             .map_err(|_| format!("the value of label {key:?} is not UTF-8"))?;
         if key == "__name__" {
             name = Some(value);
