@@ -27,8 +27,13 @@ curl -sf "127.0.0.1:$PORT/health" >/dev/null || { cat "$WORK/server.log"; exit 1
 
 # Each run is a fleet of its own (its own --prefix: new series, nothing overlapping),
 # the same shape: SERIES series x SPAN at 10 s.
+# Every run adds to the same hour partitions, so a later run writes into bigger tables:
+# the order alternates per round (JSON first in odd rounds, remote_write first in even
+# ones) so that neither format always comes second.
 for round in $(seq "$ROUNDS"); do
-  for format in json remote-write; do
+  order="json remote-write"
+  [ $((round % 2)) -eq 0 ] && order="remote-write json"
+  for format in $order; do
     "$TARGET/vigil-bench" --json ingest --url "http://127.0.0.1:$PORT" --database-url "$VIGIL__DATABASE__URL" \
       --format "$format" --prefix "rw${round}_${format//-/_}" --series "$SERIES" --backfill "$SPAN" \
       --batch 2000 --concurrency 8 --server-pid "$PID" 2>/dev/null \
