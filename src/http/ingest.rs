@@ -8,7 +8,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::payload::{read_body, BodyLimits};
 use super::AppState;
-use crate::actors::ingest::{IngestError, IngestPoints, IngestReport};
+use crate::actors::ingest::{IngestError, IngestPoints};
 use crate::actors::IngestActor;
 use crate::protocol::json::DecodeError;
 use crate::telemetry::metrics::Metrics;
@@ -85,12 +85,10 @@ pub(super) async fn admit<'a>(
 
 /// Hands `message` to an ingest actor and waits for its answer under the confirm
 /// deadline; a full mailbox, a restarting actor or a late answer is 503.
-pub(super) async fn send_to_ingest<M>(
-    state: &AppState,
-    message: M,
-) -> Result<Result<IngestReport, IngestError>, ApiError>
+pub(super) async fn send_to_ingest<M, R>(state: &AppState, message: M) -> Result<R, ApiError>
 where
-    M: actix::Message<Result = Result<IngestReport, IngestError>> + Send + 'static,
+    M: actix::Message<Result = R> + Send + 'static,
+    R: Send + 'static,
     IngestActor: actix::Handler<M>,
 {
     let retry_after = state.settings.amqp.retry_after_secs;

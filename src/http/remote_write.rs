@@ -17,10 +17,10 @@ use super::error::ApiError;
 use super::ingest::{admit, body_limits, count_points, observed, send_to_ingest, unavailable};
 use super::payload::read_wire_body;
 use super::AppState;
-use crate::actors::ingest::{IngestError, PublishPoints};
-use crate::model::{MetricName, PointLimits};
+use crate::actors::ingest::{IngestError, IngestRemoteWrite, RemoteWriteRefused};
+use crate::model::MetricName;
 use crate::protocol::json::Rejection;
-use crate::protocol::remote_write::{self, Metadata, RemoteWriteError};
+use crate::protocol::remote_write::{Metadata, RemoteWriteError};
 use crate::store::catalog;
 
 /// Reasons listed in a 400 body; the count covers the rest.
@@ -84,62 +84,59 @@ async fn run(
     }
     let (_permit, source) = admit(state, request).await?;
     let body = read_wire_body(request, payload, &body_limits(state)).await?;
-    let settings = &state.settings;
-    let limits = PointLimits::new(&settings.ingest, chrono::Utc::now().timestamp_millis());
-    let (max_decompressed, max_points) = (
-        settings.http.max_decompressed_bytes,
-        settings.ingest.max_points_per_request,
-    );
-    let content = body.clone();
-    let written =
-        web::block(move || remote_write::decode(&body, max_decompressed, &limits, max_points))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|error| match error {
-                RemoteWriteError::TooLarge { .. } | RemoteWriteError::TooManySamples { .. } => {
-                    ApiError::PayloadTooLarge(error.to_string())
-                }
-                RemoteWriteError::Snappy(_) | RemoteWriteError::Protobuf(_) => {
-                    ApiError::validation(error.to_string(), serde_json::Value::Null)
-                }
-            })?;
+    let written = match send_to_ingest(state, IngestRemoteWrite { body, source }).await? {
+        Ok(written) => written,
+        Err(RemoteWriteRefused::Decode(error)) => return Err(decode_refusal(error)),
+        Err(RemoteWriteRefused::Publish(IngestError::Unavailable(why))) => {
+            return Err(unavailable(state, &why))
+        }
+        Err(RemoteWriteRefused::Publish(IngestError::AllRejected(refused))) => {
+            // Every valid sample was refused by a cardinality cap: like invalid
+            // samples, a retry would not change that.
+            count_points(&state.metrics, 0, refused.len());
+            return Ok(rejected_response(0, refused.len(), &refused));
+        }
+        Err(RemoteWriteRefused::Publish(other)) => return Err(ApiError::internal(other)),
+    };
     record_metadata(state, &written.metadata).await?;
 
-    let samples = written.samples;
-    let stale = written.stale_markers;
-    let mut decoded = written.decoded;
-    let rejected = std::mem::take(&mut decoded.rejected);
-    let accepted = decoded.points.len();
-    if accepted > 0 {
-        match send_to_ingest(
-            state,
-            PublishPoints {
-                decoded,
-                content,
-                source,
-            },
-        )
-        .await?
-        {
-            Ok(_) => {}
-            Err(IngestError::Unavailable(why)) => return Err(unavailable(state, &why)),
-            Err(other) => return Err(ApiError::internal(other)),
-        }
-    }
-    count_points(&state.metrics, accepted, samples - accepted - stale);
+    let accepted = written.accepted;
+    let rejected_samples = written.samples - accepted - written.stale_markers;
+    count_points(&state.metrics, accepted, rejected_samples);
     tracing::Span::current()
         .record("samples", accepted)
-        .record("rejected", samples - accepted - stale);
-    if rejected.is_empty() {
+        .record("rejected", rejected_samples);
+    if written.rejected.is_empty() {
         return Ok(HttpResponse::NoContent().finish());
     }
-    Ok(HttpResponse::BadRequest()
+    Ok(rejected_response(
+        accepted,
+        rejected_samples,
+        &written.rejected,
+    ))
+}
+
+fn decode_refusal(error: RemoteWriteError) -> ApiError {
+    match error {
+        RemoteWriteError::TooLarge { .. } | RemoteWriteError::TooManySamples { .. } => {
+            ApiError::PayloadTooLarge(error.to_string())
+        }
+        RemoteWriteError::Snappy(_) | RemoteWriteError::Protobuf(_) => {
+            ApiError::validation(error.to_string(), serde_json::Value::Null)
+        }
+    }
+}
+
+/// 400 with the counts and the first reasons, as text: senders log it and drop the
+/// request.
+fn rejected_response(
+    accepted: usize,
+    rejected_samples: usize,
+    rejected: &[Rejection],
+) -> HttpResponse {
+    HttpResponse::BadRequest()
         .content_type("text/plain; charset=utf-8")
-        .body(rejection_text(
-            accepted,
-            samples - accepted - stale,
-            &rejected,
-        )))
+        .body(rejection_text(accepted, rejected_samples, rejected))
 }
 
 /// Why the request's encoding is not one this receiver reads, if it is not.

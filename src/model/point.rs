@@ -106,7 +106,26 @@ impl PointLimits {
         }
         let labels = tags.unwrap_or_default();
         self.check_labels(&labels)?;
-        let timestamp_ms = timestamp_ms.unwrap_or(self.now_ms);
+        let timestamp_ms = self.check_time(timestamp_ms.unwrap_or(self.now_ms))?;
+        Ok(Point {
+            name,
+            labels,
+            timestamp_ms,
+            value,
+        })
+    }
+
+    /// Validates the name and labels of a series once, for a wire format that sends
+    /// many samples under one label set (remote_write); each sample then needs only
+    /// [`PointLimits::check_time`].
+    pub fn check_series(&self, name: &str, labels: &Labels) -> Result<MetricName, PointError> {
+        let name = MetricName::parse(name, self.max_name_len)?;
+        self.check_labels(labels)?;
+        Ok(name)
+    }
+
+    /// The timestamp, if it lies inside the accepted window.
+    pub fn check_time(&self, timestamp_ms: i64) -> Result<i64, PointError> {
         if timestamp_ms < self.oldest_ms {
             return Err(PointError::new(format!(
                 "timestamp {timestamp_ms} is older than the accepted window (ingest.max_age; raw points are not kept longer)"
@@ -117,12 +136,7 @@ impl PointLimits {
                 "timestamp {timestamp_ms} is too far in the future (ingest.max_future)"
             )));
         }
-        Ok(Point {
-            name,
-            labels,
-            timestamp_ms,
-            value,
-        })
+        Ok(timestamp_ms)
     }
 
     fn check_labels(&self, labels: &Labels) -> Result<(), PointError> {

@@ -647,17 +647,17 @@ fn other_function(ev: &Evaluator, call: &Call, t: i64) -> Result<Value, EvalErro
             if hi < lo {
                 return Ok(Value::Vector(Vec::new()));
             }
-            vector(map_values(input, |v| hi.min(lo.max(v))))
+            vector(map_values(input, |v| go_min(hi, go_max(lo, v))))
         }
         "clamp_min" => {
             let input = vector_arg(ev, call, 0, t)?;
             let lo = scalar_arg(ev, call, 1, t)?;
-            vector(map_values(input, |v| lo.max(v)))
+            vector(map_values(input, |v| go_max(lo, v)))
         }
         "clamp_max" => {
             let input = vector_arg(ev, call, 0, t)?;
             let hi = scalar_arg(ev, call, 1, t)?;
-            vector(map_values(input, |v| hi.min(v)))
+            vector(map_values(input, |v| go_min(hi, v)))
         }
         "timestamp" => {
             let out = match unwrap_parens(arg(call, 0)?) {
@@ -862,9 +862,36 @@ fn bucket_quantile(q: f64, mut buckets: Vec<(f64, f64)>) -> f64 {
     start + (end - start) * (rank / count)
 }
 
+/// Go's `math.Max`, which Prometheus' clamps use: a NaN operand gives NaN, where
+/// Rust's `f64::max` returns the other operand.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Go's `math.Min`, as [`go_max`].
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clamps_keep_nan_as_prometheus_does() {
+        assert!(go_max(4.0, f64::NAN).is_nan());
+        assert!(go_min(f64::NAN, 4.0).is_nan());
+        assert_eq!(go_min(6.0, go_max(2.0, 1.0)), 2.0);
+        assert_eq!(go_max(2.0, f64::INFINITY), f64::INFINITY);
+    }
 
     #[test]
     fn rate_extrapolates_and_handles_resets() {

@@ -22,8 +22,10 @@ pub struct SeriesPoints {
     pub metric: String,
     #[serde(rename = "l")]
     pub labels: Labels,
-    /// `[timestamp_ms, value]` pairs.
-    #[serde(rename = "p")]
+    /// `[timestamp_ms, value]` pairs; a value that is not finite (NaN and the
+    /// infinities, which remote_write may carry) is the string `"NaN"`, `"+Inf"` or
+    /// `"-Inf"`, because JSON has no number for it.
+    #[serde(rename = "p", with = "sample_values")]
     pub points: Vec<(i64, f64)>,
 }
 
@@ -43,8 +45,6 @@ pub enum EnvelopeError {
     Version(u8),
     #[error("invalid metric name in envelope: {0}")]
     Name(String),
-    #[error("non-finite value in envelope")]
-    Value,
 }
 
 impl Envelope {
@@ -64,11 +64,106 @@ impl Envelope {
         }
         for series in &envelope.series {
             MetricName::parse(&series.metric, usize::MAX).map_err(|e| EnvelopeError::Name(e.0))?;
-            if series.points.iter().any(|(_, v)| !v.is_finite()) {
-                return Err(EnvelopeError::Value);
-            }
         }
         Ok(envelope)
+    }
+}
+
+/// The `p` array: finite values as JSON numbers (so an envelope of finite points reads
+/// as it always did), the others as the strings Prometheus prints for them.
+mod sample_values {
+    use std::fmt;
+
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::ser::SerializeSeq;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        points: &[(i64, f64)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(points.len()))?;
+        for &(t, v) in points {
+            if v.is_finite() {
+                seq.serialize_element(&(t, v))?;
+            } else {
+                seq.serialize_element(&(t, special_name(v)))?;
+            }
+        }
+        seq.end()
+    }
+
+    fn special_name(v: f64) -> &'static str {
+        if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(i64, f64)>, D::Error> {
+        deserializer.deserialize_seq(Points)
+    }
+
+    struct Points;
+
+    impl<'de> Visitor<'de> for Points {
+        type Value = Vec<(i64, f64)>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an array of [timestamp, value] pairs")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
+            while let Some((t, Value(v))) = seq.next_element::<(i64, Value)>()? {
+                out.push((t, v));
+            }
+            Ok(out)
+        }
+    }
+
+    struct Value(f64);
+
+    impl<'de> de::Deserialize<'de> for Value {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+            deserializer.deserialize_any(ValueVisitor)
+        }
+    }
+
+    struct ValueVisitor;
+
+    impl Visitor<'_> for ValueVisitor {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number, \"NaN\", \"+Inf\" or \"-Inf\"")
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+            Ok(Value(v))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+            Ok(Value(v as f64))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+            Ok(Value(v as f64))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+            match v {
+                "NaN" => Ok(Value(f64::NAN)),
+                "+Inf" => Ok(Value(f64::INFINITY)),
+                "-Inf" => Ok(Value(f64::NEG_INFINITY)),
+                other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+            }
+        }
     }
 }
 
@@ -207,5 +302,37 @@ mod tests {
         .is_err());
         let bad_name = br#"{"v": 1, "id": "00000000-0000-0000-0000-000000000000", "series": [{"m": "a b", "l": {}, "p": []}]}"#;
         assert!(Envelope::decode(bad_name).is_err());
+        let null_value = br#"{"v": 1, "id": "00000000-0000-0000-0000-000000000000", "series": [{"m": "a", "l": {}, "p": [[1, null]]}]}"#;
+        assert!(Envelope::decode(null_value).is_err());
+        let other_text = br#"{"v": 1, "id": "00000000-0000-0000-0000-000000000000", "series": [{"m": "a", "l": {}, "p": [[1, "inf"]]}]}"#;
+        assert!(Envelope::decode(other_text).is_err());
+    }
+
+    #[test]
+    fn carries_non_finite_values_and_keeps_finite_ones_as_numbers() {
+        let mut points = vec![point("cpu", "a", 1)];
+        for (ts, value) in [(2, f64::NAN), (3, f64::INFINITY), (4, f64::NEG_INFINITY)] {
+            let mut p = point("cpu", "a", ts);
+            p.value = value;
+            points.push(p);
+        }
+        let envelope = build_envelopes(points, 10, BatchIds::Random).remove(0);
+        let text = String::from_utf8(envelope.encode()).unwrap();
+        assert!(
+            text.contains(r#""p":[[1,1.0],[2,"NaN"],[3,"+Inf"],[4,"-Inf"]]"#),
+            "{text}"
+        );
+        let back = Envelope::decode(text.as_bytes()).unwrap();
+        let bits: Vec<(i64, u64)> = back.series[0]
+            .points
+            .iter()
+            .map(|&(t, v)| (t, v.to_bits()))
+            .collect();
+        let sent: Vec<(i64, u64)> = envelope.series[0]
+            .points
+            .iter()
+            .map(|&(t, v)| (t, v.to_bits()))
+            .collect();
+        assert_eq!(bits, sent);
     }
 }

@@ -4,8 +4,10 @@
 //! - [`envelope`]: the message that carries validated points through RabbitMQ.
 //! - [`remote_write`]: Prometheus remote_write 1.0 (snappy + protobuf).
 //! - [`line`]: the InfluxDB line protocol.
+//! - [`protobuf`]: a borrowing protobuf field reader (remote_write's decoder).
 
 pub mod envelope;
 pub mod json;
 pub mod line;
+pub mod protobuf;
 pub mod remote_write;

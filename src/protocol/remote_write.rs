@@ -2,9 +2,11 @@
 //! `prometheus.WriteRequest`.
 //!
 //! The protobuf messages are written by hand with prost's derive (no protoc, no
-//! build script); fields Vigil does not use (exemplars, and the inner fields of native
-//! histograms) are skipped by prost, but native histograms are counted so the sender
-//! hears that they were not stored.
+//! build script) for encoding (tests, the benchmark) and for metadata; samples are
+//! decoded by walking the buffer with [`protobuf::Fields`], labels borrowed from it.
+//! Fields Vigil does not use (exemplars, the inner fields of native histograms) are
+//! skipped, but native histograms are counted so the sender hears that they were not
+//! stored.
 //!
 //! Mapping to Vigil's model: `__name__` is the metric name, every other label is a
 //! tag, checked by the same [`PointLimits`] as JSON ingest. Label names and values are
@@ -16,13 +18,22 @@
 //!   as the label being absent);
 //! - labels in any order are accepted (Vigil sorts them into its series identity);
 //! - the stale marker (a NaN with bits `0x7ff0000000000002`) ends a series in
-//!   Prometheus; it is counted, not stored. Any other non-finite value is rejected,
-//!   because Vigil stores finite values only.
+//!   Prometheus; it is counted, not stored. Any other NaN, and the infinities, are
+//!   values in Prometheus (a ratio of zeros, a division by zero) and are stored as
+//!   they are, so PromQL answers over them as Prometheus does.
+//!
+//! Decoding is the hot path of remote_write ingest, so label names and values are
+//! slices of the decompressed buffer (no copy until they become the series' tags), a
+//! series' name and tags are validated once for all its samples, and they are moved
+//! into its last sample's point rather than cloned.
 
 use std::collections::BTreeMap;
 
-use crate::model::{Labels, PointLimits};
+use bytes::Bytes;
+
+use crate::model::{Labels, MetricName, Point, PointLimits};
 use crate::protocol::json::{Decoded, Rejection};
+use crate::protocol::protobuf::{Fields, ProtobufError, Value};
 
 /// Prometheus' stale marker: "this series ended", not a value.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
@@ -47,13 +58,13 @@ pub struct TimeSeries {
     pub histograms: Vec<Skipped>,
 }
 
-/// `prometheus.Label`, as bytes so that invalid UTF-8 is a per-series rejection.
+/// `prometheus.Label`, as bytes so that a sender can be made to send invalid UTF-8.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Label {
-    #[prost(bytes = "vec", tag = "1")]
-    pub name: Vec<u8>,
-    #[prost(bytes = "vec", tag = "2")]
-    pub value: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "1")]
+    pub name: Bytes,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub value: Bytes,
 }
 
 /// `prometheus.Sample`: a value at a millisecond timestamp.
@@ -137,115 +148,241 @@ pub fn decode(
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| RemoteWriteError::Snappy(e.to_string()))?;
-    let request = <WriteRequest as prost::Message>::decode(raw.as_slice())
-        .map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
-    to_points(request, limits, max_points)
+    decode_request(&raw, limits, max_points)
 }
 
-/// Maps a decoded request to validated points (see the module doc for the rules).
-pub fn to_points(
-    request: WriteRequest,
+/// Walks a decompressed `WriteRequest`: each `TimeSeries` is read into reused buffers
+/// of borrowed labels and samples, validated and turned into points before the next.
+fn decode_request(
+    raw: &[u8],
     limits: &PointLimits,
     max_points: usize,
 ) -> Result<RemoteWrite, RemoteWriteError> {
-    let samples: usize = request.timeseries.iter().map(|s| s.samples.len()).sum();
-    if samples > max_points {
-        return Err(RemoteWriteError::TooManySamples { max: max_points });
-    }
+    let garbage = |e: ProtobufError| RemoteWriteError::Protobuf(e.to_string());
     let mut out = RemoteWrite {
         decoded: Decoded {
-            points: Vec::with_capacity(samples),
+            points: Vec::new(),
             rejected: Vec::new(),
             // Every sample carries its timestamp: a retried body is the same points.
             all_timestamped: true,
         },
-        samples,
-        stale_markers: 0,
-        metadata: request.metadata.into_iter().filter_map(metadata).collect(),
+        ..RemoteWrite::default()
     };
-    for (index, series) in request.timeseries.into_iter().enumerate() {
-        if !series.histograms.is_empty() {
-            out.decoded.rejected.push(Rejection {
-                index,
-                reason: format!(
-                    "{} native histogram samples not stored (Vigil stores float samples only)",
-                    series.histograms.len()
-                ),
-            });
-        }
-        if series.samples.is_empty() {
-            continue;
-        }
-        let (name, labels) = match series_labels(series.labels) {
-            Ok(found) => found,
-            Err(reason) => {
-                out.decoded.rejected.push(Rejection {
-                    index,
-                    reason: format!("{reason}; {} samples rejected", series.samples.len()),
-                });
-                continue;
+    let mut labels: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut index = 0;
+    let mut fields = Fields::new(raw);
+    while let Some((field, value)) = fields.next_field().map_err(garbage)? {
+        match (field, value) {
+            (1, Value::Bytes(series)) => {
+                let histograms = read_series(series, &mut labels, &mut samples).map_err(garbage)?;
+                out.samples += samples.len();
+                if out.samples > max_points {
+                    return Err(RemoteWriteError::TooManySamples { max: max_points });
+                }
+                take_series(&mut out, index, &labels, &samples, histograms, limits);
+                index += 1;
             }
-        };
-        let mut bad: Option<(usize, String)> = None;
-        for sample in series.samples {
-            if sample.value.to_bits() == STALE_NAN_BITS {
-                out.stale_markers += 1;
-                continue;
+            (3, Value::Bytes(raw)) => {
+                let raw = <MetricMetadata as prost::Message>::decode(raw)
+                    .map_err(|e| RemoteWriteError::Protobuf(e.to_string()))?;
+                out.metadata.extend(metadata(raw));
             }
-            match limits.check(
-                &name,
-                sample.value,
-                Some(labels.clone()),
-                Some(sample.timestamp),
-            ) {
-                Ok(point) => out.decoded.points.push(point),
-                Err(e) => match &mut bad {
-                    Some((count, _)) => *count += 1,
-                    None => bad = Some((1, e.0)),
-                },
-            }
-        }
-        if let Some((count, reason)) = bad {
-            out.decoded.rejected.push(Rejection {
-                index,
-                reason: format!(
-                    "{}: {count} samples rejected: {reason}",
-                    describe(&name, &labels)
-                ),
-            });
+            (1 | 3, _) => return Err(garbage(ProtobufError::Unexpected(field))),
+            // Unknown fields are skipped, as every protobuf reader does.
+            _ => {}
         }
     }
     Ok(out)
 }
 
-/// The metric name and tags of one series, or why the series is refused.
-fn series_labels(raw: Vec<Label>) -> Result<(String, Labels), String> {
-    let mut name: Option<String> = None;
+/// The labels and samples of one `TimeSeries` into `labels` and `samples` (cleared
+/// first); returns how many native histograms it carried.
+fn read_series<'a>(
+    raw: &'a [u8],
+    labels: &mut Vec<(&'a [u8], &'a [u8])>,
+    samples: &mut Vec<Sample>,
+) -> Result<usize, ProtobufError> {
+    labels.clear();
+    samples.clear();
+    let mut histograms = 0;
+    let mut fields = Fields::new(raw);
+    while let Some((field, value)) = fields.next_field()? {
+        match (field, value) {
+            (1, Value::Bytes(label)) => labels.push(read_label(label)?),
+            (2, Value::Bytes(sample)) => samples.push(read_sample(sample)?),
+            (4, Value::Bytes(_)) => histograms += 1,
+            (1 | 2 | 4, _) => return Err(ProtobufError::Unexpected(field)),
+            // Exemplars (3) and unknown fields.
+            _ => {}
+        }
+    }
+    Ok(histograms)
+}
+
+fn read_label(raw: &[u8]) -> Result<(&[u8], &[u8]), ProtobufError> {
+    let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
+    let mut fields = Fields::new(raw);
+    while let Some((field, v)) = fields.next_field()? {
+        match (field, v) {
+            (1, Value::Bytes(b)) => name = b,
+            (2, Value::Bytes(b)) => value = b,
+            (1 | 2, _) => return Err(ProtobufError::Unexpected(field)),
+            _ => {}
+        }
+    }
+    Ok((name, value))
+}
+
+fn read_sample(raw: &[u8]) -> Result<Sample, ProtobufError> {
+    let mut sample = Sample {
+        value: 0.0,
+        timestamp: 0,
+    };
+    let mut fields = Fields::new(raw);
+    while let Some((field, v)) = fields.next_field()? {
+        match (field, v) {
+            (1, Value::Fixed64(bits)) => sample.value = f64::from_bits(bits),
+            // int64: a negative timestamp is sent as its two's complement.
+            (2, Value::Varint(t)) => sample.timestamp = t as i64,
+            (1 | 2, _) => return Err(ProtobufError::Unexpected(field)),
+            _ => {}
+        }
+    }
+    Ok(sample)
+}
+
+/// One decoded series into `out`: its points, or a rejection naming why.
+fn take_series(
+    out: &mut RemoteWrite,
+    index: usize,
+    labels: &[(&[u8], &[u8])],
+    samples: &[Sample],
+    histograms: usize,
+    limits: &PointLimits,
+) {
+    if histograms > 0 {
+        out.decoded.rejected.push(Rejection {
+            index,
+            reason: format!(
+                "{histograms} native histogram samples not stored (Vigil stores float samples only)"
+            ),
+        });
+    }
+    if samples.is_empty() {
+        return;
+    }
+    let (name, tags) = match series_labels(labels) {
+        Ok(found) => found,
+        Err(reason) => {
+            out.decoded.rejected.push(Rejection {
+                index,
+                reason: format!("{reason}; {} samples rejected", samples.len()),
+            });
+            return;
+        }
+    };
+    let metric = match limits.check_series(name, &tags) {
+        Ok(metric) => metric,
+        Err(e) => {
+            out.decoded.rejected.push(Rejection {
+                index,
+                reason: format!(
+                    "{}: {} samples rejected: {}",
+                    describe(name, &tags),
+                    samples.len(),
+                    e.0
+                ),
+            });
+            return;
+        }
+    };
+    push_samples(out, index, metric, tags, samples, limits);
+}
+
+/// The points of one valid series: stale markers counted and skipped, timestamps
+/// outside the accepted window rejected (one rejection for the series, counting them).
+fn push_samples(
+    out: &mut RemoteWrite,
+    index: usize,
+    metric: MetricName,
+    labels: Labels,
+    samples: &[Sample],
+    limits: &PointLimits,
+) {
+    let mut identity = Some((metric, labels));
+    // (count, the series as text, the first reason), when a sample was out of window.
+    let mut bad: Option<(usize, String, String)> = None;
+    let last = samples.len() - 1;
+    for (i, sample) in samples.iter().enumerate() {
+        if sample.value.to_bits() == STALE_NAN_BITS {
+            out.stale_markers += 1;
+            continue;
+        }
+        match limits.check_time(sample.timestamp) {
+            Ok(timestamp_ms) => {
+                let (name, labels) = match identity.take() {
+                    Some(owned) if i == last => owned,
+                    Some(kept) => {
+                        let copy = (kept.0.clone(), kept.1.clone());
+                        identity = Some(kept);
+                        copy
+                    }
+                    None => unreachable!("the identity is kept until the last sample"),
+                };
+                out.decoded.points.push(Point {
+                    name,
+                    labels,
+                    timestamp_ms,
+                    value: sample.value,
+                });
+            }
+            Err(e) => match &mut bad {
+                Some((count, _, _)) => *count += 1,
+                None => {
+                    let (m, l) = identity.as_ref().expect("kept until the last sample");
+                    bad = Some((1, describe(m.as_str(), l), e.0));
+                }
+            },
+        }
+    }
+    if let Some((count, series, reason)) = bad {
+        out.decoded.rejected.push(Rejection {
+            index,
+            reason: format!("{series}: {count} samples rejected: {reason}"),
+        });
+    }
+}
+
+/// The metric name and tags of one series, or why the series is refused. Names are
+/// checked for repeats without copying them: senders send them sorted, so a strictly
+/// increasing list needs no search.
+fn series_labels<'a>(raw: &[(&'a [u8], &'a [u8])]) -> Result<(&'a str, Labels), String> {
+    let mut name: Option<&'a str> = None;
     let mut labels = BTreeMap::new();
-    let mut seen: Vec<Vec<u8>> = Vec::with_capacity(raw.len());
-    for label in raw {
-        if label.name.is_empty() {
+    let sorted = raw.windows(2).all(|w| w[0].0 < w[1].0);
+    for (i, &(key, value)) in raw.iter().enumerate() {
+        if key.is_empty() {
             return Err("a label has an empty name".into());
         }
-        if seen.contains(&label.name) {
+        if !sorted && raw[..i].iter().any(|earlier| earlier.0 == key) {
             return Err(format!(
                 "label {:?} appears twice",
-                String::from_utf8_lossy(&label.name)
+                String::from_utf8_lossy(key)
             ));
         }
-        seen.push(label.name.clone());
-        let key = String::from_utf8(label.name).map_err(|e| {
+        let key = std::str::from_utf8(key).map_err(|_| {
             format!(
                 "a label name is not UTF-8: {:?}",
-                String::from_utf8_lossy(e.as_bytes())
+                String::from_utf8_lossy(key)
             )
         })?;
-        let value = String::from_utf8(label.value)
+        let value = std::str::from_utf8(value)
             .map_err(|_| format!("the value of label {key:?} is not UTF-8"))?;
         if key == "__name__" {
             name = Some(value);
         } else if !value.is_empty() {
-            labels.insert(key, value);
+            labels.insert(key.to_string(), value.to_string());
         }
     }
     match name {
@@ -318,8 +455,8 @@ mod tests {
 
     fn label(name: &str, value: &str) -> Label {
         Label {
-            name: name.as_bytes().to_vec(),
-            value: value.as_bytes().to_vec(),
+            name: Bytes::copy_from_slice(name.as_bytes()),
+            value: Bytes::copy_from_slice(value.as_bytes()),
         }
     }
 
@@ -397,7 +534,7 @@ mod tests {
     #[test]
     fn rejects_only_the_bad_series() {
         let mut bad_utf8 = label("host", "x");
-        bad_utf8.value = vec![0xff, 0xfe];
+        bad_utf8.value = Bytes::from_static(&[0xff, 0xfe]);
         let body = request(vec![
             series(
                 vec![label("__name__", "good"), label("a", "1")],
@@ -449,21 +586,73 @@ mod tests {
     }
 
     #[test]
-    fn stale_markers_are_counted_not_stored_and_other_nans_rejected() {
+    fn stale_markers_are_counted_not_stored_and_other_nans_stored() {
         let stale = f64::from_bits(STALE_NAN_BITS);
         let body = request(vec![
             series(
                 vec![label("__name__", "up")],
                 &[(NOW, 1.0), (NOW + 1, stale)],
             ),
-            series(vec![label("__name__", "q")], &[(NOW, f64::NAN)]),
+            series(
+                vec![label("__name__", "q")],
+                &[
+                    (NOW, f64::NAN),
+                    (NOW + 1, f64::INFINITY),
+                    (NOW + 2, f64::NEG_INFINITY),
+                ],
+            ),
         ]);
         let out = run(&body).unwrap();
-        assert_eq!(out.decoded.points.len(), 1);
         assert_eq!(out.stale_markers, 1);
-        assert_eq!(out.samples, 3);
+        assert_eq!(out.samples, 5);
+        assert!(
+            out.decoded.rejected.is_empty(),
+            "{:?}",
+            out.decoded.rejected
+        );
+        let values: Vec<(&str, f64)> = out
+            .decoded
+            .points
+            .iter()
+            .map(|p| (p.name.as_str(), p.value))
+            .collect();
+        assert_eq!(values.len(), 4);
+        assert_eq!(values[0], ("up", 1.0));
+        assert!(values[1].0 == "q" && values[1].1.is_nan());
+        assert_eq!(values[2], ("q", f64::INFINITY));
+        assert_eq!(values[3], ("q", f64::NEG_INFINITY));
+    }
+
+    #[test]
+    fn every_sample_of_a_series_gets_its_labels() {
+        let body = request(vec![series(
+            vec![label("__name__", "up"), label("job", "node")],
+            &[(NOW, 1.0), (NOW + 1, 2.0), (NOW + 2, 3.0)],
+        )]);
+        let out = run(&body).unwrap();
+        assert_eq!(out.decoded.points.len(), 3);
+        for point in &out.decoded.points {
+            assert_eq!(point.name.as_str(), "up");
+            assert_eq!(point.labels.get("job").map(String::as_str), Some("node"));
+        }
+        let times: Vec<i64> = out.decoded.points.iter().map(|p| p.timestamp_ms).collect();
+        assert_eq!(times, [NOW, NOW + 1, NOW + 2]);
+    }
+
+    #[test]
+    fn a_sample_out_of_window_rejects_only_itself() {
+        let body = request(vec![series(
+            vec![label("__name__", "up")],
+            &[(NOW, 1.0), (NOW + 3_600_000, 2.0), (NOW + 7_200_000, 3.0)],
+        )]);
+        let out = run(&body).unwrap();
+        assert_eq!(out.decoded.points.len(), 1);
         assert_eq!(out.decoded.rejected.len(), 1);
-        assert!(out.decoded.rejected[0].reason.contains("finite"));
+        let reason = &out.decoded.rejected[0].reason;
+        assert!(
+            reason.starts_with("up{}: 2 samples rejected: ") && reason.contains("future"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The Prometheus query API and the PromQL engine, answer by answer against a real
 //! Prometheus 2.42 (Debian's package, installed by scripts/promql-deps.sh): the same
-//! generated data goes to both (Vigil through JSON ingest, Prometheus through its
-//! remote_write receiver), then every expression of tests/promql/corpus.txt runs as
+//! generated data goes to both as the same remote_write bodies (NaN values included,
+//! which Vigil's JSON ingest could not carry), then every expression of
+//! tests/promql/corpus.txt runs as
 //! instant queries at several times and as range queries at several steps on both.
 //! Results must agree (label sets, timestamps, values within 1e-9 relative, NaN equal
 //! to NaN), or Vigil must refuse the construct as unsupported. The comparison report
@@ -16,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-// --- remote_write 1.0 messages, for feeding Prometheus ---------------------------
+// --- remote_write 1.0 messages, for feeding both servers ---------------------------
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct WriteRequest {
@@ -81,7 +82,8 @@ fn r3(v: f64) -> f64 {
 const INSTANCES: [&str; 3] = ["host-a:9100", "host-b:9100", "host-c:9100"];
 
 /// Gauges with decimals, counters with resets, a histogram with `le` buckets, series
-/// that stop (host-c after 40 minutes) and start again (cmp_gap), node-exporter-like
+/// that stop (host-c after 40 minutes) and start again (cmp_gap), NaN values (one
+/// cmp_gauge series now and then: a real NaN, not the stale marker), node-exporter-like
 /// metrics for the dashboard expressions.
 fn generate(t0: i64) -> Vec<GenSeries> {
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
@@ -261,13 +263,16 @@ fn generate(t0: i64) -> Vec<GenSeries> {
         for (k, kind) in ["a", "b"].iter().enumerate() {
             let mut g = cmp("cmp_gauge", &[("kind", kind)]);
             let phase = n as f64 + k as f64 * 1.7;
+            // host-b's "b" gauge reports NaN every 17th scrape (a 0/0 in an exporter).
+            let nan_every = (n == 1 && k == 1).then_some(17);
             g.samples = ts
                 .iter()
                 .map(|&(i, t)| {
-                    (
-                        t,
-                        r3(5.0 + 3.5 * (i as f64 / 11.0 + phase).sin() + rng.next()),
-                    )
+                    let v = r3(5.0 + 3.5 * (i as f64 / 11.0 + phase).sin() + rng.next());
+                    match nan_every {
+                        Some(every) if i % every == 5 => (t, f64::NAN),
+                        _ => (t, v),
+                    }
                 })
                 .collect();
             out.push(g);
@@ -418,12 +423,12 @@ fn labels_of(s: &GenSeries) -> Vec<Label> {
     labels
 }
 
-/// Remote-writes the data in time slices, every series per slice, because
+/// The data as remote_write bodies in time slices, every series per slice, because
 /// Prometheus' head refuses samples older than an hour behind its newest.
-async fn write_prometheus(prom: &Prometheus, data: &[GenSeries], t0: i64) {
+fn remote_write_bodies(data: &[GenSeries], t0: i64) -> Vec<Vec<u8>> {
     use prost::Message;
-    let client = http_client();
     let slice = 10 * MINUTE_MS;
+    let mut bodies = Vec::new();
     let mut from = t0;
     while from <= t0 + SPAN_MS {
         let to = from + slice;
@@ -442,15 +447,31 @@ async fn write_prometheus(prom: &Prometheus, data: &[GenSeries], t0: i64) {
                 .filter(|ts| !ts.samples.is_empty())
                 .collect(),
         };
-        let body = snap::raw::Encoder::new()
-            .compress_vec(&request.encode_to_vec())
-            .unwrap();
-        let response = client
-            .post(format!("{}/api/v1/write", prom.url))
-            .insert_header(("Content-Encoding", "snappy"))
-            .insert_header(("Content-Type", "application/x-protobuf"))
-            .insert_header(("X-Prometheus-Remote-Write-Version", "0.1.0"))
-            .send_body(body)
+        bodies.push(
+            snap::raw::Encoder::new()
+                .compress_vec(&request.encode_to_vec())
+                .unwrap(),
+        );
+        from = to;
+    }
+    bodies
+}
+
+const REMOTE_WRITE_HEADERS: &[(&str, &str)] = &[
+    ("Content-Encoding", "snappy"),
+    ("Content-Type", "application/x-protobuf"),
+    ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+];
+
+async fn write_prometheus(prom: &Prometheus, bodies: &[Vec<u8>]) {
+    let client = http_client();
+    for body in bodies {
+        let mut request = client.post(format!("{}/api/v1/write", prom.url));
+        for header in REMOTE_WRITE_HEADERS {
+            request = request.insert_header(*header);
+        }
+        let response = request
+            .send_body(body.clone())
             .await
             .expect("Prometheus answers remote_write");
         assert!(
@@ -458,28 +479,17 @@ async fn write_prometheus(prom: &Prometheus, data: &[GenSeries], t0: i64) {
             "Prometheus refused remote_write: {}",
             response.status()
         );
-        from = to;
     }
 }
 
-async fn write_vigil(app: &TestApp, data: &[GenSeries]) -> i64 {
-    let mut points: Vec<Value> = Vec::new();
-    for s in data {
-        let tags: BTreeMap<&str, &str> = s.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        for &(t, v) in &s.samples {
-            points.push(json!({"name": s.name, "value": v, "tags": tags, "timestamp": t}));
-        }
+/// Sends Vigil the very bodies Prometheus got; returns the samples they hold.
+async fn write_vigil(app: &TestApp, data: &[GenSeries], bodies: &[Vec<u8>]) -> i64 {
+    for body in bodies {
+        app.post_raw("/api/v1/write", body.clone(), REMOTE_WRITE_HEADERS)
+            .await
+            .assert_status(204, "remote_write of the comparison data");
     }
-    let total = points.len() as i64;
-    for chunk in points.chunks(20_000) {
-        let response = app.post_metrics(&Value::Array(chunk.to_vec())).await;
-        response.assert_status(202, "ingest of the comparison data");
-        let body = response.json();
-        assert_eq!(
-            body["rejected"], 0,
-            "no point of the comparison data is rejected: {body}"
-        );
-    }
+    let total: i64 = data.iter().map(|s| s.samples.len() as i64).sum();
     eventually(Duration::from_secs(60), || async {
         let stored = app.total_points().await;
         if stored == total {
@@ -725,8 +735,9 @@ async fn promql_answers_match_a_real_prometheus() {
     let now = chrono::Utc::now().timestamp_millis();
     let t0 = (now - SPAN_MS - 20 * MINUTE_MS) / MINUTE_MS * MINUTE_MS;
     let data = generate(t0);
-    write_prometheus(&prom, &data, t0).await;
-    let points = write_vigil(&app, &data).await;
+    let bodies = remote_write_bodies(&data, t0);
+    write_prometheus(&prom, &bodies).await;
+    let points = write_vigil(&app, &data, &bodies).await;
 
     let at = t0 + 30 * MINUTE_MS;
     let exprs = corpus(at / 1000);
@@ -801,8 +812,8 @@ async fn promql_answers_match_a_real_prometheus() {
     report.push_str(
         "Written by `tests/api/promql.rs` (`cargo test --release --test api promql::`): the \
          same generated data (gauges with decimals, counters with resets, a classic histogram, \
-         series that stop and start, node-exporter-like metrics) is written to Vigil and to a \
-         real Prometheus 2.42; every expression of `tests/promql/corpus.txt` runs as an \
+         series that stop and start, NaN values, node-exporter-like metrics) is written to \
+         Vigil and to a real Prometheus 2.42 as the same remote_write bodies; every expression of `tests/promql/corpus.txt` runs as an \
          instant query at 6 times and as a range query at 3 steps on both. A result passes when \
          the label sets and timestamps are equal and the values are within 1e-9 relative \
          (NaN equals NaN), or when both refuse it with the same error type and status.\n\n",

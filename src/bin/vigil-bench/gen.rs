@@ -242,9 +242,12 @@ impl RemoteWriteBodyWriter {
                 let (m, labels) = fleet.labels(i);
                 let name = fleet.metric_name(m);
                 let mut out = Vec::with_capacity(128);
-                for (k, v) in std::iter::once(("__name__", name.as_str()))
+                // Sorted by name, as Prometheus sends them.
+                let mut pairs: Vec<(&str, &str)> = std::iter::once(("__name__", name.as_str()))
                     .chain(labels.iter().map(|(k, v)| (*k, v.as_str())))
-                {
+                    .collect();
+                pairs.sort_unstable();
+                for (k, v) in pairs {
                     // Label { name = 1; value = 2 } as field 1 of TimeSeries.
                     let len = 2 + k.len() + 2 + v.len();
                     out.push(0x0a);
@@ -460,7 +463,7 @@ mod tests {
                 vigil::protocol::remote_write::WriteRequest::decode(decoded.as_slice()).unwrap();
             assert_eq!(request.timeseries.len(), n);
             for series in &request.timeseries {
-                assert_eq!(series.labels[0].name, b"__name__");
+                assert_eq!(&series.labels[0].name[..], b"__name__");
                 assert_eq!(series.samples.len(), 1);
                 assert!(series.samples[0].timestamp >= 1_700_000_000_000);
             }
