@@ -59,8 +59,19 @@ fn point_limits(settings: &Settings) -> PointLimits {
     PointLimits::new(&settings.ingest, NOW_MS)
 }
 
+/// Prometheus' stale marker: a NaN with this payload, never stored as a value.
+const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// Which values a wire format may carry: JSON and line protocol only finite ones;
+/// remote_write also NaN and the infinities (real samples), but never a stale marker.
+#[derive(Clone, Copy)]
+enum Values {
+    Finite,
+    AnyButStale,
+}
+
 /// A stored point must satisfy every limit it was checked against.
-fn check_point(point: &Point, limits: &PointLimits) {
+fn check_point(point: &Point, limits: &PointLimits, values: Values) {
     assert!(
         point.name.as_str().len() <= limits.max_name_len,
         "name too long: {point:?}"
@@ -83,20 +94,29 @@ fn check_point(point: &Point, limits: &PointLimits) {
             "rejected key kept: {point:?}"
         );
     }
-    assert!(
-        point.value.is_finite(),
-        "non-finite value stored: {point:?}"
-    );
+    match values {
+        Values::Finite => assert!(
+            point.value.is_finite(),
+            "non-finite value stored: {point:?}"
+        ),
+        Values::AnyButStale => {
+            assert_ne!(
+                point.value.to_bits(),
+                STALE_NAN_BITS,
+                "a stale marker stored"
+            )
+        }
+    }
     assert!(
         (limits.oldest_ms..=limits.newest_ms).contains(&point.timestamp_ms),
         "timestamp outside the window: {point:?}"
     );
 }
 
-fn check_decoded(decoded: &json::Decoded, limits: &PointLimits, max: usize) {
+fn check_decoded(decoded: &json::Decoded, limits: &PointLimits, max: usize, values: Values) {
     assert!(decoded.points.len() + decoded.rejected.len() <= max);
     for point in &decoded.points {
-        check_point(point, limits);
+        check_point(point, limits, values);
     }
     for rejection in &decoded.rejected {
         assert!(!rejection.reason.is_empty(), "a rejection without a reason");
@@ -107,7 +127,7 @@ pub fn json_ingest(data: &[u8]) {
     let settings = settings();
     let limits = point_limits(&settings);
     if let Ok(decoded) = json::decode_points(data, &limits, MAX_POINTS) {
-        check_decoded(&decoded, &limits, MAX_POINTS);
+        check_decoded(&decoded, &limits, MAX_POINTS, Values::Finite);
     }
 }
 
@@ -189,7 +209,7 @@ pub fn line_protocol(data: &[u8]) {
     let settings = settings();
     let limits = point_limits(&settings);
     if let Ok(lines) = line::decode_lines(body, precision, Some("fuzz"), &limits, MAX_POINTS) {
-        check_decoded(&lines.decoded, &limits, MAX_POINTS);
+        check_decoded(&lines.decoded, &limits, MAX_POINTS, Values::Finite);
     }
 }
 
@@ -198,7 +218,7 @@ fn check_remote_write(
     limits: &PointLimits,
 ) {
     match result {
-        Ok(decoded) => check_decoded(&decoded.decoded, limits, MAX_POINTS),
+        Ok(decoded) => check_decoded(&decoded.decoded, limits, MAX_POINTS, Values::AnyButStale),
         Err(remote_write::RemoteWriteError::TooLarge { declared, max }) => assert!(declared > max),
         Err(_) => {}
     }

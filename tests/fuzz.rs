@@ -26,7 +26,7 @@ fn cases() -> usize {
     std::env::var("VIGIL_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3_000)
+        .unwrap_or(20_000)
 }
 
 fn keep_crash(name: &str, input: &[u8]) -> PathBuf {

@@ -124,6 +124,7 @@ pub struct EvaluationResponse {
 pub struct HistoryQuery {
     pub rule_id: Option<Uuid>,
     /// firing or resolved
+    #[param(pattern = "^(firing|resolved)$")]
     pub state: Option<String>,
     /// RFC 3339; events at or after.
     pub from: Option<DateTime<Utc>>,

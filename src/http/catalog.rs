@@ -23,7 +23,7 @@ pub struct MetricPage {
     /// Metrics per page, at least 1; default and upper bound `query.catalog_page_max`
     /// (larger values are served as it).
     #[param(minimum = 1)]
-    pub limit: Option<u32>,
+    pub limit: Option<i64>,
     /// List the metrics whose name sorts after this one (`meta.nextAfter` of the
     /// previous page).
     pub after: Option<String>,
@@ -71,7 +71,9 @@ pub async fn list_metrics(
     page: web::Query<MetricPage>,
 ) -> Result<HttpResponse, ApiError> {
     let max = state.settings.query.catalog_page_max;
-    let limit = page.limit.unwrap_or(max).min(max);
+    let limit = page
+        .limit
+        .map_or(max, |l| l.clamp(0, i64::from(max)) as u32);
     if limit == 0 {
         return Err(ApiError::validation(
             "limit must be at least 1",

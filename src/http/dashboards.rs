@@ -28,9 +28,11 @@ use crate::store::dashboards::{self, Versioned};
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct Page {
-    /// 1-based page number (default 1).
+    /// 1-based page number (default 1; 0 reads as 1).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295u32)]
     pub page: Option<u32>,
-    /// Dashboards per page (default 50, at most dashboards.max_page_size).
+    /// Dashboards per page (default 50; served as 1 to dashboards.max_page_size).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295u32)]
     pub page_size: Option<u32>,
 }
 

@@ -117,7 +117,12 @@ pub fn cause_chain(error: &dyn std::error::Error) -> String {
 /// overloaded, otherwise an internal error (logged, not shown).
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
-        if crate::store::is_transient(&error) {
+        if crate::store::is_unstorable_text(&error) {
+            ApiError::validation(
+                "text must not contain NUL (\\u0000) characters",
+                Value::Null,
+            )
+        } else if crate::store::is_transient(&error) {
             tracing::warn!(%error, "Request failed: the database is unavailable.");
             ApiError::unavailable("the database is unavailable", 5)
         } else {

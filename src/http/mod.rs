@@ -193,9 +193,24 @@ pub fn routes() -> Vec<Mounted> {
 /// The methods mounted on `path` (a request path), HEAD included where GET is, in a
 /// fixed order; empty when no route has that path.
 pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    // A literal route wins over a template that also matches (`/dashboards/import`
+    // is not a dashboard id), as in the router.
+    let literal = literal_methods(path);
+    if !literal.is_empty() {
+        return literal;
+    }
+    methods_where(|template| template_matches(template, path))
+}
+
+/// The methods of the routes whose path is exactly `path`, without parameters.
+fn literal_methods(path: &str) -> Vec<&'static str> {
+    methods_where(|template| template == path)
+}
+
+fn methods_where(matches: impl Fn(&str) -> bool) -> Vec<&'static str> {
     let mut methods: Vec<&'static str> = Vec::new();
     for mounted in routes() {
-        if template_matches(mounted.path, path) {
+        if matches(mounted.path) {
             let name = method_name(&mounted.method);
             if !methods.contains(&name) {
                 methods.push(name);
@@ -247,7 +262,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .into()
             }),
     )
-    .app_data(web::PathConfig::default().error_handler(|err, _| {
+    .app_data(web::PathConfig::default().error_handler(|err, req| {
+        // `PUT /api/v1/dashboards/import` reaches the `{id}` route and fails to parse
+        // "import" as an id; but the path is a route of its own, without PUT.
+        let literal = literal_methods(req.path());
+        if !literal.is_empty() {
+            return ApiError::MethodNotAllowed {
+                message: format!(
+                    "{} is not allowed on {}; allowed: {}",
+                    req.method(),
+                    req.path(),
+                    literal.join(", ")
+                ),
+                allow: literal.join(", "),
+            }
+            .into();
+        }
         ApiError::validation(err.to_string(), serde_json::Value::Null).into()
     }))
     .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -293,5 +323,8 @@ mod tests {
                 && dashboard.contains(&"DELETE")
         );
         assert!(allowed_methods("/api/v1/nothing-here").is_empty());
+        assert_eq!(literal_methods("/api/v1/dashboards/import"), vec!["POST"]);
+        assert_eq!(allowed_methods("/api/v1/dashboards/import"), vec!["POST"]);
+        assert!(literal_methods("/api/v1/dashboards/7f0c").is_empty());
     }
 }

@@ -144,7 +144,7 @@ pub struct ExportBody {
         title = "Vigil API",
         description = "Metrics ingest, query and catalog; users, sessions, API tokens; dashboards and panels; alert rules, history and silences. Every /api/v1 route except login and (unless auth.require_ingest_key) ingest needs the vigil_session cookie from a login or `Authorization: Bearer <API token>`."
     ),
-    modifiers(&Security, &MalformedRequests),
+    modifiers(&Security, &MalformedRequests, &OverlappingUnions),
     paths(
         super::ingest::ingest,
         super::query::query,
@@ -366,7 +366,6 @@ struct MalformedRequests;
 
 impl utoipa::Modify for MalformedRequests {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
         for (path, item) in openapi.paths.paths.iter_mut() {
             let schema = if path.starts_with("/prometheus/") {
                 "PromErrorBody"
@@ -380,26 +379,69 @@ impl utoipa::Modify for MalformedRequests {
                 &mut item.patch,
                 &mut item.delete,
             ];
-            for operation in operations.into_iter().flatten() {
+            for (method, operation) in ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .zip(operations)
+                .filter_map(|(m, o)| o.as_mut().map(|o| (m, o)))
+            {
+                let public = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(|r| *r == Default::default()));
+                // A change asks for a role (editor or admin), and a session cookie
+                // also for a same-origin request: both refusals are 403.
+                if method != "get" && !public && !operation.responses.responses.contains_key("403")
+                {
+                    operation.responses.responses.insert(
+                        "403".to_string(),
+                        error_response("The caller's role does not allow this, or a session request came from another origin", schema).into(),
+                    );
+                }
                 let takes_input = operation.request_body.is_some()
                     || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 if !takes_input || operation.responses.responses.contains_key("400") {
                     continue;
                 }
-                let response = ResponseBuilder::new()
-                    .description("A parameter or the body does not parse")
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name(schema)))
-                            .build(),
-                    )
-                    .build();
-                operation
-                    .responses
-                    .responses
-                    .insert("400".to_string(), response.into());
+                operation.responses.responses.insert(
+                    "400".to_string(),
+                    error_response("A parameter or the body does not parse", schema).into(),
+                );
             }
+        }
+    }
+}
+
+fn error_response(description: &str, schema: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build(),
+        )
+        .build()
+}
+
+/// An empty list of buckets is also an empty list of groups: the alternatives of
+/// `QueryData` overlap, which `oneOf` forbids, so the document says `anyOf`.
+struct OverlappingUnions;
+
+impl utoipa::Modify for OverlappingUnions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AnyOf, Schema};
+        use utoipa::openapi::RefOr;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::OneOf(one))) = components.schemas.get("QueryData") {
+            let mut any = AnyOf::new();
+            any.items = one.items.clone();
+            any.description = one.description.clone();
+            components
+                .schemas
+                .insert("QueryData".into(), RefOr::T(Schema::AnyOf(any)));
         }
     }
 }
