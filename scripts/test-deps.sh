@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the tools the API tests use besides the services, from PyPI (idempotent):
 # - the OpenAPI validator (openapi-spec-validator) that checks /api/openapi.json;
+# - schemathesis, which checks the live server against its OpenAPI document
+#   (tests/api/contract.rs, scripts/contract.sh);
 # - aiosmtpd, the real SMTP server the alerting tests start on loopback to receive
 #   alert email (tests/support/smtp_sink.py); Debian's python3-aiosmtpd as a fallback.
 set -euo pipefail
@@ -8,6 +10,11 @@ set -euo pipefail
 if ! python3 -m openapi_spec_validator --help >/dev/null 2>&1; then
   echo "test-deps.sh: installing openapi-spec-validator from PyPI" >&2
   python3 -m pip install --quiet --disable-pip-version-check openapi-spec-validator
+fi
+
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "test-deps.sh: installing schemathesis from PyPI" >&2
+  python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 fi
 
 # --- alerting ---

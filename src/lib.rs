@@ -28,6 +28,8 @@ pub mod app;
 pub mod auth;
 pub mod breaker;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod http;
 pub mod model;
 pub mod notify;

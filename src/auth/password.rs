@@ -11,12 +11,15 @@ pub const MIN_LEN: usize = 8;
 /// Longest password accepted: argon2 reads all of it, so an unbounded one is a way to
 /// burn the server's CPU.
 pub const MAX_LEN: usize = 1024;
+/// The same bound in characters, as the API document states it (JSON Schema counts
+/// characters): 256 characters of at most 4 bytes each stay within [`MAX_LEN`].
+pub const MAX_CHARS: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("password must be at least {MIN_LEN} characters")]
     TooShort,
-    #[error("password must be at most {MAX_LEN} bytes")]
+    #[error("password must be at most {MAX_CHARS} characters")]
     TooLong,
     #[error("hashing failed: {0}")]
     Hash(String),
@@ -28,7 +31,7 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
     if password.chars().count() < MIN_LEN {
         return Err(PasswordError::TooShort);
     }
-    if password.len() > MAX_LEN {
+    if password.len() > MAX_LEN || password.chars().count() > MAX_CHARS {
         return Err(PasswordError::TooLong);
     }
     let salt = SaltString::generate(&mut OsRng);

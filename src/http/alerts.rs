@@ -124,12 +124,14 @@ pub struct EvaluationResponse {
 pub struct HistoryQuery {
     pub rule_id: Option<Uuid>,
     /// firing or resolved
+    #[param(pattern = "^(firing|resolved)$")]
     pub state: Option<String>,
     /// RFC 3339; events at or after.
     pub from: Option<DateTime<Utc>>,
     /// RFC 3339; events before.
     pub to: Option<DateTime<Utc>>,
-    /// Page size (default 100, at most `alerts.history_page_max`).
+    /// Page size (default 100); larger values are served as `alerts.history_page_max`.
+    #[param(minimum = 1)]
     pub limit: Option<i64>,
     /// The `meta.nextCursor` of the previous page.
     pub cursor: Option<i64>,
@@ -474,10 +476,10 @@ pub async fn history(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let max = i64::from(state.settings.alerts.history_page_max);
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=max).contains(&limit) {
+    let limit = query.limit.unwrap_or(100).min(max);
+    if limit < 1 {
         return Err(ApiError::validation(
-            format!("limit must be between 1 and {max}"),
+            "limit must be at least 1",
             json!({"field": "limit"}),
         ));
     }

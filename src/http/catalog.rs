@@ -20,8 +20,10 @@ use crate::store::catalog::{self, MetricDefinition};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MetricPage {
-    /// Metrics per page, 1 to `query.catalog_page_max` (also the default).
-    pub limit: Option<u32>,
+    /// Metrics per page, at least 1; default and upper bound `query.catalog_page_max`
+    /// (larger values are served as it).
+    #[param(minimum = 1)]
+    pub limit: Option<i64>,
     /// List the metrics whose name sorts after this one (`meta.nextAfter` of the
     /// previous page).
     pub after: Option<String>,
@@ -69,10 +71,12 @@ pub async fn list_metrics(
     page: web::Query<MetricPage>,
 ) -> Result<HttpResponse, ApiError> {
     let max = state.settings.query.catalog_page_max;
-    let limit = page.limit.unwrap_or(max);
-    if limit == 0 || limit > max {
+    let limit = page
+        .limit
+        .map_or(max, |l| l.clamp(0, i64::from(max)) as u32);
+    if limit == 0 {
         return Err(ApiError::validation(
-            format!("limit must be 1 to {max}"),
+            "limit must be at least 1",
             json!({"field": "limit"}),
         ));
     }
@@ -93,7 +97,7 @@ pub async fn list_metrics(
 }
 
 #[utoipa::path(get, path = "/api/v1/metrics/{name}/tags", tag = "catalog",
-    params(("name" = String, Path, description = "Metric name")),
+    params(("name" = String, Path, description = "Metric name", pattern = "^[a-zA-Z_][a-zA-Z0-9_.:]*$", max_length = 200)),
     responses(
         (status = 200, description = "Tag keys and their values (at most query.catalog_values_max per key)", body = TagValues),
         (status = 400, description = "Invalid metric name", body = super::openapi::ErrorBody),

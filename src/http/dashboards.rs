@@ -18,8 +18,8 @@ use super::auth::Principal;
 use super::error::ApiError;
 use super::AppState;
 use crate::model::dashboard::{
-    CreateDashboard, Dashboard, DashboardExport, DashboardLimits, FieldProblem, PanelInput,
-    Problems, UpdateDashboard, EXPORT_SCHEMA_VERSION,
+    check_new_dashboard, CreateDashboard, Dashboard, DashboardExport, DashboardLimits,
+    FieldProblem, PanelInput, Problems, UpdateDashboard, EXPORT_SCHEMA_VERSION,
 };
 use crate::model::Role;
 use crate::store::dashboards::{self, Versioned};
@@ -28,9 +28,11 @@ use crate::store::dashboards::{self, Versioned};
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct Page {
-    /// 1-based page number (default 1).
+    /// 1-based page number (default 1; 0 reads as 1).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295u32)]
     pub page: Option<u32>,
-    /// Dashboards per page (default 50, at most dashboards.max_page_size).
+    /// Dashboards per page (default 50; served as 1 to dashboards.max_page_size).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295u32)]
     pub page_size: Option<u32>,
 }
 
@@ -132,19 +134,6 @@ async fn fresh(state: &AppState, id: Uuid) -> Result<Dashboard, ApiError> {
     load(state, id).await?.ok_or_else(not_found)
 }
 
-fn check_panels(state: &AppState, panels: &[PanelInput], problems: &mut Problems) {
-    let limits = limits(state);
-    if panels.len() > limits.max_panels {
-        problems.0.push(FieldProblem {
-            field: "panels".into(),
-            reason: format!("at most {} panels", limits.max_panels),
-        });
-    }
-    for (i, panel) in panels.iter().enumerate() {
-        problems.panel(&format!("panels[{i}]"), panel, &limits);
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/dashboards", tag = "dashboards",
     params(Page),
     responses(
@@ -186,13 +175,7 @@ pub async fn create(
     body: web::Json<CreateDashboard>,
 ) -> Result<HttpResponse, ApiError> {
     principal.require(Role::Editor)?;
-    let mut problems = Problems::default();
-    problems.name("name", &body.name);
-    problems.description("description", &body.description);
-    check_panels(&state, &body.panels, &mut problems);
-    problems.variables("variables", &body.variables, &limits(&state));
-    problems.settings("settings", &body.settings);
-    problems.into_result().map_err(invalid)?;
+    check_new_dashboard(&body, &limits(&state)).map_err(invalid)?;
     let dashboard = dashboards::create(&state.pg, principal.user_id, &body).await?;
     tracing::info!(dashboard = %dashboard.id, owner = %principal.user_id, "Dashboard created.");
     Ok(HttpResponse::Created().json(json!({ "data": dashboard })))

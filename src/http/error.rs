@@ -17,6 +17,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// A known path asked with a method it does not serve; `allow` lists those it does.
+    #[error("{message}")]
+    MethodNotAllowed { message: String, allow: String },
     #[error("{message}")]
     Conflict { message: String, details: Value },
     #[error("{0}")]
@@ -84,6 +87,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             ApiError::Conflict { .. } => "CONFLICT",
             ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
@@ -113,7 +117,12 @@ pub fn cause_chain(error: &dyn std::error::Error) -> String {
 /// overloaded, otherwise an internal error (logged, not shown).
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
-        if crate::store::is_transient(&error) {
+        if crate::store::is_unstorable_text(&error) {
+            ApiError::validation(
+                "text must not contain NUL (\\u0000) characters",
+                Value::Null,
+            )
+        } else if crate::store::is_transient(&error) {
             tracing::warn!(%error, "Request failed: the database is unavailable.");
             ApiError::unavailable("the database is unavailable", 5)
         } else {
@@ -129,6 +138,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -153,6 +163,11 @@ impl ResponseError for ApiError {
             body["details"] = details;
         }
         let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::MethodNotAllowed { allow, .. } = self {
+            if let Ok(value) = HeaderValue::from_str(allow) {
+                response.insert_header((actix_web::http::header::ALLOW, value));
+            }
+        }
         if let ApiError::Unavailable {
             retry_after_secs, ..
         }
@@ -166,8 +181,21 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Unknown routes get the API's error format too.
+/// Unknown routes get the API's error format too: 405 with `Allow` when the path is
+/// one of ours and only the method is wrong, 404 otherwise.
 pub async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = super::allowed_methods(request.path());
+    if !allowed.is_empty() {
+        return Err(ApiError::MethodNotAllowed {
+            message: format!(
+                "{} is not allowed on {}; allowed: {}",
+                request.method(),
+                request.path(),
+                allowed.join(", ")
+            ),
+            allow: allowed.join(", "),
+        });
+    }
     Err(ApiError::NotFound(format!(
         "no route for {} {}",
         request.method(),

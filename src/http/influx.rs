@@ -39,7 +39,7 @@ type Params = web::Query<HashMap<String, String>>;
         ("db" = Option<String>, Query, description = "Database; stored as the tag `db`"),
         ("precision" = Option<String>, Query, description = "Timestamp unit: n (default), u, ms, s, m, h"),
     ),
-    request_body(content = String, content_type = "text/plain",
+    request_body(content = Option<String>, content_type = "text/plain",
         description = "InfluxDB line protocol, one point per line, optionally Content-Encoding: gzip. Each numeric field becomes the metric `{measurement}_{field}` with the line's tags; booleans are 1/0; string fields are skipped."),
     responses(
         (status = 204, description = "Every valid point is safe in the broker"),
@@ -68,7 +68,7 @@ pub async fn write_v1(
         ("bucket" = Option<String>, Query, description = "Bucket; stored as the tag `db`"),
         ("precision" = Option<String>, Query, description = "Timestamp unit: ns (default), us, ms, s"),
     ),
-    request_body(content = String, content_type = "text/plain",
+    request_body(content = Option<String>, content_type = "text/plain",
         description = "InfluxDB line protocol, as for POST /write (Telegraf's influxdb_v2 output gzips it)."),
     responses(
         (status = 204, description = "Every valid point is safe in the broker"),

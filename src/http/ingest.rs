@@ -171,6 +171,9 @@ fn reason(error: &ApiError) -> &'static str {
         ApiError::Unavailable { .. } => "unavailable",
         ApiError::Unauthorized(_) | ApiError::Forbidden(_) => "unauthorized",
         ApiError::RateLimited { .. } => "rate_limited",
-        ApiError::NotFound(_) | ApiError::Conflict { .. } | ApiError::Internal(_) => "internal",
+        ApiError::NotFound(_)
+        | ApiError::MethodNotAllowed { .. }
+        | ApiError::Conflict { .. }
+        | ApiError::Internal(_) => "internal",
     }
 }

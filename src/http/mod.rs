@@ -190,6 +190,68 @@ pub fn routes() -> Vec<Mounted> {
     ]
 }
 
+/// The methods mounted on `path` (a request path), HEAD included where GET is, in a
+/// fixed order; empty when no route has that path.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    // A literal route wins over a template that also matches (`/dashboards/import`
+    // is not a dashboard id), as in the router.
+    let literal = literal_methods(path);
+    if !literal.is_empty() {
+        return literal;
+    }
+    methods_where(|template| template_matches(template, path))
+}
+
+/// The methods of the routes whose path is exactly `path`, without parameters.
+fn literal_methods(path: &str) -> Vec<&'static str> {
+    methods_where(|template| template == path)
+}
+
+fn methods_where(matches: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = Vec::new();
+    for mounted in routes() {
+        if matches(mounted.path) {
+            let name = method_name(&mounted.method);
+            if !methods.contains(&name) {
+                methods.push(name);
+            }
+        }
+    }
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    const ORDER: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+    methods.sort_by_key(|m| ORDER.iter().position(|o| o == m));
+    methods
+}
+
+fn method_name(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        _ => "OPTIONS",
+    }
+}
+
+/// `/api/v1/dashboards/{id}` matches `/api/v1/dashboards/abc`: a `{name}` segment
+/// stands for one non-empty segment.
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut wanted = template.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Mounts every route of [`routes`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -200,7 +262,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .into()
             }),
     )
-    .app_data(web::PathConfig::default().error_handler(|err, _| {
+    .app_data(web::PathConfig::default().error_handler(|err, req| {
+        // `PUT /api/v1/dashboards/import` reaches the `{id}` route and fails to parse
+        // "import" as an id; but the path is a route of its own, without PUT.
+        let literal = literal_methods(req.path());
+        if !literal.is_empty() {
+            return ApiError::MethodNotAllowed {
+                message: format!(
+                    "{} is not allowed on {}; allowed: {}",
+                    req.method(),
+                    req.path(),
+                    literal.join(", ")
+                ),
+                allow: literal.join(", "),
+            }
+            .into();
+        }
         ApiError::validation(err.to_string(), serde_json::Value::Null).into()
     }))
     .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -211,4 +288,43 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     // The web UI answers the GETs no route took; everything else gets the API's 404.
     cfg.default_service(web::to(ui::fallback));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_one_segment_per_parameter() {
+        assert!(template_matches(
+            "/api/v1/dashboards/{id}",
+            "/api/v1/dashboards/x"
+        ));
+        assert!(!template_matches(
+            "/api/v1/dashboards/{id}",
+            "/api/v1/dashboards/"
+        ));
+        assert!(!template_matches(
+            "/api/v1/dashboards/{id}",
+            "/api/v1/dashboards/x/y"
+        ));
+        assert!(template_matches("/health", "/health"));
+        assert!(!template_matches("/health", "/healthz"));
+    }
+
+    #[test]
+    fn a_known_path_lists_its_methods_and_an_unknown_one_none() {
+        assert_eq!(allowed_methods("/api/v1/query"), vec!["POST"]);
+        assert_eq!(allowed_methods("/health"), vec!["GET", "HEAD"]);
+        let dashboard = allowed_methods("/api/v1/dashboards/7f0c");
+        assert!(
+            dashboard.contains(&"GET")
+                && dashboard.contains(&"PUT")
+                && dashboard.contains(&"DELETE")
+        );
+        assert!(allowed_methods("/api/v1/nothing-here").is_empty());
+        assert_eq!(literal_methods("/api/v1/dashboards/import"), vec!["POST"]);
+        assert_eq!(allowed_methods("/api/v1/dashboards/import"), vec!["POST"]);
+        assert!(literal_methods("/api/v1/dashboards/7f0c").is_empty());
+    }
 }

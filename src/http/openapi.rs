@@ -42,7 +42,8 @@ pub struct IngestResponse {
 }
 
 /// Every error: `code` is one of VALIDATION_ERROR, UNAUTHORIZED, FORBIDDEN, NOT_FOUND,
-/// CONFLICT, RATE_LIMITED, PAYLOAD_TOO_LARGE, UNAVAILABLE, INTERNAL_ERROR.
+/// METHOD_NOT_ALLOWED, CONFLICT, RATE_LIMITED, PAYLOAD_TOO_LARGE, UNAVAILABLE,
+/// INTERNAL_ERROR.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
@@ -143,7 +144,7 @@ pub struct ExportBody {
         title = "Vigil API",
         description = "Metrics ingest, query and catalog; users, sessions, API tokens; dashboards and panels; alert rules, history and silences. Every /api/v1 route except login and (unless auth.require_ingest_key) ingest needs the vigil_session cookie from a login or `Authorization: Bearer <API token>`."
     ),
-    modifiers(&Security),
+    modifiers(&Security, &MalformedRequests, &OverlappingUnions),
     paths(
         super::ingest::ingest,
         super::query::query,
@@ -354,6 +355,94 @@ impl utoipa::Modify for Security {
             SecurityRequirement::new("session", Vec::<String>::new()),
             SecurityRequirement::new("token", Vec::<String>::new()),
         ]);
+    }
+}
+
+/// Every operation that takes a path or query parameter or a body answers 400 when
+/// one of them does not parse (a path id that is not a uuid, a number out of range, a
+/// body that is not JSON): the extractors do it before the handler runs, so it is
+/// declared here once for all of them rather than on each handler.
+struct MalformedRequests;
+
+impl utoipa::Modify for MalformedRequests {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let schema = if path.starts_with("/prometheus/") {
+                "PromErrorBody"
+            } else {
+                "ErrorBody"
+            };
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for (method, operation) in ["get", "post", "put", "patch", "delete"]
+                .into_iter()
+                .zip(operations)
+                .filter_map(|(m, o)| o.as_mut().map(|o| (m, o)))
+            {
+                let public = operation
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(|r| *r == Default::default()));
+                // A change asks for a role (editor or admin), and a session cookie
+                // also for a same-origin request: both refusals are 403.
+                if method != "get" && !public && !operation.responses.responses.contains_key("403")
+                {
+                    operation.responses.responses.insert(
+                        "403".to_string(),
+                        error_response("The caller's role does not allow this, or a session request came from another origin", schema).into(),
+                    );
+                }
+                let takes_input = operation.request_body.is_some()
+                    || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                if !takes_input || operation.responses.responses.contains_key("400") {
+                    continue;
+                }
+                operation.responses.responses.insert(
+                    "400".to_string(),
+                    error_response("A parameter or the body does not parse", schema).into(),
+                );
+            }
+        }
+    }
+}
+
+fn error_response(description: &str, schema: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(schema)))
+                .build(),
+        )
+        .build()
+}
+
+/// An empty list of buckets is also an empty list of groups: the alternatives of
+/// `QueryData` overlap, which `oneOf` forbids, so the document says `anyOf`.
+struct OverlappingUnions;
+
+impl utoipa::Modify for OverlappingUnions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{AnyOf, Schema};
+        use utoipa::openapi::RefOr;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::OneOf(one))) = components.schemas.get("QueryData") {
+            let mut any = AnyOf::new();
+            any.items = one.items.clone();
+            any.description = one.description.clone();
+            components
+                .schemas
+                .insert("QueryData".into(), RefOr::T(Schema::AnyOf(any)));
+        }
     }
 }
 

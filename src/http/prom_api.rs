@@ -970,7 +970,7 @@ pub async fn query_exemplars(_principal: Principal) -> HttpResponse {
 macro_rules! form_post {
     ($name:ident, $get:ident, $path:literal, $body:ty) => {
         #[utoipa::path(post, path = $path, tag = "prometheus",
-            request_body(content = String, content_type = "application/x-www-form-urlencoded",
+            request_body(content = Option<String>, content_type = "application/x-www-form-urlencoded",
                 description = "The GET route's parameters as a form"),
             responses(
                 (status = 200, description = "As the GET route", body = $body),

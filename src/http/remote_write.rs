@@ -33,7 +33,8 @@ const REASONS_SHOWN: usize = 10;
         description = "Prometheus remote_write 1.0: a protobuf prometheus.WriteRequest in a snappy block (Content-Encoding: snappy). `__name__` is the metric name, the other labels are tags; stale markers are not stored; metadata fills the metric catalogue."),
     responses(
         (status = 204, description = "Every valid sample is safe in the broker"),
-        (status = 400, description = "Undecodable body, or some samples invalid (the valid ones were stored); text/plain with the count and the first reasons", content_type = "text/plain", body = String),
+        (status = 400, description = "Some samples invalid (the valid ones were stored): text/plain with the count and the first reasons; a body that is not a snappy-framed WriteRequest: the API's JSON error",
+            content((String = "text/plain"), (super::openapi::ErrorBody = "application/json"))),
         (status = 401, description = "auth.require_ingest_key is set and no valid ingest key was sent (Bearer, Token or Basic with the key as password)", body = super::openapi::ErrorBody),
         (status = 403, description = "auth.require_ingest_key is set and the token is not an ingest key", body = super::openapi::ErrorBody),
         (status = 413, description = "Body, declared decompressed size or sample count over the limits", body = super::openapi::ErrorBody),
@@ -58,7 +59,8 @@ pub async fn write(
         description = "As POST /api/v1/write."),
     responses(
         (status = 204, description = "Every valid sample is safe in the broker"),
-        (status = 400, description = "As POST /api/v1/write", content_type = "text/plain", body = String),
+        (status = 400, description = "As POST /api/v1/write",
+            content((String = "text/plain"), (super::openapi::ErrorBody = "application/json"))),
         (status = 413, description = "As POST /api/v1/write", body = super::openapi::ErrorBody),
         (status = 415, description = "As POST /api/v1/write", content_type = "text/plain", body = String),
         (status = 503, description = "As POST /api/v1/write", body = super::openapi::ErrorBody),

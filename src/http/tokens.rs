@@ -30,6 +30,8 @@ pub enum TokenKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateToken {
+    /// 1 to 100 characters, not all blank.
+    #[schema(pattern = "\\S", max_length = 100)]
     pub name: String,
     pub kind: TokenKind,
     /// Optional expiry; without it the token works until deleted.

@@ -142,7 +142,10 @@ fn fnv1a(data: &[u8]) -> u64 {
 /// API's 404 for everything else.
 pub async fn fallback(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let method = request.method();
-    if (method != Method::GET && method != Method::HEAD) || is_server_path(request.path()) {
+    if (method != Method::GET && method != Method::HEAD)
+        || is_server_path(request.path())
+        || !super::allowed_methods(request.path()).is_empty()
+    {
         return error::not_found(request).await;
     }
     let source = Source::of(&request);

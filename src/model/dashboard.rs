@@ -69,9 +69,18 @@ impl PanelType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Position {
+    /// Column, 0 to 23; `x + w` at most 24.
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 0, maximum = 23)]
     pub x: u32,
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub y: u32,
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 1, maximum = 24)]
     pub w: u32,
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 1, maximum = 64)]
     pub h: u32,
 }
 
@@ -169,9 +178,17 @@ pub struct Panel {
 #[serde(deny_unknown_fields)]
 pub struct LayoutItem {
     pub i: Uuid,
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 0, maximum = 23)]
     pub x: u32,
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 0, maximum = 10000)]
     pub y: u32,
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 1, maximum = 24)]
     pub w: u32,
+    #[serde(deserialize_with = "super::whole_number::u32")]
+    #[schema(minimum = 1, maximum = 64)]
     pub h: u32,
 }
 
@@ -326,8 +343,10 @@ pub struct DashboardSummary {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateDashboard {
+    #[schema(pattern = "\\S", max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: String,
     #[serde(default)]
     pub is_public: bool,
@@ -348,7 +367,9 @@ pub struct CreateDashboard {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateDashboard {
     pub version: i64,
+    #[schema(pattern = "\\S", max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 4000)]
     pub description: Option<String>,
     pub is_public: Option<bool>,
     pub layout: Option<Vec<LayoutItem>>,
@@ -363,9 +384,12 @@ pub struct UpdateDashboard {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DashboardExport {
     /// Format version of this document; 1.
+    #[schema(minimum = 1, maximum = 1)]
     pub schema_version: u32,
+    #[schema(pattern = "\\S", max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 4000)]
     pub description: String,
     pub panels: Vec<PanelInput>,
     #[serde(default)]
@@ -390,6 +414,25 @@ pub struct DashboardLimits {
     pub max_panels: usize,
     pub max_name_len: usize,
     pub max_tags: usize,
+}
+
+/// Every problem of a new (or imported) dashboard, each naming its field.
+pub fn check_new_dashboard(
+    body: &CreateDashboard,
+    limits: &DashboardLimits,
+) -> Result<(), Vec<FieldProblem>> {
+    let mut problems = Problems::default();
+    problems.name("name", &body.name);
+    problems.description("description", &body.description);
+    if body.panels.len() > limits.max_panels {
+        problems.add("panels", format!("at most {} panels", limits.max_panels));
+    }
+    for (i, panel) in body.panels.iter().enumerate() {
+        problems.panel(&format!("panels[{i}]"), panel, limits);
+    }
+    problems.variables("variables", &body.variables, limits);
+    problems.settings("settings", &body.settings);
+    problems.into_result()
 }
 
 /// Collects every problem of a request rather than stopping at the first, so a form

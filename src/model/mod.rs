@@ -8,6 +8,7 @@ pub mod point;
 pub mod query;
 pub mod series;
 pub mod user;
+pub mod whole_number;
 
 pub use point::{Labels, MetricName, Point, PointError, PointLimits};
 pub use query::{

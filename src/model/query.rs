@@ -315,7 +315,9 @@ fn time_schema() -> utoipa::openapi::schema::Schema {
             .item(
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(0))
+                    .maximum(Some(MAX_TIME_MS)),
             )
             .build(),
     )
@@ -576,12 +578,26 @@ fn parse_matchers(inputs: &[MatcherInput]) -> Result<Vec<LabelMatcher>, QueryErr
         .collect()
 }
 
+/// The last millisecond a time may name: 9999-12-31T23:59:59.999Z, which RFC 3339
+/// can still write.
+pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
 fn parse_time(field: &'static str, value: &serde_json::Value) -> Result<i64, QueryError> {
     match value {
         serde_json::Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-            .ok_or_else(|| QueryError::field(field, "must be milliseconds since the epoch")),
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_TIME_MS as f64)
+                    .map(|f| f as i64)
+            })
+            .filter(|ms| (0..=MAX_TIME_MS).contains(ms))
+            .ok_or_else(|| {
+                QueryError::field(
+                    field,
+                    format!("must be whole milliseconds since the epoch, 0 to {MAX_TIME_MS}"),
+                )
+            }),
         serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| t.timestamp_millis())
             .map_err(|_| QueryError::field(field, format!("{s:?} is not an RFC 3339 time"))),

@@ -23,7 +23,7 @@ pub struct Email(String);
 impl Email {
     pub fn parse(text: &str) -> Result<Email, String> {
         let text = text.trim();
-        if text.is_empty() || text.len() > 254 {
+        if text.is_empty() || text.chars().count() > 254 {
             return Err("email must be 1 to 254 characters".into());
         }
         if text.chars().any(|c| c.is_whitespace() || c.is_control()) {

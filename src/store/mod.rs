@@ -42,6 +42,15 @@ pub mod users;
 
 /// Whether a database error is worth retrying (the database or network is sick) or
 /// says something about the data itself.
+/// Text PostgreSQL cannot store (a NUL character, in text or jsonb): the client's
+/// input, not a server fault.
+pub fn is_unstorable_text(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("22021" | "22P05")),
+        _ => false,
+    }
+}
+
 pub fn is_transient(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)

@@ -166,11 +166,16 @@ async fn metrics_are_paged_and_tag_values_capped() {
     let response = app.get("/api/v1/metrics?limit=2").await;
     response.assert_status(200, "limit=2");
     assert_eq!(response.json()["data"].as_array().unwrap().len(), 2);
-    app.get("/api/v1/metrics?limit=4").await.assert_error(
-        400,
-        "VALIDATION_ERROR",
-        "a limit above catalog_page_max",
+    let clamped = app.get("/api/v1/metrics?limit=4").await;
+    clamped.assert_status(200, "a limit above catalog_page_max is served as it");
+    assert_eq!(
+        clamped.json()["data"].as_array().unwrap().len(),
+        3,
+        "catalog_page_max is 3 here"
     );
+    app.get("/api/v1/metrics?limit=0")
+        .await
+        .assert_error(400, "VALIDATION_ERROR", "limit 0");
 
     let response = app.get("/api/v1/metrics/page_0/tags").await;
     response.assert_status(200, "tags of page_0");

@@ -37,6 +37,7 @@ mod cardinality;
 mod catalog;
 mod compaction;
 mod config_cli;
+mod contract;
 mod dashboards;
 mod degraded;
 mod first_start;
