@@ -294,24 +294,7 @@ pub fn promql_query(data: &[u8]) {
         let Ok(needs) = promql::plan::plan(&expr, &params) else {
             return;
         };
-        let mut fetched = Fetched::default();
-        for need in needs {
-            let matched = store()
-                .into_iter()
-                .filter(|s| {
-                    need.matchers
-                        .iter()
-                        .all(|m| m.matches(s.labels.get(&m.name).map_or("", String::as_str)))
-                })
-                .map(|mut s| {
-                    s.samples
-                        .retain(|(t, _)| (need.start_ms..=need.end_ms).contains(t));
-                    s
-                })
-                .filter(|s| !s.samples.is_empty())
-                .collect();
-            fetched.sets.insert(need.key, matched);
-        }
+        let fetched = Fetched::from_memory(needs, &store());
         let deadline = Some(Instant::now() + Duration::from_millis(200));
         if params.start_ms == params.end_ms {
             let _ = promql::eval_instant(&expr, &fetched, params, deadline);

@@ -20,6 +20,38 @@ pub struct Fetched {
     pub sets: HashMap<String, Vec<Series>>,
 }
 
+impl Fetched {
+    /// What the database fetch answers for `needs` when the series are held in
+    /// memory: per need, the series its matchers select (a missing label reads as ""),
+    /// trimmed to its closed range, empty ones left out. For the evaluator's tests and
+    /// the fuzz target, which have no database.
+    pub fn from_memory(needs: Vec<super::plan::Need>, store: &[Series]) -> Fetched {
+        let mut fetched = Fetched::default();
+        for need in needs {
+            let sets = store
+                .iter()
+                .filter(|s| {
+                    need.matchers
+                        .iter()
+                        .all(|m| m.matches(s.labels.get(&m.name).map_or("", String::as_str)))
+                })
+                .map(|s| Series {
+                    labels: s.labels.clone(),
+                    samples: s
+                        .samples
+                        .iter()
+                        .copied()
+                        .filter(|(t, _)| (need.start_ms..=need.end_ms).contains(t))
+                        .collect(),
+                })
+                .filter(|s| !s.samples.is_empty())
+                .collect();
+            fetched.sets.insert(need.key, sets);
+        }
+        fetched
+    }
+}
+
 /// Evaluates one expression at many instants over one [`Fetched`].
 pub struct Evaluator<'a> {
     pub fetched: &'a Fetched,

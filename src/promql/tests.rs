@@ -48,25 +48,7 @@ fn params(start: i64, end: i64, step: i64) -> Params {
 /// Plans the query and fills each planned set from the in-memory store, as the
 /// database fetch would.
 fn fetched_for(expr: &promql_parser::parser::Expr, p: &Params) -> Fetched {
-    let mut fetched = Fetched::default();
-    for need in plan::plan(expr, p).unwrap() {
-        let sets: Vec<Series> = store()
-            .into_iter()
-            .filter(|s| {
-                need.matchers
-                    .iter()
-                    .all(|m| m.matches(s.labels.get(&m.name).map_or("", String::as_str)))
-            })
-            .map(|mut s| {
-                s.samples
-                    .retain(|(t, _)| *t >= need.start_ms && *t <= need.end_ms);
-                s
-            })
-            .filter(|s| !s.samples.is_empty())
-            .collect();
-        fetched.sets.insert(need.key, sets);
-    }
-    fetched
+    Fetched::from_memory(plan::plan(expr, p).unwrap(), &store())
 }
 
 fn instant(q: &str, t: i64) -> Result<InstantResult, EvalError> {
