@@ -379,19 +379,15 @@ impl utoipa::Modify for MalformedRequests {
                 &mut item.patch,
                 &mut item.delete,
             ];
-            for (method, operation) in ["get", "post", "put", "patch", "delete"]
-                .into_iter()
-                .zip(operations)
-                .filter_map(|(m, o)| o.as_mut().map(|o| (m, o)))
-            {
+            for operation in operations.into_iter().flatten() {
                 let public = operation
                     .security
                     .as_ref()
                     .is_some_and(|s| s.iter().all(|r| *r == Default::default()));
-                // A change asks for a role (editor or admin), and a session cookie
-                // also for a same-origin request: both refusals are 403.
-                if method != "get" && !public && !operation.responses.responses.contains_key("403")
-                {
+                // A change asks for a role (editor or admin) and, with a session
+                // cookie, a same-origin request; a read may ask for a role too (admin
+                // pages, other users' tokens): each refusal is 403.
+                if !public && !operation.responses.responses.contains_key("403") {
                     operation.responses.responses.insert(
                         "403".to_string(),
                         error_response("The caller's role does not allow this, or a session request came from another origin", schema).into(),

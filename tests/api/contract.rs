@@ -39,7 +39,7 @@ async fn every_operation_keeps_the_documented_contract() {
                 "--workers",
                 "2",
             ])
-            .args(["--generation-deterministic", "--no-color"])
+            .args(["--no-color"])
             .args(["--header", &format!("Authorization: Bearer {token}")])
             .args(["--request-timeout", "30"]);
         command.output()
