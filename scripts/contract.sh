@@ -43,7 +43,7 @@ TOKEN=$(curl -sf -b "$WORK/jar" -X POST "127.0.0.1:$PORT/api/v1/auth/tokens" -H 
 status=0
 schemathesis --config-file tests/contract/schemathesis.toml run "http://127.0.0.1:$PORT/api/openapi.json" \
   --checks all --exclude-checks ignored_auth \
-  --max-examples "$EXAMPLES" --workers 2 --no-color --request-timeout 30 \
+  --max-examples "$EXAMPLES" --workers 1 --no-color --request-timeout 30 \
   --header "Authorization: Bearer $TOKEN" "$@" || status=$?
 if grep -q 'panicked' "$WORK/server.log"; then echo "contract.sh: the server panicked:"; grep -A5 panicked "$WORK/server.log"; status=1; fi
 exit "$status"

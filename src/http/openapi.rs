@@ -387,6 +387,16 @@ impl utoipa::Modify for MalformedRequests {
                 // A change asks for a role (editor or admin) and, with a session
                 // cookie, a same-origin request; a read may ask for a role too (admin
                 // pages, other users' tokens): each refusal is 403.
+                if !public && !operation.responses.responses.contains_key("401") {
+                    operation.responses.responses.insert(
+                        "401".to_string(),
+                        error_response(
+                            "No session or token, or an ended, revoked or unknown one",
+                            schema,
+                        )
+                        .into(),
+                    );
+                }
                 if !public && !operation.responses.responses.contains_key("403") {
                     operation.responses.responses.insert(
                         "403".to_string(),

@@ -890,11 +890,12 @@ export interface components {
              */
             expiresAt?: string | null;
             kind: components["schemas"]["TokenKind"];
+            /** @description 1 to 100 characters, not all blank. */
             name: string;
         };
         CreateUser: {
             email: string;
-            /** @description At least 8 characters. */
+            /** @description 8 to 256 characters. */
             password: string;
             role: components["schemas"]["Role"];
         };
@@ -985,7 +986,8 @@ export interface components {
         };
         /**
          * @description Every error: `code` is one of VALIDATION_ERROR, UNAUTHORIZED, FORBIDDEN, NOT_FOUND,
-         *     CONFLICT, RATE_LIMITED, PAYLOAD_TOO_LARGE, UNAVAILABLE, INTERNAL_ERROR.
+         *     METHOD_NOT_ALLOWED, CONFLICT, RATE_LIMITED, PAYLOAD_TOO_LARGE, UNAVAILABLE,
+         *     INTERNAL_ERROR.
          */
         ErrorBody: {
             /** @example VALIDATION_ERROR */
@@ -1272,7 +1274,10 @@ export interface components {
             h: number;
             /** Format: int32 */
             w: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Column, 0 to 23; `x + w` at most 24.
+             */
             x: number;
             /** Format: int32 */
             y: number;
@@ -1768,6 +1773,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not one of the docs files */
             404: {
                 headers: {
@@ -1804,7 +1818,7 @@ export interface operations {
                 cursor?: number;
                 /** @description RFC 3339; events at or after. */
                 from?: string;
-                /** @description Page size (default 100, at most `alerts.history_page_max`). */
+                /** @description Page size (default 100); larger values are served as `alerts.history_page_max`. */
                 limit?: number;
                 ruleId?: string;
                 /** @description firing or resolved */
@@ -1836,6 +1850,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     list_rules: {
@@ -1854,6 +1886,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RuleListResponse"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1882,6 +1932,15 @@ export interface operations {
             };
             /** @description Invalid field (named in details) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1930,6 +1989,33 @@ export interface operations {
                     "application/json": components["schemas"]["RuleResponse"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such rule */
             404: {
                 headers: {
@@ -1968,6 +2054,15 @@ export interface operations {
             };
             /** @description Invalid field (named in details) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2014,6 +2109,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not the rule's owner (or an admin) */
             403: {
                 headers: {
@@ -2055,6 +2168,33 @@ export interface operations {
                     "application/json": components["schemas"]["EvaluationResponse"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such rule */
             404: {
                 headers: {
@@ -2082,6 +2222,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SilenceListResponse"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2117,6 +2275,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     delete_silence: {
@@ -2137,6 +2313,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description No such current silence */
             404: {
@@ -2169,6 +2372,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserBody"];
+                };
+            };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Wrong email or password */
@@ -2225,6 +2437,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     me: {
@@ -2247,6 +2468,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2277,8 +2507,26 @@ export interface operations {
                     "application/json": components["schemas"]["TokenList"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2358,8 +2606,26 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2381,9 +2647,9 @@ export interface operations {
     list: {
         parameters: {
             query?: {
-                /** @description 1-based page number (default 1). */
+                /** @description 1-based page number (default 1; 0 reads as 1). */
                 page?: number;
-                /** @description Dashboards per page (default 50, at most dashboards.max_page_size). */
+                /** @description Dashboards per page (default 50; served as 1 to dashboards.max_page_size). */
                 pageSize?: number;
             };
             header?: never;
@@ -2401,8 +2667,26 @@ export interface operations {
                     "application/json": components["schemas"]["DashboardList"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2443,6 +2727,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Viewers cannot create dashboards */
             403: {
                 headers: {
@@ -2473,6 +2766,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DashboardBody"];
+                };
+            };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description No such dashboard, or not visible to the caller */
@@ -2513,6 +2833,15 @@ export interface operations {
             };
             /** @description Invalid fields or layout */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2568,6 +2897,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Visible but not the caller's to delete */
             403: {
                 headers: {
@@ -2609,6 +2956,33 @@ export interface operations {
                     "application/json": components["schemas"]["ExportBody"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description No such dashboard, or not visible */
             404: {
                 headers: {
@@ -2647,6 +3021,15 @@ export interface operations {
             };
             /** @description Invalid fields, all listed */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2719,6 +3102,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not the caller's dashboard */
             403: {
                 headers: {
@@ -2770,6 +3162,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description Not the caller's dashboard */
             403: {
@@ -2831,6 +3241,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Viewers cannot create dashboards */
             403: {
                 headers: {
@@ -2850,7 +3269,10 @@ export interface operations {
                  *     previous page).
                  */
                 after?: string;
-                /** @description Metrics per page, 1 to `query.catalog_page_max` (also the default). */
+                /**
+                 * @description Metrics per page, at least 1; default and upper bound `query.catalog_page_max`
+                 *     (larger values are served as it).
+                 */
                 limit?: number;
             };
             header?: never;
@@ -2870,6 +3292,24 @@ export interface operations {
             };
             /** @description limit out of range */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2988,6 +3428,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Unknown metric */
             404: {
                 headers: {
@@ -3039,6 +3497,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Database unavailable or circuit breaker open */
             503: {
                 headers: {
@@ -3083,6 +3550,15 @@ export interface operations {
             };
             /** @description Not authenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3161,6 +3637,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not an admin */
             403: {
                 headers: {
@@ -3199,6 +3684,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description Not an admin */
             403: {
@@ -3254,6 +3757,24 @@ export interface operations {
                     "application/json": components["schemas"]["UserBody"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Not an admin */
             403: {
                 headers: {
@@ -3304,12 +3825,13 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Undecodable body, or some samples invalid (the valid ones were stored); text/plain with the count and the first reasons */
+            /** @description Some samples invalid (the valid ones were stored): text/plain with the count and the first reasons; a body that is not a snappy-framed WriteRequest: the API's JSON error */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                     "text/plain": string;
                 };
             };
@@ -3384,9 +3906,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description InfluxDB line protocol, as for POST /write (Telegraf's influxdb_v2 output gzips it). */
-        requestBody: {
+        requestBody?: {
             content: {
-                "text/plain": string;
+                "text/plain": string | null;
             };
         };
         responses: {
@@ -3408,6 +3930,15 @@ export interface operations {
             };
             /** @description auth.require_ingest_key is set and no valid ingest key was sent (Token, Bearer or Basic) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3520,6 +4051,24 @@ export interface operations {
                     "application/json": components["schemas"]["PromAlertsResponse"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
         };
     };
     prom_label_values: {
@@ -3546,6 +4095,33 @@ export interface operations {
                     "application/json": components["schemas"]["PromStringsResponse"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
         };
     };
     prom_labels: {
@@ -3569,6 +4145,33 @@ export interface operations {
                     "application/json": components["schemas"]["PromStringsResponse"];
                 };
             };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
         };
     };
     labels_post: {
@@ -3579,9 +4182,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description The GET route's parameters as a form */
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/x-www-form-urlencoded": string;
+                "application/x-www-form-urlencoded": string | null;
             };
         };
         responses: {
@@ -3596,6 +4199,24 @@ export interface operations {
             };
             /** @description bad_data */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3624,6 +4245,33 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromMetadataResponse"];
+                };
+            };
+            /** @description A parameter or the body does not parse */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
         };
@@ -3662,6 +4310,24 @@ export interface operations {
                     "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
             /** @description execution: e.g. query.max_samples exceeded */
             422: {
                 headers: {
@@ -3690,9 +4356,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description The GET route's parameters as a form */
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/x-www-form-urlencoded": string;
+                "application/x-www-form-urlencoded": string | null;
             };
         };
         responses: {
@@ -3707,6 +4373,24 @@ export interface operations {
             };
             /** @description bad_data */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3734,6 +4418,24 @@ export interface operations {
                     "application/json": components["schemas"]["PromExemplarsResponse"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
         };
     };
     query_exemplars_post: {
@@ -3752,6 +4454,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromExemplarsResponse"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
         };
@@ -3794,6 +4514,24 @@ export interface operations {
                     "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
             /** @description execution */
             422: {
                 headers: {
@@ -3822,9 +4560,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description The GET route's parameters as a form */
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/x-www-form-urlencoded": string;
+                "application/x-www-form-urlencoded": string | null;
             };
         };
         responses: {
@@ -3839,6 +4577,24 @@ export interface operations {
             };
             /** @description bad_data */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3864,6 +4620,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromRulesResponse"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
         };
@@ -3898,6 +4672,24 @@ export interface operations {
                     "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
         };
     };
     series_post: {
@@ -3908,9 +4700,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description The GET route's parameters as a form */
-        requestBody: {
+        requestBody?: {
             content: {
-                "application/x-www-form-urlencoded": string;
+                "application/x-www-form-urlencoded": string | null;
             };
         };
         responses: {
@@ -3925,6 +4717,24 @@ export interface operations {
             };
             /** @description bad_data */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3950,6 +4760,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PromBuildInfoResponse"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
         };
@@ -3981,7 +4809,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                     "text/plain": string;
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromErrorBody"];
                 };
             };
             /** @description As POST /api/v1/write */
@@ -4043,6 +4890,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     influx_query_post: {
@@ -4089,6 +4954,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     write_v1: {
@@ -4104,9 +4978,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description InfluxDB line protocol, one point per line, optionally Content-Encoding: gzip. Each numeric field becomes the metric `{measurement}_{field}` with the line's tags; booleans are 1/0; string fields are skipped. */
-        requestBody: {
+        requestBody?: {
             content: {
-                "text/plain": string;
+                "text/plain": string | null;
             };
         };
         responses: {
@@ -4128,6 +5002,15 @@ export interface operations {
             };
             /** @description auth.require_ingest_key is set and no valid ingest key was sent (Basic with the key as password, Token or Bearer) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
