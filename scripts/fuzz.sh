@@ -17,8 +17,14 @@ FUZZ_WORK="${FUZZ_WORK:-/var/tmp/vigil-fuzz}"
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
-cargo build --release --manifest-path fuzz/Cargo.toml --target-dir "$FUZZ_TARGET_DIR" --bin vigil-fuzz
-BIN="$FUZZ_TARGET_DIR/release/vigil-fuzz"
+# An explicit --target keeps RUSTFLAGS off the build scripts and proc macros, which
+# run on the host and have no libFuzzer to link against. The fuzz crate starts from the
+# workspace's lock file, so it builds the same versions the server does.
+HOST=$(rustc -vV | sed -n 's/^host: //p')
+[ -f fuzz/Cargo.lock ] || cp Cargo.lock fuzz/Cargo.lock
+cargo build --release --manifest-path fuzz/Cargo.toml --target-dir "$FUZZ_TARGET_DIR" \
+  --target "$HOST" --bin vigil-fuzz
+BIN="$FUZZ_TARGET_DIR/$HOST/release/vigil-fuzz"
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else mapfile -t TARGETS < <(ls fuzz/corpus); fi
 mkdir -p "$FUZZ_WORK/crashes"
 failed=0
