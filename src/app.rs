@@ -44,6 +44,7 @@ use crate::actors::{
 use crate::breaker::CircuitBreaker;
 use crate::config::Settings;
 use crate::http::{self, AppState};
+use crate::series_ids::SeriesIds;
 use crate::store::partitions::{days_ahead, PartitionSet, PartitionedTable};
 use crate::store::postgres;
 use crate::store::redis::RedisStore;
@@ -95,9 +96,10 @@ impl Application {
         let abort_writers = Arc::new(AtomicBool::new(false));
 
         let mut arbiters = Vec::new();
+        let series_ids = Arc::new(SeriesIds::new(settings.ingest.series_cache_capacity));
         let ingest = {
             let (settings, metrics, pg) = (settings.clone(), metrics.clone(), pg.clone());
-            let guard = SeriesGuard::new(settings.ingest.series_cache_capacity);
+            let guard = SeriesGuard::new(series_ids.clone(), settings.ingest.series_cache_capacity);
             ActorPool::start_with_readiness(
                 settings.actors.ingest_pool,
                 &mut arbiters,
@@ -113,6 +115,7 @@ impl Application {
             redis: redis.clone(),
             partitions: partitions.clone(),
             metrics: metrics.clone(),
+            series_ids,
             abort: abort_writers.clone(),
             database: postgres::database_identity(&pg)
                 .await

@@ -179,6 +179,7 @@ pub struct RollupSettings {
     #[serde(with = "humantime_serde")]
     pub settle: Duration,
     pub max_buckets_per_round: u32,
+    pub recompute_series_chunk: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -380,7 +381,7 @@ impl Default for Settings {
                     .to_vec(),
                 max_age: 7 * DAY,
                 max_future: 10 * MINUTE,
-                series_cache_capacity: 200_000,
+                series_cache_capacity: 2_000_000,
                 retry_min: Duration::from_millis(100),
                 retry_max: 10 * SECOND,
                 max_series_per_metric: 2_000_000,
@@ -410,6 +411,7 @@ impl Default for Settings {
                 interval: 5 * SECOND,
                 settle: 30 * SECOND,
                 max_buckets_per_round: 120,
+                recompute_series_chunk: 50_000,
             },
             retention: RetentionSettings {
                 raw: 7 * DAY,
@@ -592,6 +594,10 @@ impl Settings {
         positive(
             "rollup.max_buckets_per_round",
             self.rollup.max_buckets_per_round as u64,
+        );
+        positive(
+            "rollup.recompute_series_chunk",
+            self.rollup.recompute_series_chunk as u64,
         );
         let durations = [
             ("http.shutdown_grace", self.http.shutdown_grace),

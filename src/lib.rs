@@ -17,7 +17,8 @@
 //! - [`app`]: opens connections, starts the actor tree and the HTTP server: the
 //!   supervision tree in one place.
 //! - [`config`]: typed settings; [`telemetry`]: logging and Prometheus metrics;
-//!   [`breaker`]: the circuit breaker around the database for queries.
+//!   [`breaker`]: the circuit breaker around the database for queries;
+//!   [`series_ids`]: the series ids the process knows, shared by ingest and writers.
 //! - [`promql`]: the PromQL engine: plan, fetch, pure evaluation.
 //! - [`alerting`]: the pure alert state machine and evaluation plan;
 //!   [`notify`]: webhook and email delivery, SSRF guard, retry schedule.
@@ -35,5 +36,6 @@ pub mod model;
 pub mod notify;
 pub mod promql;
 pub mod protocol;
+pub mod series_ids;
 pub mod store;
 pub mod telemetry;

@@ -3,9 +3,10 @@
 //! Owns a RabbitMQ channel (manual acks, `amqp.prefetch` unacked messages at most)
 //! and a buffer of decoded envelopes. Deliveries arrive as a stream; the buffer is
 //! flushed when it holds `ingest.batch_size` points or its oldest entry is
-//! `ingest.flush_interval` old. A flush resolves series ids (in-process LRU cache,
-//! then Redis, then one bulk upsert) into a map of the batch's own, records the batch
-//! ids and COPYs the points in one transaction, COMMITs, and only then acks — so a crash at any point leaves the
+//! `ingest.flush_interval` old. A flush resolves series ids (the process's shared
+//! [`SeriesIds`], then Redis, then one bulk upsert) into a list of the batch's own,
+//! records the batch ids and COPYs the points in one transaction, COMMITs, and only
+//! then acks — so a crash at any point leaves the
 //! messages in RabbitMQ, and their redelivery is recognised by the batch ids.
 //!
 //! Transient database errors are retried with exponential backoff and jitter while
@@ -20,8 +21,6 @@
 //! `started` reconnects with backoff.
 
 use std::collections::HashMap;
-
-use hashlink::LruCache;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +37,7 @@ use sqlx::PgPool;
 use crate::config::Settings;
 use crate::model::SeriesKey;
 use crate::protocol::envelope::Envelope;
+use crate::series_ids::{SeriesHash, SeriesIds};
 use crate::store::partitions::{day_of, PartitionSet, PartitionedTable};
 use crate::store::points::{write_batches, BatchRows, WriteOutcome};
 use crate::store::redis::RedisStore;
@@ -58,6 +58,8 @@ pub struct WriterDeps {
     pub redis: RedisStore,
     pub partitions: Arc<PartitionSet>,
     pub metrics: Arc<Metrics>,
+    /// Series ids known to this process, shared with the ingest actors.
+    pub series_ids: Arc<SeriesIds>,
     /// Set when the shutdown grace period is over: retry loops give up (the messages
     /// stay unacked and are redelivered to the next process).
     pub abort: Arc<AtomicBool>,
@@ -74,24 +76,9 @@ struct Pending {
     envelope: Envelope,
 }
 
-/// Bounded in-process map of series key -> id, evicting the least recently used.
-/// A batch never reads ids from it directly: `resolve_series` copies the ids the
-/// batch needs into a batch-local map first, so an eviction caused by the batch's own
-/// new series cannot take away an id the batch is about to write.
-struct SeriesCache {
-    ids: LruCache<String, i64>,
-}
-
-impl SeriesCache {
-    fn new(capacity: usize) -> SeriesCache {
-        SeriesCache {
-            ids: LruCache::new(capacity.max(1)),
-        }
-    }
-}
-
-/// Series key -> id for every series of the batch in flight.
-type BatchIds = HashMap<String, i64>;
+/// Ids of the batch in flight: for each envelope, for each of its series in order.
+/// Copied out of the shared cache first, so no eviction can take one away meanwhile.
+type BatchIds = Vec<Vec<i64>>;
 
 pub struct BatchWriterActor {
     index: usize,
@@ -101,13 +88,11 @@ pub struct BatchWriterActor {
     buffer: Vec<Pending>,
     buffered_points: usize,
     oldest: Option<Instant>,
-    cache: Option<SeriesCache>,
     draining: bool,
 }
 
 impl BatchWriterActor {
     pub fn new(index: usize, deps: WriterDeps) -> BatchWriterActor {
-        let cache = SeriesCache::new(deps.settings.ingest.series_cache_capacity);
         BatchWriterActor {
             index,
             deps: WriterDeps {
@@ -119,7 +104,6 @@ impl BatchWriterActor {
             buffer: Vec::new(),
             buffered_points: 0,
             oldest: None,
-            cache: Some(cache),
             draining: false,
         }
     }
@@ -157,20 +141,15 @@ impl BatchWriterActor {
         if self.buffer.is_empty() {
             return;
         }
-        let (Some(channel), Some(cache)) = (self.channel.clone(), self.cache.take()) else {
+        let Some(channel) = self.channel.clone() else {
             return;
         };
         let batch = std::mem::take(&mut self.buffer);
         self.buffered_points = 0;
         self.oldest = None;
         let deps = self.deps.clone();
-        let fut = async move {
-            let mut cache = cache;
-            let result = flush_batch(&deps, &mut cache, &channel, batch).await;
-            (cache, result)
-        };
-        ctx.wait(fut.into_actor(self).map(|(cache, result), actor, ctx| {
-            actor.cache = Some(cache);
+        let fut = async move { flush_batch(&deps, &channel, batch).await };
+        ctx.wait(fut.into_actor(self).map(|result, actor, ctx| {
             if let Err(error) = result {
                 tracing::warn!(actor = actor.index, %error, "Writer lost its channel while acking; reconnecting (the batch is committed and its redelivery will be skipped).");
                 ctx.stop();
@@ -205,14 +184,13 @@ async fn open_consumer(
 /// messages. Only an ack/reject failure (a broken channel) is returned.
 async fn flush_batch(
     deps: &WriterDeps,
-    cache: &mut SeriesCache,
     channel: &Channel,
     batch: Vec<Pending>,
 ) -> Result<(), lapin::Error> {
     let points: usize = batch.iter().map(|p| p.envelope.point_count()).sum();
     let started = Instant::now();
     let envelopes: Vec<&Envelope> = batch.iter().map(|p| &p.envelope).collect();
-    match write_with_retry(deps, cache, &envelopes).await {
+    match write_with_retry(deps, &envelopes).await {
         Ok(outcome) => {
             record_commit(deps, points, started, outcome);
             let last = batch.iter().map(|p| p.tag).max().unwrap_or(0);
@@ -227,7 +205,7 @@ async fn flush_batch(
             tracing::warn!(%error, envelopes = batch.len(), "The database refused a batch; writing its envelopes one by one.");
             for pending in &batch {
                 let started = Instant::now();
-                match write_with_retry(deps, cache, &[&pending.envelope]).await {
+                match write_with_retry(deps, &[&pending.envelope]).await {
                     Ok(outcome) => {
                         record_commit(deps, pending.envelope.point_count(), started, outcome);
                         channel
@@ -271,7 +249,6 @@ enum WriteFailure {
 
 async fn write_with_retry(
     deps: &WriterDeps,
-    cache: &mut SeriesCache,
     envelopes: &[&Envelope],
 ) -> Result<WriteOutcome, WriteFailure> {
     let mut delays = ExponentialBuilder::default()
@@ -281,7 +258,7 @@ async fn write_with_retry(
         .without_max_times()
         .build();
     loop {
-        match write_once(deps, cache, envelopes).await {
+        match write_once(deps, envelopes).await {
             Ok(outcome) => return Ok(outcome),
             Err(error) if is_transient(&error) => {
                 if deps.abort.load(Ordering::Relaxed) {
@@ -299,17 +276,14 @@ async fn write_with_retry(
 
 async fn write_once(
     deps: &WriterDeps,
-    cache: &mut SeriesCache,
     envelopes: &[&Envelope],
 ) -> Result<WriteOutcome, sqlx::Error> {
-    let ids = resolve_series(deps, cache, envelopes).await?;
+    let ids = resolve_series(deps, envelopes).await?;
     let mut days: Vec<i64> = Vec::new();
     let mut batches = Vec::with_capacity(envelopes.len());
-    for envelope in envelopes {
+    for (envelope, ids) in envelopes.iter().zip(&ids) {
         let mut rows = Vec::with_capacity(envelope.point_count());
-        for series in &envelope.series {
-            let key = SeriesKey::new(&series.metric, &series.labels);
-            let id = ids[key.as_str()];
+        for (series, &id) in envelope.series.iter().zip(ids) {
             for &(ts, value) in &series.points {
                 rows.push((id, ts, value));
                 let day = ts.div_euclid(DAY_MS);
@@ -335,87 +309,130 @@ async fn write_once(
         .await?;
     deps.metrics.partitions_created.inc_by(created as u64);
     let outcome = write_batches(&deps.pg, &batches, deps.shard).await?;
+    stage(deps, "copy", outcome.copy);
+    stage(deps, "dirty_log", outcome.dirty_log);
+    stage(deps, "commit", outcome.commit);
     // Read-your-writes: after the COMMIT, invalidate cached query answers over what
     // this batch stored.
     if outcome.points_written > 0 {
+        let started = Instant::now();
         crate::store::query_generations::bump_after_commit(&deps.pg, envelopes).await;
+        stage(deps, "generations", started.elapsed());
     }
     Ok(outcome)
 }
 
-/// Ids for every series in `envelopes`: the in-process cache, then Redis, then one
-/// bulk upsert in PostgreSQL for what neither knew — at most one Redis and one
-/// PostgreSQL round trip per batch, whatever its size. The answer is the batch's own
-/// map; the cache only learns from it, evicting by recency.
+/// Adds to `vigil_writer_stage_seconds_total{stage}`: where a writer's time goes.
+fn stage(deps: &WriterDeps, name: &str, took: Duration) {
+    deps.metrics
+        .writer_stage_seconds
+        .with_label_values(&[name])
+        .inc_by(took.as_secs_f64());
+}
+
+/// Ids for every series in `envelopes`: the shared in-process cache, then Redis, then
+/// one bulk upsert in PostgreSQL for what neither knew — at most one Redis and one
+/// PostgreSQL round of statements per batch, whatever its size. The answer is the
+/// batch's own list; the cache only learns from it.
 async fn resolve_series(
     deps: &WriterDeps,
-    cache: &mut SeriesCache,
     envelopes: &[&Envelope],
 ) -> Result<BatchIds, sqlx::Error> {
-    let mut ids = BatchIds::new();
-    let mut missing: Vec<(String, &str, &crate::model::Labels)> = Vec::new();
-    for envelope in envelopes {
-        for series in &envelope.series {
+    const UNRESOLVED: i64 = i64::MIN;
+    let started = Instant::now();
+    let mut ids: BatchIds = Vec::with_capacity(envelopes.len());
+    // Series the cache did not know, once each: (hash, key, metric, labels).
+    let mut missing: Vec<(SeriesHash, String, &str, &crate::model::Labels)> = Vec::new();
+    let mut missing_at: HashMap<SeriesHash, usize> = HashMap::new();
+    // (envelope, series) positions waiting for the missing entry at the given index.
+    let mut waiting: Vec<(usize, usize, usize)> = Vec::new();
+    for (e, envelope) in envelopes.iter().enumerate() {
+        let mut row = Vec::with_capacity(envelope.series.len());
+        for (i, series) in envelope.series.iter().enumerate() {
             let key = SeriesKey::new(&series.metric, &series.labels);
-            if ids.contains_key(key.as_str()) {
-                continue;
-            }
-            match cache.ids.get(key.as_str()) {
-                Some(&id) => {
-                    ids.insert(key.as_str().to_string(), id);
+            let hash = SeriesHash::of(&key);
+            match deps.series_ids.get(hash) {
+                Some(id) => row.push(id),
+                None => {
+                    let at = *missing_at.entry(hash).or_insert_with(|| {
+                        missing.push((
+                            hash,
+                            key.as_str().to_string(),
+                            &series.metric,
+                            &series.labels,
+                        ));
+                        missing.len() - 1
+                    });
+                    waiting.push((e, i, at));
+                    row.push(UNRESOLVED);
                 }
-                None => missing.push((key.as_str().to_string(), &series.metric, &series.labels)),
             }
         }
+        ids.push(row);
     }
-    missing.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    missing.dedup_by(|a, b| a.0 == b.0);
+    stage(deps, "series_cache", started.elapsed());
     if missing.is_empty() {
         deps.metrics.cache_hits.with_label_values(&["series"]).inc();
         return Ok(ids);
     }
+    let started = Instant::now();
+    let mut found: Vec<Option<i64>> = vec![None; missing.len()];
     let redis_keys: Vec<String> = missing
         .iter()
-        .map(|(k, _, _)| deps.redis.series_key(&deps.database, k))
+        .map(|(_, k, _, _)| deps.redis.series_key(&deps.database, k))
         .collect();
     let cached = deps.redis.mget(&redis_keys).await;
+    stage(deps, "series_redis", started.elapsed());
     let mut unknown = Vec::new();
-    for ((key, metric, labels), hit) in missing.iter().zip(cached) {
+    let mut unknown_at = Vec::new();
+    for (at, ((hash, key, metric, labels), hit)) in missing.iter().zip(cached).enumerate() {
         match hit.and_then(|v| v.parse::<i64>().ok()) {
             Some(id) => {
-                ids.insert(key.clone(), id);
-                cache.ids.insert(key.clone(), id);
+                found[at] = Some(id);
+                deps.series_ids.insert(*hash, id);
             }
-            None => unknown.push(SeriesRef {
-                key,
-                metric,
-                labels,
-            }),
+            None => {
+                unknown.push(SeriesRef {
+                    key,
+                    metric,
+                    labels,
+                });
+                unknown_at.push(at);
+            }
         }
     }
     if unknown.is_empty() {
         deps.metrics.cache_hits.with_label_values(&["series"]).inc();
-        return Ok(ids);
+    } else {
+        deps.metrics
+            .cache_misses
+            .with_label_values(&["series"])
+            .inc();
+        let started = Instant::now();
+        let mut resolved = resolve(&deps.pg, &unknown).await?;
+        stage(deps, "series_upsert", started.elapsed());
+        let mut to_cache = Vec::with_capacity(resolved.len());
+        for (series, &at) in unknown.iter().zip(&unknown_at) {
+            let Some(id) = resolved.remove(series.key) else {
+                // Only possible if a series row vanished between upsert and select.
+                tracing::error!(series = series.key, "A series id could not be resolved.");
+                return Err(sqlx::Error::RowNotFound);
+            };
+            to_cache.push((
+                deps.redis.series_key(&deps.database, series.key),
+                id.to_string(),
+            ));
+            deps.series_ids.insert(missing[at].0, id);
+            found[at] = Some(id);
+        }
+        let started = Instant::now();
+        deps.redis
+            .set_many_ex(&to_cache, deps.settings.redis.series_cache_ttl)
+            .await;
+        stage(deps, "series_redis", started.elapsed());
     }
-    deps.metrics
-        .cache_misses
-        .with_label_values(&["series"])
-        .inc();
-    let resolved = resolve(&deps.pg, &unknown).await?;
-    let mut to_cache = Vec::with_capacity(resolved.len());
-    for (key, id) in resolved {
-        to_cache.push((deps.redis.series_key(&deps.database, &key), id.to_string()));
-        cache.ids.insert(key.clone(), id);
-        ids.insert(key, id);
-    }
-    deps.redis
-        .set_many_ex(&to_cache, deps.settings.redis.series_cache_ttl)
-        .await;
-    if let Some(lost) = unknown.iter().find(|s| !ids.contains_key(s.key)) {
-        // Only possible if a series row vanished between upsert and select.
-        return Err(sqlx::Error::RowNotFound).inspect_err(|_| {
-            tracing::error!(series = lost.key, "A series id could not be resolved.")
-        });
+    for (e, i, at) in waiting {
+        ids[e][i] = found[at].expect("every missing series was resolved above");
     }
     Ok(ids)
 }
@@ -472,11 +489,6 @@ impl Supervised for BatchWriterActor {
         self.oldest = None;
         self.channel = None;
         self.connection = None;
-        if self.cache.is_none() {
-            self.cache = Some(SeriesCache::new(
-                self.deps.settings.ingest.series_cache_capacity,
-            ));
-        }
     }
 }
 

@@ -112,7 +112,9 @@ async fn run_until_caught_up(
     loop {
         let now = Utc::now();
         let settled = floor_to(now - settle, 60);
-        let minutes = recompute_minutes(pg, partitions, settled, now - raw_keep, max).await?;
+        let chunk = settings.rollup.recompute_series_chunk as i64;
+        let minutes =
+            recompute_minutes(pg, partitions, settled, now - raw_keep, max, chunk).await?;
         metrics
             .rollup_buckets
             .with_label_values(&["1m"])

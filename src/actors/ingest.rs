@@ -43,6 +43,7 @@ use crate::model::{PointLimits, SeriesKey};
 use crate::protocol::envelope::{build_envelopes, BatchIds};
 use crate::protocol::json::{decode_points, DecodeError, Decoded, Rejection};
 use crate::protocol::remote_write::{self, Metadata, RemoteWrite, RemoteWriteError};
+use crate::series_ids::{SeriesHash, SeriesIds};
 use crate::store::{amqp, cardinality};
 use crate::telemetry::Metrics;
 
@@ -148,17 +149,31 @@ struct BrokerLink {
 }
 
 /// What the ingest pool knows about series for the cardinality caps, shared by its
-/// actors: series known to exist (or admitted), most recently used first, and the
-/// counts of new series.
+/// actors: the process's series ids (a series there exists), the new series admitted
+/// but perhaps not written yet, and the counts of new series.
 pub struct SeriesGuard {
-    known: Mutex<(LruCache<String, ()>, Ledger)>,
+    ids: Arc<SeriesIds>,
+    admitted: Mutex<(LruCache<SeriesHash, ()>, Ledger)>,
 }
 
 impl SeriesGuard {
-    pub fn new(capacity: usize) -> Arc<SeriesGuard> {
+    /// `capacity` is the series id cache's: admitted series only need remembering
+    /// until a writer has created them (then `ids` knows them), so an eighth of it.
+    pub fn new(ids: Arc<SeriesIds>, capacity: usize) -> Arc<SeriesGuard> {
         Arc::new(SeriesGuard {
-            known: Mutex::new((LruCache::new(capacity.max(1)), Ledger::default())),
+            ids,
+            admitted: Mutex::new((LruCache::new((capacity / 8).max(1)), Ledger::default())),
         })
+    }
+
+    fn known(&self, hash: SeriesHash) -> bool {
+        self.ids.get(hash).is_some()
+            || self
+                .admitted
+                .lock()
+                .expect("series guard lock")
+                .0
+                .contains_key(&hash)
     }
 }
 
@@ -485,13 +500,13 @@ async fn enforce_caps(
         .iter()
         .map(|p| SeriesKey::new(p.name.as_str(), &p.labels))
         .collect();
-    let mut unknown: Vec<&str> = {
-        let mut known = guard.known.lock().expect("series guard lock");
-        keys.iter()
-            .map(|k| k.as_str())
-            .filter(|k| known.0.get(*k).is_none())
-            .collect()
-    };
+    let hashes: Vec<SeriesHash> = keys.iter().map(SeriesHash::of).collect();
+    let mut unknown: Vec<&str> = keys
+        .iter()
+        .zip(&hashes)
+        .filter(|(_, h)| !guard.known(**h))
+        .map(|(k, _)| k.as_str())
+        .collect();
     if unknown.is_empty() {
         return 0;
     }
@@ -513,7 +528,10 @@ async fn enforce_caps(
             return 0;
         }
     };
-    let existing_set: HashSet<&str> = existing.iter().map(String::as_str).collect();
+    for (key, id) in &existing {
+        guard.ids.insert(SeriesHash::of_str(key), *id);
+    }
+    let existing_set: HashSet<&str> = existing.iter().map(|(k, _)| k.as_str()).collect();
     let new: Vec<&str> = unknown
         .into_iter()
         .filter(|k| !existing_set.contains(k))
@@ -526,8 +544,8 @@ async fn enforce_caps(
         .map(|(p, _)| p.name.as_str())
         .collect();
     let stale = {
-        let known = guard.known.lock().expect("series guard lock");
-        known
+        let admitted = guard.admitted.lock().expect("series guard lock");
+        admitted
             .1
             .stale_metrics(new_metrics, ingest.series_count_refresh, now_ms)
     };
@@ -546,8 +564,8 @@ async fn enforce_caps(
     // Decide per new series (in the order of the body), then drop the refused points.
     let mut refused: HashMap<&str, (Over, String)> = HashMap::new();
     {
-        let mut known = guard.known.lock().expect("series guard lock");
-        let (lru, ledger) = &mut *known;
+        let mut admitted = guard.admitted.lock().expect("series guard lock");
+        let (lru, ledger) = &mut *admitted;
         for metric in &stale {
             let count = counts
                 .iter()
@@ -555,13 +573,10 @@ async fn enforce_caps(
                 .map_or(0, |(_, n)| *n);
             ledger.set_count(metric, count.max(0) as u64, now_ms);
         }
-        for existing in &existing {
-            lru.insert(existing.clone(), ());
-        }
-        for (point, key) in decoded.points.iter().zip(&keys) {
+        for ((point, key), hash) in decoded.points.iter().zip(&keys).zip(&hashes) {
             let key = key.as_str();
             if new.binary_search(&key).is_err()
-                || lru.contains_key(key)
+                || lru.contains_key(hash)
                 || refused.contains_key(key)
             {
                 continue;
@@ -569,7 +584,7 @@ async fn enforce_caps(
             let metric = point.name.as_str();
             match ledger.admit(&caps, metric, source, now_ms) {
                 Ok(()) => {
-                    lru.insert(key.to_string(), ());
+                    lru.insert(*hash, ());
                 }
                 Err(over) => {
                     refused.insert(key, (over, over.reason(&caps, metric)));

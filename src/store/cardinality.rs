@@ -3,9 +3,12 @@
 
 use sqlx::PgPool;
 
-/// The keys among `keys` that name an existing series.
-pub async fn existing_keys(pool: &PgPool, keys: &[&str]) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT series_key FROM series WHERE series_key = ANY($1)")
+/// The keys among `keys` that name an existing series, with their ids.
+pub async fn existing_keys(
+    pool: &PgPool,
+    keys: &[&str],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT series_key, id FROM series WHERE series_key = ANY($1)")
         .bind(keys)
         .fetch_all(pool)
         .await

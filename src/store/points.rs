@@ -19,6 +19,10 @@ pub struct BatchRows {
 pub struct WriteOutcome {
     pub points_written: usize,
     pub duplicate_batches: usize,
+    /// Where the transaction's time went: batch ids + COPY, the dirty-minute log, COMMIT.
+    pub copy: std::time::Duration,
+    pub dirty_log: std::time::Duration,
+    pub commit: std::time::Duration,
 }
 
 /// Writes `batches` in one transaction, skipping batches whose id is already recorded,
@@ -31,6 +35,7 @@ pub async fn write_batches(
 ) -> Result<WriteOutcome, sqlx::Error> {
     let ids: Vec<Uuid> = batches.iter().map(|b| b.batch_id).collect();
     let counts: Vec<i32> = batches.iter().map(|b| b.rows.len() as i32).collect();
+    let started = std::time::Instant::now();
     let mut tx = pool.begin().await?;
     let fresh: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO ingest_batches (batch_id, points)
@@ -51,6 +56,7 @@ pub async fn write_batches(
         .filter(|b| unwritten.remove(&b.batch_id))
         .collect();
     let points_written: usize = to_write.iter().map(|b| b.rows.len()).sum();
+    let mut copied = started.elapsed();
     if points_written > 0 {
         let all = to_write.iter().flat_map(|b| b.rows.iter());
         let closed = compaction_barrier::closed_ranges(&mut tx, all.clone()).await?;
@@ -77,12 +83,17 @@ pub async fn write_batches(
             .collect();
         minutes.sort_unstable();
         minutes.dedup();
+        copied = started.elapsed();
         crate::store::rollups::mark_dirty_minutes(&mut tx, &minutes, shard).await?;
     }
+    let logged = started.elapsed();
     tx.commit().await?;
     Ok(WriteOutcome {
         points_written,
         duplicate_batches: batches.len() - to_write.len(),
+        copy: copied,
+        dirty_log: logged - copied,
+        commit: started.elapsed() - logged,
     })
 }
 

@@ -80,7 +80,7 @@ const MINUTES: TierRecompute = TierRecompute {
     width: ChronoDuration::minutes(1),
     table: PartitionedTable::Rollup1m,
     delete: "DELETE FROM rollup_1m WHERE bucket >= $1 AND bucket < $2",
-    // Raw points are read through `samples::read_raw_all` (hot rows, compressed blocks,
+    // Raw points are read through `samples::read_raw` (hot rows, compressed blocks,
     // late points) and aggregated in Rust; the partials arrive as arrays.
     insert: "INSERT INTO rollup_1m (series_id, bucket, min, max, sum, count)
              SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], $4::float8[],
@@ -104,23 +104,48 @@ const HOURS: TierRecompute = TierRecompute {
 };
 
 /// Per series and bucket of `spec.width`, the partials of the raw samples in
-/// `[start, end)`, inserted with `spec.insert`.
+/// `[start, end)`, inserted with `spec.insert`. Series are read and inserted in chunks
+/// of `series_chunk` consecutive ids, so a round's memory is bounded by the chunk, not
+/// by the number of series (a million series x a run of minutes would not fit).
 async fn insert_from_raw(
     pool: &PgPool,
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     spec: &TierRecompute,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    series_chunk: i64,
 ) -> Result<u64, sqlx::Error> {
     let range = crate::model::TimeRange {
         start_ms: start.timestamp_millis(),
         end_ms: end.timestamp_millis(),
     };
-    let samples = crate::store::samples::read_raw_all(pool, range).await?;
+    let (first, last): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT min(id), max(id) FROM series")
+            .fetch_one(pool)
+            .await?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(0);
+    };
+    let chunk = series_chunk.max(1);
+    let mut rows = 0;
+    let mut from = first;
+    while from <= last {
+        let ids: Vec<i64> = (from..=last.min(from.saturating_add(chunk - 1))).collect();
+        from = from.saturating_add(chunk);
+        let samples = crate::store::samples::read_raw(pool, &ids, range).await?;
+        rows += insert_partials(tx, spec, &samples).await?;
+    }
+    Ok(rows)
+}
+
+async fn insert_partials(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    spec: &TierRecompute,
+    samples: &[crate::store::samples::SeriesSamples],
+) -> Result<u64, sqlx::Error> {
     let width_ms = spec.width.num_milliseconds().max(1);
     let (mut ids, mut buckets, mut mins, mut maxs, mut sums, mut counts) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for series in &samples {
+    for series in samples {
         let mut i = 0;
         while i < series.len() {
             let bucket = series.times_ms[i].div_euclid(width_ms) * width_ms;
@@ -161,8 +186,18 @@ pub async fn recompute_minutes(
     settled_before: DateTime<Utc>,
     oldest: DateTime<Utc>,
     max: i64,
+    series_chunk: i64,
 ) -> Result<RoundOutcome, sqlx::Error> {
-    recompute(pool, partitions, &MINUTES, settled_before, oldest, max).await
+    recompute(
+        pool,
+        partitions,
+        &MINUTES,
+        settled_before,
+        oldest,
+        max,
+        series_chunk,
+    )
+    .await
 }
 
 /// Recomputes up to `max` dirty 1-hour buckets from the 1-minute tier, but only hours
@@ -174,7 +209,16 @@ pub async fn recompute_hours(
     oldest: DateTime<Utc>,
     max: i64,
 ) -> Result<RoundOutcome, sqlx::Error> {
-    recompute(pool, partitions, &HOURS, settled_before, oldest, max).await
+    recompute(
+        pool,
+        partitions,
+        &HOURS,
+        settled_before,
+        oldest,
+        max,
+        i64::MAX,
+    )
+    .await
 }
 
 async fn recompute(
@@ -184,6 +228,7 @@ async fn recompute(
     settled_before: DateTime<Utc>,
     oldest: DateTime<Utc>,
     max: i64,
+    series_chunk: i64,
 ) -> Result<RoundOutcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Claim first, recompute after: see the module comment for why this order is safe.
@@ -221,7 +266,7 @@ async fn recompute(
             .execute(&mut *tx)
             .await?;
         rows += if spec.from_raw {
-            insert_from_raw(pool, &mut tx, spec, start, end).await?
+            insert_from_raw(pool, &mut tx, spec, (start, end), series_chunk).await?
         } else {
             sqlx::query(spec.insert)
                 .bind(start)

@@ -3,8 +3,8 @@
 //! Names follow `vigil_<subsystem>_<what>_<unit>`.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    CounterVec, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec,
+    IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 pub const LABEL_RESULT: &str = "result";
@@ -26,6 +26,7 @@ pub struct Metrics {
     pub ingest_series_limited: IntCounterVec,
     pub writer_batch_points: Histogram,
     pub writer_commit_seconds: Histogram,
+    pub writer_stage_seconds: CounterVec,
     pub writer_points_written: IntCounter,
     pub writer_duplicate_batches: IntCounter,
     pub writer_dead_lettered: IntCounter,
@@ -251,6 +252,14 @@ impl Metrics {
                     .buckets(latency_buckets.clone()),
             )
             .unwrap(),
+            writer_stage_seconds: CounterVec::new(
+                Opts::new(
+                    "vigil_writer_stage_seconds_total",
+                    "Time the writers spent in each stage of their batches: series_cache, series_redis, series_upsert, copy (batch ids and COPY), dirty_log, commit, generations.",
+                ),
+                &["stage"],
+            )
+            .unwrap(),
             writer_points_written: IntCounter::new("vigil_writer_points_written_total", "Points committed to PostgreSQL.").unwrap(),
             writer_duplicate_batches: IntCounter::new(
                 "vigil_writer_duplicate_batches_total",
@@ -337,6 +346,7 @@ impl Metrics {
             Box::new(self.ingest_series_limited.clone()),
             Box::new(self.writer_batch_points.clone()),
             Box::new(self.writer_commit_seconds.clone()),
+            Box::new(self.writer_stage_seconds.clone()),
             Box::new(self.writer_points_written.clone()),
             Box::new(self.writer_duplicate_batches.clone()),
             Box::new(self.writer_dead_lettered.clone()),

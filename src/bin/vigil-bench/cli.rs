@@ -89,6 +89,11 @@ pub struct Shape {
     /// bounds how far timestamps may walk). The server accepts points up to 7 days old.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub backfill: Option<Duration>,
+    /// Shift the whole range into the past: points cover
+    /// [now - until_ago - backfill, now - until_ago). Lets runs over the same fleet use
+    /// ranges that do not overlap.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    pub until_ago: Duration,
 }
 
 impl Shape {
@@ -117,6 +122,11 @@ pub struct IngestOpts {
     /// range (timestamps walk forward from now - backfill).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Pace sending to this many points per second (live agents at a steady rate);
+    /// default: as fast as the server takes them. With a rate of series / interval,
+    /// timestamps walk forward at the speed of the clock.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Points per request.
     #[arg(long, default_value_t = 2000)]
     pub batch: usize,

@@ -154,7 +154,7 @@ pub async fn run(
         Err(e) => anyhow::bail!("cannot reach {}: {e}", target.url),
     }
 
-    let now_ms = Utc::now().timestamp_millis();
+    let now_ms = Utc::now().timestamp_millis() - shape.until_ago.as_millis() as i64;
     let t0_ms = (now_ms - backfill.as_millis() as i64).div_euclid(interval_ms) * interval_ms;
     let steps = ((now_ms - t0_ms) / interval_ms).max(1) as u64;
 
@@ -271,14 +271,20 @@ pub async fn run(
     let mut inflight = FuturesUnordered::new();
     let mut channel_open = true;
     let mut progress_at = started + Duration::from_secs(5);
+    let mut points_taken = 0u64;
     loop {
         let past_deadline = deadline.is_some_and(|d| Instant::now() >= d);
-        let can_take = channel_open && !past_deadline && inflight.len() < opts.concurrency;
-        if !can_take && inflight.is_empty() {
+        let may_take = channel_open && !past_deadline && inflight.len() < opts.concurrency;
+        if !may_take && inflight.is_empty() {
             break;
         }
+        // A paced run takes the next batch only once the points taken so far are due.
+        let due = pace_due(started, points_taken, opts.rate);
+        let can_take = may_take && due.is_none_or(|d| Instant::now() >= d);
+        let pacing = may_take && !can_take;
         tokio::select! {
             biased;
+            _ = tokio::time::sleep_until(due.unwrap_or(started).into()), if pacing => {}
             Some(out) = inflight.next(), if !inflight.is_empty() => {
                 let out: BatchOutcome = out;
                 if let Some(t) = out.finished {
@@ -314,7 +320,10 @@ pub async fn run(
                 }
             }
             batch = rx.recv(), if can_take => match batch {
-                Some(batch) => inflight.push(send_batch(&http, &url, batch, opts, deadline)),
+                Some(batch) => {
+                    points_taken += u64::from(batch.points);
+                    inflight.push(send_batch(&http, &url, batch, opts, deadline));
+                }
                 None => channel_open = false,
             },
         }
@@ -862,4 +871,10 @@ impl IngestReport {
         }
         Ok(())
     }
+}
+
+/// When a run paced at `rate` points/s may send past `points_taken`; `None` unpaced.
+fn pace_due(started: Instant, points_taken: u64, rate: Option<f64>) -> Option<Instant> {
+    let rate = rate.filter(|r| *r > 0.0)?;
+    Some(started + Duration::from_secs_f64(points_taken as f64 / rate))
 }
