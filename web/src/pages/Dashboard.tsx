@@ -1,15 +1,13 @@
-import { useCallback, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
-import { GridLayout, useContainerWidth, type Layout } from 'react-grid-layout';
-import 'react-grid-layout/css/styles.css';
+import type { Layout } from 'react-grid-layout';
 import { toast } from 'sonner';
 import { api, ok } from '../api/client';
 import { keys, useDashboard, useInvalidate, useMe, useMetricTags, type Dashboard, type Panel } from '../api/hooks';
 import { Dialog } from '../components/Dialog';
-import { InspectDialog } from '../components/Inspect';
 import { PanelView } from '../components/Panel';
+import { StaticGrid } from '../components/StaticGrid';
 import { RefreshPicker, TimeRangePicker } from '../components/TimeControls';
-import { VariableEditorDialog } from '../components/VariableEditor';
 import { describeChange, diffLayout } from '../lib/layout';
 import { REFRESH_MS } from '../lib/refresh';
 import { isRelative, shiftRange, zoomOut, zoneLabel } from '../lib/timerange';
@@ -20,6 +18,56 @@ import { layoutOf, useLayoutSaver } from '../state/layoutSaver';
 import { usePanelData } from '../state/panelData';
 import { useTick } from '../state/tick';
 import { panelRequests, useViewState, type Variable } from '../state/dashboardView';
+
+// Dialogs and the edit grid are code a dashboard view rarely needs: fetched on use.
+const InspectDialog = lazy(() => import('../components/Inspect').then((m) => ({ default: m.InspectDialog })));
+const VariableEditorDialog = lazy(() => import('../components/VariableEditor').then((m) => ({ default: m.VariableEditorDialog })));
+
+type EditGridComponent = typeof import('../components/EditGrid').default;
+let editGridLoaded: EditGridComponent | null = null;
+const loadEditGrid = () =>
+  import('../components/EditGrid').then((m) => {
+    editGridLoaded = m.default;
+    return m.default;
+  });
+
+/**
+ * The grid to draw with: the static one until edit mode is first asked for, then the
+ * drag-and-resize one for the rest of the view. The static grid stays on screen while
+ * the edit grid loads, and the switch happens once (it mounts the panels anew).
+ */
+function useEditGrid(editing: boolean): EditGridComponent | null {
+  const [grid, setGrid] = useState<EditGridComponent | null>(() => (editing ? editGridLoaded : null));
+  useEffect(() => {
+    if (!editing || grid) return;
+    let live = true;
+    loadEditGrid()
+      .then((g) => live && setGrid(() => g))
+      .catch((e: Error) => toast.error(`The grid editor could not be loaded: ${e.message}`));
+    return () => {
+      live = false;
+    };
+  }, [editing, grid]);
+  return grid;
+}
+
+/** The content width of an element, measured before the first paint and on resize. */
+function useWidth<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  const [width, setWidth] = useState<number | null>(null);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    setWidth(Math.round(el.getBoundingClientRect().width));
+    const observer = new ResizeObserver((entries) => {
+      const w = Math.round(entries[entries.length - 1]!.contentRect.width);
+      setWidth((prev) => (prev === w ? prev : w));
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  return { ref, width };
+}
 
 export function DashboardPage() {
   const { id } = useParams({ from: '/d/$id' });
@@ -69,8 +117,9 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
   const [inspecting, setInspecting] = useState<Panel | null>(null);
   const [deleting, setDeleting] = useState<Panel | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
-  const { width, containerRef, mounted } = useContainerWidth();
+  const { ref: containerRef, width } = useWidth<HTMLDivElement>();
   const editable = canEditDashboard(me.data, dashboard);
+  const EditGrid = useEditGrid(editing);
 
   const requests = useMemo(
     () => (tick.range ? panelRequests(dashboard.panels, tick.range.end - tick.range.start, view.selected) : []),
@@ -109,6 +158,43 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
     }
   };
 
+  const items: { i: string; node: ReactNode }[] = dashboard.panels.map((p) => ({
+    i: p.id,
+    node: (
+      <PanelView
+        panel={p}
+        data={data.data?.get(p.id)}
+        loading={data.isPending || data.isFetching}
+        range={tick.range}
+        tz={view.tz}
+        syncKey={`dashboard-${dashboard.id}`}
+        onZoom={zoomTo}
+        actions={
+          <>
+            <button type="button" aria-label={`Inspect ${p.title}`} onClick={() => setInspecting(p)}>
+              i
+            </button>
+            {editing && (
+              <>
+                <Link to="/d/$id/panel/$panelId" params={{ id: dashboard.id, panelId: p.id }} search={search}>
+                  <button type="button" aria-label={`Edit ${p.title}`}>
+                    ✎
+                  </button>
+                </Link>
+                <button type="button" aria-label={`Duplicate ${p.title}`} onClick={() => void duplicate(p)}>
+                  ⧉
+                </button>
+                <button type="button" aria-label={`Delete ${p.title}`} onClick={() => setDeleting(p)}>
+                  🗑
+                </button>
+              </>
+            )}
+          </>
+        }
+      />
+    ),
+  }));
+
   const onStop = (layout: Layout) => saver.change(layout.map(({ i, x, y, w, h }) => ({ i, x, y, w, h })));
   const title = (pid: string) => dashboard.panels.find((p) => p.id === pid)?.title ?? pid;
 
@@ -146,7 +232,7 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
           Kiosk
         </button>
         {editable && !editing && (
-          <button type="button" onClick={() => setEditing(true)}>
+          <button type="button" onPointerEnter={() => void loadEditGrid().catch(() => undefined)} onClick={() => setEditing(true)}>
             Edit
           </button>
         )}
@@ -179,57 +265,18 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
       )}
       {data.isError && <p className="panel-error">{data.error.message}</p>}
       <div ref={containerRef} className="grid-host" data-testid="grid">
-        {mounted && (
-          <GridLayout
-            width={width}
-            layout={saver.layout}
-            gridConfig={{ cols: 24, rowHeight: 30, margin: [8, 8] }}
-            dragConfig={{ enabled: editing, handle: '.drag-handle' }}
-            resizeConfig={{ enabled: editing }}
-            onDragStop={onStop}
-            onResizeStop={onStop}
-          >
-            {dashboard.panels.map((p) => (
-              <div key={p.id}>
-                <PanelView
-                  panel={p}
-                  data={data.data?.get(p.id)}
-                  loading={data.isPending || data.isFetching}
-                  range={tick.range}
-                  tz={view.tz}
-                  syncKey={`dashboard-${dashboard.id}`}
-                  onZoom={zoomTo}
-                  actions={
-                    <>
-                      <button type="button" aria-label={`Inspect ${p.title}`} onClick={() => setInspecting(p)}>
-                        i
-                      </button>
-                      {editing && (
-                        <>
-                          <Link to="/d/$id/panel/$panelId" params={{ id: dashboard.id, panelId: p.id }} search={search}>
-                            <button type="button" aria-label={`Edit ${p.title}`}>
-                              ✎
-                            </button>
-                          </Link>
-                          <button type="button" aria-label={`Duplicate ${p.title}`} onClick={() => void duplicate(p)}>
-                            ⧉
-                          </button>
-                          <button type="button" aria-label={`Delete ${p.title}`} onClick={() => setDeleting(p)}>
-                            🗑
-                          </button>
-                        </>
-                      )}
-                    </>
-                  }
-                />
-              </div>
-            ))}
-          </GridLayout>
-        )}
+        {width !== null &&
+          (EditGrid ? (
+            <EditGrid width={width} layout={saver.layout} editing={editing} onStop={onStop} items={items} />
+          ) : (
+            <StaticGrid width={width} layout={saver.layout} items={items} />
+          ))}
       </div>
       {dashboard.panels.length === 0 && <p className="muted">This dashboard has no panels yet{editable ? ': Edit, then Add panel.' : '.'}</p>}
-      {settingsOpen && <VariableEditorDialog dashboard={dashboard} onClose={() => setSettingsOpen(false)} />}
-      {inspecting && <InspectDialog title={inspecting.title} metric={inspecting.query.query} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
+      <Suspense fallback={null}>
+        {settingsOpen && <VariableEditorDialog dashboard={dashboard} onClose={() => setSettingsOpen(false)} />}
+        {inspecting && <InspectDialog title={inspecting.title} metric={inspecting.query.query} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
+      </Suspense>
       {deleting && (
         <Dialog
           title={`Delete ${deleting.title}?`}
