@@ -32,7 +32,16 @@ function preloadRoute(moduleSuffix: string): Plugin {
           if (c?.type === 'chunk') c.imports.forEach(visit);
         };
         visit(page.fileName);
-        return files.map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `/${f}` }, injectTo: 'head' as const }));
+        // The page's stylesheets too (uPlot's), so its first paint is styled without a
+        // fetch started by the lazy import.
+        const css = files.flatMap((f) => {
+          const c = bundle[f];
+          return c?.type === 'chunk' ? [...(c.viteMetadata?.importedCss ?? [])] : [];
+        });
+        return [
+          ...files.map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `/${f}` }, injectTo: 'head' as const })),
+          ...css.map((f) => ({ tag: 'link', attrs: { rel: 'stylesheet', crossorigin: true, href: `/${f}` }, injectTo: 'head' as const })),
+        ];
       },
     },
   };
