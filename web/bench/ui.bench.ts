@@ -83,8 +83,6 @@ async function seedWide(api: Api): Promise<string> {
 const allPainted = (page: Page, n: number) =>
   page.waitForFunction((count) => document.querySelectorAll('section[data-state="painted"]').length === count, n, { timeout: 30_000 });
 
-const drawsOf = (page: Page) => page.evaluate(() => [...document.querySelectorAll('section[data-draws]')].map((s) => Number(s.getAttribute('data-draws'))));
-
 const contextOptions = (url: string) => ({ baseURL: url, timezoneId: 'UTC', viewport: { width: 1600, height: 1000 } });
 
 /** One navigation to every panel painted, cold browser cache (a new context), warm server. */
@@ -162,29 +160,39 @@ async function openCounted(browser: Browser, url: string, target: string, panels
   const inPage: number[] = [];
   const perRefreshRequests: number[] = [];
   const perRefreshBytes: number[] = [];
-  // Click to every panel redrawn, server included.
+  // Click to every panel redrawn with the new answer, server included: each panel's
+  // first `panel:painted` mark after the query answer has arrived (resource timing).
+  const server: number[] = [];
   const refreshOnce = async () => {
-    const before = await drawsOf(page);
     const r0 = counted.requests;
     const b0 = counted.bytes;
+    await page.evaluate(() => {
+      performance.clearMarks();
+      performance.clearResourceTimings();
+    });
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Refresh now' }).click();
-    await page.waitForFunction((prior) => [...document.querySelectorAll('section[data-draws]')].every((s, i) => Number(s.getAttribute('data-draws')) > prior[i]!), before, { timeout: 30_000 });
-    cycles.push(Date.now() - t0);
-    // In the page: the tick's `refresh:start` mark to the last panel's first
-    // `panel:painted` mark after it (Playwright's click and polling left out).
-    inPage.push(
-      await page.evaluate(() => {
-        const starts = performance.getEntriesByName('refresh:start');
-        const start = starts[starts.length - 1]!.startTime;
+    const handle = await page.waitForFunction(
+      (n) => {
+        const start = performance.getEntriesByName('refresh:start')[0];
+        if (!start) return null;
+        const answers = performance.getEntriesByType('resource').filter((e) => /\/api\/v1\/query/.test(e.name) && e.startTime >= start.startTime) as PerformanceResourceTiming[];
+        if (answers.length === 0) return null;
+        const answered = Math.max(...answers.map((e) => e.responseEnd));
         const first = new Map<string, number>();
         for (const m of performance.getEntriesByType('mark')) {
-          if (m.startTime >= start && m.name.startsWith('panel:painted:') && !first.has(m.name)) first.set(m.name, m.startTime);
+          if (m.startTime >= answered && m.name.startsWith('panel:painted:') && !first.has(m.name)) first.set(m.name, m.startTime);
         }
-        performance.clearMarks();
-        return Math.max(...first.values()) - start;
-      }),
+        if (first.size < n) return null;
+        return { inPage: Math.max(...first.values()) - start.startTime, server: answered - start.startTime };
+      },
+      panels,
+      { timeout: 30_000 },
     );
+    cycles.push(Date.now() - t0);
+    const m = (await handle.jsonValue())!;
+    inPage.push(m.inPage);
+    server.push(m.server);
     await page.waitForTimeout(50);
     perRefreshRequests.push(counted.requests - r0);
     perRefreshBytes.push(counted.bytes - b0);
@@ -194,6 +202,7 @@ async function openCounted(browser: Browser, url: string, target: string, panels
     figure(`${prefix}refresh_cycle_p95_ms`, pct(cycles, 95));
     figure(`${prefix}refresh_in_page_median_ms`, pct(inPage, 50));
     figure(`${prefix}refresh_in_page_p95_ms`, pct(inPage, 95));
+    figure(`${prefix}refresh_query_answered_median_ms`, pct(server, 50));
     figure(`${prefix}query_requests_per_refresh_max`, Math.max(...perRefreshRequests));
     figure(`${prefix}query_bytes_per_refresh_median_kb`, pct(perRefreshBytes, 50) / 1024);
     figure(`${prefix}query_bytes_per_refresh_max_kb`, Math.max(...perRefreshBytes) / 1024);

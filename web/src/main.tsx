@@ -5,7 +5,8 @@ import { RouterProvider } from '@tanstack/react-router';
 import { Toaster } from 'sonner';
 import { ApiError, setUnauthorizedHandler } from './api/client';
 import { dashboardQuery, meQuery } from './api/hooks';
-import { router } from './router';
+import { dashboardSearch, router } from './router';
+import { startOpening } from './state/opening';
 import { useTheme } from './state/theme';
 import './styles.css';
 
@@ -27,13 +28,18 @@ setUnauthorizedHandler(() => {
   void router.navigate({ to: '/login', search: { redirect: here } });
 });
 
-// Opening a dashboard: the session and then the dashboard are asked for while the app
-// renders, not after (the dashboard only once the session is known, so a logged-out
-// visit asks for nothing it cannot have).
+// Opening a dashboard: the session, then the dashboard, then its panels' first answer
+// are asked for while the app renders, not after (the dashboard only once the session
+// is known, so a logged-out visit asks for nothing it cannot have).
 const opening = /^\/d\/([^/]+)\/?$/.exec(window.location.pathname);
 void queryClient
   .fetchQuery(meQuery())
-  .then(() => opening && queryClient.prefetchQuery(dashboardQuery(decodeURIComponent(opening[1]!))))
+  .then(async () => {
+    if (!opening) return;
+    const d = await queryClient.fetchQuery(dashboardQuery(decodeURIComponent(opening[1]!)));
+    const search = dashboardSearch.safeParse(router.state.location.search);
+    if (search.success) startOpening(d, search.data);
+  })
   .catch(() => undefined);
 
 function ThemedToaster() {

@@ -1,11 +1,12 @@
 // The one time-series chart: uPlot created once per panel and fed through setData on
 // every refresh, so a refresh never removes the canvas (no flicker).
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatValue } from '../lib/units';
 import { formatTime, type TimeZone, zoneLabel } from '../lib/timerange';
 import type { Series, Threshold } from '../lib/series';
+import { useTheme } from '../state/theme';
 
 export type ChartKind = 'line' | 'area' | 'bar';
 
@@ -51,9 +52,15 @@ function themeColor(name: string, fallback: string): string {
   return v || fallback;
 }
 
+// Axis and grid colours are looked up at every draw, so a chart redrawn after a theme
+// switch takes the new theme's colours without being rebuilt.
+const axisStroke = () => themeColor('--fg-muted', '#888');
+const grid = () => themeColor('--grid', 'rgba(128,128,128,0.15)');
+
+/** Charts redraw after a theme switch when the browser is idle, not inside the click. */
+const idle = (fn: () => void) => (typeof requestIdleCallback === 'function' ? requestIdleCallback(fn, { timeout: 500 }) : setTimeout(fn, 50));
+
 function buildOptions(p: Props, width: number, height: number): uPlot.Options {
-  const axisStroke = themeColor('--fg-muted', '#888');
-  const grid = themeColor('--grid', 'rgba(128,128,128,0.15)');
   const fmtTime = (secs: number) => formatTime(secs * 1000, p.tz).slice(11, 16);
   const seriesOpts: uPlot.Series[] = p.labels.map((label, k) => {
     const stroke = k === 0 && p.color ? p.color : PALETTE[k % PALETTE.length]!;
@@ -183,9 +190,19 @@ export function UPlotChart(props: Props) {
     };
   }, [shape]);
 
-  useEffect(() => {
+  // New data only: the range changes with it (it belongs to the answer), and a layout
+  // effect draws in the same frame as the rest of the panel (its legend) updates.
+  useLayoutEffect(() => {
     plot.current?.setData(aligned(props.series));
-  }, [props.series, props.range.start, props.range.end]);
+  }, [props.series]);
+
+  useEffect(
+    () =>
+      useTheme.subscribe((now, before) => {
+        if (now.theme !== before.theme) idle(() => plot.current?.redraw(false, false));
+      }),
+    [],
+  );
 
   useEffect(() => {
     const u = plot.current;

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { lazy, memo, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import type { Layout } from 'react-grid-layout';
 import { toast } from 'sonner';
@@ -10,12 +10,12 @@ import { StaticGrid } from '../components/StaticGrid';
 import { RefreshPicker, TimeRangePicker } from '../components/TimeControls';
 import { describeChange, diffLayout } from '../lib/layout';
 import { REFRESH_MS } from '../lib/refresh';
-import { isRelative, shiftRange, zoomOut, zoneLabel } from '../lib/timerange';
+import { isRelative, shiftRange, zoomOut, zoneLabel, type TimeZone } from '../lib/timerange';
 import { ALL } from '../lib/variables';
 import type { DashboardSearch } from '../router';
 import { useEdit } from '../state/edit';
 import { layoutOf, useLayoutSaver } from '../state/layoutSaver';
-import { usePanelData } from '../state/panelData';
+import { usePanelData, type PanelData } from '../state/panelData';
 import { useTick } from '../state/tick';
 import { panelRequests, useViewState, type Variable } from '../state/dashboardView';
 
@@ -76,6 +76,58 @@ export function DashboardPage() {
   if (dashboard.isError) return <p className="panel-error">{dashboard.error.message}</p>;
   return <DashboardView key={id} dashboard={dashboard.data} />;
 }
+
+type PanelAction = 'inspect' | 'duplicate' | 'delete';
+
+interface DashboardPanelProps {
+  panel: Panel;
+  data: PanelData | undefined;
+  loading: boolean;
+  tz: TimeZone;
+  syncKey: string;
+  onZoom: (start: number, end: number) => void;
+  editing: boolean;
+  dashboardId: string;
+  search: DashboardSearch;
+  act: (kind: PanelAction, p: Panel) => void;
+}
+
+/** A panel of the grid with its header buttons; its x axis is the window of its data. */
+const DashboardPanel = memo(function DashboardPanel({ panel: p, data, loading, tz, syncKey, onZoom, editing, dashboardId, search, act }: DashboardPanelProps) {
+  return (
+    <PanelView
+      panel={p}
+      data={data}
+      loading={loading}
+      range={null}
+      tz={tz}
+      syncKey={syncKey}
+      onZoom={onZoom}
+      actions={
+        <>
+          <button type="button" aria-label={`Inspect ${p.title}`} onClick={() => act('inspect', p)}>
+            i
+          </button>
+          {editing && (
+            <>
+              <Link to="/d/$id/panel/$panelId" params={{ id: dashboardId, panelId: p.id }} search={search}>
+                <button type="button" aria-label={`Edit ${p.title}`}>
+                  ✎
+                </button>
+              </Link>
+              <button type="button" aria-label={`Duplicate ${p.title}`} onClick={() => act('duplicate', p)}>
+                ⧉
+              </button>
+              <button type="button" aria-label={`Delete ${p.title}`} onClick={() => act('delete', p)}>
+                🗑
+              </button>
+            </>
+          )}
+        </>
+      }
+    />
+  );
+});
 
 export function canEditDashboard(me: { id: string; role: string } | undefined, d: Dashboard): boolean {
   return !!me && (me.role === 'admin' || (me.role === 'editor' && d.ownerId === me.id));
@@ -158,42 +210,39 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
     }
   };
 
-  const items: { i: string; node: ReactNode }[] = dashboard.panels.map((p) => ({
-    i: p.id,
-    node: (
-      <PanelView
-        panel={p}
-        data={data.data?.get(p.id)}
-        loading={data.isPending || data.isFetching}
-        range={tick.range}
-        tz={view.tz}
-        syncKey={`dashboard-${dashboard.id}`}
-        onZoom={zoomTo}
-        actions={
-          <>
-            <button type="button" aria-label={`Inspect ${p.title}`} onClick={() => setInspecting(p)}>
-              i
-            </button>
-            {editing && (
-              <>
-                <Link to="/d/$id/panel/$panelId" params={{ id: dashboard.id, panelId: p.id }} search={search}>
-                  <button type="button" aria-label={`Edit ${p.title}`}>
-                    ✎
-                  </button>
-                </Link>
-                <button type="button" aria-label={`Duplicate ${p.title}`} onClick={() => void duplicate(p)}>
-                  ⧉
-                </button>
-                <button type="button" aria-label={`Delete ${p.title}`} onClick={() => setDeleting(p)}>
-                  🗑
-                </button>
-              </>
-            )}
-          </>
-        }
-      />
-    ),
-  }));
+  // Stable handlers for the memoised panels: the latest closures, reached through a ref.
+  const duplicateLatest = useRef(duplicate);
+  useLayoutEffect(() => {
+    duplicateLatest.current = duplicate;
+  });
+  const act = useCallback((kind: PanelAction, p: Panel) => {
+    if (kind === 'duplicate') void duplicateLatest.current(p);
+    else if (kind === 'delete') setDeleting(p);
+    else setInspecting(p);
+  }, []);
+  const fetching = data.isPending || data.isFetching;
+  const items: { i: string; node: ReactNode }[] = dashboard.panels.map((p) => {
+    const panelData = data.data?.get(p.id);
+    return {
+      i: p.id,
+      node: (
+        <DashboardPanel
+          panel={p}
+          data={panelData}
+          // Only a panel with nothing to show yet shows that it is loading, so a refresh
+          // does not re-render the panels that keep their picture.
+          loading={!panelData && fetching}
+          tz={view.tz}
+          syncKey={`dashboard-${dashboard.id}`}
+          onZoom={zoomTo}
+          editing={editing}
+          dashboardId={dashboard.id}
+          search={search}
+          act={act}
+        />
+      ),
+    };
+  });
 
   const onStop = (layout: Layout) => saver.change(layout.map(({ i, x, y, w, h }) => ({ i, x, y, w, h })));
   const title = (pid: string) => dashboard.panels.find((p) => p.id === pid)?.title ?? pid;
