@@ -190,6 +190,26 @@ test('a time range preset and a drag-zoom change the URL, and Back restores', as
   await expect(page.getByRole('button', { name: 'Time range' })).toContainText('Last 1 hour');
 });
 
+test('hovering one chart shows the crosshair and tooltip on the others', async ({ loggedIn: page }) => {
+  const { id } = await apiDashboard(page, 'Crosshair', [line('A', 0, 0), line('B', 12, 0)]);
+  await page.goto(`/d/${id}?from=now-3h`);
+  const view = new DashboardView(page);
+  await view.waitPainted('A');
+  await view.waitPainted('B');
+  await expect(view.panel('B').getByRole('tooltip')).toBeHidden();
+  const over = (await view.panel('A').locator('.u-over').boundingBox())!;
+  await page.mouse.move(over.x + over.width * 0.9, over.y + over.height / 2, { steps: 4 });
+  // B follows A's cursor: its tooltip names the time (in the view's zone) and each series.
+  const tip = view.panel('B').getByRole('tooltip');
+  await expect(tip).toBeVisible();
+  await expect(tip).toContainText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+  await expect(tip).toContainText('host=web-1: ');
+  await expect(tip).toContainText('host=web-2: ');
+  await expect(view.panel('A').getByRole('tooltip')).toBeVisible();
+  await page.mouse.move(0, 0);
+  await expect(tip).toBeHidden();
+});
+
 test('refresh at 5s redraws without flicker', async ({ loggedIn: page }) => {
   const { id } = await apiDashboard(page, 'Flicker', [line('A', 0, 0), line('B', 12, 0), { ...line('S', 0, 8), type: 'stat', options: { calculation: 'last' } }]);
   await page.goto(`/d/${id}?refresh=5s`);

@@ -2,12 +2,11 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { RouterProvider } from '@tanstack/react-router';
-import { Toaster } from 'sonner';
 import { ApiError, setUnauthorizedHandler } from './api/client';
 import { dashboardQuery, meQuery } from './api/hooks';
 import { dashboardSearch, router } from './router';
 import { startOpening } from './state/opening';
-import { useTheme } from './state/theme';
+import { ToastHost } from './components/Toasts';
 import './styles.css';
 
 const queryClient = new QueryClient({
@@ -42,16 +41,11 @@ void queryClient
   })
   .catch(() => undefined);
 
-function ThemedToaster() {
-  const theme = useTheme((s) => s.theme);
-  return <Toaster theme={theme} position="bottom-right" closeButton />;
-}
-
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <RouterProvider router={router} />
-      <ThemedToaster />
+      <ToastHost />
     </QueryClientProvider>
   </StrictMode>,
 );

@@ -60,6 +60,58 @@ const grid = () => themeColor('--grid', 'rgba(128,128,128,0.15)');
 /** Charts redraw after a theme switch when the browser is idle, not inside the click. */
 const idle = (fn: () => void) => (typeof requestIdleCallback === 'function' ? requestIdleCallback(fn, { timeout: 500 }) : setTimeout(fn, 50));
 
+/**
+ * The tooltip: the time under the cursor and each shown series' value there. The
+ * cursor is synced across a dashboard's charts, so every chart shows its own tooltip
+ * at the same time (a shared tooltip). Text only, never markup: labels are tag values.
+ */
+function tooltipHooks(p: Props): uPlot.Hooks.Arrays {
+  let tip: HTMLDivElement | null = null;
+  return {
+    ready: [
+      (u) => {
+        tip = document.createElement('div');
+        tip.className = 'chart-tooltip';
+        tip.setAttribute('role', 'tooltip');
+        tip.hidden = true;
+        u.over.appendChild(tip);
+      },
+    ],
+    setCursor: [
+      (u) => {
+        if (!tip) return;
+        const idx = u.cursor.idx;
+        const left = u.cursor.left ?? -1;
+        if (idx == null || left < 0) {
+          tip.hidden = true;
+          return;
+        }
+        const rows: string[][] = [];
+        u.series.forEach((s, k) => {
+          if (k === 0 || !s.show) return;
+          const v = u.data[k]?.[idx];
+          rows.push([String(s.label ?? ''), v == null ? '–' : formatValue(v, p.unit)]);
+        });
+        const time = document.createElement('div');
+        time.className = 'time';
+        time.textContent = formatTime(u.data[0][idx]! * 1000, p.tz);
+        const lines = rows.map(([label, value]) => {
+          const line = document.createElement('div');
+          line.textContent = `${label}: ${value}`;
+          return line;
+        });
+        tip.replaceChildren(time, ...lines);
+        tip.hidden = false;
+        // Right of the cursor in the plot's left half, left of it in the right half: no
+        // size is read, so moving over synced charts forces no layout.
+        const half = u.bbox.width / uPlot.pxRatio / 2;
+        const y = Math.max(0, (u.cursor.top ?? 0) - 10);
+        tip.style.transform = left < half ? `translate(${left + 12}px, ${y}px)` : `translate(calc(${left - 12}px - 100%), ${y}px)`;
+      },
+    ],
+  };
+}
+
 function buildOptions(p: Props, width: number, height: number): uPlot.Options {
   const fmtTime = (secs: number) => formatTime(secs * 1000, p.tz).slice(11, 16);
   const seriesOpts: uPlot.Series[] = p.labels.map((label, k) => {
@@ -111,6 +163,7 @@ function buildOptions(p: Props, width: number, height: number): uPlot.Options {
     ],
     series: [{ value: (_u, v) => (v == null ? '' : formatTime(v * 1000, p.tz)) }, ...seriesOpts],
     hooks: {
+      ...tooltipHooks(p),
       draw: [
         (u) => {
           // Thresholds as dashed horizontal lines.

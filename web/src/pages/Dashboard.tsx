@@ -1,7 +1,7 @@
 import { lazy, memo, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import type { Layout } from 'react-grid-layout';
-import { toast } from 'sonner';
+import { notify } from '../state/notify';
 import { api, ok } from '../api/client';
 import { keys, useDashboard, useInvalidate, useMe, useMetricTags, type Dashboard, type Panel } from '../api/hooks';
 import { Dialog } from '../components/Dialog';
@@ -43,7 +43,7 @@ function useEditGrid(editing: boolean): EditGridComponent | null {
     let live = true;
     loadEditGrid()
       .then((g) => live && setGrid(() => g))
-      .catch((e: Error) => toast.error(`The grid editor could not be loaded: ${e.message}`));
+      .catch((e: Error) => notify.error(`The grid editor could not be loaded: ${e.message}`));
     return () => {
       live = false;
     };
@@ -196,7 +196,7 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
       );
       await invalidate(keys.dashboard(dashboard.id));
     } catch (e) {
-      toast.error(`Could not duplicate ${p.title}: ${(e as Error).message}`);
+      notify.error(`Could not duplicate ${p.title}: ${(e as Error).message}`);
     }
   };
 
@@ -206,7 +206,7 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
       await ok(api.DELETE('/api/v1/dashboards/{id}/panels/{panelId}', { params: { path: { id: dashboard.id, panelId: p.id } } }));
       await invalidate(keys.dashboard(dashboard.id));
     } catch (e) {
-      toast.error(`Could not delete ${p.title}: ${(e as Error).message}`);
+      notify.error(`Could not delete ${p.title}: ${(e as Error).message}`);
     }
   };
 
