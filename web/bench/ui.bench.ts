@@ -91,8 +91,13 @@ async function navigateOnce(browser: Browser, url: string, target: string, panel
   const page = await context.newPage();
   await login(page, 'admin@e2e.test', 'e2e-admin-password');
   await page.goto('about:blank');
+  // BENCH_TRACE=file.json writes a Chrome trace of the last navigation (for looking
+  // into where the time goes; not a figure).
+  const trace = waterfall !== null && process.env.BENCH_TRACE ? `${process.env.BENCH_TRACE.replace(/\.json$/, '')}-${waterfall || 'current'}.json` : null;
+  if (trace) await browser.startTracing(page, { path: trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink.user_timing'] });
   await page.goto(target);
   await allPainted(page, panels);
+  if (trace) await browser.stopTracing();
   // Measured in the page: the first `painted` mark of the last panel to paint (the
   // round trip of asking the page is left out).
   const t = await page.evaluate(() => {

@@ -31,6 +31,19 @@ test('login and logout', async ({ page, expectHttpError }) => {
   await expect(page).toHaveURL(/\/login\?redirect=/);
 });
 
+test('a logged-out visit to a dashboard goes through the login page and back to it', async ({ page, expectHttpError }) => {
+  const { id } = await apiDashboard(page, 'Bookmarked', [line('A', 0, 0)]);
+  // The page asks for the session and the dashboard at once; both are refused.
+  expectHttpError(401, new RegExp(`/api/v1/dashboards/${id}$`));
+  await page.goto(`/d/${id}?from=now-2h`);
+  await expect(page).toHaveURL(/\/login\?redirect=/);
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(new RegExp(`/d/${id}\\?from=now-2h`));
+  await new DashboardView(page).waitPainted('A');
+});
+
 test('create a dashboard, add each panel type through the editor, and read the known data', async ({ loggedIn: page }) => {
   const list = new DashboardsList(page);
   await list.create('Known data');
