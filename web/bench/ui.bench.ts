@@ -257,15 +257,20 @@ test('ui figures', async ({ browser }) => {
       for (let k = 0; k < REFRESHES; k++) {
         for (const side of k % 2 === 0 ? [mine, base] : [base, mine]) await side.refreshOnce();
       }
+      mine.report('ab_');
       base.report('baseline_');
+      ratio('refresh_cycle_median', mine.cycles, base.cycles, 50);
       ratio('refresh_cycle_p95', mine.cycles, base.cycles, 95);
+      ratio('refresh_in_page_median', mine.inPage, base.inPage, 50);
       ratio('refresh_in_page_p95', mine.inPage, base.inPage, 95);
       const themes = { mine: [] as number[], base: [] as number[] };
       for (let k = 0; k < 20; k++) {
         themes.mine.push(await themeToggle(mine.page));
         themes.base.push(await themeToggle(base.page));
       }
+      figure('ab_theme_toggle_to_frame_median_ms', pct(themes.mine, 50));
       figure('ab_theme_toggle_to_frame_p95_ms', pct(themes.mine, 95));
+      figure('baseline_theme_toggle_to_frame_median_ms', pct(themes.base, 50));
       figure('baseline_theme_toggle_to_frame_p95_ms', pct(themes.base, 95));
       ratio('theme_toggle_p95', themes.mine, themes.base, 95);
       await mine.context.close();

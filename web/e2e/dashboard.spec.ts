@@ -256,6 +256,28 @@ test('refresh at 5s redraws without flicker', async ({ loggedIn: page }) => {
   expect(requests).toBeGreaterThanOrEqual(3);
 });
 
+test('auto-refresh pauses while the tab is hidden and resumes when it is shown', async ({ loggedIn: page }) => {
+  const { id } = await apiDashboard(page, 'Hidden tab', [line('A', 0, 0)]);
+  await page.goto(`/d/${id}?refresh=5s`);
+  const view = new DashboardView(page);
+  await view.waitPainted('A');
+  const setVisibility = (state: 'hidden' | 'visible') =>
+    page.evaluate((s) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => s });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => s === 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, state);
+  await setVisibility('hidden');
+  let requests = 0;
+  page.on('request', (r) => /\/api\/v1\/query/.test(r.url()) && requests++);
+  // Two intervals and more: a visible tab would have refreshed twice.
+  await page.waitForTimeout(11_000);
+  expect(requests, 'queries sent while hidden').toBe(0);
+  await setVisibility('visible');
+  // More than an interval has passed, so showing the tab refreshes at once.
+  await expect.poll(() => requests, { timeout: 3_000 }).toBeGreaterThanOrEqual(1);
+});
+
 test('a variable switches what the panels show', async ({ loggedIn: page }) => {
   const { id, api } = await apiDashboard(page, 'Variables', [
     { title: 'Host max', type: 'stat', query: { query: CPU, aggregation: 'max', tags: { host: '$host' }, step: '1m' }, options: { calculation: 'max' }, position: { x: 0, y: 0, w: 8, h: 6 } },
