@@ -223,6 +223,22 @@ test('hovering one chart shows the crosshair and tooltip on the others', async (
   await expect(tip).toBeHidden();
 });
 
+test('a theme switch redraws every chart (its axes take the new colours)', async ({ loggedIn: page }) => {
+  const { id } = await apiDashboard(page, 'Theme', [line('A', 0, 0), line('B', 12, 0)]);
+  await page.goto(`/d/${id}?refresh=off`);
+  const view = new DashboardView(page);
+  await view.waitPainted('A');
+  await view.waitPainted('B');
+  const draws = (t: string) => view.panel(t).getAttribute('data-draws').then(Number);
+  const before = { A: await draws('A'), B: await draws('B') };
+  const theme = await page.locator('html').getAttribute('data-theme');
+  await page.getByRole('button', { name: /^Switch to (light|dark) theme$/ }).click();
+  await expect(page.locator('html')).not.toHaveAttribute('data-theme', theme!);
+  // The axes take the new theme's colours: every chart is redrawn (when the page is idle).
+  await expect.poll(() => draws('A'), { timeout: 5_000 }).toBeGreaterThan(before.A);
+  await expect.poll(() => draws('B'), { timeout: 5_000 }).toBeGreaterThan(before.B);
+});
+
 test('refresh at 5s redraws without flicker', async ({ loggedIn: page }) => {
   const { id } = await apiDashboard(page, 'Flicker', [line('A', 0, 0), line('B', 12, 0), { ...line('S', 0, 8), type: 'stat', options: { calculation: 'last' } }]);
   await page.goto(`/d/${id}?refresh=5s`);

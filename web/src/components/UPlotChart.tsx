@@ -57,8 +57,34 @@ function themeColor(name: string, fallback: string): string {
 const axisStroke = () => themeColor('--fg-muted', '#888');
 const grid = () => themeColor('--grid', 'rgba(128,128,128,0.15)');
 
-/** Charts redraw after a theme switch when the browser is idle, not inside the click. */
-const idle = (fn: () => void) => (typeof requestIdleCallback === 'function' ? requestIdleCallback(fn, { timeout: 500 }) : setTimeout(fn, 50));
+// After a theme switch the charts redraw when the browser is idle, not inside the
+// click: the switch itself only changes CSS variables. One idle callback serves every
+// chart, redraws while the idle period lasts and leaves the rest to the next one, so
+// a click arriving meanwhile waits for at most one chart's redraw.
+const liveCharts = new Set<uPlot>();
+const staleCharts = new Set<uPlot>();
+let redrawPending = false;
+const idle = (fn: (deadline?: IdleDeadline) => void) => (typeof requestIdleCallback === 'function' ? requestIdleCallback(fn, { timeout: 1000 }) : setTimeout(fn, 50));
+function redrawStale(deadline?: IdleDeadline) {
+  redrawPending = false;
+  for (const u of staleCharts) {
+    if (deadline && !deadline.didTimeout && deadline.timeRemaining() < 2) break;
+    staleCharts.delete(u);
+    u.redraw(false, false);
+  }
+  if (staleCharts.size > 0) {
+    redrawPending = true;
+    idle(redrawStale);
+  }
+}
+useTheme.subscribe((now, before) => {
+  if (now.theme === before.theme) return;
+  liveCharts.forEach((u) => staleCharts.add(u));
+  if (!redrawPending && staleCharts.size > 0) {
+    redrawPending = true;
+    idle(redrawStale);
+  }
+});
 
 /**
  * The tooltip: the time under the cursor and each shown series' value there. The
@@ -233,12 +259,17 @@ export function UPlotChart(props: Props) {
         size.height,
       );
       u = new uPlot(opts, aligned(p.series), el);
+      liveCharts.add(u);
       plot.current = u;
     });
     resize.observe(el);
     return () => {
       resize.disconnect();
-      u?.destroy();
+      if (u) {
+        liveCharts.delete(u);
+        staleCharts.delete(u);
+        u.destroy();
+      }
       plot.current = null;
     };
   }, [shape]);
@@ -248,14 +279,6 @@ export function UPlotChart(props: Props) {
   useLayoutEffect(() => {
     plot.current?.setData(aligned(props.series));
   }, [props.series]);
-
-  useEffect(
-    () =>
-      useTheme.subscribe((now, before) => {
-        if (now.theme !== before.theme) idle(() => plot.current?.redraw(false, false));
-      }),
-    [],
-  );
 
   useEffect(() => {
     const u = plot.current;
