@@ -272,16 +272,22 @@ async fn agent(
             .insert_header(("Content-Type", "application/json"))
             .send_body(body)
             .await;
+        let status = match result {
+            Ok(mut response) => {
+                let _ = response.body().await;
+                Some(response.status().as_u16())
+            }
+            Err(_) => None,
+        };
         let took = sent.elapsed();
+        // No borrow is held across an await: the other agents share these.
         let mut w = window.borrow_mut();
         let mut t = totals.borrow_mut();
         if bad {
             t.bad_sent += 1;
         }
-        match result {
-            Ok(mut response) => {
-                let status = response.status().as_u16();
-                let _ = response.body().await;
+        match status {
+            Some(status) => {
                 w.ingest.push(took);
                 t.ingest.push(took);
                 match status {
@@ -294,7 +300,7 @@ async fn agent(
                     _ => {}
                 }
             }
-            Err(_) => {
+            None => {
                 w.errors += 1;
                 t.errors += 1;
             }
@@ -325,20 +331,25 @@ async fn dashboard(
             let query = json!({"query": metric(&c.prefix, i), "start": now - span, "end": now,
                                "aggregation": aggregation, "step": step});
             let sent = Instant::now();
-            let result = client.post(&url).send_json(&query).await;
-            let took = sent.elapsed();
-            let mut w = window.borrow_mut();
-            match result {
+            let server_error = match client.post(&url).send_json(&query).await {
                 Ok(mut response) => {
                     let _ = response.body().limit(64 << 20).await;
-                    if response.status().is_server_error() {
+                    Some(response.status().is_server_error())
+                }
+                Err(_) => None,
+            };
+            let took = sent.elapsed();
+            let mut w = window.borrow_mut();
+            match server_error {
+                Some(server_error) => {
+                    if server_error {
                         w.status_5xx += 1;
                         totals.borrow_mut().status_5xx += 1;
                     }
                     w.queries.push(took);
                     totals.borrow_mut().queries.push(took);
                 }
-                Err(_) => w.errors += 1,
+                None => w.errors += 1,
             }
         }
     }
