@@ -38,6 +38,8 @@ pub struct Settings {
     pub dashboards: DashboardSettings,
     #[serde(default)]
     pub compaction: CompactionSettings,
+    #[serde(default)]
+    pub maintenance: MaintenanceSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -222,6 +224,34 @@ impl Default for CompactionSettings {
             merge_series_per_transaction: 5000,
             drop_raw_after: Duration::from_secs(60),
             drop_lock_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Vigil's own upkeep of the tables it churns (see `actors::maintenance`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSettings {
+    pub enabled: bool,
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub vacuum_dead_rows: u64,
+    pub vacuum_dead_fraction: f64,
+    #[serde(with = "humantime_serde")]
+    pub vacuum_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lock_timeout: Duration,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        MaintenanceSettings {
+            enabled: true,
+            interval: Duration::from_secs(60),
+            vacuum_dead_rows: 1000,
+            vacuum_dead_fraction: 0.1,
+            vacuum_timeout: Duration::from_secs(10 * 60),
+            lock_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -472,6 +502,7 @@ impl Default for Settings {
                 cache_ttl: 5 * MINUTE,
             },
             compaction: CompactionSettings::default(),
+            maintenance: MaintenanceSettings::default(),
         }
     }
 }
@@ -674,7 +705,17 @@ impl Settings {
             ("notify.retry_max", self.notify.retry_max),
             ("notify.give_up_after", self.notify.give_up_after),
             ("notify.breaker_open_for", self.notify.breaker_open_for),
+            ("maintenance.interval", self.maintenance.interval),
+            (
+                "maintenance.vacuum_timeout",
+                self.maintenance.vacuum_timeout,
+            ),
+            ("maintenance.lock_timeout", self.maintenance.lock_timeout),
         ];
+        let fraction = self.maintenance.vacuum_dead_fraction;
+        if !(0.0..=1.0).contains(&fraction) {
+            problems.push("maintenance.vacuum_dead_fraction must be between 0 and 1".into());
+        }
         for (name, value) in durations {
             if value.is_zero() {
                 problems.push(format!("{name} must be longer than zero"));

@@ -43,6 +43,9 @@ pub enum Command {
     /// The PromQL comparison's data set: files for Prometheus and VictoriaMetrics, and
     /// the same points COPYed into Vigil's raw partitions (compacted by the server).
     PromqlData(crate::promql_data::PromqlDataCmd),
+    /// A long live run at a fixed rate with bad requests, series churn, a dashboard
+    /// and alert rules: latency, 5xx, RSS, FDs and queue depth every sample.
+    Soak(crate::soak::SoakCmd),
 }
 
 /// Where the server and its database are.
