@@ -19,6 +19,7 @@
 //! - [`config`]: typed settings; [`telemetry`]: logging and Prometheus metrics;
 //!   [`breaker`]: the circuit breaker around the database for queries.
 //! - [`promql`]: the PromQL engine: plan, fetch, pure evaluation.
+//! - [`query`]: the native query engine's pure core (partial aggregates, bucketing).
 //! - [`alerting`]: the pure alert state machine and evaluation plan;
 //!   [`notify`]: webhook and email delivery, SSRF guard, retry schedule.
 
@@ -35,5 +36,6 @@ pub mod model;
 pub mod notify;
 pub mod promql;
 pub mod protocol;
+pub mod query;
 pub mod store;
 pub mod telemetry;
