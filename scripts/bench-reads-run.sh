@@ -15,7 +15,7 @@
 # baseline, e.g. a copy of the main branch's build) on the same database, and the
 # p95 ratios are printed. Prints one summary line per query and binary.
 #
-#   [BEFORE=/path/to/old/vigil] bash scripts/bench-reads-run.sh [runs]   # default 20
+#   [BEFORE=/path/to/old/vigil] [ONLY=regex] bash scripts/bench-reads-run.sh [runs]   # default 20
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS="${1:-20}"
@@ -29,12 +29,16 @@ RESULTS="$WORK/results.tsv"
 : > "$RESULTS"
 
 # One query kind through vigil-bench; appends "label binary p50 p95 table" to RESULTS.
+# ONLY (a regex on the labels below) restricts the queries run. A query that fails
+# (a server that died, say) is reported and the others still run.
 measure() { # label binary-name kind step
   local out
+  [[ -n "${ONLY:-}" && ! "$1" =~ $ONLY ]] && return 0
   out=$("$TARGET/vigil-bench" --json query --url "http://127.0.0.1:$PORT" \
     --header "Authorization: Bearer $TOKEN" --metric cpu_usage --host host-0007 \
     --host-tag instance --end $(( END * 1000 )) --kinds "$3" --step "$4" --reps "$RUNS" \
-    --warmup 2 --no-cache --flush-query-cache "$NAME:" --max-shift-steps 150 2>/dev/null)
+    --warmup 2 --no-cache --flush-query-cache "$NAME:" --max-shift-steps 150 2>>"$WORK/bench.log") || {
+    echo "$TAG: $1 on $2 failed:" >&2; tail -5 "$WORK/bench.log" >&2; tail -5 "$WORK/vigil.log" >&2; return 0; }
   python3 - "$1" "$2" "$out" >> "$RESULTS" <<'PY'
 import json, sys
 label, binary, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
@@ -62,11 +66,13 @@ wait_idle
 uptime >&2
 run_all after
 # The rollup tier on the new build: blocks priced out.
+[[ -z "${ONLY:-}" || "1,000 series x 24 h, step 1 m" =~ $ONLY ]] && {
 export VIGIL__QUERY__BLOCK_POINT_COST=1000000
 restart
 measure "1,000 series x 24 h, step 1 m" after-rollup wide-24h 1m
 # Unset before the baseline starts: an older binary refuses a key it does not know.
 unset VIGIL__QUERY__BLOCK_POINT_COST
+}
 if [ -n "${BEFORE:-}" ]; then
   restart "$BEFORE"
   wait_idle
