@@ -169,6 +169,10 @@ pub struct QuerySettings {
     pub lookback_delta: Duration,
     /// PromQL: most series one selector may match.
     pub max_selector_series: u32,
+    /// Cost of decoding one point of a compressed raw block, in rows read from
+    /// PostgreSQL: the planner answers from blocks instead of a rollup tier when that
+    /// reads less.
+    pub block_point_cost: f64,
     pub catalog_page_max: u32,
     pub catalog_values_max: u32,
 }
@@ -434,6 +438,7 @@ impl Default for Settings {
                 max_samples: 20_000_000,
                 lookback_delta: 5 * MINUTE,
                 max_selector_series: 100_000,
+                block_point_cost: 0.05,
                 catalog_page_max: 1000,
                 catalog_values_max: 1000,
             },
@@ -723,6 +728,9 @@ impl Settings {
         }
         if self.http.max_decompressed_bytes < self.http.max_body_bytes {
             problems.push("http.max_decompressed_bytes must be >= http.max_body_bytes".into());
+        }
+        if !(self.query.block_point_cost.is_finite() && self.query.block_point_cost > 0.0) {
+            problems.push("query.block_point_cost must be a positive number".to_string());
         }
         if self.ingest.max_points_per_message > self.ingest.max_points_per_request {
             problems.push(

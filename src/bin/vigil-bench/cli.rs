@@ -306,6 +306,17 @@ pub struct QueryOpts {
     /// `host` tag of the single series queried.
     #[arg(long, default_value = "host-00000")]
     pub host: String,
+    /// Tag key holding `--host` (the PromQL data set names it `instance`).
+    #[arg(long, default_value = "host")]
+    pub host_tag: String,
+    /// Delete the server's cached query answers (Redis keys `<prefix>query:*`) before
+    /// every repetition of the uncached pass, so each computes its whole range (the
+    /// server caches a range in parts, and shifted ranges share their middle parts).
+    #[arg(long, value_name = "PREFIX")]
+    pub flush_query_cache: Option<String>,
+    /// Redis of the server, for `--flush-query-cache`.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
     /// End of the unshifted query range (RFC 3339 or ms since epoch). Default: now
     /// minus 2 minutes, so the server caches answers with its historical TTL.
     #[arg(long)]
