@@ -40,30 +40,43 @@ pub async fn resolve(
     .execute(pool)
     .await?;
     // The catalog's tag values are recorded for the series this statement creates
-    // only, in key order (concurrent writers lock the same rows in the same order).
-    sqlx::query(
+    // only, in key order (concurrent writers lock the same rows in the same order). The
+    // statement returns the ids it created, so only the series it did not create (they
+    // existed, or a concurrent writer created them) are looked up afterwards.
+    let created: Vec<(String, i64)> = sqlx::query_as(
         "WITH created AS (
              INSERT INTO series (metric, labels, series_key)
              SELECT t.metric, t.labels::jsonb, t.series_key
              FROM unnest($1::text[], $2::text[], $3::text[]) AS t(series_key, metric, labels)
              ON CONFLICT (series_key) DO NOTHING
-             RETURNING metric, labels
+             RETURNING id, series_key, metric, labels
+         ), tags AS (
+             INSERT INTO series_tag_values (metric, key, value)
+             SELECT DISTINCT c.metric, l.key, l.value
+             FROM created c, jsonb_each_text(c.labels) AS l(key, value)
+             ORDER BY 1, 2, 3
+             ON CONFLICT DO NOTHING
          )
-         INSERT INTO series_tag_values (metric, key, value)
-         SELECT DISTINCT c.metric, l.key, l.value
-         FROM created c, jsonb_each_text(c.labels) AS l(key, value)
-         ORDER BY 1, 2, 3
-         ON CONFLICT DO NOTHING",
+         SELECT series_key, id FROM created",
     )
     .bind(&keys)
     .bind(&metrics)
     .bind(&labels)
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT series_key, id FROM series WHERE series_key = ANY($1)")
-            .bind(&keys)
-            .fetch_all(pool)
-            .await?;
-    Ok(rows.into_iter().collect())
+    let mut ids: HashMap<String, i64> = created.into_iter().collect();
+    if ids.len() < keys.len() {
+        let rest: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| !ids.contains_key(*k))
+            .collect();
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT series_key, id FROM series WHERE series_key = ANY($1)")
+                .bind(&rest)
+                .fetch_all(pool)
+                .await?;
+        ids.extend(rows);
+    }
+    Ok(ids)
 }
