@@ -36,7 +36,7 @@ pub enum Command {
     Storage(StorageCmd),
     /// copy-baseline, then ingest, then query, then storage; one summary table with the
     /// ingest/COPY ratio.
-    All(AllCmd),
+    All(Box<AllCmd>),
     /// Alert rules under load: evaluation lag, missed ticks, CPU and memory; and
     /// condition-to-webhook latency probes.
     Alerts(crate::alerts::AlertsCmd),

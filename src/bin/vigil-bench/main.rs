@@ -86,7 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::PromqlData(c) => promql_data::run(&c).await,
         Command::All(c) => {
-            let r = all(c).await?;
+            let r = all(*c).await?;
             emit(json, &r, |o| r.print(o))
         }
     }
