@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
-use crate::model::SeriesKey;
+use crate::model::{Labels, SeriesKey};
 
 /// Identity of a series in memory: xxh3-128 of its canonical key. Two keys share a
 /// hash with probability about n² / 2¹²⁹ (10⁻²⁷ for a million series).
@@ -31,6 +31,33 @@ impl SeriesHash {
 
     pub fn of_str(key: &str) -> SeriesHash {
         SeriesHash(xxhash_rust::xxh3::xxh3_128(key.as_bytes()))
+    }
+
+    /// The hash of `SeriesKey::new(metric, labels)` without building the key: the
+    /// writers hash every series of every batch, and the string is only needed for
+    /// the few the cache does not know.
+    pub fn of_series(metric: &str, labels: &Labels) -> SeriesHash {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(metric.as_bytes());
+        h.update(b"{");
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                h.update(b",");
+            }
+            h.update(k.as_bytes());
+            h.update(b"=\"");
+            // Escaped exactly as `SeriesKey::new` escapes: a backslash before `"` and `\`.
+            let mut rest = v.as_bytes();
+            while let Some(at) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+                h.update(&rest[..at]);
+                h.update(&[b'\\', rest[at]]);
+                rest = &rest[at + 1..];
+            }
+            h.update(rest);
+            h.update(b"\"");
+        }
+        h.update(b"}");
+        SeriesHash(h.digest128())
     }
 
     fn shard(self, shards: usize) -> usize {
@@ -176,6 +203,28 @@ mod tests {
             if i % 3 == 0 {
                 assert_eq!(ids.get(hot), Some(42), "lost after {i} insertions");
             }
+        }
+    }
+
+    #[test]
+    fn hashing_the_parts_equals_hashing_the_key() {
+        let cases: [(&str, &[(&str, &str)]); 5] = [
+            ("cpu", &[]),
+            ("cpu", &[("host", "h1"), ("zone", "eu")]),
+            ("m", &[("k", r#"x",j="y"#)]),
+            ("m", &[("a", r"back\slash"), ("b", "\""), ("c", "\\\"")]),
+            ("m.x:y", &[("k", "ünï\"cödé\\")]),
+        ];
+        for (metric, pairs) in cases {
+            let labels: Labels = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            assert_eq!(
+                SeriesHash::of_series(metric, &labels),
+                SeriesHash::of(&SeriesKey::new(metric, &labels)),
+                "{metric} {labels:?}"
+            );
         }
     }
 

@@ -349,12 +349,12 @@ async fn resolve_series(
     for (e, envelope) in envelopes.iter().enumerate() {
         let mut row = Vec::with_capacity(envelope.series.len());
         for (i, series) in envelope.series.iter().enumerate() {
-            let key = SeriesKey::new(&series.metric, &series.labels);
-            let hash = SeriesHash::of(&key);
+            let hash = SeriesHash::of_series(&series.metric, &series.labels);
             match deps.series_ids.get(hash) {
                 Some(id) => row.push(id),
                 None => {
                     let at = *missing_at.entry(hash).or_insert_with(|| {
+                        let key = SeriesKey::new(&series.metric, &series.labels);
                         missing.push((
                             hash,
                             key.as_str().to_string(),
