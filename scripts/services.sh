@@ -5,6 +5,12 @@
 # Idempotent: with everything running it only checks. Run as root (as CI does).
 #
 #   VIGIL_SERVICES_TIMEOUT   seconds to wait for each service (default 120)
+#   VIGIL_PG_AUTOVACUUM      off|on: set the local PostgreSQL's autovacuum to this
+#                            (ALTER SYSTEM + reload) before returning; unset: leave it.
+#                            scripts/test.sh sets it to off for the test run, so the
+#                            tests see the machine the way the development and CI
+#                            machines are configured and Vigil's own upkeep is what
+#                            keeps its tables compact.
 set -euo pipefail
 
 TIMEOUT="${VIGIL_SERVICES_TIMEOUT:-120}"
@@ -96,3 +102,16 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -w -tAc 'SELECT 1' >/dev/null 2>&
   log "Vigil's tests expect trust auth on 127.0.0.1 (pg_hba.conf: host all all 127.0.0.1/32 trust)."
   exit 1
 fi
+
+# --- autovacuum, only when asked -------------------------------------------------
+case "${VIGIL_PG_AUTOVACUUM:-}" in
+  off|on)
+    current=$(psql -h 127.0.0.1 -U postgres -d postgres -w -tAc 'SHOW autovacuum')
+    if [ "$current" != "$VIGIL_PG_AUTOVACUUM" ]; then
+      log "setting PostgreSQL autovacuum = $VIGIL_PG_AUTOVACUUM (was $current; VIGIL_PG_AUTOVACUUM)"
+      psql -h 127.0.0.1 -U postgres -d postgres -w -qc "ALTER SYSTEM SET autovacuum = $VIGIL_PG_AUTOVACUUM" -c 'SELECT pg_reload_conf()' >/dev/null
+    fi
+    ;;
+  "") ;;
+  *) log "ERROR: VIGIL_PG_AUTOVACUUM must be off or on, not '$VIGIL_PG_AUTOVACUUM'"; exit 1 ;;
+esac

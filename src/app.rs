@@ -13,6 +13,7 @@
 //! ├── RetentionActor                             own arbiter; creates and drops partitions
 //! ├── DownsamplerActor                           own arbiter; recomputes dirty rollup buckets
 //! ├── CompactorActor                             own arbiter; compresses closed raw ranges
+//! ├── MaintenanceActor                           own arbiter; vacuums churned tables, summarises BRIN
 //! ├── NotifierActor × actors.notifier_pool      own arbiter each; delivers the outbox
 //! ├── AlertSupervisor                            own arbiter; rule leases and ticks
 //! │   └── AlertActor × rules held                 one arbiter for all; restarted by the supervisor
@@ -36,6 +37,7 @@ use crate::actors::alert_supervisor::{AlertSupervisor, ReleaseLeases};
 use crate::actors::batch_writer::{DrainWriter, WriterDeps};
 use crate::actors::downsampler::RunRollups;
 use crate::actors::ingest::{CloseBroker, SeriesGuard};
+use crate::actors::maintenance::{MaintenanceActor, RunUpkeep, UpkeepReport};
 use crate::actors::notifier::{Breakers, DrainNotifier, NotifierActor};
 use crate::actors::retention::RunMaintenance;
 use crate::actors::{
@@ -58,6 +60,7 @@ pub struct Application {
     retention: Addr<RetentionActor>,
     downsampler: Addr<DownsamplerActor>,
     compactor: Addr<crate::actors::compactor::CompactorActor>,
+    upkeep: Addr<MaintenanceActor>,
     ingest: Vec<Addr<IngestActor>>,
     abort_writers: Arc<AtomicBool>,
     arbiters: Vec<Arbiter>,
@@ -172,6 +175,13 @@ impl Application {
             })
         };
 
+        let upkeep = {
+            let (settings, pg, metrics) = (settings.clone(), pg.clone(), metrics.clone());
+            start_alone(&mut arbiters, move || {
+                MaintenanceActor::new(settings, pg, metrics)
+            })
+        };
+
         // --- alerting ---
         let webhook_tls = crate::notify::tls::client_config(&settings.notify.ca_file)?;
         let (alert_supervisor, notifiers) =
@@ -229,6 +239,7 @@ impl Application {
             retention,
             downsampler,
             compactor,
+            upkeep,
             settings,
             abort_writers,
             arbiters,
@@ -259,6 +270,7 @@ impl Application {
             retention: self.retention.clone(),
             downsampler: self.downsampler.clone(),
             compactor: self.compactor.clone(),
+            upkeep: self.upkeep.clone(),
         }
     }
 
@@ -378,9 +390,19 @@ pub struct Maintenance {
     retention: Addr<RetentionActor>,
     downsampler: Addr<DownsamplerActor>,
     compactor: Addr<crate::actors::compactor::CompactorActor>,
+    upkeep: Addr<MaintenanceActor>,
 }
 
 impl Maintenance {
+    /// Runs one table upkeep round now (vacuum what is due, summarise BRIN indexes),
+    /// also when `maintenance.enabled` is off.
+    pub async fn run_upkeep(&self) -> anyhow::Result<UpkeepReport> {
+        self.upkeep
+            .send(RunUpkeep)
+            .await?
+            .map_err(anyhow::Error::msg)
+    }
+
     /// Runs one compaction round now (also when `compaction.enabled` is off, so tests
     /// can drive it).
     pub async fn run_compaction(&self) -> anyhow::Result<crate::actors::compactor::RoundReport> {

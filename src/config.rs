@@ -38,6 +38,8 @@ pub struct Settings {
     pub dashboards: DashboardSettings,
     #[serde(default)]
     pub compaction: CompactionSettings,
+    #[serde(default)]
+    pub maintenance: MaintenanceSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -167,6 +169,10 @@ pub struct QuerySettings {
     pub lookback_delta: Duration,
     /// PromQL: most series one selector may match.
     pub max_selector_series: u32,
+    /// Cost of decoding one point of a compressed raw block, in rows read from
+    /// PostgreSQL: the planner answers from blocks instead of a rollup tier when that
+    /// reads less.
+    pub block_point_cost: f64,
     pub catalog_page_max: u32,
     pub catalog_values_max: u32,
 }
@@ -222,6 +228,34 @@ impl Default for CompactionSettings {
             merge_series_per_transaction: 5000,
             drop_raw_after: Duration::from_secs(60),
             drop_lock_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Vigil's own upkeep of the tables it churns (see `actors::maintenance`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSettings {
+    pub enabled: bool,
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub vacuum_dead_rows: u64,
+    pub vacuum_dead_fraction: f64,
+    #[serde(with = "humantime_serde")]
+    pub vacuum_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lock_timeout: Duration,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        MaintenanceSettings {
+            enabled: true,
+            interval: Duration::from_secs(60),
+            vacuum_dead_rows: 1000,
+            vacuum_dead_fraction: 0.1,
+            vacuum_timeout: Duration::from_secs(10 * 60),
+            lock_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -404,6 +438,7 @@ impl Default for Settings {
                 max_samples: 20_000_000,
                 lookback_delta: 5 * MINUTE,
                 max_selector_series: 100_000,
+                block_point_cost: 0.05,
                 catalog_page_max: 1000,
                 catalog_values_max: 1000,
             },
@@ -472,6 +507,7 @@ impl Default for Settings {
                 cache_ttl: 5 * MINUTE,
             },
             compaction: CompactionSettings::default(),
+            maintenance: MaintenanceSettings::default(),
         }
     }
 }
@@ -674,7 +710,17 @@ impl Settings {
             ("notify.retry_max", self.notify.retry_max),
             ("notify.give_up_after", self.notify.give_up_after),
             ("notify.breaker_open_for", self.notify.breaker_open_for),
+            ("maintenance.interval", self.maintenance.interval),
+            (
+                "maintenance.vacuum_timeout",
+                self.maintenance.vacuum_timeout,
+            ),
+            ("maintenance.lock_timeout", self.maintenance.lock_timeout),
         ];
+        let fraction = self.maintenance.vacuum_dead_fraction;
+        if !(0.0..=1.0).contains(&fraction) {
+            problems.push("maintenance.vacuum_dead_fraction must be between 0 and 1".into());
+        }
         for (name, value) in durations {
             if value.is_zero() {
                 problems.push(format!("{name} must be longer than zero"));
@@ -682,6 +728,9 @@ impl Settings {
         }
         if self.http.max_decompressed_bytes < self.http.max_body_bytes {
             problems.push("http.max_decompressed_bytes must be >= http.max_body_bytes".into());
+        }
+        if !(self.query.block_point_cost.is_finite() && self.query.block_point_cost > 0.0) {
+            problems.push("query.block_point_cost must be a positive number".to_string());
         }
         if self.ingest.max_points_per_message > self.ingest.max_points_per_request {
             problems.push(

@@ -20,6 +20,7 @@
 //!   [`breaker`]: the circuit breaker around the database for queries;
 //!   [`series_ids`]: the series ids the process knows, shared by ingest and writers.
 //! - [`promql`]: the PromQL engine: plan, fetch, pure evaluation.
+//! - [`query`]: the native query engine's pure core (partial aggregates, bucketing).
 //! - [`alerting`]: the pure alert state machine and evaluation plan;
 //!   [`notify`]: webhook and email delivery, SSRF guard, retry schedule.
 
@@ -36,6 +37,7 @@ pub mod model;
 pub mod notify;
 pub mod promql;
 pub mod protocol;
+pub mod query;
 pub mod series_ids;
 pub mod store;
 pub mod telemetry;

@@ -9,6 +9,8 @@
 //! - [`downsampler::DownsamplerActor`]: recomputes dirty rollup buckets.
 //! - [`retention::RetentionActor`]: creates future partitions, drops expired ones.
 //! - [`compactor::CompactorActor`]: compresses closed raw ranges into pco blocks.
+//! - [`maintenance::MaintenanceActor`]: vacuums the tables Vigil churns, summarises
+//!   BRIN indexes.
 //! - [`alert_supervisor::AlertSupervisor`]: one [`alert::AlertActor`] per rule held,
 //!   evaluation ticks, rule leases; [`notifier::NotifierActor`] (pool): the outbox.
 //! - [`pool::ActorPool`]: spreads requests over a pool's actors.
@@ -19,6 +21,7 @@ pub mod batch_writer;
 pub mod compactor;
 pub mod downsampler;
 pub mod ingest;
+pub mod maintenance;
 pub mod notifier;
 pub mod pool;
 pub mod query_router;

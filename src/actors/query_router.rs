@@ -2,7 +2,8 @@
 //!
 //! Takes [`RunQuery`] from the query HTTP handler. Looks the normalised query up in
 //! the Redis cache; on a miss, asks the circuit breaker, picks the storage tier for
-//! the range (`store::aggregate::pick_tier`), splits the range into segments so the
+//! the range (`query::planner::pick_tier`, or compressed raw blocks when they are the
+//! cheaper read: `query::cost`), splits the range into segments so the
 //! not-yet-materialised tail and unaligned edges come from finer tiers, resolves the
 //! matching series (and their `groupBy` groups), runs the aggregate, then caches the
 //! answer (short TTL for ranges that reach into the last minute, long otherwise).
@@ -27,13 +28,14 @@ use crate::model::{
     Aggregation, DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec,
     TimeRange,
 };
-use crate::store::aggregate::{
-    aggregate, pick_tier, plan_segments, Buckets, Completeness, SeriesSelection, Tier,
-};
+use crate::query::cost::{raw_is_cheaper, RawEstimate};
+use crate::query::planner::{pick_tier, plan_segments, Completeness, Tier};
+use crate::store::aggregate::{aggregate, tier_table, Buckets, SeriesSelection};
 use crate::store::is_transient;
-use crate::store::query_generations::{generation, GENERATION_SPAN_MS};
+use crate::store::query_generations::{generations, GENERATION_SPAN_MS};
 use crate::store::redis::RedisStore;
 use crate::store::rollups::floor_to;
+use crate::store::samples::estimate_raw_read;
 use crate::store::selector::{select_series, SelectedSeries};
 use crate::telemetry::Metrics;
 
@@ -148,25 +150,28 @@ struct PartCache<'a> {
 const PART_FORMAT: &str = "part-v1";
 
 impl PartCache<'_> {
-    /// The cache key of one part, or `None` when Redis is down (nothing to look up,
-    /// so the generation is not read either).
-    async fn key(
+    /// The cache key of each part, or `None` when Redis is down (nothing to look up,
+    /// so the generations are not read either).
+    async fn keys(
         &self,
         spec: &QuerySpec,
         selection: &SeriesSelection,
         tier: Tier,
-        part: TimeRange,
-    ) -> Result<Option<String>, sqlx::Error> {
-        if self.redis.is_down() {
+        parts: &[TimeRange],
+    ) -> Result<Option<Vec<String>>, sqlx::Error> {
+        if self.redis.is_down() || parts.is_empty() {
             return Ok(None);
         }
         // Rate reads one step before its range; a rollup head may read its whole
         // bucket: the generation covers both.
-        let covered = TimeRange {
-            start_ms: part.start_ms - spec.step.millis() - tier.resolution_ms(),
-            end_ms: part.end_ms,
-        };
-        let generation = generation(self.pg, spec.metric.as_str(), covered).await?;
+        let covered: Vec<TimeRange> = parts
+            .iter()
+            .map(|part| TimeRange {
+                start_ms: part.start_ms - spec.step.millis() - tier.resolution_ms(),
+                end_ms: part.end_ms,
+            })
+            .collect();
+        let generations = generations(self.pg, spec.metric.as_str(), &covered).await?;
         // The query without its range: the part's own range is in the key, so a range
         // that moves on keeps the blocks it still covers.
         let query = QuerySpec {
@@ -177,49 +182,93 @@ impl PartCache<'_> {
             since: None,
             ..spec.clone()
         };
-        let mut digest = Sha256::new();
-        digest.update(query.cache_identity());
-        digest.update(format!(
-            "|{PART_FORMAT}|{:?}|{}|{}|{generation}|",
-            tier, part.start_ms, part.end_ms
-        ));
+        let mut base = Sha256::new();
+        base.update(query.cache_identity());
         for id in &selection.ids {
-            digest.update(id.to_le_bytes());
+            base.update(id.to_le_bytes());
         }
         for group in selection.groups.iter().flatten() {
-            digest.update(group.to_le_bytes());
+            base.update(group.to_le_bytes());
         }
-        Ok(Some(self.redis.query_key(&hex::encode(digest.finalize()))))
+        Ok(Some(
+            parts
+                .iter()
+                .zip(generations)
+                .map(|(part, generation)| {
+                    let mut digest = base.clone();
+                    digest.update(format!(
+                        "|{PART_FORMAT}|{:?}|{}|{}|{generation}|",
+                        tier, part.start_ms, part.end_ms
+                    ));
+                    self.redis.query_key(&hex::encode(digest.finalize()))
+                })
+                .collect(),
+        ))
     }
 
-    async fn get(&self, key: &str) -> Option<Buckets> {
-        let hit = self
-            .redis
-            .get(key)
-            .await
-            .and_then(|json| serde_json::from_str::<Vec<(i32, i64, f64)>>(&json).ok())
-            .map(|rows| rows.into_iter().map(|(g, b, v)| ((g, b), v)).collect());
-        let counter = if hit.is_some() {
-            &self.metrics.cache_hits
-        } else {
-            &self.metrics.cache_misses
-        };
-        counter.with_label_values(&["query"]).inc();
-        hit
+    /// The cached buckets of each key, in one round trip.
+    async fn get_many(&self, keys: &[String]) -> Vec<Option<Buckets>> {
+        let found = self.redis.mget(keys).await;
+        found
+            .into_iter()
+            .map(|json| {
+                let hit = json
+                    .and_then(|json| serde_json::from_str::<Vec<(i32, i64, f64)>>(&json).ok())
+                    .map(|rows| rows.into_iter().map(|(g, b, v)| ((g, b), v)).collect());
+                let counter = if hit.is_some() {
+                    &self.metrics.cache_hits
+                } else {
+                    &self.metrics.cache_misses
+                };
+                counter.with_label_values(&["query"]).inc();
+                hit
+            })
+            .collect()
     }
 
-    async fn put(&self, key: &str, part: TimeRange, buckets: &Buckets) {
+    /// Stores computed parts: live ones with the short TTL, the rest with the long one.
+    async fn put_many(&self, entries: Vec<(String, TimeRange, &Buckets)>) {
         let now_ms = chrono::Utc::now().timestamp_millis();
-        let ttl = if part.end_ms >= now_ms - 60_000 {
-            self.settings.query.cache_ttl_live
-        } else {
-            self.settings.query.cache_ttl_historical
-        };
-        let rows: Vec<(i32, i64, f64)> = buckets.iter().map(|((g, b), v)| (*g, *b, *v)).collect();
-        if let Ok(json) = serde_json::to_string(&rows) {
-            self.redis.set_ex(key, &json, ttl).await;
+        let (mut live, mut historical) = (Vec::new(), Vec::new());
+        for (key, part, buckets) in entries {
+            let rows: Vec<(i32, i64, f64)> =
+                buckets.iter().map(|((g, b), v)| (*g, *b, *v)).collect();
+            let Ok(json) = serde_json::to_string(&rows) else {
+                continue;
+            };
+            if part.end_ms >= now_ms - 60_000 {
+                live.push((key, json));
+            } else {
+                historical.push((key, json));
+            }
+        }
+        let query = &self.settings.query;
+        self.redis.set_many_ex(&live, query.cache_ttl_live).await;
+        self.redis
+            .set_many_ex(&historical, query.cache_ttl_historical)
+            .await;
+    }
+}
+
+/// Contiguous runs of the parts at `missing` (indices in time order): each run is
+/// planned and computed as one range.
+fn missing_runs(parts: &[TimeRange], missing: &[usize]) -> Vec<TimeRange> {
+    let mut runs: Vec<TimeRange> = Vec::new();
+    for &i in missing {
+        match runs.last_mut() {
+            Some(run) if run.end_ms == parts[i].start_ms => run.end_ms = parts[i].end_ms,
+            _ => runs.push(parts[i]),
         }
     }
+    runs
+}
+
+/// The part a bucket belongs to: the last part starting at or before it (the first
+/// part when the bucket starts before the range, mid-bucket).
+fn part_of(parts: &[TimeRange], bucket_ms: i64) -> usize {
+    parts
+        .partition_point(|p| p.start_ms <= bucket_ms)
+        .saturating_sub(1)
 }
 
 /// Most settled blocks a range is cut into; longer ranges get wider blocks.
@@ -284,14 +333,14 @@ async fn run_on_database(
     spec: &QuerySpec,
 ) -> Result<QueryResult, QueryFailure> {
     let now_ms = chrono::Utc::now().timestamp_millis();
-    let (tier, note) = pick_tier(
+    let (picked, picked_note) = pick_tier(
         spec.range,
         spec.step,
         spec.aggregation,
         now_ms,
         &settings.retention,
     );
-    if tier == Tier::Raw
+    if picked == Tier::Raw
         && !spec.aggregation.rollups_can_answer()
         && !Tier::Raw.holds(spec.range.start_ms, now_ms, &settings.retention)
     {
@@ -312,6 +361,11 @@ async fn run_on_database(
             .series;
         let (selection, groups, truncated) =
             select_groups(series, &spec.group_by, settings.query.max_series as usize);
+        let (tier, note) = match cheaper_raw(settings, pg, spec, &selection, picked, now_ms).await?
+        {
+            Some(why) => (Tier::Raw, Some(why)),
+            None => (picked, picked_note),
+        };
         let complete = if tier == Tier::Raw {
             Completeness {
                 minute_ms: i64::MIN,
@@ -332,57 +386,78 @@ async fn run_on_database(
         // range would use from there on (same tier, same completeness), so each bucket
         // is the full answer's. Rate looks back one step before its range, so it is
         // computed over the whole range and cut.
-        // An incremental answer computes only its buckets, over the segments the full
-        // range would use from there on (same tier, same completeness), so each bucket
-        // is the full answer's. Rate looks back one step before its range, so it is
-        // computed over the whole range and cut.
         let from = spec.incremental_from();
         let compute_from = match from {
             Some(from) if spec.aggregation != Aggregation::Rate => from.max(spec.range.start_ms),
             _ => spec.range.start_ms,
         };
-        let mut buckets = Buckets::new();
-        let mut all_cached = true;
-        for part in cache_parts(spec, compute_from, now_ms) {
-            let key = cache.key(spec, &selection, tier, part).await?;
-            let cached = match &key {
-                Some(key) => cache.get(key).await,
-                None => None,
-            };
-            let part_buckets = match cached {
-                Some(hit) => hit,
-                None => {
-                    all_cached = false;
-                    let part_segments = if part == spec.range {
-                        segments.clone()
-                    } else {
-                        plan_segments(part, tier, complete, now_ms, &settings.retention)
-                    };
-                    let computed = if selection.ids.is_empty() || part_segments.is_empty() {
-                        Buckets::new()
-                    } else {
-                        aggregate(
-                            pg,
-                            &part_segments,
-                            &selection,
-                            spec.step,
-                            spec.aggregation,
-                            settings.query.timeout,
-                        )
-                        .await?
-                    };
-                    if let Some(key) = &key {
-                        cache.put(key, part, &computed).await;
-                    }
-                    computed
+        let parts = cache_parts(spec, compute_from, now_ms);
+        let keys = cache.keys(spec, &selection, tier, &parts).await?;
+        let mut found = match &keys {
+            Some(keys) => cache.get_many(keys).await,
+            None => vec![None; parts.len()],
+        };
+        let missing: Vec<usize> = (0..parts.len()).filter(|&i| found[i].is_none()).collect();
+        let all_cached = missing.is_empty();
+        if !missing.is_empty() {
+            // Every missing part in one pass: raw segments share one read, so blocks
+            // covering several parts are fetched and decoded once.
+            let runs = missing_runs(&parts, &missing);
+            let mut run_segments = Vec::new();
+            for run in &runs {
+                if *run == spec.range {
+                    run_segments.extend(segments.iter().copied());
+                } else {
+                    run_segments.extend(plan_segments(
+                        *run,
+                        tier,
+                        complete,
+                        now_ms,
+                        &settings.retention,
+                    ));
                 }
+            }
+            let computed = if selection.ids.is_empty() || run_segments.is_empty() {
+                Buckets::new()
+            } else {
+                aggregate(
+                    pg,
+                    &run_segments,
+                    &selection,
+                    spec.step,
+                    spec.aggregation,
+                    settings.query.timeout,
+                )
+                .await?
             };
-            buckets.extend(part_buckets);
+            let mut per_part: Vec<Buckets> = vec![Buckets::new(); parts.len()];
+            for (key, value) in computed {
+                per_part[part_of(&parts, key.1)].insert(key, value);
+            }
+            for &i in &missing {
+                found[i] = Some(std::mem::take(&mut per_part[i]));
+            }
+            if let Some(keys) = &keys {
+                cache
+                    .put_many(
+                        missing
+                            .iter()
+                            .filter_map(|&i| Some((keys[i].clone(), parts[i], found[i].as_ref()?)))
+                            .collect(),
+                    )
+                    .await;
+            }
+        }
+        let mut buckets = Buckets::new();
+        for part in found.into_iter().flatten() {
+            buckets.extend(part);
         }
         if let Some(from) = from {
             buckets.retain(|(_, bucket), _| *bucket >= from);
         }
         Ok::<_, sqlx::Error>((
+            tier,
+            note,
             selection.ids.len(),
             groups,
             truncated,
@@ -393,19 +468,19 @@ async fn run_on_database(
     }
     .await;
     match outcome {
-        Ok((series, groups, truncated, segments, buckets, all_cached)) => {
+        Ok((tier, note, series, groups, truncated, segments, buckets, all_cached)) => {
             breaker.record_success();
             let data = shape(buckets, groups, !spec.group_by.is_empty());
             let mut tiers: Vec<String> = Vec::new();
             for (t, _) in &segments {
-                if tiers.last().map(String::as_str) != Some(t.table()) {
-                    tiers.push(t.table().to_string());
+                if tiers.last().map(String::as_str) != Some(tier_table(*t)) {
+                    tiers.push(tier_table(*t).to_string());
                 }
             }
             Ok(QueryResult {
                 data,
                 meta: QueryMeta {
-                    table: tier.table().into(),
+                    table: tier_table(tier).into(),
                     resolution: tier.resolution().into(),
                     tiers,
                     note,
@@ -440,6 +515,43 @@ async fn run_on_database(
             }
         }
     }
+}
+
+/// Why compressed raw blocks answer a query that `picked` (a rollup tier) could
+/// answer, when the blocks are the cheaper read; `None` keeps the rollup tier.
+async fn cheaper_raw(
+    settings: &Settings,
+    pg: &PgPool,
+    spec: &QuerySpec,
+    selection: &SeriesSelection,
+    picked: Tier,
+    now_ms: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    if picked == Tier::Raw
+        || selection.ids.is_empty()
+        || !spec.aggregation.rollups_can_answer()
+        || !Tier::Raw.holds(spec.range.start_ms, now_ms, &settings.retention)
+    {
+        return Ok(None);
+    }
+    let (block_points, compacted_ms) = estimate_raw_read(pg, &selection.ids, spec.range).await?;
+    let estimate = RawEstimate {
+        series: selection.ids.len() as i64,
+        block_points,
+        compacted_ms,
+        range_ms: spec.range.len_ms(),
+    };
+    Ok(raw_is_cheaper(
+        estimate,
+        picked.resolution_ms(),
+        settings.query.block_point_cost,
+    )
+    .map(|(raw, rollup)| {
+        format!(
+            "read from compressed raw blocks: {block_points} block points cost about {raw:.0} rows against {rollup:.0} {} rows",
+            tier_table(picked)
+        )
+    }))
 }
 
 /// Assigns each matching series to its group (the values of the `groupBy` keys), at

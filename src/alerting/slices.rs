@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::values::{SeriesWindow, WindowData};
 use crate::model::Labels;
+use crate::query::partial::Partial;
 
 /// Partials of one series in one slice, as read from the database.
 #[derive(Debug, Clone)]
@@ -31,30 +32,13 @@ pub struct SlicePartial {
     pub partial: SeriesWindow,
 }
 
-/// min, max, sum and count of some points of one series.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Partial {
-    min: f64,
-    max: f64,
-    sum: f64,
-    count: i64,
-}
-
-impl Partial {
-    fn of(w: &SeriesWindow) -> Partial {
-        Partial {
-            min: w.min,
-            max: w.max,
-            sum: w.sum,
-            count: w.count,
-        }
-    }
-
-    fn merge(&mut self, o: &Partial) {
-        self.min = self.min.min(o.min);
-        self.max = self.max.max(o.max);
-        self.sum += o.sum;
-        self.count += o.count;
+/// The partial of one series' points in a slice.
+fn partial_of(w: &SeriesWindow) -> Partial {
+    Partial {
+        min: w.min,
+        max: w.max,
+        sum: w.sum,
+        count: w.count,
     }
 }
 
@@ -318,7 +302,7 @@ impl SliceCache {
                 continue;
             }
             if let Some(series) = cache.slices.get_mut(&row.slice_ms) {
-                series.insert(row.series_id, Partial::of(&row.partial));
+                series.insert(row.series_id, partial_of(&row.partial));
                 self.labels
                     .entry(row.series_id)
                     .or_insert(row.partial.labels);
@@ -337,7 +321,7 @@ impl SliceCache {
                 let keys: Vec<i64> = cache.slices.range(b..b + block).map(|(k, _)| *k).collect();
                 for key in keys {
                     for (id, p) in cache.slices.remove(&key).unwrap_or_default() {
-                        merged.entry(id).and_modify(|m| m.merge(&p)).or_insert(p);
+                        merged.entry(id).and_modify(|m| m.merge(p)).or_insert(p);
                     }
                 }
                 cache.blocks.insert(b, merged);
@@ -393,7 +377,7 @@ impl SliceCache {
         let mut merge = |metric: &'a str, id: i64, p: &Partial| {
             owned
                 .entry((metric, id))
-                .and_modify(|m| m.merge(p))
+                .and_modify(|m| m.merge(*p))
                 .or_insert(*p);
         };
         let mut labels: HashMap<i64, &'a Labels> = HashMap::new();
@@ -421,7 +405,7 @@ impl SliceCache {
                 merge(
                     row.metric.as_str(),
                     row.series_id,
-                    &Partial::of(&row.partial),
+                    &partial_of(&row.partial),
                 );
                 labels.insert(row.series_id, &row.partial.labels);
             }

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::model::{Aggregation, Labels};
+use crate::query::partial::Partial;
 
 /// The partials of one series over a window.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +50,7 @@ impl QueryShape {
 }
 
 /// min, max, sum and count per instance (the labels of the group_by keys).
-pub type Groups = BTreeMap<Labels, (f64, f64, f64, i64)>;
+pub type Groups = BTreeMap<Labels, Partial>;
 
 impl WindowData {
     /// Merges the series of each shape once, so the thousand rules of one shape each
@@ -79,13 +80,12 @@ fn merge_groups(data: &WindowData, metric: &str, tags: &Labels, group_by: &[Stri
             .iter()
             .filter_map(|k| series.labels.get(k).map(|v| (k.clone(), v.clone())))
             .collect();
-        let entry = merged
-            .entry(key)
-            .or_insert((f64::INFINITY, f64::NEG_INFINITY, 0.0, 0));
-        entry.0 = entry.0.min(series.min);
-        entry.1 = entry.1.max(series.max);
-        entry.2 += series.sum;
-        entry.3 += series.count;
+        merged.entry(key).or_insert(Partial::EMPTY).merge(Partial {
+            min: series.min,
+            max: series.max,
+            sum: series.sum,
+            count: series.count,
+        });
     }
     merged
 }
@@ -111,16 +111,7 @@ pub fn instance_values(
     };
     merged
         .iter()
-        .map(|(labels, &(min, max, sum, count))| {
-            let value = match aggregation {
-                Aggregation::Min => min,
-                Aggregation::Max => max,
-                Aggregation::Sum => sum,
-                Aggregation::Count => count as f64,
-                _ => sum / count as f64,
-            };
-            (labels.clone(), value)
-        })
+        .map(|(labels, partial)| (labels.clone(), partial.value(aggregation)))
         .collect()
 }
 

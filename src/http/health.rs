@@ -128,12 +128,14 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Vigil compacts what its own actors churn, but every other table (and the
-/// planner's statistics) still depend on autovacuum: say so when it is off.
+/// The maintenance actor vacuums what Vigil's own actors churn, but the planner's
+/// column statistics (ANALYZE) and any other table still depend on autovacuum: say
+/// so when it is off, and say plainly when nothing vacuums at all.
 async fn database_warnings(state: &AppState) -> Vec<String> {
     let check = crate::store::maintenance::autovacuum_enabled(&state.pg);
     match tokio::time::timeout(CHECK_TIMEOUT, check).await {
-        Ok(Ok(false)) => vec!["PostgreSQL runs with autovacuum = off: Vigil vacuums the tables it churns itself, but table statistics and every other table go stale; turn autovacuum on".into()],
+        Ok(Ok(false)) if state.settings.maintenance.enabled => vec!["PostgreSQL runs with autovacuum = off: Vigil vacuums the tables it churns itself and summarises its BRIN indexes, but column statistics (ANALYZE) and every other table go stale; turn autovacuum on".into()],
+        Ok(Ok(false)) => vec!["PostgreSQL runs with autovacuum = off and maintenance.enabled = false: nothing vacuums the tables Vigil churns, so they grow with dead rows; turn autovacuum or Vigil's maintenance on".into()],
         _ => Vec::new(),
     }
 }

@@ -610,9 +610,62 @@ fn parse_time(field: &'static str, value: &serde_json::Value) -> Result<i64, Que
 
 /// RFC 3339 with milliseconds only when needed, UTC `Z`.
 pub fn format_time(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-        .unwrap_or_default()
+    // A large answer formats one time per point: years 0..=9999 are written by hand
+    // (chrono's formatter costs several times more), the rest by chrono.
+    const MIN_MS: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00Z
+    const MAX_MS: i64 = 253_402_300_800_000; // 10000-01-01T00:00:00Z
+    if !(MIN_MS..MAX_MS).contains(&ms) {
+        return DateTime::<Utc>::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            .unwrap_or_default();
+    }
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    let secs = in_day / 1000;
+    let millis = in_day % 1000;
+    let mut out = String::with_capacity(24);
+    let digits = |out: &mut String, value: i64, width: usize| {
+        let mut buf = [b'0'; 4];
+        let mut v = value;
+        for i in (0..width).rev() {
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        out.push_str(std::str::from_utf8(&buf[..width]).unwrap_or("0"));
+    };
+    digits(&mut out, year, 4);
+    out.push('-');
+    digits(&mut out, month, 2);
+    out.push('-');
+    digits(&mut out, day, 2);
+    out.push('T');
+    digits(&mut out, secs / 3600, 2);
+    out.push(':');
+    digits(&mut out, secs / 60 % 60, 2);
+    out.push(':');
+    digits(&mut out, secs % 60, 2);
+    if millis != 0 {
+        out.push('.');
+        digits(&mut out, millis, 3);
+    }
+    out.push('Z');
+    out
+}
+
+/// Days since 1970-01-01 to (year, month, day) of the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
@@ -620,6 +673,36 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use serde_json::json;
+
+    #[test]
+    fn format_time_writes_what_chrono_writes() {
+        use rand::{Rng, SeedableRng};
+        let chrono_text = |ms: i64| {
+            DateTime::<Utc>::from_timestamp_millis(ms)
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+                .unwrap_or_default()
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+        let edges = [
+            0,
+            -1,
+            1,
+            951_782_400_000, // 2000-02-29
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            1_795_305_600_000,
+        ];
+        let mut times: Vec<i64> = edges.to_vec();
+        times.extend(
+            (0..20_000).map(|_| rng.random_range(-70_000_000_000_000..260_000_000_000_000)),
+        );
+        times.extend((0..2_000).map(|_| rng.random_range(0..4_000_000_000_000) / 1000 * 1000));
+        for ms in times {
+            assert_eq!(format_time(ms), chrono_text(ms), "{ms}");
+        }
+    }
 
     fn parse(body: serde_json::Value) -> Result<QuerySpec, QueryError> {
         let request: QueryRequest = serde_json::from_value(body).unwrap();

@@ -26,6 +26,10 @@ const BUMP: &str = "INSERT INTO query_generations (metric, span_start, generatio
     DO UPDATE SET generation = query_generations.generation + 1";
 const READ: &str = "SELECT coalesce(sum(generation), 0)::bigint FROM query_generations
     WHERE metric = $1 AND span_start >= $2 AND span_start < $3";
+const READ_MANY: &str = "SELECT coalesce(sum(g.generation), 0)::bigint
+    FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS r(s, e, i)
+    LEFT JOIN query_generations g ON g.metric = $1 AND g.span_start >= r.s AND g.span_start < r.e
+    GROUP BY r.i ORDER BY r.i";
 
 /// The (metric, span start) pairs the points of `envelopes` fall into, sorted, unique.
 pub fn touched(envelopes: &[&Envelope]) -> Vec<(String, i64)> {
@@ -84,6 +88,25 @@ pub async fn generation(pool: &PgPool, metric: &str, range: TimeRange) -> Result
         .bind(range.start_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS)
         .bind(range.end_ms)
         .fetch_one(pool)
+        .await
+}
+
+/// [`generation`] of each of `ranges`, in one round trip.
+pub async fn generations(
+    pool: &PgPool,
+    metric: &str,
+    ranges: &[TimeRange],
+) -> Result<Vec<i64>, sqlx::Error> {
+    let starts: Vec<i64> = ranges
+        .iter()
+        .map(|r| r.start_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS)
+        .collect();
+    let ends: Vec<i64> = ranges.iter().map(|r| r.end_ms).collect();
+    sqlx::query_scalar(READ_MANY)
+        .bind(metric)
+        .bind(starts)
+        .bind(ends)
+        .fetch_all(pool)
         .await
 }
 

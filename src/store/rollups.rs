@@ -145,23 +145,15 @@ async fn insert_partials(
     let width_ms = spec.width.num_milliseconds().max(1);
     let (mut ids, mut buckets, mut mins, mut maxs, mut sums, mut counts) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for series in samples {
-        let mut i = 0;
-        while i < series.len() {
-            let bucket = series.times_ms[i].div_euclid(width_ms) * width_ms;
-            let (mut mn, mut mx, mut sm, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0i64);
-            while i < series.len() && series.times_ms[i].div_euclid(width_ms) * width_ms == bucket {
-                let v = series.values[i];
-                (mn, mx, sm, n) = (mn.min(v), mx.max(v), sm + v, n + 1);
-                i += 1;
-            }
-            ids.push(series.series_id);
-            buckets.push(DateTime::<Utc>::from_timestamp_millis(bucket).unwrap_or_default());
-            mins.push(mn);
-            maxs.push(mx);
-            sums.push(sm);
-            counts.push(n);
-        }
+    for (series_id, bucket, partial) in
+        crate::query::raw_buckets::series_partials(samples, width_ms)
+    {
+        ids.push(series_id);
+        buckets.push(DateTime::<Utc>::from_timestamp_millis(bucket).unwrap_or_default());
+        mins.push(partial.min);
+        maxs.push(partial.max);
+        sums.push(partial.sum);
+        counts.push(partial.count);
     }
     if ids.is_empty() {
         return Ok(0);

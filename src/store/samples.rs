@@ -57,6 +57,31 @@ const LATE: &str = "SELECT series_id, (extract(epoch FROM time) * 1000)::bigint,
     FROM points_late
     WHERE ($1::bigint[] IS NULL OR series_id = ANY($1)) AND time >= $2 AND time < $3";
 
+// What a read of the range would fetch: the points of the blocks (the same pruning as
+// `BLOCKS`, from the small heap columns only) and how much of the range is compacted.
+const ESTIMATE: &str = "SELECT
+    (SELECT coalesce(sum(count), 0)::bigint FROM points_blocks
+      WHERE series_id = ANY($1) AND range_start < $3 AND range_start > $2 - interval '1 day'
+        AND range_end > $2 AND min_time < $3 AND max_time >= $2),
+    (SELECT coalesce(sum(extract(epoch FROM least(range_end, $3) - greatest(range_start, $2)) * 1000), 0)::bigint
+       FROM compaction_ranges WHERE state = 'compacted' AND range_start < $3 AND range_end > $2)";
+
+/// Points inside the compressed blocks a [`read_raw`] of `series_ids` over `range`
+/// would decode, and the milliseconds of the range that are compacted (the query
+/// planner's cost estimate).
+pub async fn estimate_raw_read(
+    pool: &PgPool,
+    series_ids: &[i64],
+    range: TimeRange,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(ESTIMATE)
+        .bind(series_ids)
+        .bind(timestamp(range.start_ms))
+        .bind(timestamp(range.end_ms))
+        .fetch_one(pool)
+        .await
+}
+
 /// Blocks that could not be decoded since the process started (a `/metrics` counter).
 static DECODE_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 

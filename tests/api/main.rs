@@ -15,6 +15,7 @@
 //! - `compaction`: answers unchanged by compaction, late points, corrupt blocks.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.
+//! - `maintenance`: Vigil vacuums the rollup churn itself, summarises BRIN indexes.
 //! - `auth`: the authorization matrix, sessions, CSRF, ingest keys, rate limits.
 //! - `dashboards`: dashboards and panels, versions, visibility, export/import, cache.
 //! - `first_start`: the real binary creates the first admin; `vigil user add`.
@@ -43,6 +44,7 @@ mod degraded;
 mod first_start;
 mod functions;
 mod ingest;
+mod maintenance;
 mod observability;
 mod openapi;
 mod promql;

@@ -101,13 +101,23 @@ impl PgCluster {
 
     /// `pg_ctl stop -m fast`: clients are disconnected, the port closes.
     pub async fn stop(&self) -> anyhow::Result<()> {
+        self.stop_with("fast").await
+    }
+
+    /// `pg_ctl stop -m immediate`: the server quits without a checkpoint, as in a
+    /// crash, and recovers from its WAL at the next start.
+    pub async fn stop_immediately(&self) -> anyhow::Result<()> {
+        self.stop_with("immediate").await
+    }
+
+    async fn stop_with(&self, mode: &str) -> anyhow::Result<()> {
         self.run(
             "pg_ctl",
             &[
                 "-D",
                 self.data_dir().to_str().unwrap(),
                 "-m",
-                "fast",
+                mode,
                 "-w",
                 "-t",
                 "60",
@@ -207,7 +217,7 @@ fn runuser() -> &'static str {
     }
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -82,6 +82,9 @@ impl Load {
                         match sent {
                             Ok(mut response) => {
                                 let status = response.status().as_u16();
+                                // A 503 must tell the agent when to come back.
+                                let bare_503 = status == 503
+                                    && response.headers().get("Retry-After").is_none();
                                 let body = response.body().await.unwrap_or_default();
                                 {
                                     let mut t = tally.borrow_mut();
@@ -93,7 +96,11 @@ impl Load {
                                             t.partial.push(String::from_utf8_lossy(&body).into_owned());
                                         }
                                     }
-                                    t.record(status.to_string());
+                                    if bare_503 {
+                                        t.record("503 without Retry-After".into());
+                                    } else {
+                                        t.record(status.to_string());
+                                    }
                                 }
                                 tokio::time::sleep(pause).await;
                             }
@@ -131,13 +138,20 @@ impl Load {
     }
 }
 
-/// Ok when every acknowledged value of `metric` is stored exactly once and nothing
-/// is stored twice; Err says what is missing or duplicated.
-pub async fn check_exactly_once(
+/// The ledger compared with the database: acknowledged values not stored, and
+/// values stored more than once.
+pub struct LedgerCheck {
+    pub stored: usize,
+    pub missing: Vec<u64>,
+    pub duplicated: Vec<(u64, i64)>,
+}
+
+/// Reads how often each value of `metric` is stored and compares with `acked`.
+pub async fn compare_ledger(
     db: &PgPool,
     metric: &str,
     acked: &BTreeSet<u64>,
-) -> Result<(), String> {
+) -> Result<LedgerCheck, String> {
     let rows: Vec<(f64, i64)> = sqlx::query_as(
         "SELECT p.value, count(*) FROM points p JOIN series s ON s.id = p.series_id \
          WHERE s.metric = $1 GROUP BY p.value",
@@ -157,6 +171,25 @@ pub async fn check_exactly_once(
         .filter(|(_, n)| **n > 1)
         .map(|(s, n)| (*s, *n))
         .collect();
+    Ok(LedgerCheck {
+        stored: stored.len(),
+        missing,
+        duplicated,
+    })
+}
+
+/// Ok when every acknowledged value of `metric` is stored exactly once and nothing
+/// is stored twice; Err says what is missing or duplicated.
+pub async fn check_exactly_once(
+    db: &PgPool,
+    metric: &str,
+    acked: &BTreeSet<u64>,
+) -> Result<(), String> {
+    let LedgerCheck {
+        stored,
+        missing,
+        duplicated,
+    } = compare_ledger(db, metric, acked).await?;
     if missing.is_empty() && duplicated.is_empty() {
         return Ok(());
     }
@@ -164,7 +197,7 @@ pub async fn check_exactly_once(
         "{} acknowledged points; {} distinct stored; {} acknowledged but missing (first: {:?}); \
          {} stored more than once (first: {:?})",
         acked.len(),
-        stored.len(),
+        stored,
         missing.len(),
         &missing[..missing.len().min(10)],
         duplicated.len(),

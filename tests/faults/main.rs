@@ -17,6 +17,9 @@
 //!   compacts and merges late points, ten times; every acknowledged point once.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
 //!   load, then back.
+//! - `chaos`: kill -9 of `vigil serve`, of a private RabbitMQ node (or a proxy cut),
+//!   PostgreSQL crashed, Redis hung, under load with a ledger (`VIGIL_CHAOS=long`
+//!   for the long loops; `scripts/chaos.sh`).
 //! - `remote_write_outage`: Vigil stopped ~30 s while a real Prometheus remote-writes
 //!   to it; every sample Prometheus holds is stored once Vigil is back.
 
@@ -25,9 +28,11 @@ mod helpers;
 
 mod cluster;
 mod load;
+mod private;
 mod proxy;
 
 mod broker_outage;
+mod chaos;
 mod compaction_kill;
 mod database_outage;
 mod series_cache;

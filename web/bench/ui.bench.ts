@@ -1,8 +1,13 @@
 // Figures for docs/benchmarks-ui.md: a dashboard of 12 panels over 24 h, 3 series each
 // (1-minute points), and one of a single panel averaging 1,000 series over 24 h, against
 // the real binary. Prints one `figure: name value` line each.
+//
+// With BENCH_BASELINE_UI_DIR (a copy of an older web/dist), a second server with the
+// same data serves that build, and the 12-panel figures are measured for both builds
+// in the same run, their runs interleaved, so the machine's load falls on both alike;
+// the baseline's figures carry a `baseline_` prefix and each pair a `ratio_` line.
 import { test, expect, type Browser, type Page, type CDPSession } from '@playwright/test';
-import { Api } from '../e2e/server';
+import { Api, dropDatabase, startVigil, stopVigil, type Started } from '../e2e/server';
 import { login } from '../e2e/fixtures';
 
 const PANELS = 12;
@@ -13,6 +18,7 @@ const REFRESHES = Number(process.env.BENCH_REFRESHES ?? 30);
 const HEAP_REFRESHES = Number(process.env.BENCH_HEAP_REFRESHES ?? 330);
 const WIDE_SERIES = Number(process.env.BENCH_WIDE_SERIES ?? 1000);
 const WIDE_METRIC = 'bench.wide';
+const BASELINE_UI_DIR = process.env.BENCH_BASELINE_UI_DIR ?? '';
 const MINUTE = 60_000;
 
 const pct = (xs: number[], p: number) => {
@@ -52,8 +58,15 @@ async function seedWide(api: Api): Promise<string> {
   const total = WIDE_SERIES * 1440;
   const deadline = Date.now() + 10 * MINUTE;
   for (;;) {
-    const r = await api.call<{ data: { value: number }[] }>('POST', '/api/v1/query', { query: WIDE_METRIC, aggregation: 'count', start: now - 1441 * MINUTE, end: now + MINUTE, step: '1d' });
-    const count = r.data.reduce((a, p) => a + p.value, 0);
+    // Right after ingest this count reads 1.44 M raw points and may hit the server's
+    // query timeout (a 503); that is waited out like a count that is still short.
+    let count = -1;
+    try {
+      const r = await api.call<{ data: { value: number }[] }>('POST', '/api/v1/query', { query: WIDE_METRIC, aggregation: 'count', start: now - 1441 * MINUTE, end: now + MINUTE, step: '1d' });
+      count = r.data.reduce((a, p) => a + p.value, 0);
+    } catch (e) {
+      if (!/: 503 /.test(String(e))) throw e;
+    }
     if (count >= total) break;
     if (Date.now() > deadline) throw new Error(`wide seed not stored after 10 min (${count} of ${total})`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -77,41 +90,62 @@ async function seedWide(api: Api): Promise<string> {
 const allPainted = (page: Page, n: number) =>
   page.waitForFunction((count) => document.querySelectorAll('section[data-state="painted"]').length === count, n, { timeout: 30_000 });
 
-const drawsOf = (page: Page) => page.evaluate(() => [...document.querySelectorAll('section[data-draws]')].map((s) => Number(s.getAttribute('data-draws'))));
-
 const contextOptions = (url: string) => ({ baseURL: url, timezoneId: 'UTC', viewport: { width: 1600, height: 1000 } });
 
-/** Navigation to every panel painted, cold browser cache (a new context per run), warm server. */
-async function navigations(browser: Browser, url: string, target: string, panels: number, prefix: string) {
-  const navs: number[] = [];
-  for (let run = 0; run < RUNS + 1; run++) {
-    const context = await browser.newContext(contextOptions(url));
-    const page = await context.newPage();
-    await login(page, 'admin@e2e.test', 'e2e-admin-password');
-    await page.goto('about:blank');
-    await page.goto(target);
-    await allPainted(page, panels);
-    // Measured in the page: the first `painted` mark of the last panel to paint (the
-    // round trip of asking the page is left out).
-    const t = await page.evaluate(() => {
-      const first = new Map<string, number>();
-      for (const m of performance.getEntriesByType('mark')) {
-        if (m.name.startsWith('panel:painted:') && !first.has(m.name)) first.set(m.name, m.startTime);
-      }
-      return Math.max(...first.values());
-    });
-    if (run > 0) navs.push(t); // the first run warms the server's caches
-    if (run === RUNS) {
-      // Where the last navigation's time went: each script and API request, start to end.
-      const entries = await page.evaluate(() =>
-        [performance.getEntriesByType('navigation')[0]!, ...performance.getEntriesByType('resource')].map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, end: (e as PerformanceResourceTiming).responseEnd })),
-      );
-      for (const e of entries) console.log(`waterfall: ${prefix}${e.name} ${e.start.toFixed(0)}-${e.end.toFixed(0)} ms (painted at ${t.toFixed(0)})`);
+/** One navigation to every panel painted, cold browser cache (a new context), warm server. */
+async function navigateOnce(browser: Browser, url: string, target: string, panels: number, waterfall: string | null): Promise<number> {
+  const context = await browser.newContext(contextOptions(url));
+  const page = await context.newPage();
+  await login(page, 'admin@e2e.test', 'e2e-admin-password');
+  await page.goto('about:blank');
+  // BENCH_TRACE=file.json writes a Chrome trace of the last navigation (for looking
+  // into where the time goes; not a figure).
+  const trace = waterfall !== null && process.env.BENCH_TRACE ? `${process.env.BENCH_TRACE.replace(/\.json$/, '')}-${waterfall || 'current'}.json` : null;
+  if (trace) await browser.startTracing(page, { path: trace, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink.user_timing'] });
+  await page.goto(target);
+  await allPainted(page, panels);
+  if (trace) await browser.stopTracing();
+  // Measured in the page: the first `painted` mark of the last panel to paint (the
+  // round trip of asking the page is left out).
+  const t = await page.evaluate(() => {
+    const first = new Map<string, number>();
+    for (const m of performance.getEntriesByType('mark')) {
+      if (m.name.startsWith('panel:painted:') && !first.has(m.name)) first.set(m.name, m.startTime);
     }
-    await context.close();
+    return Math.max(...first.values());
+  });
+  if (waterfall !== null) {
+    // Where the navigation's time went: each script and API request, start to end.
+    const entries = await page.evaluate(() =>
+      [performance.getEntriesByType('navigation')[0]!, ...performance.getEntriesByType('resource')].map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, end: (e as PerformanceResourceTiming).responseEnd })),
+    );
+    for (const e of entries) console.log(`waterfall: ${waterfall}${e.name} ${e.start.toFixed(0)}-${e.end.toFixed(0)} ms (painted at ${t.toFixed(0)})`);
   }
-  figure(`${prefix}navigation_to_painted_median_ms`, pct(navs, 50));
-  figure(`${prefix}navigation_to_painted_p95_ms`, pct(navs, 95));
+  await context.close();
+  return t;
+}
+
+interface Variant {
+  prefix: string;
+  url: string;
+  target: string;
+}
+
+/** RUNS navigations of each variant, interleaved (the order alternates per run). */
+async function navigations(browser: Browser, variants: Variant[], panels: number): Promise<Map<string, number[]>> {
+  const navs = new Map(variants.map((v) => [v.prefix, [] as number[]]));
+  for (let run = 0; run < RUNS + 1; run++) {
+    const order = run % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      const t = await navigateOnce(browser, v.url, v.target, panels, run === RUNS ? v.prefix : null);
+      if (run > 0) navs.get(v.prefix)!.push(t); // the first run warms the server's caches
+    }
+  }
+  for (const v of variants) {
+    figure(`${v.prefix}navigation_to_painted_median_ms`, pct(navs.get(v.prefix)!, 50));
+    figure(`${v.prefix}navigation_to_painted_p95_ms`, pct(navs.get(v.prefix)!, 95));
+  }
+  return navs;
 }
 
 /** An open dashboard whose query requests and bytes are counted through CDP. */
@@ -135,17 +169,42 @@ async function openCounted(browser: Browser, url: string, target: string, panels
   await page.goto(target);
   await allPainted(page, panels);
   const cycles: number[] = [];
+  const inPage: number[] = [];
   const perRefreshRequests: number[] = [];
   const perRefreshBytes: number[] = [];
-  // Click to every panel redrawn, server included.
+  // Click to every panel redrawn with the new answer, server included: each panel's
+  // first `panel:painted` mark after the query answer has arrived (resource timing).
+  const server: number[] = [];
   const refreshOnce = async () => {
-    const before = await drawsOf(page);
     const r0 = counted.requests;
     const b0 = counted.bytes;
+    await page.evaluate(() => {
+      performance.clearMarks();
+      performance.clearResourceTimings();
+    });
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Refresh now' }).click();
-    await page.waitForFunction((prior) => [...document.querySelectorAll('section[data-draws]')].every((s, i) => Number(s.getAttribute('data-draws')) > prior[i]!), before, { timeout: 30_000 });
+    const handle = await page.waitForFunction(
+      (n) => {
+        const start = performance.getEntriesByName('refresh:start')[0];
+        if (!start) return null;
+        const answers = performance.getEntriesByType('resource').filter((e) => /\/api\/v1\/query/.test(e.name) && e.startTime >= start.startTime) as PerformanceResourceTiming[];
+        if (answers.length === 0) return null;
+        const answered = Math.max(...answers.map((e) => e.responseEnd));
+        const first = new Map<string, number>();
+        for (const m of performance.getEntriesByType('mark')) {
+          if (m.startTime >= answered && m.name.startsWith('panel:painted:') && !first.has(m.name)) first.set(m.name, m.startTime);
+        }
+        if (first.size < n) return null;
+        return { inPage: Math.max(...first.values()) - start.startTime, server: answered - start.startTime };
+      },
+      panels,
+      { timeout: 30_000 },
+    );
     cycles.push(Date.now() - t0);
+    const m = (await handle.jsonValue())!;
+    inPage.push(m.inPage);
+    server.push(m.server);
     await page.waitForTimeout(50);
     perRefreshRequests.push(counted.requests - r0);
     perRefreshBytes.push(counted.bytes - b0);
@@ -153,20 +212,83 @@ async function openCounted(browser: Browser, url: string, target: string, panels
   const report = (prefix: string) => {
     figure(`${prefix}refresh_cycle_median_ms`, pct(cycles, 50));
     figure(`${prefix}refresh_cycle_p95_ms`, pct(cycles, 95));
+    figure(`${prefix}refresh_in_page_median_ms`, pct(inPage, 50));
+    figure(`${prefix}refresh_in_page_p95_ms`, pct(inPage, 95));
+    figure(`${prefix}refresh_query_answered_median_ms`, pct(server, 50));
     figure(`${prefix}query_requests_per_refresh_max`, Math.max(...perRefreshRequests));
     figure(`${prefix}query_bytes_per_refresh_median_kb`, pct(perRefreshBytes, 50) / 1024);
     figure(`${prefix}query_bytes_per_refresh_max_kb`, Math.max(...perRefreshBytes) / 1024);
   };
-  return { context, page, cdp, refreshOnce, report };
+  return { context, page, cdp, refreshOnce, report, cycles, inPage };
 }
+
+/** A server with the 12-panel data that serves an older build from disk. */
+async function startBaseline(): Promise<{ started: Started; url: string; id: string }> {
+  const started = await startVigil({ VIGIL__HTTP__UI_DIR: BASELINE_UI_DIR, VIGIL__INGEST__FLUSH_INTERVAL: '100ms' });
+  const id = await seed(await Api.login(started.url));
+  return { started, url: started.url, id };
+}
+
+const ratio = (name: string, candidate: number[], baseline: number[], p: number) => figure(`ratio_${name}`, (pct(candidate, p) / pct(baseline, p)).toFixed(2));
+
+/** The theme toggle, measured inside the page: click to the next animation frame. */
+const themeToggle = (page: Page) =>
+  page.evaluate(
+    () =>
+      new Promise<number>((done) => {
+        const before = document.documentElement.dataset.theme;
+        const button = document.querySelector<HTMLButtonElement>('button[aria-label^="Switch to"]')!;
+        const t0 = performance.now();
+        button.click();
+        const check = () => (document.documentElement.dataset.theme !== before ? requestAnimationFrame(() => done(performance.now() - t0)) : requestAnimationFrame(check));
+        check();
+      }),
+  );
 
 test('ui figures', async ({ browser }) => {
   const url = process.env.VIGIL_E2E_URL!;
   const api = await Api.login(url);
   const id = await seed(api);
   const target = `${url}/d/${id}?from=now-24h&to=now&refresh=off`;
-
-  await navigations(browser, url, target, PANELS, '');
+  const baseline = BASELINE_UI_DIR ? await startBaseline() : null;
+  try {
+    const variants: Variant[] = [{ prefix: '', url, target }];
+    if (baseline) variants.push({ prefix: 'baseline_', url: baseline.url, target: `${baseline.url}/d/${baseline.id}?from=now-24h&to=now&refresh=off` });
+    const navs = await navigations(browser, variants, PANELS);
+    if (baseline) {
+      ratio('navigation_median', navs.get('')!, navs.get('baseline_')!, 50);
+      ratio('navigation_p95', navs.get('')!, navs.get('baseline_')!, 95);
+      // Refresh cycles and theme toggles of both builds, alternating one by one.
+      const mine = await openCounted(browser, url, target, PANELS);
+      const base = await openCounted(browser, baseline.url, variants[1]!.target, PANELS);
+      for (let k = 0; k < REFRESHES; k++) {
+        for (const side of k % 2 === 0 ? [mine, base] : [base, mine]) await side.refreshOnce();
+      }
+      mine.report('ab_');
+      base.report('baseline_');
+      ratio('refresh_cycle_median', mine.cycles, base.cycles, 50);
+      ratio('refresh_cycle_p95', mine.cycles, base.cycles, 95);
+      ratio('refresh_in_page_median', mine.inPage, base.inPage, 50);
+      ratio('refresh_in_page_p95', mine.inPage, base.inPage, 95);
+      const themes = { mine: [] as number[], base: [] as number[] };
+      for (let k = 0; k < 20; k++) {
+        themes.mine.push(await themeToggle(mine.page));
+        themes.base.push(await themeToggle(base.page));
+      }
+      figure('ab_theme_toggle_to_frame_median_ms', pct(themes.mine, 50));
+      figure('ab_theme_toggle_to_frame_p95_ms', pct(themes.mine, 95));
+      figure('baseline_theme_toggle_to_frame_median_ms', pct(themes.base, 50));
+      figure('baseline_theme_toggle_to_frame_p95_ms', pct(themes.base, 95));
+      ratio('theme_toggle_p95', themes.mine, themes.base, 95);
+      await mine.context.close();
+      await base.context.close();
+    }
+  } finally {
+    if (baseline) {
+      await stopVigil(baseline.started.child);
+      await dropDatabase(baseline.started.database);
+    }
+  }
 
   const { page, cdp, refreshOnce, report, context } = await openCounted(browser, url, target, PANELS);
   await page.evaluate(() => {
@@ -198,21 +320,7 @@ test('ui figures', async ({ browser }) => {
 
   // User action to UI update: the theme toggle, measured inside the page.
   const actions: number[] = [];
-  for (let k = 0; k < 20; k++) {
-    actions.push(
-      await page.evaluate(
-        () =>
-          new Promise<number>((done) => {
-            const before = document.documentElement.dataset.theme;
-            const button = document.querySelector<HTMLButtonElement>('button[aria-label^="Switch to"]')!;
-            const t0 = performance.now();
-            button.click();
-            const check = () => (document.documentElement.dataset.theme !== before ? requestAnimationFrame(() => done(performance.now() - t0)) : requestAnimationFrame(check));
-            check();
-          }),
-      ),
-    );
-  }
+  for (let k = 0; k < 20; k++) actions.push(await themeToggle(page));
   figure('theme_toggle_to_frame_p95_ms', pct(actions, 95));
 
   // Heap: after 10 refreshes (above) and after HEAP_REFRESHES more.
@@ -228,7 +336,7 @@ test('ui figures', async ({ browser }) => {
   if (WIDE_SERIES <= 0) return;
   const wideId = await seedWide(api);
   const wideTarget = `${url}/d/${wideId}?from=now-24h&to=now&refresh=off`;
-  await navigations(browser, url, wideTarget, 1, 'wide_');
+  await navigations(browser, [{ prefix: 'wide_', url, target: wideTarget }], 1);
   const wide = await openCounted(browser, url, wideTarget, 1);
   for (let k = 0; k < REFRESHES; k++) await wide.refreshOnce();
   wide.report('wide_');

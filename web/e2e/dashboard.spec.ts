@@ -31,6 +31,19 @@ test('login and logout', async ({ page, expectHttpError }) => {
   await expect(page).toHaveURL(/\/login\?redirect=/);
 });
 
+test('a logged-out visit to a dashboard goes through the login page and back to it', async ({ page, expectHttpError }) => {
+  const { id } = await apiDashboard(page, 'Bookmarked', [line('A', 0, 0)]);
+  // The page asks for the session and the dashboard at once; both are refused.
+  expectHttpError(401, new RegExp(`/api/v1/dashboards/${id}$`));
+  await page.goto(`/d/${id}?from=now-2h`);
+  await expect(page).toHaveURL(/\/login\?redirect=/);
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(new RegExp(`/d/${id}\\?from=now-2h`));
+  await new DashboardView(page).waitPainted('A');
+});
+
 test('create a dashboard, add each panel type through the editor, and read the known data', async ({ loggedIn: page }) => {
   const list = new DashboardsList(page);
   await list.create('Known data');
@@ -190,6 +203,42 @@ test('a time range preset and a drag-zoom change the URL, and Back restores', as
   await expect(page.getByRole('button', { name: 'Time range' })).toContainText('Last 1 hour');
 });
 
+test('hovering one chart shows the crosshair and tooltip on the others', async ({ loggedIn: page }) => {
+  const { id } = await apiDashboard(page, 'Crosshair', [line('A', 0, 0), line('B', 12, 0)]);
+  await page.goto(`/d/${id}?from=now-3h`);
+  const view = new DashboardView(page);
+  await view.waitPainted('A');
+  await view.waitPainted('B');
+  await expect(view.panel('B').getByRole('tooltip')).toBeHidden();
+  const over = (await view.panel('A').locator('.u-over').boundingBox())!;
+  await page.mouse.move(over.x + over.width * 0.9, over.y + over.height / 2, { steps: 4 });
+  // B follows A's cursor: its tooltip names the time (in the view's zone) and each series.
+  const tip = view.panel('B').getByRole('tooltip');
+  await expect(tip).toBeVisible();
+  await expect(tip).toContainText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+  await expect(tip).toContainText('host=web-1: ');
+  await expect(tip).toContainText('host=web-2: ');
+  await expect(view.panel('A').getByRole('tooltip')).toBeVisible();
+  await page.mouse.move(0, 0);
+  await expect(tip).toBeHidden();
+});
+
+test('a theme switch redraws every chart (its axes take the new colours)', async ({ loggedIn: page }) => {
+  const { id } = await apiDashboard(page, 'Theme', [line('A', 0, 0), line('B', 12, 0)]);
+  await page.goto(`/d/${id}?refresh=off`);
+  const view = new DashboardView(page);
+  await view.waitPainted('A');
+  await view.waitPainted('B');
+  const draws = (t: string) => view.panel(t).getAttribute('data-draws').then(Number);
+  const before = { A: await draws('A'), B: await draws('B') };
+  const theme = await page.locator('html').getAttribute('data-theme');
+  await page.getByRole('button', { name: /^Switch to (light|dark) theme$/ }).click();
+  await expect(page.locator('html')).not.toHaveAttribute('data-theme', theme!);
+  // The axes take the new theme's colours: every chart is redrawn (when the page is idle).
+  await expect.poll(() => draws('A'), { timeout: 5_000 }).toBeGreaterThan(before.A);
+  await expect.poll(() => draws('B'), { timeout: 5_000 }).toBeGreaterThan(before.B);
+});
+
 test('refresh at 5s redraws without flicker', async ({ loggedIn: page }) => {
   const { id } = await apiDashboard(page, 'Flicker', [line('A', 0, 0), line('B', 12, 0), { ...line('S', 0, 8), type: 'stat', options: { calculation: 'last' } }]);
   await page.goto(`/d/${id}?refresh=5s`);
@@ -221,6 +270,28 @@ test('refresh at 5s redraws without flicker', async ({ loggedIn: page }) => {
   const flicker = await page.evaluate(() => (window as unknown as { flicker: unknown }).flicker);
   expect(flicker).toEqual({ removedCanvas: 0, overlays: 0, blank: 0 });
   expect(requests).toBeGreaterThanOrEqual(3);
+});
+
+test('auto-refresh pauses while the tab is hidden and resumes when it is shown', async ({ loggedIn: page }) => {
+  const { id } = await apiDashboard(page, 'Hidden tab', [line('A', 0, 0)]);
+  await page.goto(`/d/${id}?refresh=5s`);
+  const view = new DashboardView(page);
+  await view.waitPainted('A');
+  const setVisibility = (state: 'hidden' | 'visible') =>
+    page.evaluate((s) => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => s });
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => s === 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, state);
+  await setVisibility('hidden');
+  let requests = 0;
+  page.on('request', (r) => /\/api\/v1\/query/.test(r.url()) && requests++);
+  // Two intervals and more: a visible tab would have refreshed twice.
+  await page.waitForTimeout(11_000);
+  expect(requests, 'queries sent while hidden').toBe(0);
+  await setVisibility('visible');
+  // More than an interval has passed, so showing the tab refreshes at once.
+  await expect.poll(() => requests, { timeout: 3_000 }).toBeGreaterThanOrEqual(1);
 });
 
 test('a variable switches what the panels show', async ({ loggedIn: page }) => {

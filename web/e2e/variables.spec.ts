@@ -60,3 +60,29 @@ test('a variable defined in the settings drives a panel’s tag filter', async (
   await expect(dialog).toBeHidden();
   await expect(page.getByLabel('Host', { exact: true })).toHaveCount(0);
 });
+
+test('the settings set how a dashboard opens: default range, refresh and time zone', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const { data } = await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: 'Opening', panels: [] });
+  await page.goto(`/d/${data.id}`);
+  const view = new DashboardView(page);
+  await view.edit();
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Dashboard settings' });
+  await dialog.getByLabel('Default from').fill('yesterday');
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(dialog.getByText('"yesterday" is not a time')).toBeVisible();
+  await dialog.getByLabel('Default from').fill('now-3h');
+  await dialog.getByLabel('Default refresh').selectOption('30s');
+  await dialog.getByLabel('Default time zone').selectOption('utc');
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(dialog).toBeHidden();
+  const stored = await api.call<{ data: { settings: unknown } }>('GET', `/api/v1/dashboards/${data.id}`);
+  expect(stored.data.settings).toEqual(expect.objectContaining({ timeRange: { from: 'now-3h', to: 'now' }, refresh: '30s', timeZone: 'utc' }));
+
+  // A link without its own range, refresh or zone opens with the dashboard's.
+  await page.goto(`/d/${data.id}`);
+  await expect(page.getByRole('button', { name: 'Time range' })).toContainText('Last 3 hours');
+  await expect(page.getByRole('button', { name: 'Refresh interval' })).toContainText('30s');
+  await expect(page.getByRole('button', { name: 'Time zone' })).toHaveText('UTC');
+});

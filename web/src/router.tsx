@@ -1,22 +1,24 @@
-// Every page and its URL state. Search params are validated with zod, so the time
-// range, refresh, time zone and variables of a dashboard are typed URL state.
-import { createRootRoute, createRoute, createRouter, redirect } from '@tanstack/react-router';
-import { z } from 'zod';
+// Every page and its URL state. Search params are validated with zod (its tree-shaken
+// `mini` build), so the time range, refresh, time zone and variables of a dashboard
+// are typed URL state. Pages load with their route: opening a dashboard downloads and
+// evaluates neither the panel editor, alerts, admin, explore nor the grid editor.
+import { createRootRoute, createRoute, createRouter, lazyRouteComponent, redirect } from '@tanstack/react-router';
+import * as z from 'zod/mini';
 import { Shell } from './pages/Shell';
 import { LoginPage } from './pages/Login';
-import { DashboardsPage } from './pages/Dashboards';
-import { DashboardPage } from './pages/Dashboard';
-import { PanelEditorPage } from './pages/PanelEditorPage';
-import { ExplorePage } from './pages/Explore';
-import { AlertsPage, RuleFormPage, HistoryPage, SilencesPage } from './pages/Alerts';
-import { AdminHealthPage, AdminTokensPage, AdminUsersPage } from './pages/Admin';
+
+// The dashboard page is preloaded by index.html (vite.config.ts), so its chunk is
+// fetched alongside the entry rather than after it.
+const loadDashboard = () => import('./pages/Dashboard');
+const loadAlerts = () => import('./pages/Alerts');
+const loadAdmin = () => import('./pages/Admin');
 
 const rootRoute = createRootRoute({ component: Shell });
 
 const loginRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/login',
-  validateSearch: z.object({ redirect: z.string().optional() }),
+  validateSearch: z.object({ redirect: z.optional(z.string()) }),
   component: LoginPage,
 });
 
@@ -31,8 +33,8 @@ const indexRoute = createRoute({
 const dashboardsRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/dashboards',
-  validateSearch: z.object({ q: z.string().optional() }),
-  component: DashboardsPage,
+  validateSearch: z.object({ q: z.optional(z.string()) }),
+  component: lazyRouteComponent(() => import('./pages/Dashboards'), 'DashboardsPage'),
 });
 
 export const REFRESH_CHOICES = ['off', '5s', '10s', '30s', '1m', '5m'] as const;
@@ -40,11 +42,11 @@ export const REFRESH_CHOICES = ['off', '5s', '10s', '30s', '1m', '5m'] as const;
 /** Dashboard URL state; `var-<name>` keys carry variable selections. */
 export const dashboardSearch = z.looseObject({
   // An epoch-ms bound arrives as a number when typed into the URL by hand.
-  from: z.coerce.string().optional(),
-  to: z.coerce.string().optional(),
-  refresh: z.enum(REFRESH_CHOICES).optional().catch(undefined),
-  tz: z.enum(['utc', 'browser']).optional().catch(undefined),
-  kiosk: z.boolean().optional().catch(undefined),
+  from: z.optional(z.coerce.string()),
+  to: z.optional(z.coerce.string()),
+  refresh: z.catch(z.optional(z.enum(REFRESH_CHOICES)), undefined),
+  tz: z.catch(z.optional(z.enum(['utc', 'browser'])), undefined),
+  kiosk: z.catch(z.optional(z.boolean()), undefined),
 });
 export type DashboardSearch = z.infer<typeof dashboardSearch>;
 
@@ -52,41 +54,41 @@ export const dashboardRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/d/$id',
   validateSearch: dashboardSearch,
-  component: DashboardPage,
+  component: lazyRouteComponent(loadDashboard, 'DashboardPage'),
 });
 
 export const panelEditorRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/d/$id/panel/$panelId',
   validateSearch: dashboardSearch,
-  component: PanelEditorPage,
+  component: lazyRouteComponent(() => import('./pages/PanelEditorPage'), 'PanelEditorPage'),
 });
 
 export const exploreRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/explore',
   validateSearch: z.object({
-    metric: z.string().optional(),
-    aggregation: z.string().optional(),
-    from: z.string().optional(),
-    to: z.string().optional(),
-    tz: z.enum(['utc', 'browser']).optional().catch(undefined),
+    metric: z.optional(z.string()),
+    aggregation: z.optional(z.string()),
+    from: z.optional(z.string()),
+    to: z.optional(z.string()),
+    tz: z.catch(z.optional(z.enum(['utc', 'browser'])), undefined),
   }),
-  component: ExplorePage,
+  component: lazyRouteComponent(() => import('./pages/Explore'), 'ExplorePage'),
 });
 
-const alertsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts', component: AlertsPage });
-export const ruleFormRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts/rules/$ruleId', component: RuleFormPage });
+const alertsRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts', component: lazyRouteComponent(loadAlerts, 'AlertsPage') });
+export const ruleFormRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts/rules/$ruleId', component: lazyRouteComponent(loadAlerts, 'RuleFormPage') });
 const historyRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/alerts/history',
-  validateSearch: z.object({ ruleId: z.string().optional(), page: z.number().int().min(0).optional().catch(undefined) }),
-  component: HistoryPage,
+  validateSearch: z.object({ ruleId: z.optional(z.string()), page: z.catch(z.optional(z.int().check(z.minimum(0))), undefined) }),
+  component: lazyRouteComponent(loadAlerts, 'HistoryPage'),
 });
-const silencesRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts/silences', component: SilencesPage });
-const adminRoute = createRoute({ getParentRoute: () => rootRoute, path: '/admin', component: AdminUsersPage });
-const adminTokensRoute = createRoute({ getParentRoute: () => rootRoute, path: '/admin/tokens', component: AdminTokensPage });
-const adminHealthRoute = createRoute({ getParentRoute: () => rootRoute, path: '/admin/health', component: AdminHealthPage });
+const silencesRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts/silences', component: lazyRouteComponent(loadAlerts, 'SilencesPage') });
+const adminRoute = createRoute({ getParentRoute: () => rootRoute, path: '/admin', component: lazyRouteComponent(loadAdmin, 'AdminUsersPage') });
+const adminTokensRoute = createRoute({ getParentRoute: () => rootRoute, path: '/admin/tokens', component: lazyRouteComponent(loadAdmin, 'AdminTokensPage') });
+const adminHealthRoute = createRoute({ getParentRoute: () => rootRoute, path: '/admin/health', component: lazyRouteComponent(loadAdmin, 'AdminHealthPage') });
 
 const routeTree = rootRoute.addChildren([
   loginRoute,

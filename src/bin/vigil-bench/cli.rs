@@ -36,13 +36,16 @@ pub enum Command {
     Storage(StorageCmd),
     /// copy-baseline, then ingest, then query, then storage; one summary table with the
     /// ingest/COPY ratio.
-    All(AllCmd),
+    All(Box<AllCmd>),
     /// Alert rules under load: evaluation lag, missed ticks, CPU and memory; and
     /// condition-to-webhook latency probes.
     Alerts(crate::alerts::AlertsCmd),
     /// The PromQL comparison's data set: files for Prometheus and VictoriaMetrics, and
     /// the same points COPYed into Vigil's raw partitions (compacted by the server).
     PromqlData(crate::promql_data::PromqlDataCmd),
+    /// A long live run at a fixed rate with bad requests, series churn, a dashboard
+    /// and alert rules: latency, 5xx, RSS, FDs and queue depth every sample.
+    Soak(crate::soak::SoakCmd),
 }
 
 /// Where the server and its database are.
@@ -303,6 +306,17 @@ pub struct QueryOpts {
     /// `host` tag of the single series queried.
     #[arg(long, default_value = "host-00000")]
     pub host: String,
+    /// Tag key holding `--host` (the PromQL data set names it `instance`).
+    #[arg(long, default_value = "host")]
+    pub host_tag: String,
+    /// Delete the server's cached query answers (Redis keys `<prefix>query:*`) before
+    /// every repetition of the uncached pass, so each computes its whole range (the
+    /// server caches a range in parts, and shifted ranges share their middle parts).
+    #[arg(long, value_name = "PREFIX")]
+    pub flush_query_cache: Option<String>,
+    /// Redis of the server, for `--flush-query-cache`.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    pub redis_url: String,
     /// End of the unshifted query range (RFC 3339 or ms since epoch). Default: now
     /// minus 2 minutes, so the server caches answers with its historical TTL.
     #[arg(long)]

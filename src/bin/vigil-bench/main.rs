@@ -10,6 +10,7 @@
 //! - [`stats`]: percentiles, medians, `/proc` sampling.
 //! - [`promql_data`]: the PromQL comparison's data set, for Vigil and its peers.
 //! - [`alerts`]: alert evaluation lag under load and condition-to-webhook latency.
+//! - [`soak`]: a long live run at a fixed rate: latency, 5xx, RSS and FD slopes.
 //!
 //! See docs/benchmarks.md for how it is used and what it measured.
 
@@ -21,6 +22,7 @@ mod gen;
 mod ingest;
 mod promql_data;
 mod query;
+mod soak;
 mod stats;
 mod storage;
 
@@ -47,6 +49,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Alerts(c) => {
             let r = alerts::run(&c).await?;
+            emit(json, &r, |o| r.print(o))
+        }
+        Command::Soak(c) => {
+            let r = soak::run(&c).await?;
             emit(json, &r, |o| r.print(o))
         }
         Command::Ingest(c) => {
@@ -80,7 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::PromqlData(c) => promql_data::run(&c).await,
         Command::All(c) => {
-            let r = all(c).await?;
+            let r = all(*c).await?;
             emit(json, &r, |o| r.print(o))
         }
     }

@@ -118,7 +118,7 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
                 "step": opts.step,
             });
             if kind.single_series() {
-                body["tags"] = json!({ "host": opts.host });
+                body["tags"] = json!({ opts.host_tag.as_str(): opts.host });
             }
             body
         };
@@ -163,6 +163,9 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
             let _ = ask(&http, &url, &body_for(base + (opts.reps + w) as i64)).await;
         }
         for r in 0..opts.reps {
+            if let Some(prefix) = &opts.flush_query_cache {
+                flush_query_cache(&opts.redis_url, prefix).await?;
+            }
             let res = ask(&http, &url, &body_for(base + r as i64)).await;
             let wait = backoff(&res);
             record(&mut k, res, false);
@@ -191,6 +194,37 @@ pub async fn run(target: &Target, metric: &str, opts: &QueryOpts) -> anyhow::Res
         report.kinds.push(k);
     }
     Ok(report)
+}
+
+/// Deletes every cached query answer of the server whose Redis prefix is `prefix`.
+async fn flush_query_cache(url: &str, prefix: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(url).context("--redis-url")?;
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .context("connecting to Redis")?;
+    let pattern = format!("{prefix}query:*");
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(&keys)
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
 }
 
 /// After a 503 or 429 the server says when to come back (a tripped circuit breaker,

@@ -40,6 +40,9 @@ export function useDashboards() {
 export const dashboardQuery = (id: string) =>
   queryOptions({
     queryKey: keys.dashboard(id),
+    // The copy fetched while the page loads serves the view's first render; another
+    // person's later change is caught by the version check when saving.
+    staleTime: 5_000,
     queryFn: async () => (await ok(api.GET('/api/v1/dashboards/{id}', { params: { path: { id } } }))).data,
   });
 

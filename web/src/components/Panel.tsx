@@ -1,6 +1,6 @@
 // One panel: a region named by its title whose `data-state` says what it shows
 // (loading, painted once the chart has drawn, empty, error).
-import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { Panel as PanelModel } from '../api/hooks';
 import type { PanelData } from '../state/panelData';
 import { reduce, type Calculation, type Series } from '../lib/series';
@@ -17,6 +17,7 @@ interface Props {
   panel: Pick<PanelModel, 'id' | 'title' | 'type' | 'query' | 'options'>;
   data: PanelData | undefined;
   loading: boolean;
+  /** The x axis when the data carries no window of its own. */
   range: { start: number; end: number } | null;
   tz: TimeZone;
   syncKey: string;
@@ -103,7 +104,7 @@ function PanelBody({ panel, data, range, tz, syncKey, onZoom, onDrawn }: Props &
         unit={options.unit ?? undefined}
         color={options.color ?? undefined}
         thresholds={thresholds}
-        range={range ?? { start: 0, end: 1 }}
+        range={data?.range ?? range ?? { start: 0, end: 1 }}
         tz={tz}
         syncKey={syncKey}
         onZoom={onZoom}
@@ -120,25 +121,41 @@ function StaticDrawn({ children, onDrawn, data }: { children: ReactNode; onDrawn
   return <>{children}</>;
 }
 
-export function PanelView(props: Props) {
+/**
+ * A panel. Memoised: a refresh re-renders only the panels whose answer changed, and a
+ * redraw of the chart does not re-render the panel at all: the draw count and its
+ * `panel:painted` mark are written straight onto the element. Only the first draw is
+ * React state, as it turns `data-state` to `painted`.
+ */
+export const PanelView = memo(function PanelView(props: Props) {
   const { panel, data, loading } = props;
-  const [draws, setDraws] = useState(0);
+  const [drawn, setDrawn] = useState(false);
   const [crashed, setCrashed] = useState(false);
+  const section = useRef<HTMLElement>(null);
+  const draws = useRef(0);
   const hasPoints = (data?.series ?? []).some((s) => s.times.length > 0);
-  const onDrawn = useCallback(() => setDraws((n) => n + 1), []);
+  const onDrawn = useCallback(() => {
+    draws.current++;
+    const el = section.current;
+    if (!el) return;
+    el.setAttribute('data-draws', String(draws.current));
+    // The first draw is marked once the element says `painted` (the effect below).
+    if (el.getAttribute('data-state') === 'painted') performance.mark(`panel:painted:${panel.id}`);
+    else setDrawn(true);
+  }, [panel.id]);
 
   let state: PanelState;
   if (crashed || data?.error) state = 'error';
   else if (!data) state = loading ? 'loading' : 'empty';
   else if (!hasPoints) state = 'empty';
-  else state = draws > 0 ? 'painted' : 'loading';
+  else state = drawn ? 'painted' : 'loading';
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (state === 'painted') performance.mark(`panel:painted:${panel.id}`);
-  }, [state, draws, panel.id]);
+  }, [state, panel.id]);
 
   return (
-    <section className="panel" aria-label={panel.title} data-state={state} data-draws={draws} data-panel-id={panel.id}>
+    <section ref={section} className="panel" aria-label={panel.title} data-state={state} data-draws={draws.current} data-panel-id={panel.id}>
       <header>
         <span className="title drag-handle">{panel.title}</span>
         {props.actions}
@@ -159,4 +176,4 @@ export function PanelView(props: Props) {
       </div>
     </section>
   );
-}
+});

@@ -1,11 +1,12 @@
 // The one time-series chart: uPlot created once per panel and fed through setData on
 // every refresh, so a refresh never removes the canvas (no flicker).
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatValue } from '../lib/units';
 import { formatTime, type TimeZone, zoneLabel } from '../lib/timerange';
 import type { Series, Threshold } from '../lib/series';
+import { useTheme } from '../state/theme';
 
 export type ChartKind = 'line' | 'area' | 'bar';
 
@@ -51,9 +52,93 @@ function themeColor(name: string, fallback: string): string {
   return v || fallback;
 }
 
+// Axis and grid colours are looked up at every draw, so a chart redrawn after a theme
+// switch takes the new theme's colours without being rebuilt.
+const axisStroke = () => themeColor('--fg-muted', '#888');
+const grid = () => themeColor('--grid', 'rgba(128,128,128,0.15)');
+
+// After a theme switch the charts redraw when the browser is idle, not inside the
+// click: the switch itself only changes CSS variables. One idle callback serves every
+// chart, redraws while the idle period lasts and leaves the rest to the next one, so
+// a click arriving meanwhile waits for at most one chart's redraw.
+const liveCharts = new Set<uPlot>();
+const staleCharts = new Set<uPlot>();
+let redrawPending = false;
+const idle = (fn: (deadline?: IdleDeadline) => void) => (typeof requestIdleCallback === 'function' ? requestIdleCallback(fn, { timeout: 1000 }) : setTimeout(fn, 50));
+function redrawStale(deadline?: IdleDeadline) {
+  redrawPending = false;
+  for (const u of staleCharts) {
+    if (deadline && !deadline.didTimeout && deadline.timeRemaining() < 2) break;
+    staleCharts.delete(u);
+    u.redraw(false, false);
+  }
+  if (staleCharts.size > 0) {
+    redrawPending = true;
+    idle(redrawStale);
+  }
+}
+useTheme.subscribe((now, before) => {
+  if (now.theme === before.theme) return;
+  liveCharts.forEach((u) => staleCharts.add(u));
+  if (!redrawPending && staleCharts.size > 0) {
+    redrawPending = true;
+    idle(redrawStale);
+  }
+});
+
+/**
+ * The tooltip: the time under the cursor and each shown series' value there. The
+ * cursor is synced across a dashboard's charts, so every chart shows its own tooltip
+ * at the same time (a shared tooltip). Text only, never markup: labels are tag values.
+ */
+function tooltipHooks(p: Props): uPlot.Hooks.Arrays {
+  let tip: HTMLDivElement | null = null;
+  return {
+    ready: [
+      (u) => {
+        tip = document.createElement('div');
+        tip.className = 'chart-tooltip';
+        tip.setAttribute('role', 'tooltip');
+        tip.hidden = true;
+        u.over.appendChild(tip);
+      },
+    ],
+    setCursor: [
+      (u) => {
+        if (!tip) return;
+        const idx = u.cursor.idx;
+        const left = u.cursor.left ?? -1;
+        if (idx == null || left < 0) {
+          tip.hidden = true;
+          return;
+        }
+        const rows: string[][] = [];
+        u.series.forEach((s, k) => {
+          if (k === 0 || !s.show) return;
+          const v = u.data[k]?.[idx];
+          rows.push([String(s.label ?? ''), v == null ? '–' : formatValue(v, p.unit)]);
+        });
+        const time = document.createElement('div');
+        time.className = 'time';
+        time.textContent = formatTime(u.data[0][idx]! * 1000, p.tz);
+        const lines = rows.map(([label, value]) => {
+          const line = document.createElement('div');
+          line.textContent = `${label}: ${value}`;
+          return line;
+        });
+        tip.replaceChildren(time, ...lines);
+        tip.hidden = false;
+        // Right of the cursor in the plot's left half, left of it in the right half: no
+        // size is read, so moving over synced charts forces no layout.
+        const half = u.bbox.width / uPlot.pxRatio / 2;
+        const y = Math.max(0, (u.cursor.top ?? 0) - 10);
+        tip.style.transform = left < half ? `translate(${left + 12}px, ${y}px)` : `translate(calc(${left - 12}px - 100%), ${y}px)`;
+      },
+    ],
+  };
+}
+
 function buildOptions(p: Props, width: number, height: number): uPlot.Options {
-  const axisStroke = themeColor('--fg-muted', '#888');
-  const grid = themeColor('--grid', 'rgba(128,128,128,0.15)');
   const fmtTime = (secs: number) => formatTime(secs * 1000, p.tz).slice(11, 16);
   const seriesOpts: uPlot.Series[] = p.labels.map((label, k) => {
     const stroke = k === 0 && p.color ? p.color : PALETTE[k % PALETTE.length]!;
@@ -104,6 +189,7 @@ function buildOptions(p: Props, width: number, height: number): uPlot.Options {
     ],
     series: [{ value: (_u, v) => (v == null ? '' : formatTime(v * 1000, p.tz)) }, ...seriesOpts],
     hooks: {
+      ...tooltipHooks(p),
       draw: [
         (u) => {
           // Thresholds as dashed horizontal lines.
@@ -173,19 +259,26 @@ export function UPlotChart(props: Props) {
         size.height,
       );
       u = new uPlot(opts, aligned(p.series), el);
+      liveCharts.add(u);
       plot.current = u;
     });
     resize.observe(el);
     return () => {
       resize.disconnect();
-      u?.destroy();
+      if (u) {
+        liveCharts.delete(u);
+        staleCharts.delete(u);
+        u.destroy();
+      }
       plot.current = null;
     };
   }, [shape]);
 
-  useEffect(() => {
+  // New data only: the range changes with it (it belongs to the answer), and a layout
+  // effect draws in the same frame as the rest of the panel (its legend) updates.
+  useLayoutEffect(() => {
     plot.current?.setData(aligned(props.series));
-  }, [props.series, props.range.start, props.range.end]);
+  }, [props.series]);
 
   useEffect(() => {
     const u = plot.current;

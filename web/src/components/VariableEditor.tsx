@@ -1,10 +1,12 @@
-// The dashboard settings dialog of edit mode: the template variables (name, the tag
+// The dashboard settings dialog of edit mode: how the dashboard opens (default time
+// range, refresh interval and time zone) and the template variables (name, the tag
 // their values come from, multi-select, "All"), saved with the dashboard by one PUT.
 // Errors, the form's own or the server's, are shown next to the field they name.
 import { useId, useState } from 'react';
 import { api, ApiError, ok } from '../api/client';
 import { keys, useInvalidate, useMetricNames, useMetricTags, type Dashboard } from '../api/hooks';
 import { toStored, variableProblems, MAX_VARIABLES } from '../lib/variableRules';
+import { parseTime, TimeParseError } from '../lib/timerange';
 import { extras, type Variable } from '../state/dashboardView';
 import { Dialog } from './Dialog';
 import { fieldError } from './QueryEditor';
@@ -74,7 +76,25 @@ function VariableRow({ index, value, errors, metricsList, onChange, onRemove }: 
   );
 }
 
+const REFRESHES = ['off', '5s', '10s', '30s', '1m', '5m'] as const;
+type Refresh = (typeof REFRESHES)[number];
+
+/** The form's own check of a default range end (the server applies the same syntax). */
+function timeProblem(text: string): string | undefined {
+  try {
+    parseTime(text, Date.now(), 'utc');
+    return undefined;
+  } catch (e) {
+    return e instanceof TimeParseError ? e.message : String(e);
+  }
+}
+
 export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashboard; onClose: () => void }) {
+  const initial = extras(dashboard).settings;
+  const [from, setFrom] = useState(initial.timeRange?.from ?? 'now-6h');
+  const [to, setTo] = useState(initial.timeRange?.to ?? 'now');
+  const [refresh, setRefresh] = useState<Refresh>(REFRESHES.includes(initial.refresh as Refresh) ? (initial.refresh as Refresh) : '10s');
+  const [timeZone, setTimeZone] = useState(initial.timeZone ?? 'browser');
   const [variables, setVariables] = useState<Variable[]>(() => extras(dashboard).variables.map((v) => ({ ...v })));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
@@ -86,12 +106,16 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
   const save = async () => {
     const stored = variables.map(toStored);
     const local = variableProblems(stored);
+    const fromProblem = timeProblem(from);
+    const toProblem = timeProblem(to);
+    if (fromProblem) local['settings.timeRange.from'] = fromProblem;
+    if (toProblem) local['settings.timeRange.to'] = toProblem;
     setErrors(local);
     setFailure(null);
     if (Object.keys(local).length > 0) return;
     setSaving(true);
     try {
-      await ok(api.PUT('/api/v1/dashboards/{id}', { params: { path: { id: dashboard.id } }, body: { version: dashboard.version, variables: stored } }));
+      await ok(api.PUT('/api/v1/dashboards/{id}', { params: { path: { id: dashboard.id } }, body: { version: dashboard.version, variables: stored, settings: { timeRange: { from: from.trim(), to: to.trim() }, refresh, timeZone } } }));
       await invalidate(keys.dashboard(dashboard.id));
       onClose();
     } catch (e) {
@@ -122,6 +146,39 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
         </>
       }
     >
+      <h3>When it opens</h3>
+      <p className="muted">What the dashboard shows when its link carries no range, refresh or zone of its own.</p>
+      <div className="variable-row">
+        <label>
+          Default from
+          <input aria-label="Default from" value={from} onChange={(e) => setFrom(e.target.value)} placeholder="now-6h" />
+          <Problem text={fieldError(errors, 'settings.timeRange.from') ?? fieldError(errors, 'settings.timeRange')} />
+        </label>
+        <label>
+          Default to
+          <input aria-label="Default to" value={to} onChange={(e) => setTo(e.target.value)} placeholder="now" />
+          <Problem text={fieldError(errors, 'settings.timeRange.to')} />
+        </label>
+        <label>
+          Default refresh
+          <select aria-label="Default refresh" value={refresh} onChange={(e) => setRefresh(e.target.value as Refresh)}>
+            {REFRESHES.map((r) => (
+              <option key={r} value={r}>
+                {r === 'off' ? 'Off' : r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Default time zone
+          <select aria-label="Default time zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)}>
+            <option value="browser">Browser</option>
+            <option value="utc">UTC</option>
+            {timeZone !== 'browser' && timeZone !== 'utc' && <option value={timeZone}>{timeZone}</option>}
+          </select>
+          <Problem text={fieldError(errors, 'settings.timeZone')} />
+        </label>
+      </div>
       <h3>Variables</h3>
       <p className="muted">A panel's tag filter uses a variable as <code>$name</code>.</p>
       <datalist id={listId}>

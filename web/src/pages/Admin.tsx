@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { toast } from 'sonner';
+import { notify } from '../state/notify';
 import { api, ok, type Schemas } from '../api/client';
 import { useMe } from '../api/hooks';
 
@@ -48,7 +48,7 @@ export function AdminUsersPage() {
     try {
       await call;
     } catch (err) {
-      toast.error((err as Error).message);
+      notify.error((err as Error).message);
     }
     await refresh();
   };
@@ -118,7 +118,7 @@ export function AdminTokensPage() {
       setName('');
       await qc.invalidateQueries({ queryKey: ['tokens'] });
     } catch (err) {
-      toast.error((err as Error).message);
+      notify.error((err as Error).message);
     }
   };
   return (
@@ -142,7 +142,7 @@ export function AdminTokensPage() {
           <span className="grow">
             Copy it now, it is shown only once: <code data-testid="secret">{secret}</code>
           </span>
-          <button type="button" onClick={() => void navigator.clipboard?.writeText(secret).then(() => toast.success('Copied'))}>
+          <button type="button" onClick={() => void navigator.clipboard?.writeText(secret).then(() => notify.success('Copied'))}>
             Copy
           </button>
         </div>
@@ -162,7 +162,7 @@ export function AdminTokensPage() {
                   type="button"
                   className="danger"
                   onClick={async () => {
-                    await ok(api.DELETE('/api/v1/auth/tokens/{id}', { params: { path: { id: t.id } } })).catch((err: Error) => toast.error(err.message));
+                    await ok(api.DELETE('/api/v1/auth/tokens/{id}', { params: { path: { id: t.id } } })).catch((err: Error) => notify.error(err.message));
                     await qc.invalidateQueries({ queryKey: ['tokens'] });
                   }}
                 >

@@ -4,7 +4,7 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { toast } from 'sonner';
+import { notify } from '../state/notify';
 import { api, ok, ApiError, type Schemas } from '../api/client';
 import { keys, useMe } from '../api/hooks';
 import { QueryEditor, fieldError, type QueryValue } from '../components/QueryEditor';
@@ -60,7 +60,7 @@ export function AlertsPage() {
     },
     onError: (e, r, context) => {
       qc.setQueryData(keys.rules, context?.before);
-      toast.error(`Could not ${r.enabled ? 'disable' : 'enable'} ${r.name}: ${(e as Error).message}`);
+      notify.error(`Could not ${r.enabled ? 'disable' : 'enable'} ${r.name}: ${(e as Error).message}`);
     },
     onSettled: () => qc.invalidateQueries({ queryKey: keys.rules }),
   });
@@ -452,7 +452,7 @@ export function SilencesPage() {
     try {
       await ok(api.DELETE('/api/v1/alerts/silences/{id}', { params: { path: { id } } }));
     } catch (err) {
-      toast.error((err as Error).message);
+      notify.error((err as Error).message);
     }
     await qc.invalidateQueries({ queryKey: ['silences'] });
   };

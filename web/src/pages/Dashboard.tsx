@@ -1,25 +1,73 @@
-import { useCallback, useMemo, useState } from 'react';
+import { lazy, memo, Suspense, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
-import { GridLayout, useContainerWidth, type Layout } from 'react-grid-layout';
-import 'react-grid-layout/css/styles.css';
-import { toast } from 'sonner';
+import type { Layout } from 'react-grid-layout';
+import { notify } from '../state/notify';
 import { api, ok } from '../api/client';
 import { keys, useDashboard, useInvalidate, useMe, useMetricTags, type Dashboard, type Panel } from '../api/hooks';
 import { Dialog } from '../components/Dialog';
-import { InspectDialog } from '../components/Inspect';
 import { PanelView } from '../components/Panel';
+import { StaticGrid } from '../components/StaticGrid';
 import { RefreshPicker, TimeRangePicker } from '../components/TimeControls';
-import { VariableEditorDialog } from '../components/VariableEditor';
 import { describeChange, diffLayout } from '../lib/layout';
 import { REFRESH_MS } from '../lib/refresh';
-import { isRelative, shiftRange, zoomOut, zoneLabel } from '../lib/timerange';
+import { isRelative, shiftRange, zoomOut, zoneLabel, type TimeZone } from '../lib/timerange';
 import { ALL } from '../lib/variables';
 import type { DashboardSearch } from '../router';
 import { useEdit } from '../state/edit';
 import { layoutOf, useLayoutSaver } from '../state/layoutSaver';
-import { usePanelData } from '../state/panelData';
+import { usePanelData, type PanelData } from '../state/panelData';
 import { useTick } from '../state/tick';
 import { panelRequests, useViewState, type Variable } from '../state/dashboardView';
+
+// Dialogs and the edit grid are code a dashboard view rarely needs: fetched on use.
+const InspectDialog = lazy(() => import('../components/Inspect').then((m) => ({ default: m.InspectDialog })));
+const VariableEditorDialog = lazy(() => import('../components/VariableEditor').then((m) => ({ default: m.VariableEditorDialog })));
+
+type EditGridComponent = typeof import('../components/EditGrid').default;
+let editGridLoaded: EditGridComponent | null = null;
+const loadEditGrid = () =>
+  import('../components/EditGrid').then((m) => {
+    editGridLoaded = m.default;
+    return m.default;
+  });
+
+/**
+ * The grid to draw with: the static one until edit mode is first asked for, then the
+ * drag-and-resize one for the rest of the view. The static grid stays on screen while
+ * the edit grid loads, and the switch happens once (it mounts the panels anew).
+ */
+function useEditGrid(editing: boolean): EditGridComponent | null {
+  const [grid, setGrid] = useState<EditGridComponent | null>(() => (editing ? editGridLoaded : null));
+  useEffect(() => {
+    if (!editing || grid) return;
+    let live = true;
+    loadEditGrid()
+      .then((g) => live && setGrid(() => g))
+      .catch((e: Error) => notify.error(`The grid editor could not be loaded: ${e.message}`));
+    return () => {
+      live = false;
+    };
+  }, [editing, grid]);
+  return grid;
+}
+
+/** The content width of an element, measured before the first paint and on resize. */
+function useWidth<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  const [width, setWidth] = useState<number | null>(null);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    setWidth(Math.round(el.getBoundingClientRect().width));
+    const observer = new ResizeObserver((entries) => {
+      const w = Math.round(entries[entries.length - 1]!.contentRect.width);
+      setWidth((prev) => (prev === w ? prev : w));
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  return { ref, width };
+}
 
 export function DashboardPage() {
   const { id } = useParams({ from: '/d/$id' });
@@ -28,6 +76,58 @@ export function DashboardPage() {
   if (dashboard.isError) return <p className="panel-error">{dashboard.error.message}</p>;
   return <DashboardView key={id} dashboard={dashboard.data} />;
 }
+
+type PanelAction = 'inspect' | 'duplicate' | 'delete';
+
+interface DashboardPanelProps {
+  panel: Panel;
+  data: PanelData | undefined;
+  loading: boolean;
+  tz: TimeZone;
+  syncKey: string;
+  onZoom: (start: number, end: number) => void;
+  editing: boolean;
+  dashboardId: string;
+  search: DashboardSearch;
+  act: (kind: PanelAction, p: Panel) => void;
+}
+
+/** A panel of the grid with its header buttons; its x axis is the window of its data. */
+const DashboardPanel = memo(function DashboardPanel({ panel: p, data, loading, tz, syncKey, onZoom, editing, dashboardId, search, act }: DashboardPanelProps) {
+  return (
+    <PanelView
+      panel={p}
+      data={data}
+      loading={loading}
+      range={null}
+      tz={tz}
+      syncKey={syncKey}
+      onZoom={onZoom}
+      actions={
+        <>
+          <button type="button" aria-label={`Inspect ${p.title}`} onClick={() => act('inspect', p)}>
+            i
+          </button>
+          {editing && (
+            <>
+              <Link to="/d/$id/panel/$panelId" params={{ id: dashboardId, panelId: p.id }} search={search}>
+                <button type="button" aria-label={`Edit ${p.title}`}>
+                  ✎
+                </button>
+              </Link>
+              <button type="button" aria-label={`Duplicate ${p.title}`} onClick={() => act('duplicate', p)}>
+                ⧉
+              </button>
+              <button type="button" aria-label={`Delete ${p.title}`} onClick={() => act('delete', p)}>
+                🗑
+              </button>
+            </>
+          )}
+        </>
+      }
+    />
+  );
+});
 
 export function canEditDashboard(me: { id: string; role: string } | undefined, d: Dashboard): boolean {
   return !!me && (me.role === 'admin' || (me.role === 'editor' && d.ownerId === me.id));
@@ -69,8 +169,9 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
   const [inspecting, setInspecting] = useState<Panel | null>(null);
   const [deleting, setDeleting] = useState<Panel | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(false);
-  const { width, containerRef, mounted } = useContainerWidth();
+  const { ref: containerRef, width } = useWidth<HTMLDivElement>();
   const editable = canEditDashboard(me.data, dashboard);
+  const EditGrid = useEditGrid(editing);
 
   const requests = useMemo(
     () => (tick.range ? panelRequests(dashboard.panels, tick.range.end - tick.range.start, view.selected) : []),
@@ -95,7 +196,7 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
       );
       await invalidate(keys.dashboard(dashboard.id));
     } catch (e) {
-      toast.error(`Could not duplicate ${p.title}: ${(e as Error).message}`);
+      notify.error(`Could not duplicate ${p.title}: ${(e as Error).message}`);
     }
   };
 
@@ -105,9 +206,43 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
       await ok(api.DELETE('/api/v1/dashboards/{id}/panels/{panelId}', { params: { path: { id: dashboard.id, panelId: p.id } } }));
       await invalidate(keys.dashboard(dashboard.id));
     } catch (e) {
-      toast.error(`Could not delete ${p.title}: ${(e as Error).message}`);
+      notify.error(`Could not delete ${p.title}: ${(e as Error).message}`);
     }
   };
+
+  // Stable handlers for the memoised panels: the latest closures, reached through a ref.
+  const duplicateLatest = useRef(duplicate);
+  useLayoutEffect(() => {
+    duplicateLatest.current = duplicate;
+  });
+  const act = useCallback((kind: PanelAction, p: Panel) => {
+    if (kind === 'duplicate') void duplicateLatest.current(p);
+    else if (kind === 'delete') setDeleting(p);
+    else setInspecting(p);
+  }, []);
+  const fetching = data.isPending || data.isFetching;
+  const items: { i: string; node: ReactNode }[] = dashboard.panels.map((p) => {
+    const panelData = data.data?.get(p.id);
+    return {
+      i: p.id,
+      node: (
+        <DashboardPanel
+          panel={p}
+          data={panelData}
+          // Only a panel with nothing to show yet shows that it is loading, so a refresh
+          // does not re-render the panels that keep their picture.
+          loading={!panelData && fetching}
+          tz={view.tz}
+          syncKey={`dashboard-${dashboard.id}`}
+          onZoom={zoomTo}
+          editing={editing}
+          dashboardId={dashboard.id}
+          search={search}
+          act={act}
+        />
+      ),
+    };
+  });
 
   const onStop = (layout: Layout) => saver.change(layout.map(({ i, x, y, w, h }) => ({ i, x, y, w, h })));
   const title = (pid: string) => dashboard.panels.find((p) => p.id === pid)?.title ?? pid;
@@ -146,7 +281,7 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
           Kiosk
         </button>
         {editable && !editing && (
-          <button type="button" onClick={() => setEditing(true)}>
+          <button type="button" onPointerEnter={() => void loadEditGrid().catch(() => undefined)} onClick={() => setEditing(true)}>
             Edit
           </button>
         )}
@@ -179,57 +314,18 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
       )}
       {data.isError && <p className="panel-error">{data.error.message}</p>}
       <div ref={containerRef} className="grid-host" data-testid="grid">
-        {mounted && (
-          <GridLayout
-            width={width}
-            layout={saver.layout}
-            gridConfig={{ cols: 24, rowHeight: 30, margin: [8, 8] }}
-            dragConfig={{ enabled: editing, handle: '.drag-handle' }}
-            resizeConfig={{ enabled: editing }}
-            onDragStop={onStop}
-            onResizeStop={onStop}
-          >
-            {dashboard.panels.map((p) => (
-              <div key={p.id}>
-                <PanelView
-                  panel={p}
-                  data={data.data?.get(p.id)}
-                  loading={data.isPending || data.isFetching}
-                  range={tick.range}
-                  tz={view.tz}
-                  syncKey={`dashboard-${dashboard.id}`}
-                  onZoom={zoomTo}
-                  actions={
-                    <>
-                      <button type="button" aria-label={`Inspect ${p.title}`} onClick={() => setInspecting(p)}>
-                        i
-                      </button>
-                      {editing && (
-                        <>
-                          <Link to="/d/$id/panel/$panelId" params={{ id: dashboard.id, panelId: p.id }} search={search}>
-                            <button type="button" aria-label={`Edit ${p.title}`}>
-                              ✎
-                            </button>
-                          </Link>
-                          <button type="button" aria-label={`Duplicate ${p.title}`} onClick={() => void duplicate(p)}>
-                            ⧉
-                          </button>
-                          <button type="button" aria-label={`Delete ${p.title}`} onClick={() => setDeleting(p)}>
-                            🗑
-                          </button>
-                        </>
-                      )}
-                    </>
-                  }
-                />
-              </div>
-            ))}
-          </GridLayout>
-        )}
+        {width !== null &&
+          (EditGrid ? (
+            <EditGrid width={width} layout={saver.layout} editing={editing} onStop={onStop} items={items} />
+          ) : (
+            <StaticGrid width={width} layout={saver.layout} items={items} />
+          ))}
       </div>
       {dashboard.panels.length === 0 && <p className="muted">This dashboard has no panels yet{editable ? ': Edit, then Add panel.' : '.'}</p>}
-      {settingsOpen && <VariableEditorDialog dashboard={dashboard} onClose={() => setSettingsOpen(false)} />}
-      {inspecting && <InspectDialog title={inspecting.title} metric={inspecting.query.query} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
+      <Suspense fallback={null}>
+        {settingsOpen && <VariableEditorDialog dashboard={dashboard} onClose={() => setSettingsOpen(false)} />}
+        {inspecting && <InspectDialog title={inspecting.title} metric={inspecting.query.query} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
+      </Suspense>
       {deleting && (
         <Dialog
           title={`Delete ${deleting.title}?`}

@@ -1,6 +1,6 @@
 import { useRef, useState } from 'react';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { toast } from 'sonner';
+import { notify } from '../state/notify';
 import { api, ok, ApiError } from '../api/client';
 import { keys, useDashboards, useInvalidate, useMe, type DashboardSummary } from '../api/hooks';
 import { Dialog } from '../components/Dialog';
@@ -36,9 +36,9 @@ export function DashboardsPage() {
   const remove = async (d: DashboardSummary) => {
     try {
       await ok(api.DELETE('/api/v1/dashboards/{id}', { params: { path: { id: d.id } } }));
-      toast.success(`Deleted ${d.name}`);
+      notify.success(`Deleted ${d.name}`);
     } catch (err) {
-      toast.error(`Could not delete ${d.name}: ${(err as Error).message}`);
+      notify.error(`Could not delete ${d.name}: ${(err as Error).message}`);
     }
     setDeleting(null);
     await invalidate(keys.dashboards);
@@ -49,7 +49,7 @@ export function DashboardsPage() {
       const doc = await ok(api.GET('/api/v1/dashboards/{id}/export', { params: { path: { id: d.id } } }));
       download(`${d.name.replace(/[^\w.-]+/g, '_')}.json`, JSON.stringify(doc.data, null, 2));
     } catch (err) {
-      toast.error(`Export failed: ${(err as Error).message}`);
+      notify.error(`Export failed: ${(err as Error).message}`);
     }
   };
 
@@ -58,9 +58,9 @@ export function DashboardsPage() {
       const doc = JSON.parse(await file.text());
       const created = await ok(api.POST('/api/v1/dashboards/import', { body: doc }));
       await invalidate(keys.dashboards);
-      toast.success(`Imported ${created.data.name}`);
+      notify.success(`Imported ${created.data.name}`);
     } catch (err) {
-      toast.error(`Import failed: ${err instanceof SyntaxError ? 'the file is not JSON' : (err as Error).message}`);
+      notify.error(`Import failed: ${err instanceof SyntaxError ? 'the file is not JSON' : (err as Error).message}`);
     }
   };
 

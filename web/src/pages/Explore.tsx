@@ -2,7 +2,7 @@
 // dashboard".
 import { useState } from 'react';
 import { useNavigate, useSearch } from '@tanstack/react-router';
-import { toast } from 'sonner';
+import { notify } from '../state/notify';
 import { api, ok } from '../api/client';
 import { useDashboards } from '../api/hooks';
 import { PanelView } from '../components/Panel';
@@ -40,10 +40,10 @@ export function ExplorePage() {
           },
         }),
       );
-      toast.success('Added to the dashboard');
+      notify.success('Added to the dashboard');
       await navigate({ to: '/d/$id', params: { id: target }, search: {} });
     } catch (e) {
-      toast.error(`Could not add the panel: ${(e as Error).message}`);
+      notify.error(`Could not add the panel: ${(e as Error).message}`);
     }
   };
 

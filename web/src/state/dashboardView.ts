@@ -32,29 +32,32 @@ export function extras(d: Dashboard): { variables: Variable[]; settings: Setting
 }
 
 export function useViewState(d: Dashboard | undefined, search: DashboardSearch) {
-  return useMemo(() => {
-    const { variables, settings } = d ? extras(d) : { variables: [], settings: {} as Settings };
-    const from = search.from ?? settings.timeRange?.from ?? 'now-6h';
-    const to = search.to ?? settings.timeRange?.to ?? 'now';
-    const refresh = search.refresh ?? (settings.refresh as DashboardSearch['refresh']) ?? '10s';
-    const tz: TimeZone = search.tz ?? (settings.timeZone === 'utc' ? 'utc' : 'browser');
-    const selected: Record<string, string[]> = {};
-    for (const v of variables) {
-      const raw = (search as Record<string, unknown>)[`var-${v.name}`];
-      if (Array.isArray(raw)) selected[v.name] = raw.map(String);
-      else if (typeof raw === 'string') selected[v.name] = [raw];
-      else selected[v.name] = v.default && v.default.length > 0 ? v.default : [ALL];
-    }
-    // `var-<name>` in the URL applies even to a name the dashboard does not define,
-    // so a link can narrow a `$name` filter on its own.
-    for (const [key, raw] of Object.entries(search as Record<string, unknown>)) {
-      const name = key.startsWith('var-') ? key.slice(4) : '';
-      if (!name || name in selected) continue;
-      if (Array.isArray(raw)) selected[name] = raw.map(String);
-      else if (raw !== undefined && raw !== null) selected[name] = [String(raw)];
-    }
-    return { from, to, refresh, tz, variables, selected };
-  }, [d, search]);
+  return useMemo(() => viewStateOf(d, search), [d, search]);
+}
+
+/** The view state of a dashboard under a URL's search params (pure). */
+export function viewStateOf(d: Dashboard | undefined, search: DashboardSearch) {
+  const { variables, settings } = d ? extras(d) : { variables: [], settings: {} as Settings };
+  const from = search.from ?? settings.timeRange?.from ?? 'now-6h';
+  const to = search.to ?? settings.timeRange?.to ?? 'now';
+  const refresh = search.refresh ?? (settings.refresh as DashboardSearch['refresh']) ?? '10s';
+  const tz: TimeZone = search.tz ?? (settings.timeZone === 'utc' ? 'utc' : 'browser');
+  const selected: Record<string, string[]> = {};
+  for (const v of variables) {
+    const raw = (search as Record<string, unknown>)[`var-${v.name}`];
+    if (Array.isArray(raw)) selected[v.name] = raw.map(String);
+    else if (typeof raw === 'string') selected[v.name] = [raw];
+    else selected[v.name] = v.default && v.default.length > 0 ? v.default : [ALL];
+  }
+  // `var-<name>` in the URL applies even to a name the dashboard does not define,
+  // so a link can narrow a `$name` filter on its own.
+  for (const [key, raw] of Object.entries(search as Record<string, unknown>)) {
+    const name = key.startsWith('var-') ? key.slice(4) : '';
+    if (!name || name in selected) continue;
+    if (Array.isArray(raw)) selected[name] = raw.map(String);
+    else if (raw !== undefined && raw !== null) selected[name] = [String(raw)];
+  }
+  return { from, to, refresh, tz, variables, selected };
 }
 
 /** Points a panel should get: about one per pixel of a 24-column grid cell span. */

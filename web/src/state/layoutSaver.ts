@@ -3,7 +3,7 @@
 // handed to the user as a conflict instead of overwriting anyone.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { toast } from 'sonner';
+import { notify } from '../state/notify';
 import { api, ok, ApiError } from '../api/client';
 import { keys, type Dashboard } from '../api/hooks';
 import { diffLayout, normalise, type LayoutItem } from '../lib/layout';
@@ -58,7 +58,7 @@ export function useLayoutSaver(d: Dashboard) {
         } else if (e instanceof ApiError && e.status === 401) {
           // The draft stays in localStorage; the login page brings the user back.
         } else {
-          toast.error(`The layout could not be saved (${(e as Error).message}); it was reverted.`);
+          notify.error(`The layout could not be saved (${(e as Error).message}); it was reverted.`);
           setLayout(saved.current.layout);
           clearDraft(d.id);
         }

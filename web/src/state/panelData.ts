@@ -7,6 +7,7 @@ import type { ApiError } from '../api/client';
 import { canIncrement, runQueries, type QueryMeta, type QuerySpec } from '../api/query';
 import { heldUpTo, mergeIncremental, toSeries, type Answer, type Series } from '../lib/series';
 import type { AbsoluteRange } from '../lib/timerange';
+import { takeOpening } from './opening';
 
 export interface PanelRequest {
   id: string;
@@ -19,6 +20,8 @@ export interface PanelData {
   error?: ApiError;
   request?: unknown;
   response?: unknown;
+  /** The window this answer is for: the chart's x axis spans it. */
+  range?: AbsoluteRange;
 }
 
 interface Held {
@@ -44,13 +47,14 @@ export function usePanelData(scope: string, requests: PanelRequest[], range: Abs
         const since = relative && canIncrement() && prior?.signature === sig ? heldUpTo(prior.series) : undefined;
         return { id: p.id, ...p.spec, since };
       });
-      const result = await runQueries(specs, r.start, r.end, signal);
+      const opened = seq === 0 ? takeOpening(signature, r) : null;
+      const result = await (opened ?? runQueries(specs, r.start, r.end, signal));
       const out = new Map<string, PanelData>();
       for (const spec of specs) {
         const outcome = result.outcomes.get(spec.id);
         const sig = JSON.stringify(requests.find((p) => p.id === spec.id)!.spec);
         if (!outcome) {
-          out.set(spec.id, { series: [], request: result.sentFor(spec.id) });
+          out.set(spec.id, { series: [], request: result.sentFor(spec.id), range: r });
           continue;
         }
         if (outcome.error) {
@@ -63,7 +67,7 @@ export function usePanelData(scope: string, requests: PanelRequest[], range: Abs
         const series =
           spec.since !== undefined && prior ? mergeIncremental(prior.series, answer, spec.since, r.start) : answer;
         held.current.set(spec.id, { signature: sig, series });
-        out.set(spec.id, { series, meta: outcome.meta, request: result.sentFor(spec.id), response: outcome.data });
+        out.set(spec.id, { series, meta: outcome.meta, request: result.sentFor(spec.id), response: outcome.data, range: r });
       }
       return out;
     },

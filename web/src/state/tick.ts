@@ -2,6 +2,7 @@
 // advanced every interval while the tab is visible.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { resolveRange, type AbsoluteRange, type TimeZone, TimeParseError } from '../lib/timerange';
+import { openingRange } from './opening';
 
 export interface Tick {
   range: AbsoluteRange | null;
@@ -19,7 +20,12 @@ export function useTick(from: string, to: string, tz: TimeZone, intervalMs: numb
       return { range: null, error: e instanceof TimeParseError ? e.message : String(e) };
     }
   }, [from, to, tz]);
-  const [state, setState] = useState(() => ({ ...compute(), seq: 0 }));
+  // The first tick takes the range of the answer already asked for while the page
+  // loaded (state/opening.ts), so that answer is the one it waits for.
+  const [state, setState] = useState(() => {
+    const opened = openingRange(from, to, tz);
+    return { ...(opened ? { range: opened, error: null } : compute()), seq: 0 };
+  });
   const last = useRef(Date.now());
 
   const refresh = useCallback(() => {
