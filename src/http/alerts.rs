@@ -417,6 +417,45 @@ pub async fn evaluate_rule(
         &rule_limits(&state.settings),
     )
     .map_err(invalid)?;
+    let current: BTreeMap<Labels, InstanceState> = store::load_instances(&state.pg, id)
+        .await?
+        .into_iter()
+        .collect();
+    let evaluation = evaluation_now(&state, &rule, &current).await?;
+    Ok(HttpResponse::Ok().json(EvaluationResponse { data: evaluation }))
+}
+
+/// The rule editor's preview: a rule as written in the form, not saved, evaluated as a
+/// new rule would be now (every instance starts from ok).
+#[utoipa::path(post, path = "/api/v1/alerts/rules/evaluate", tag = "alerts", request_body = RuleRequest,
+    responses(
+        (status = 200, description = "The value and would-be state of every instance of the unsaved rule now; nothing is stored, recorded or notified", body = EvaluationResponse),
+        (status = 400, description = "Invalid field (named in details)", body = super::openapi::ErrorBody),
+    ))]
+pub async fn evaluate_draft(
+    principal: Principal,
+    state: web::Data<AppState>,
+    body: web::Json<RuleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let spec = parse_body(&state, body.into_inner())?;
+    let rule = AlertRule::new(
+        Uuid::nil(),
+        Some(principal.user_id),
+        0,
+        spec,
+        &rule_limits(&state.settings),
+    )
+    .map_err(invalid)?;
+    let evaluation = evaluation_now(&state, &rule, &BTreeMap::new()).await?;
+    Ok(HttpResponse::Ok().json(EvaluationResponse { data: evaluation }))
+}
+
+/// What evaluating `rule` now would give, from the instance states in `current`.
+async fn evaluation_now(
+    state: &AppState,
+    rule: &AlertRule,
+    current: &BTreeMap<Labels, InstanceState>,
+) -> Result<Evaluation, ApiError> {
     let now_ms = Utc::now().timestamp_millis();
     let rows = store::window_partials(
         &state.pg,
@@ -438,7 +477,7 @@ pub async fn evaluate_rule(
         .into_iter()
         .collect();
     let silences = store::current_silences(&state.pg).await?;
-    let instances = plan(&rule, &current, &data, &silences, now_ms)
+    let instances = plan(rule, current, &data, &silences, now_ms)
         .into_iter()
         .map(|p| {
             let value = match p.observation {
@@ -456,12 +495,11 @@ pub async fn evaluate_rule(
             }
         })
         .collect();
-    let evaluation = Evaluation {
+    Ok(Evaluation {
         evaluated_at: time(Some(now_ms)).unwrap_or_else(Utc::now),
         window: humantime::format_duration(rule.window).to_string(),
         instances,
-    };
-    Ok(HttpResponse::Ok().json(EvaluationResponse { data: evaluation }))
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts/history", tag = "alerts", params(HistoryQuery),

@@ -119,6 +119,11 @@ pub fn routes() -> Vec<Mounted> {
         // --- alerting ---
         at(M::GET, "/api/v1/alerts/rules", alerts::list_rules),
         at(M::POST, "/api/v1/alerts/rules", alerts::create_rule),
+        at(
+            M::POST,
+            "/api/v1/alerts/rules/evaluate",
+            alerts::evaluate_draft,
+        ),
         at(M::GET, "/api/v1/alerts/rules/{id}", alerts::get_rule),
         at(M::PUT, "/api/v1/alerts/rules/{id}", alerts::update_rule),
         at(M::DELETE, "/api/v1/alerts/rules/{id}", alerts::delete_rule),

@@ -183,6 +183,7 @@ pub struct ExportBody {
         super::alerts::update_rule,
         super::alerts::delete_rule,
         super::alerts::evaluate_rule,
+        super::alerts::evaluate_draft,
         super::alerts::history,
         super::alerts::list_silences,
         super::alerts::create_silence,

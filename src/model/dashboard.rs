@@ -332,6 +332,8 @@ pub struct DashboardSummary {
     pub name: String,
     pub description: String,
     pub owner_id: Uuid,
+    /// The owner's email; null once the owner's account is gone.
+    pub owner_email: Option<String>,
     pub is_public: bool,
     pub version: i64,
     pub panel_count: i64,

@@ -157,8 +157,9 @@ pub async fn list(
         "SELECT d.id, d.name, d.description, d.owner_id, d.is_public, d.version,
                 d.created_at, d.updated_at,
                 (SELECT count(*) FROM panels p WHERE p.dashboard_id = d.id) AS panel_count,
+                u.email AS owner_email,
                 count(*) OVER () AS total
-         FROM dashboards d
+         FROM dashboards d LEFT JOIN users u ON u.id = d.owner_id
          WHERE $1::uuid IS NULL OR d.owner_id = $1 OR d.is_public
          ORDER BY d.updated_at DESC, d.id
          LIMIT $2 OFFSET $3",
@@ -185,6 +186,7 @@ pub async fn list(
                 name: row.try_get("name")?,
                 description: row.try_get("description")?,
                 owner_id: row.try_get("owner_id")?,
+                owner_email: row.try_get("owner_email")?,
                 is_public: row.try_get("is_public")?,
                 version: row.try_get("version")?,
                 panel_count: row.try_get("panel_count")?,

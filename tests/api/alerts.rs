@@ -660,6 +660,40 @@ async fn evaluate_now_shows_the_value_and_would_be_state_without_recording() {
 }
 
 #[actix_web::test]
+async fn an_unsaved_rule_is_evaluated_as_written_and_nothing_is_stored() {
+    let app = spawn_app_with(|s| {
+        alert_settings(s);
+        s.alerts.evaluation_interval = Duration::from_secs(3600);
+    })
+    .await;
+    push(&app, "draft_rps", 42.0, &[]).await;
+    let rule = webhook_rule("Draft", "draft_rps", 10.0, "0s", "http://127.0.0.1:9/x");
+    let response = send_json(&app, "POST", "/api/v1/alerts/rules/evaluate", Some(&rule)).await;
+    response.assert_status(200, "evaluating a draft");
+    let instance = &response.json()["data"]["instances"][0];
+    assert_eq!(instance["value"], 42.0);
+    assert_eq!(instance["conditionMet"], true);
+    assert_eq!(instance["state"], "ok");
+    assert_eq!(instance["wouldBe"], "firing");
+    // The same draft with a threshold above the value would stay ok.
+    let mut calm = rule.clone();
+    calm["threshold"] = serde_json::json!(100.0);
+    let calm = send_json(&app, "POST", "/api/v1/alerts/rules/evaluate", Some(&calm)).await;
+    assert_eq!(calm.json()["data"]["instances"][0]["wouldBe"], "ok");
+    let rules: i64 = sqlx::query_scalar("SELECT count(*) FROM alert_rules")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rules, 0, "a draft evaluation stores no rule");
+    let mut bad = rule;
+    bad["duration"] = serde_json::json!("soon");
+    send_json(&app, "POST", "/api/v1/alerts/rules/evaluate", Some(&bad))
+        .await
+        .assert_error(400, "VALIDATION_ERROR", "a draft with a bad duration");
+    app.cleanup().await;
+}
+
+#[actix_web::test]
 async fn history_filters_and_pages() {
     let app = spawn_app_with(alert_settings).await;
     let hook = WebhookReceiver::start(&[]).await;

@@ -22,6 +22,12 @@ test('an alert rule created in the UI fires on ingested data', async ({ loggedIn
   await page.getByLabel('Severity').selectOption('critical');
   await page.getByLabel('Notification type').selectOption('webhook');
   await page.getByLabel('Target').fill('http://127.0.0.1:9/hook');
+  // The unsaved rule, evaluated as written: max 100 > 50 with For 0s would fire.
+  await page.getByRole('button', { name: 'Evaluate now' }).click();
+  const preview = page.getByRole('table', { name: 'Evaluation' }).getByRole('row').nth(1);
+  await expect(preview.getByRole('cell').nth(1)).toHaveText('100');
+  await expect(preview.getByRole('cell').nth(2)).toHaveText('yes');
+  await expect(preview.getByRole('cell').nth(4)).toHaveText('firing');
   await page.getByRole('button', { name: 'Save rule' }).click();
   const row = new AlertsList(page).row('Queue too deep');
   await expect(row).toBeVisible();

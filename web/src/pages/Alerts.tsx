@@ -213,10 +213,12 @@ function RuleForm({ rule }: { rule?: Rule }) {
     }
   };
 
+  // Evaluates the rule as written in the form (saved or not), as a new rule would start.
   const evaluate = async () => {
-    if (!rule) return;
+    const b = body();
+    if (!b) return;
     try {
-      setEvaluation((await ok(api.POST('/api/v1/alerts/rules/{id}/evaluate', { params: { path: { id: rule.id } } }))).data);
+      setEvaluation((await ok(api.POST('/api/v1/alerts/rules/evaluate', { body: b }))).data);
     } catch (err) {
       showServerError(err);
     }
@@ -315,15 +317,13 @@ function RuleForm({ rule }: { rule?: Rule }) {
         <button type="submit" className="primary">
           Save rule
         </button>
+        <button type="button" onClick={() => void evaluate()}>
+          Evaluate now
+        </button>
         {rule && (
-          <>
-            <button type="button" onClick={() => void evaluate()}>
-              Evaluate now
-            </button>
-            <button type="button" className="danger" onClick={() => void remove()}>
-              Delete rule
-            </button>
-          </>
+          <button type="button" className="danger" onClick={() => void remove()}>
+            Delete rule
+          </button>
         )}
         <button type="button" onClick={() => void navigate({ to: '/alerts' })}>
           Cancel

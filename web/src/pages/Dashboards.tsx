@@ -107,7 +107,7 @@ export function DashboardsPage() {
               {d.name}
             </Link>
             <span className="badge">{d.isPublic ? 'public' : 'private'}</span>
-            <span className="muted">{d.ownerId === me.data?.id ? 'owned by you' : `owner ${d.ownerId.slice(0, 8)}`}</span>
+            <span className="muted">{d.ownerId === me.data?.id ? 'owned by you' : `owner ${d.ownerEmail ?? d.ownerId.slice(0, 8)}`}</span>
             <span className="muted">{d.panelCount} panels</span>
             <button type="button" onClick={() => void exportOne(d)} aria-label={`Export ${d.name}`}>
               Export
