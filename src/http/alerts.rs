@@ -472,10 +472,6 @@ async fn evaluation_now(
     for (metric, series) in rows {
         data.by_metric.entry(metric).or_default().push(series);
     }
-    let current: BTreeMap<Labels, InstanceState> = store::load_instances(&state.pg, id)
-        .await?
-        .into_iter()
-        .collect();
     let silences = store::current_silences(&state.pg).await?;
     let instances = plan(rule, current, &data, &silences, now_ms)
         .into_iter()
