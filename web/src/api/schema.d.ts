@@ -113,6 +113,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/rules/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The rule editor's preview: a rule as written in the form, not saved, evaluated as a
+         *     new rule would be now (every instance starts from ok).
+         */
+        post: operations["evaluate_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/silences": {
         parameters: {
             query?: never;
@@ -968,6 +988,8 @@ export interface components {
             id: string;
             isPublic: boolean;
             name: string;
+            /** @description The owner's email; null once the owner's account is gone. */
+            ownerEmail?: string | null;
             /** Format: uuid */
             ownerId: string;
             /** Format: int64 */
@@ -2197,6 +2219,57 @@ export interface operations {
             };
             /** @description No such rule */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    evaluate_draft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleRequest"];
+            };
+        };
+        responses: {
+            /** @description The value and would-be state of every instance of the unsaved rule now; nothing is stored, recorded or notified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationResponse"];
+                };
+            };
+            /** @description Invalid field (named in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No session or token, or an ended, revoked or unknown one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role does not allow this, or a session request came from another origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
