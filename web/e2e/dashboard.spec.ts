@@ -140,8 +140,8 @@ test('a failed save shows a toast and the layout reverts', async ({ loggedIn: pa
   await page.mouse.move(box.x + 720, box.y + 40, { steps: 12 });
   await page.mouse.up();
   await expect(page.getByText(/layout could not be saved \(disk on fire\)/)).toBeVisible();
-  await expect.poll(async () => (await view.panel('A').boundingBox())!.x, { timeout: 5_000 }).toBeCloseTo(before.x, 0);
-  await expect.poll(async () => (await view.panel('A').boundingBox())!.y, { timeout: 5_000 }).toBeCloseTo(before.y, 0);
+  await expect.poll(async () => (await view.panel('A').boundingBox())?.x ?? Number.NaN, { timeout: 5_000 }).toBeCloseTo(before.x, 0);
+  await expect.poll(async () => (await view.panel('A').boundingBox())?.y ?? Number.NaN, { timeout: 5_000 }).toBeCloseTo(before.y, 0);
 });
 
 test('two editors: the second sees the conflict and nothing is overwritten', async ({ loggedIn: page, browser, expectHttpError }) => {
