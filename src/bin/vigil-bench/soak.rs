@@ -85,6 +85,8 @@ pub struct Sample {
     pub fds: Option<usize>,
     pub queue_depth: Option<i64>,
     pub query_p95_ms: f64,
+    /// Slowest answer in the window per panel, in the order of `PANELS`.
+    pub query_max_by_panel_ms: [f64; PANELS.len()],
 }
 
 #[derive(Debug, Serialize)]
@@ -105,10 +107,21 @@ pub struct SoakReport {
 }
 
 /// What the agents and the dashboard saw since the last sample.
+/// The dashboard's panels: aggregation, range in ms, step.
+const PANELS: [(&str, i64, &str); 4] = [
+    ("avg", 3_600_000, "10s"),
+    ("max", 3_600_000, "1m"),
+    ("sum", 86_400_000, "1m"),
+    ("count", 86_400_000, "5m"),
+];
+
 #[derive(Default)]
 struct Window {
     ingest: Vec<Duration>,
     queries: Vec<Duration>,
+    /// The slowest answer of each dashboard panel in the window: the panels read
+    /// different tiers, and a growing p95 needs to say which of them grows.
+    slowest_by_panel: [Duration; PANELS.len()],
     status_4xx: usize,
     status_5xx: usize,
     errors: usize,
@@ -317,17 +330,11 @@ async fn dashboard(
     totals: Rc<RefCell<Totals>>,
 ) {
     let mut tick = tokio::time::interval(c.dashboard_every);
-    let panels = [
-        ("avg", 3_600_000i64, "10s"),
-        ("max", 3_600_000, "1m"),
-        ("sum", 86_400_000, "1m"),
-        ("count", 86_400_000, "5m"),
-    ];
     let url = format!("{}/api/v1/query", c.target.url);
     while started.elapsed() < c.duration {
         tick.tick().await;
         let now = chrono::Utc::now().timestamp_millis();
-        for (i, (aggregation, span, step)) in panels.iter().enumerate() {
+        for (i, (aggregation, span, step)) in PANELS.iter().enumerate() {
             let query = json!({"query": metric(&c.prefix, i), "start": now - span, "end": now,
                                "aggregation": aggregation, "step": step});
             let sent = Instant::now();
@@ -347,6 +354,7 @@ async fn dashboard(
                         totals.borrow_mut().status_5xx += 1;
                     }
                     w.queries.push(took);
+                    w.slowest_by_panel[i] = w.slowest_by_panel[i].max(took);
                     totals.borrow_mut().queries.push(took);
                 }
                 None => w.errors += 1,
@@ -394,7 +402,7 @@ pub async fn run(c: &SoakCmd) -> anyhow::Result<SoakReport> {
         "soak: {} points/s from {} agents ({} points every {:.2} s each), {} series, {:.1} % bad requests, {:.1} %/min churn, {} alert rules, {:?}",
         c.rate, c.agents, c.batch, period.as_secs_f64(), c.series, c.bad_fraction * 100.0, c.churn * 100.0, c.alert_rules, c.duration
     );
-    println!("    t s | requests | ingest p50 ms | p99 ms | 4xx | 5xx | errors | RSS MiB |  FDs | queue | query p95 ms");
+    println!("    t s | requests | ingest p50 ms | p99 ms | 4xx | 5xx | errors | RSS MiB |  FDs | queue | query p95 ms | slowest ms 1h/10s 1h/1m 24h/1m 24h/5m");
     let mut samples = Vec::new();
     let mut tick = tokio::time::interval(c.sample);
     tick.tick().await;
@@ -414,10 +422,11 @@ pub async fn run(c: &SoakCmd) -> anyhow::Result<SoakReport> {
             fds: c.server_pid.and_then(proc_fds),
             queue_depth: queue_depth(&api, &c.target.url).await,
             query_p95_ms: Latency::from_samples(&w.queries).p95_ms,
+            query_max_by_panel_ms: w.slowest_by_panel.map(|d| d.as_secs_f64() * 1000.0),
         };
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
         println!(
-            "{:7.0} | {:8} | {:13.1} | {:6.1} | {:3} | {:3} | {:6} | {:>7} | {:>4} | {:>5} | {:12.1}",
+            "{:7.0} | {:8} | {:13.1} | {:6.1} | {:3} | {:3} | {:6} | {:>7} | {:>4} | {:>5} | {:12.1} | {}",
             sample.at_s,
             sample.requests,
             sample.ingest_p50_ms,
@@ -428,7 +437,13 @@ pub async fn run(c: &SoakCmd) -> anyhow::Result<SoakReport> {
             opt(sample.rss_mib.map(|v| format!("{v:.0}"))),
             opt(sample.fds.map(|v| v.to_string())),
             opt(sample.queue_depth.map(|v| v.to_string())),
-            sample.query_p95_ms
+            sample.query_p95_ms,
+            sample
+                .query_max_by_panel_ms
+                .iter()
+                .map(|v| format!("{v:.0}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         samples.push(sample);
     }
