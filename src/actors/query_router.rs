@@ -131,11 +131,11 @@ impl Handler<RunQuery> for QueryRouterActor {
     }
 }
 
-/// The query cache, in parts. A range is cut at the start of the current hour
-/// (rounded down to the step, so no bucket is split) and before it into blocks (see
-/// [`cache_parts`]): the settled blocks and the live part are cached separately, each keyed by the query, the series
-/// it selected, its own range and the write generation of the hours it covers. Live
-/// ingest bumps only the current hour's generation, so a dashboard refreshing over
+/// The query cache, in parts. A range is cut at the start of the current generation
+/// span (rounded down to the step, so no bucket is split) and before it into blocks
+/// (see [`cache_parts`]): the settled blocks and the live part are cached separately,
+/// each keyed by the query, the series it selected, its own range and the write
+/// generation of the spans it covers. Live ingest bumps only the current span's generation, so a dashboard refreshing over
 /// live data recomputes the live part and takes the settled part from the cache; a
 /// commit anywhere else (backfill, late point) changes the key of the parts covering
 /// it, so no answer computed before a commit is served after it.
@@ -274,11 +274,13 @@ fn part_of(parts: &[TimeRange], bucket_ms: i64) -> usize {
 /// Most settled blocks a range is cut into; longer ranges get wider blocks.
 const MAX_SETTLED_BLOCKS: i64 = 16;
 
-/// The parts a query's computed range `[from, end)` is cached in: settled blocks
-/// aligned to a multiple of both the step and the hour (so a dashboard whose range
-/// moves on at every refresh only misses its first block), then the live part from
-/// the start of the current hour (rounded down to the step). Rate is one part (its
-/// buckets look back one step, so it is not cut).
+/// The parts a query's computed range `[from, end)` is cached in: settled parts
+/// aligned to a multiple of both the step and the generation span, then the live part
+/// from the start of the current span (rounded down to the step). Where whole large
+/// blocks fit they are used (so a long range is few keys); the moving head and tail of
+/// the range are cut into base blocks, so a dashboard whose range moves on at every
+/// refresh recomputes one base block at each end, not a large block. Rate is one part
+/// (its buckets look back one step, so it is not cut).
 fn cache_parts(spec: &QuerySpec, from: i64, now_ms: i64) -> Vec<TimeRange> {
     let end = spec.range.end_ms;
     if from >= end {
@@ -292,16 +294,21 @@ fn cache_parts(spec: &QuerySpec, from: i64, now_ms: i64) -> Vec<TimeRange> {
     if spec.aggregation == Aggregation::Rate {
         return whole;
     }
-    let mut block = lcm(step, GENERATION_SPAN_MS);
+    let base = lcm(step, GENERATION_SPAN_MS);
+    let mut block = base;
     while spec.range.len_ms() / block > MAX_SETTLED_BLOCKS {
         block *= 2;
     }
-    let hour = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
-    let cut = (hour.div_euclid(step) * step).clamp(from, end);
+    let span = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
+    let cut = (span.div_euclid(step) * step).clamp(from, end);
     let mut parts = Vec::new();
     let mut at = from;
     while at < cut {
-        let next = ((at.div_euclid(block) + 1) * block).min(cut);
+        let next = if at.rem_euclid(block) == 0 && at + block <= cut {
+            at + block
+        } else {
+            ((at.div_euclid(base) + 1) * base).min(cut)
+        };
         parts.push(TimeRange {
             start_ms: at,
             end_ms: next,
@@ -659,30 +666,38 @@ mod tests {
     #[test]
     fn parts_cover_the_range_with_stable_settled_blocks() {
         const H: i64 = 3_600_000;
-        let now = 100 * H + 25 * 60_000;
+        const M: i64 = 60_000;
+        let now = 100 * H + 27 * M;
         let parts = cache_parts(&spec("avg", 94 * H + 10_000, now), 94 * H + 10_000, now);
         assert_eq!(parts.first().unwrap().start_ms, 94 * H + 10_000);
         assert_eq!(parts.last().unwrap().end_ms, now);
         for pair in parts.windows(2) {
             assert_eq!(pair[0].end_ms, pair[1].start_ms);
         }
-        // Head block, five whole hours, the live part from the current hour.
-        assert_eq!(parts.len(), 7, "{parts:?}");
+        // The head up to the next 5-minute boundary, 5-minute blocks up to the first
+        // 40-minute boundary, 40-minute blocks, 5-minute blocks up to the current span,
+        // and the live part from the current span.
+        assert_eq!(parts[0].end_ms, 94 * H + 5 * M);
+        assert!(parts[1..8].iter().all(|p| p.end_ms - p.start_ms == 5 * M), "{parts:?}");
         assert_eq!(
-            parts[1],
+            parts[8],
             TimeRange {
-                start_ms: 95 * H,
-                end_ms: 96 * H
+                start_ms: 94 * H + 40 * M,
+                end_ms: 95 * H + 20 * M
             }
         );
-        assert_eq!(parts[6].start_ms, 100 * H);
+        assert!(parts[8..16].iter().all(|p| p.end_ms - p.start_ms == 40 * M), "{parts:?}");
+        assert!(parts[16..21].iter().all(|p| p.end_ms - p.start_ms == 5 * M), "{parts:?}");
+        assert_eq!(parts.len(), 22, "{parts:?}");
+        assert_eq!(parts[21].start_ms, 100 * H + 25 * M);
         // Ten seconds later only the head and the live part differ.
         let later = cache_parts(
             &spec("avg", 94 * H + 20_000, now + 10_000),
             94 * H + 20_000,
             now + 10_000,
         );
-        assert_eq!(&later[1..6], &parts[1..6]);
+        assert_eq!(later.len(), parts.len());
+        assert_eq!(&later[1..21], &parts[1..21]);
         assert_eq!(
             cache_parts(&spec("rate", 94 * H, now), 94 * H, now).len(),
             1

@@ -117,6 +117,13 @@ impl Handler<RunMaintenance> for RetentionActor {
                 if let Err(error) = crate::store::blocks_compaction::forget_expired(&pg, now - raw).await {
                     tracing::warn!(%error, "Could not forget expired compaction ranges; will retry next round.");
                 }
+                // No write can reach a span older than ingest.max_age, so its
+                // cache generation can no longer change.
+                let max_age = chrono::Duration::from_std(settings.ingest.max_age).unwrap_or(chrono::Duration::MAX);
+                let oldest_writable = now.checked_sub_signed(max_age).map_or(i64::MIN, |t| t.timestamp_millis());
+                if let Err(error) = crate::store::query_generations::forget_expired(&pg, oldest_writable.saturating_sub(crate::store::query_generations::GENERATION_SPAN_MS)).await {
+                    tracing::warn!(%error, "Could not forget expired query-cache generations; will retry next round.");
+                }
                 match prune_batch_ids(&pg, settings.database.dedup_retention.as_secs_f64()).await {
                     Ok(0) => {}
                     Ok(pruned) => tracing::info!(pruned, "Pruned old redelivery-dedup records."),

@@ -1,7 +1,7 @@
 //! Generations of the query cache, for read-your-writes: one counter per metric and
-//! hour of sample time, bumped by the writers after every COMMIT that stored points
+//! five minutes of sample time, bumped by the writers after every COMMIT that stored points
 //! of that metric in that hour. A cached part of a query answer is keyed by the sum of
-//! the generations of the hours it covers (counters only grow, so the sum changes
+//! the generations of the spans it covers (counters only grow, so the sum changes
 //! whenever one of them does): once a batch has committed and bumped, no later read
 //! can find an answer computed before it, whatever its age or tier, while parts of a
 //! range that nobody wrote to keep their cache entries. The counters live in
@@ -12,8 +12,10 @@ use sqlx::PgPool;
 use crate::model::TimeRange;
 use crate::protocol::envelope::Envelope;
 
-/// Width of the time span one generation counts writes for.
-pub const GENERATION_SPAN_MS: i64 = 3_600_000;
+/// Width of the time span one generation counts writes for. Live ingest bumps the
+/// current span, so a refreshing dashboard recomputes at most this much of its range
+/// (an hour made the live part, and the cost of every refresh, grow through the hour).
+pub const GENERATION_SPAN_MS: i64 = 300_000;
 
 /// Attempts to bump after a commit before giving up (the TTL then bounds staleness).
 const BUMP_ATTEMPTS: u32 = 3;
@@ -26,6 +28,7 @@ const BUMP: &str = "INSERT INTO query_generations (metric, span_start, generatio
     DO UPDATE SET generation = query_generations.generation + 1";
 const READ: &str = "SELECT coalesce(sum(generation), 0)::bigint FROM query_generations
     WHERE metric = $1 AND span_start >= $2 AND span_start < $3";
+const FORGET: &str = "DELETE FROM query_generations WHERE span_start < $1";
 const READ_MANY: &str = "SELECT coalesce(sum(g.generation), 0)::bigint
     FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS r(s, e, i)
     LEFT JOIN query_generations g ON g.metric = $1 AND g.span_start >= r.s AND g.span_start < r.e
@@ -81,6 +84,17 @@ pub async fn bump_after_commit(pool: &PgPool, envelopes: &[&Envelope]) {
     }
 }
 
+/// Removes the counters of spans that start before `before_ms`. Only safe for spans no
+/// write can reach any more (older than `ingest.max_age`): the counters must only grow
+/// while a cached part keyed by their sum can still be found.
+pub async fn forget_expired(pool: &PgPool, before_ms: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(FORGET)
+        .bind(before_ms)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
 /// The generation of `metric` over every span that overlaps `range`.
 pub async fn generation(pool: &PgPool, metric: &str, range: TimeRange) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(READ)
@@ -116,7 +130,7 @@ mod tests {
     use crate::protocol::envelope::SeriesPoints;
 
     #[test]
-    fn touched_spans_are_per_metric_hour_sorted_and_unique() {
+    fn touched_spans_are_per_metric_span_sorted_and_unique() {
         let envelope = Envelope {
             v: 1,
             id: uuid::Uuid::nil(),
@@ -141,9 +155,9 @@ mod tests {
         assert_eq!(
             touched(&[&envelope]),
             vec![
-                ("a".to_string(), -3_600_000),
+                ("a".to_string(), -300_000),
                 ("a".to_string(), 0),
-                ("b".to_string(), 0),
+                ("b".to_string(), 3_300_000),
                 ("b".to_string(), 3_600_000),
                 ("b".to_string(), 7_200_000),
             ]
