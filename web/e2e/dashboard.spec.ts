@@ -133,7 +133,7 @@ test('a failed save shows a toast and the layout reverts', async ({ loggedIn: pa
       : route.continue(),
   );
   await view.edit();
-  const before = (await view.panel('A').boundingBox())!;
+  const before = await view.box('A');
   const box = (await view.panel('A').locator('.drag-handle').boundingBox())!;
   await page.mouse.move(box.x + 10, box.y + 5);
   await page.mouse.down();

@@ -41,6 +41,16 @@ export class DashboardView {
     if (await this.page.getByRole('button', { name: 'Add panel' }).isVisible()) return;
     await this.page.getByRole('button', { name: 'Edit', exact: true }).click();
     await expect(this.page.getByRole('button', { name: 'Add panel' })).toBeVisible();
+    // The drag-and-resize grid is fetched on first use and then replaces the static
+    // one, mounting the panels anew: a panel measured before that has gone.
+    await expect(this.page.locator('.react-grid-layout')).toBeAttached();
+  }
+
+  /** The panel's box once it has one (it has none while the grid swaps). */
+  async box(title: string): Promise<{ x: number; y: number; width: number; height: number }> {
+    let found: { x: number; y: number; width: number; height: number } | null = null;
+    await expect.poll(async () => (found = await this.panel(title).boundingBox()) !== null).toBe(true);
+    return found!;
   }
 
   async addPanel(spec: PanelSpec) {
