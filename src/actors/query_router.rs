@@ -226,9 +226,14 @@ impl PartCache<'_> {
             .collect()
     }
 
-    /// Stores computed parts: live ones with the short TTL, the rest with the long one.
+    /// Stores computed parts: the live one (reaching into the current generation span)
+    /// with the short TTL, settled ones with the long one. A late point into a settled
+    /// part bumps its span's generation and so changes its key: the short TTL is not
+    /// needed for freshness there, and giving it to the blocks that settled a moment ago
+    /// made every refresh recompute the last minutes of raw.
     async fn put_many(&self, entries: Vec<(String, TimeRange, &Buckets)>) {
         let now_ms = chrono::Utc::now().timestamp_millis();
+        let live_from = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
         let (mut live, mut historical) = (Vec::new(), Vec::new());
         for (key, part, buckets) in entries {
             let rows: Vec<(i32, i64, f64)> =
@@ -236,7 +241,7 @@ impl PartCache<'_> {
             let Ok(json) = serde_json::to_string(&rows) else {
                 continue;
             };
-            if part.end_ms >= now_ms - 60_000 {
+            if part.end_ms > live_from {
                 live.push((key, json));
             } else {
                 historical.push((key, json));
