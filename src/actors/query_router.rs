@@ -683,7 +683,10 @@ mod tests {
         // 40-minute boundary, 40-minute blocks, 5-minute blocks up to the current span,
         // and the live part from the current span.
         assert_eq!(parts[0].end_ms, 94 * H + 5 * M);
-        assert!(parts[1..8].iter().all(|p| p.end_ms - p.start_ms == 5 * M), "{parts:?}");
+        assert!(
+            parts[1..8].iter().all(|p| p.end_ms - p.start_ms == 5 * M),
+            "{parts:?}"
+        );
         assert_eq!(
             parts[8],
             TimeRange {
@@ -691,8 +694,14 @@ mod tests {
                 end_ms: 95 * H + 20 * M
             }
         );
-        assert!(parts[8..16].iter().all(|p| p.end_ms - p.start_ms == 40 * M), "{parts:?}");
-        assert!(parts[16..21].iter().all(|p| p.end_ms - p.start_ms == 5 * M), "{parts:?}");
+        assert!(
+            parts[8..16].iter().all(|p| p.end_ms - p.start_ms == 40 * M),
+            "{parts:?}"
+        );
+        assert!(
+            parts[16..21].iter().all(|p| p.end_ms - p.start_ms == 5 * M),
+            "{parts:?}"
+        );
         assert_eq!(parts.len(), 22, "{parts:?}");
         assert_eq!(parts[21].start_ms, 100 * H + 25 * M);
         // Ten seconds later only the head and the live part differ.
