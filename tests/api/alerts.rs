@@ -167,13 +167,24 @@ async fn fires_after_exactly_the_duration_resolves_and_never_repeats() {
     assert_eq!(both[1].body["status"], "resolved");
     assert_ne!(both[0].idempotency_key, both[1].idempotency_key);
     assert_ne!(both[1].body["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
-    let history = events(&app, &id).await;
-    let states: Vec<&str> = history
-        .iter()
-        .map(|e| e["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["firing", "resolved"]);
-    assert_eq!(history[1]["notification"], "sent");
+    // The receiver answers before the notifier records the delivery: poll for the record.
+    eventually(ALERT_DEADLINE, || async {
+        let history = events(&app, &id).await;
+        let states: Vec<&str> = history
+            .iter()
+            .map(|e| e["state"].as_str().unwrap_or("?"))
+            .collect();
+        match (
+            states.as_slice(),
+            history.get(1).map(|e| &e["notification"]),
+        ) {
+            (["firing", "resolved"], Some(n)) if n == "sent" => Ok(()),
+            _ => Err(format!(
+                "expected firing then resolved, sent; got {history:?}"
+            )),
+        }
+    })
+    .await;
     wait_for_state(&app, &id, "ok").await;
     hook.stop().await;
     app.cleanup().await;
