@@ -14,6 +14,8 @@ test('an alert rule created in the UI fires on ingested data', async ({ loggedIn
   await page.getByRole('button', { name: 'New rule' }).click();
   await page.getByLabel('Name', { exact: true }).fill('Queue too deep');
   await page.getByLabel('Metric', { exact: true }).fill('e2e.queue');
+  // Only what the server evaluates rules with (from rollups) is offered.
+  await expect(page.getByLabel('Aggregation').locator('option')).toHaveText(['avg', 'min', 'max', 'sum', 'count']);
   await page.getByLabel('Aggregation').selectOption('max');
   await page.getByLabel('Condition').selectOption('gt');
   await page.getByLabel('Threshold').fill('50');
@@ -84,4 +86,35 @@ test('screenshots of a dashboard in both themes', async ({ loggedIn: page }) => 
     await expect(page.locator('html')).toHaveAttribute('data-theme', theme);
     await page.screenshot({ path: `${SHOTS}/dashboard-${theme}.png` });
   }
+});
+
+test('history filtered by rule, reached from the rule’s row', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const now = Date.now();
+  const points = Array.from({ length: 12 }, (_, k) => ({ name: 'e2e.history', value: 100, timestamp: now - k * 10_000, tags: { host: 'web-1' } }));
+  await api.call('POST', '/api/v1/metrics', points);
+  const rule = (name: string) => ({
+    name, query: { query: 'e2e.history', aggregation: 'max', window: '5m' }, condition: 'gt', threshold: 50, duration: '0s',
+    severity: 'info', enabled: true, notification: { type: 'webhook', target: 'http://127.0.0.1:9/hook' },
+  });
+  const a = await api.call<{ data: { id: string } }>('POST', '/api/v1/alerts/rules', rule('History A'));
+  const b = await api.call<{ data: { id: string } }>('POST', '/api/v1/alerts/rules', rule('History B'));
+  for (const id of [a.data.id, b.data.id]) {
+    await expect
+      .poll(async () => (await api.call<{ data: unknown[] }>('GET', `/api/v1/alerts/history?ruleId=${id}`)).data.length, { timeout: 30_000 })
+      .toBeGreaterThan(0);
+  }
+  await page.getByRole('link', { name: 'Alerts' }).click();
+  await new AlertsList(page).row('History A').getByRole('link', { name: 'History of History A' }).click();
+  await expect(page).toHaveURL(new RegExp(`/alerts/history\\?ruleId=${a.data.id}`));
+  const ruleCells = page.getByRole('table', { name: 'Alert history' }).locator('tbody tr td:nth-child(2)');
+  await expect(ruleCells.first()).toHaveText('History A');
+  expect(await ruleCells.allTextContents()).not.toContain('History B');
+  await page.getByLabel('Rule', { exact: true }).selectOption({ label: 'History B' });
+  await expect(page).toHaveURL(new RegExp(`ruleId=${b.data.id}`));
+  await expect(ruleCells.first()).toHaveText('History B');
+  expect(await ruleCells.allTextContents()).not.toContain('History A');
+  await page.getByLabel('Rule', { exact: true }).selectOption({ label: 'every rule' });
+  await expect(ruleCells.filter({ hasText: 'History A' }).first()).toBeVisible();
+  await expect(ruleCells.filter({ hasText: 'History B' }).first()).toBeVisible();
 });

@@ -401,3 +401,62 @@ test('export then import gives the same dashboard', async ({ loggedIn: page }) =
   const again = await api.call<{ data: unknown }>('GET', `/api/v1/dashboards/${imported.id}/export`);
   expect(again.data).toEqual(exported);
 });
+
+test('an expired session keeps the panel editor’s unsaved edits', async ({ loggedIn: page, context, expectHttpError }) => {
+  const { id, api } = await apiDashboard(page, 'Kept edits', [line('A', 0, 0)]);
+  const stored = await api.call<{ data: { panels: { id: string }[] } }>('GET', `/api/v1/dashboards/${id}`);
+  const panelId = stored.data.panels[0]!.id;
+  await page.goto(`/d/${id}/panel/${panelId}?from=now-3h`);
+  const title = page.getByLabel('Title', { exact: true });
+  await expect(title).toHaveValue('A');
+  // The server's own rule for a metric name, caught in the form: no request leaves.
+  const metric = page.getByLabel('Metric', { exact: true });
+  // The editor asks for the tags of what is typed; the server refuses this name.
+  expectHttpError(400, /\/api\/v1\/metrics\/[^/]+\/tags$/);
+  expectHttpError(404, /\/api\/v1\/metrics\/[^/]+\/tags$/);
+  await metric.fill('e2e cpu');
+  await page.getByRole('button', { name: 'Save panel' }).click();
+  // The form's own words next to the field (the live preview shows the server's too).
+  await expect(page.getByText('name "e2e cpu" must match [a-zA-Z_][a-zA-Z0-9_.:]*', { exact: true })).toBeVisible();
+  await expect(page).toHaveURL(new RegExp(`/d/${id}/panel/${panelId}`));
+  await metric.fill(CPU);
+  await title.fill('A renamed');
+  await page.getByLabel('Thresholds').fill('15:red');
+  await context.clearCookies();
+  expectHttpError(401, /.*/);
+  await page.getByRole('button', { name: 'Save panel' }).click();
+  await expect(page).toHaveURL(/\/login\?redirect=/);
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(new RegExp(`/d/${id}/panel/${panelId}\\?from=now-3h`));
+  await expect(page.getByRole('status').filter({ hasText: 'the changes you had not saved are back' })).toBeVisible();
+  await expect(title).toHaveValue('A renamed');
+  await expect(page.getByLabel('Thresholds')).toHaveValue('15:red');
+  await page.getByRole('button', { name: 'Save panel' }).click();
+  // Back on the dashboard (the editor's live preview is a region of that name too).
+  await expect(page).toHaveURL(new RegExp(`/d/${id}\\?from=now-3h$`));
+  await new DashboardView(page).waitPainted('A renamed');
+  // Kept once: opening the editor again shows what is stored, with no notice.
+  await page.goto(`/d/${id}/panel/${panelId}`);
+  await expect(title).toHaveValue('A renamed');
+  await expect(page.getByRole('status').filter({ hasText: 'the changes you had not saved are back' })).toHaveCount(0);
+});
+
+test('the list holds every dashboard past the first page, and search finds the oldest', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  // The listing is newest first, 50 a page by default: the first of these is on page 2.
+  const ids: string[] = [];
+  for (let k = 0; k < 55; k++) {
+    const created = await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: `Paged ${String(k).padStart(3, '0')}` });
+    ids.push(created.data.id);
+  }
+  try {
+    await page.goto('/dashboards?q=Paged');
+    await expect(page.getByRole('link', { name: /^Paged \d{3}$/ })).toHaveCount(55);
+    await page.getByLabel('Search dashboards').fill('Paged 000');
+    await expect(page.getByRole('link', { name: 'Paged 000', exact: true })).toBeVisible();
+  } finally {
+    for (const id of ids) await api.call('DELETE', `/api/v1/dashboards/${id}`);
+  }
+});

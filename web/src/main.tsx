@@ -5,6 +5,7 @@ import { RouterProvider } from '@tanstack/react-router';
 import { ApiError, setUnauthorizedHandler } from './api/client';
 import { dashboardQuery, meQuery } from './api/hooks';
 import { dashboardSearch, router } from './router';
+import { markSessionLost } from './state/kept';
 import { startOpening } from './state/opening';
 import { ToastHost } from './components/Toasts';
 import './styles.css';
@@ -19,10 +20,12 @@ const queryClient = new QueryClient({
 });
 
 // An expired session: back to the login page, which returns here afterwards. Local
-// drafts stay in localStorage, so nothing unsaved is lost.
+// drafts stay in localStorage and open forms keep their edits (state/kept.ts), so
+// nothing unsaved is lost.
 setUnauthorizedHandler(() => {
   const here = window.location.pathname + window.location.search;
   if (window.location.pathname === '/login') return;
+  markSessionLost();
   queryClient.setQueryData(['me'], undefined);
   void router.navigate({ to: '/login', search: { redirect: here } });
 });

@@ -3,9 +3,12 @@
 // GET /api/v1/metrics/{name}/tags), aggregation, step and group by.
 import { useId } from 'react';
 import { useMetricNames, useMetricTags } from '../api/hooks';
+import { metricNameProblem } from '../lib/panelRules';
 import { validateStep } from '../lib/step';
 
 export const AGGREGATIONS = ['avg', 'min', 'max', 'sum', 'count', 'rate', 'p50', 'p90', 'p95', 'p99'] as const;
+/** What an alert rule may aggregate with: the server evaluates rules from rollups only. */
+export const RULE_AGGREGATIONS = ['avg', 'min', 'max', 'sum', 'count'] as const;
 
 export interface QueryValue {
   query: string;
@@ -23,7 +26,8 @@ export function fieldError(errors: Record<string, string>, name: string): string
 
 export function localQueryErrors(q: QueryValue): Record<string, string> {
   const errors: Record<string, string> = {};
-  if (!q.query.trim()) errors['query.query'] = 'choose a metric';
+  const metric = metricNameProblem(q.query.trim());
+  if (metric) errors['query.query'] = metric;
   const step = validateStep(q.step);
   if (step) errors['query.step'] = step;
   return errors;
@@ -35,9 +39,11 @@ interface Props {
   errors: Record<string, string>;
   showStep?: boolean;
   showGroupBy?: boolean;
+  /** The aggregations offered; default every one a query accepts. */
+  aggregations?: readonly string[];
 }
 
-export function QueryEditor({ value, onChange, errors, showStep = true, showGroupBy = true }: Props) {
+export function QueryEditor({ value, onChange, errors, showStep = true, showGroupBy = true, aggregations = AGGREGATIONS }: Props) {
   const listId = useId();
   const metrics = useMetricNames();
   const tags = useMetricTags(value.query);
@@ -114,7 +120,7 @@ export function QueryEditor({ value, onChange, errors, showStep = true, showGrou
       <label>
         Aggregation
         <select aria-label="Aggregation" value={value.aggregation} onChange={(e) => set({ aggregation: e.target.value })}>
-          {AGGREGATIONS.map((a) => (
+          {aggregations.map((a) => (
             <option key={a} value={a}>
               {a}
             </option>

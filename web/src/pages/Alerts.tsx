@@ -7,7 +7,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { notify } from '../state/notify';
 import { api, ok, ApiError, type Schemas } from '../api/client';
 import { keys, useMe } from '../api/hooks';
-import { QueryEditor, fieldError, type QueryValue } from '../components/QueryEditor';
+import { metricNameProblem } from '../lib/panelRules';
+import { useKeepOnExpiry, useKeptEdits } from '../state/kept';
+import { QueryEditor, RULE_AGGREGATIONS, fieldError, type QueryValue } from '../components/QueryEditor';
 
 type Rule = Schemas['RuleView'];
 type RuleRequest = Schemas['RuleRequest'];
@@ -90,6 +92,7 @@ export function AlertsPage() {
             <th>Condition</th>
             <th>Severity</th>
             <th>Notification</th>
+            <th />
           </tr>
         </thead>
         <tbody>
@@ -121,6 +124,11 @@ export function AlertsPage() {
               <td>
                 {r.notification.type}: {r.notification.target}
               </td>
+              <td>
+                <Link to="/alerts/history" search={{ ruleId: r.id }} aria-label={`History of ${r.name}`}>
+                  History
+                </Link>
+              </td>
             </tr>
           ))}
         </tbody>
@@ -146,26 +154,46 @@ export function RuleFormPage() {
   return <RuleForm key={ruleId} rule={isNew ? undefined : rule.data} />;
 }
 
+/** What the rule form holds: kept across an expired session. */
+interface RuleFields {
+  name: string;
+  query: QueryValue;
+  window: string;
+  condition: Schemas['Condition'];
+  threshold: string;
+  duration: string;
+  severity: Schemas['Severity'];
+  channel: Schemas['Channel'];
+  target: string;
+  noData: Schemas['NoDataPolicy'];
+  enabled: boolean;
+}
+
 function RuleForm({ rule }: { rule?: Rule }) {
   const navigate = useNavigate();
   const qc = useQueryClient();
-  const [name, setName] = useState(rule?.name ?? '');
-  const [query, setQuery] = useState<QueryValue>({
-    query: rule?.query.query ?? '',
-    aggregation: rule?.query.aggregation ?? 'avg',
-    tags: rule?.query.tags ?? {},
-    groupBy: rule?.query.groupBy ?? [],
-    step: '',
-  });
-  const [window, setWindow] = useState(rule?.query.window ?? '');
-  const [condition, setCondition] = useState<Schemas['Condition']>(rule?.condition ?? 'gt');
-  const [threshold, setThreshold] = useState(rule ? String(rule.threshold) : '');
-  const [duration, setDuration] = useState(rule?.duration ?? '1m');
-  const [severity, setSeverity] = useState<Schemas['Severity']>(rule?.severity ?? 'warning');
-  const [channel, setChannel] = useState<Schemas['Channel']>(rule?.notification.type ?? 'webhook');
-  const [target, setTarget] = useState(rule?.notification.target ?? '');
-  const [noData, setNoData] = useState<Schemas['NoDataPolicy']>(rule?.noData ?? 'ok');
-  const [enabled, setEnabled] = useState(rule?.enabled ?? true);
+  const keptKey = `rule-form:${rule?.id ?? 'new'}`;
+  const { kept, discard: discardKept } = useKeptEdits<RuleFields>(keptKey);
+  const [name, setName] = useState(kept?.name ?? rule?.name ?? '');
+  const [query, setQuery] = useState<QueryValue>(
+    kept?.query ?? {
+      query: rule?.query.query ?? '',
+      aggregation: rule?.query.aggregation ?? 'avg',
+      tags: rule?.query.tags ?? {},
+      groupBy: rule?.query.groupBy ?? [],
+      step: '',
+    },
+  );
+  const [window, setWindow] = useState(kept?.window ?? rule?.query.window ?? '');
+  const [condition, setCondition] = useState<Schemas['Condition']>(kept?.condition ?? rule?.condition ?? 'gt');
+  const [threshold, setThreshold] = useState(kept?.threshold ?? (rule ? String(rule.threshold) : ''));
+  const [duration, setDuration] = useState(kept?.duration ?? rule?.duration ?? '1m');
+  const [severity, setSeverity] = useState<Schemas['Severity']>(kept?.severity ?? rule?.severity ?? 'warning');
+  const [channel, setChannel] = useState<Schemas['Channel']>(kept?.channel ?? rule?.notification.type ?? 'webhook');
+  const [target, setTarget] = useState(kept?.target ?? rule?.notification.target ?? '');
+  const [noData, setNoData] = useState<Schemas['NoDataPolicy']>(kept?.noData ?? rule?.noData ?? 'ok');
+  const [enabled, setEnabled] = useState(kept?.enabled ?? rule?.enabled ?? true);
+  useKeepOnExpiry<RuleFields>(keptKey, { name, query, window, condition, threshold, duration, severity, channel, target, noData, enabled });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [evaluation, setEvaluation] = useState<Schemas['Evaluation'] | null>(null);
@@ -173,7 +201,8 @@ function RuleForm({ rule }: { rule?: Rule }) {
   const body = (): RuleRequest | null => {
     const local: Record<string, string> = {};
     if (!name.trim()) local.name = 'must not be empty';
-    if (!query.query.trim()) local['query.query'] = 'choose a metric';
+    const metric = metricNameProblem(query.query.trim());
+    if (metric) local['query.query'] = metric;
     if (threshold.trim() === '' || Number.isNaN(Number(threshold))) local.threshold = 'must be a number';
     if (!/^\d+(ms|s|m|h|d)$/.test(duration.trim())) local.duration = 'a duration such as 0s, 1m or 5m';
     if (!target.trim()) local['notification.target'] = channel === 'email' ? 'an email address' : 'a URL';
@@ -206,6 +235,7 @@ function RuleForm({ rule }: { rule?: Rule }) {
     try {
       if (rule) await ok(api.PUT('/api/v1/alerts/rules/{id}', { params: { path: { id: rule.id } }, body: b }));
       else await ok(api.POST('/api/v1/alerts/rules', { body: b }));
+      discardKept();
       await qc.invalidateQueries({ queryKey: keys.rules });
       await navigate({ to: '/alerts' });
     } catch (err) {
@@ -240,13 +270,18 @@ function RuleForm({ rule }: { rule?: Rule }) {
   return (
     <form className="editor-form" onSubmit={save} noValidate aria-label="Alert rule">
       <h1>{rule ? `Edit ${rule.name}` : 'New rule'}</h1>
+      {kept && (
+        <p className="muted" role="status">
+          Your session had expired: the changes you had not saved are back in the form.
+        </p>
+      )}
       <div className="form-grid">
         <label>
           Name
           <input aria-label="Name" value={name} onChange={(e) => setName(e.target.value)} />
           {err('name')}
         </label>
-        <QueryEditor value={query} onChange={setQuery} errors={errors} showStep={false} />
+        <QueryEditor value={query} onChange={setQuery} errors={errors} showStep={false} aggregations={RULE_AGGREGATIONS} />
         <label>
           Window
           <input aria-label="Window" value={window} placeholder="as For, at least 1m" onChange={(e) => setWindow(e.target.value)} />
@@ -325,7 +360,7 @@ function RuleForm({ rule }: { rule?: Rule }) {
             Delete rule
           </button>
         )}
-        <button type="button" onClick={() => void navigate({ to: '/alerts' })}>
+        <button type="button" onClick={() => (discardKept(), void navigate({ to: '/alerts' }))}>
           Cancel
         </button>
       </div>
@@ -361,6 +396,8 @@ const HISTORY_PAGE = 50;
 
 export function HistoryPage() {
   const search = useSearch({ from: '/alerts/history' });
+  const navigate = useNavigate({ from: '/alerts/history' });
+  const rules = useQuery({ queryKey: keys.rules, queryFn: async () => (await ok(api.GET('/api/v1/alerts/rules'))).data });
   const [state, setState] = useState('');
   const [cursors, setCursors] = useState<number[]>([]);
   const cursor = cursors[cursors.length - 1];
@@ -378,6 +415,25 @@ export function HistoryPage() {
       <div className="toolbar">
         <h1>Alert history</h1>
         <AlertsNav />
+        <label>
+          Rule
+          <select
+            aria-label="Rule"
+            value={search.ruleId ?? ''}
+            onChange={(e) => {
+              setCursors([]);
+              void navigate({ search: { ruleId: e.target.value || undefined } });
+            }}
+          >
+            <option value="">every rule</option>
+            {search.ruleId && !rules.data?.some((r) => r.id === search.ruleId) && <option value={search.ruleId}>{search.ruleId.slice(0, 8)}</option>}
+            {(rules.data ?? []).map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+        </label>
         <label>
           State
           <select aria-label="State" value={state} onChange={(e) => (setState(e.target.value), setCursors([]))}>
@@ -487,6 +543,11 @@ export function SilencesPage() {
         </button>
         {error && <span className="field-error">{error}</span>}
       </form>
+      {silences.isError && (
+        <p className="panel-error" role="alert">
+          {silences.error.message}
+        </p>
+      )}
       <table className="data" aria-label="Silences">
         <thead>
           <tr>

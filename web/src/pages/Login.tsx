@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, ok, ApiError } from '../api/client';
+import { markSessionBack } from '../state/kept';
 
 export function LoginPage() {
   const { redirect } = useSearch({ from: '/login' });
@@ -18,6 +19,7 @@ export function LoginPage() {
     setError(null);
     try {
       await ok(api.POST('/api/v1/auth/login', { body: { email, password } }));
+      markSessionBack();
       await qc.invalidateQueries({ queryKey: ['me'] });
       const target = redirect && redirect.startsWith('/') && !redirect.startsWith('//') ? redirect : '/dashboards';
       await navigate({ href: target, replace: true });

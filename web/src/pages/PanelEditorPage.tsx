@@ -5,8 +5,10 @@ import { api, ok, ApiError, type Schemas } from '../api/client';
 import { keys, useDashboard, useInvalidate, type Dashboard } from '../api/hooks';
 import { Preview, type PreviewPanel } from '../components/Preview';
 import { QueryEditor, fieldError, localQueryErrors, type QueryValue } from '../components/QueryEditor';
+import { foldThresholdErrors, panelProblems, parseThresholds } from '../lib/panelRules';
 import { UNITS } from '../lib/units';
 import { useViewState } from '../state/dashboardView';
+import { useKeepOnExpiry, useKeptEdits } from '../state/kept';
 
 type PanelType = Schemas['PanelType'];
 const PANEL_TYPES: PanelType[] = ['line', 'area', 'bar', 'gauge', 'stat'];
@@ -20,14 +22,18 @@ export function PanelEditorPage() {
   return <PanelEditor key={panelId} dashboard={dashboard.data} panelId={panelId} />;
 }
 
-function parseThresholds(text: string): { value: number; color: string }[] | string {
-  const out = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const m = /^(-?\d+(?:\.\d+)?)\s*[:=]\s*(\S+)$/.exec(part);
-    if (!m) return `"${part}" is not value:colour (e.g. 80:red)`;
-    out.push({ value: Number(m[1]), color: m[2]! });
-  }
-  return out;
+/** What the form holds: kept across an expired session. */
+interface EditorFields {
+  title: string;
+  type: PanelType;
+  query: QueryValue;
+  unit: string;
+  color: string;
+  showLegend: boolean;
+  calculation: string;
+  min: string;
+  max: string;
+  thresholds: string;
 }
 
 function PanelEditor({ dashboard, panelId }: { dashboard: Dashboard; panelId: string }) {
@@ -36,23 +42,28 @@ function PanelEditor({ dashboard, panelId }: { dashboard: Dashboard; panelId: st
   const invalidate = useInvalidate();
   const view = useViewState(dashboard, search);
   const existing = dashboard.panels.find((p) => p.id === panelId);
-  const [title, setTitle] = useState(existing?.title ?? 'New panel');
-  const [type, setType] = useState<PanelType>(existing?.type ?? 'line');
-  const [query, setQuery] = useState<QueryValue>({
-    query: existing?.query.query ?? '',
-    aggregation: existing?.query.aggregation ?? 'avg',
-    tags: (existing?.query.tags as Record<string, string> | null) ?? {},
-    groupBy: existing?.query.groupBy ?? [],
-    step: existing?.query.step ?? '',
-  });
+  const keptKey = `panel-editor:${dashboard.id}:${panelId}`;
+  const { kept, discard: discardKept } = useKeptEdits<EditorFields>(keptKey);
   const o = existing?.options ?? {};
-  const [unit, setUnit] = useState(o.unit ?? 'short');
-  const [color, setColor] = useState(o.color ?? '');
-  const [showLegend, setShowLegend] = useState(o.showLegend ?? true);
-  const [calculation, setCalculation] = useState<string>(o.calculation ?? 'last');
-  const [min, setMin] = useState(o.min == null ? '' : String(o.min));
-  const [max, setMax] = useState(o.max == null ? '' : String(o.max));
-  const [thresholds, setThresholds] = useState((o.thresholds ?? []).map((t) => `${t.value}:${t.color}`).join(', '));
+  const [title, setTitle] = useState(kept?.title ?? existing?.title ?? 'New panel');
+  const [type, setType] = useState<PanelType>(kept?.type ?? existing?.type ?? 'line');
+  const [query, setQuery] = useState<QueryValue>(
+    kept?.query ?? {
+      query: existing?.query.query ?? '',
+      aggregation: existing?.query.aggregation ?? 'avg',
+      tags: (existing?.query.tags as Record<string, string> | null) ?? {},
+      groupBy: existing?.query.groupBy ?? [],
+      step: existing?.query.step ?? '',
+    },
+  );
+  const [unit, setUnit] = useState(kept?.unit ?? o.unit ?? 'short');
+  const [color, setColor] = useState(kept?.color ?? o.color ?? '');
+  const [showLegend, setShowLegend] = useState(kept?.showLegend ?? o.showLegend ?? true);
+  const [calculation, setCalculation] = useState<string>(kept?.calculation ?? o.calculation ?? 'last');
+  const [min, setMin] = useState(kept?.min ?? (o.min == null ? '' : String(o.min)));
+  const [max, setMax] = useState(kept?.max ?? (o.max == null ? '' : String(o.max)));
+  const [thresholds, setThresholds] = useState(kept?.thresholds ?? (o.thresholds ?? []).map((t) => `${t.value}:${t.color}`).join(', '));
+  useKeepOnExpiry<EditorFields>(keptKey, { title, type, query, unit, color, showLegend, calculation, min, max, thresholds });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -68,15 +79,15 @@ function PanelEditor({ dashboard, panelId }: { dashboard: Dashboard; panelId: st
     max: max === '' ? null : Number(max),
   };
   const preview: PreviewPanel = { id: existing?.id ?? 'preview', title: title || 'Preview', type, options, query };
-  const back = () => navigate({ to: '/d/$id', params: { id: dashboard.id }, search });
+  // Saved or cancelled: edits kept from an expired session are done with.
+  const back = () => {
+    discardKept();
+    return navigate({ to: '/d/$id', params: { id: dashboard.id }, search });
+  };
 
   const save = async (e: React.FormEvent) => {
     e.preventDefault();
-    const local: Record<string, string> = { ...localQueryErrors(query) };
-    if (!title.trim()) local.title = 'must not be empty';
-    if (typeof parsedThresholds === 'string') local['options.thresholds'] = parsedThresholds;
-    if (min !== '' && Number.isNaN(Number(min))) local['options.min'] = 'must be a number';
-    if (max !== '' && Number.isNaN(Number(max))) local['options.max'] = 'must be a number';
+    const local: Record<string, string> = { ...localQueryErrors(query), ...panelProblems({ title, metric: query.query, color, thresholds, min, max }) };
     setErrors(local);
     if (Object.keys(local).length > 0) return;
     const bottom = Math.max(0, ...dashboard.panels.map((p) => p.position.y + p.position.h));
@@ -104,7 +115,7 @@ function PanelEditor({ dashboard, panelId }: { dashboard: Dashboard; panelId: st
       await back();
     } catch (err) {
       if (err instanceof ApiError) {
-        setErrors(err.fieldErrors());
+        setErrors(foldThresholdErrors(err.fieldErrors()));
         setFormError(err.message);
       } else setFormError(String(err));
     } finally {
@@ -116,6 +127,11 @@ function PanelEditor({ dashboard, panelId }: { dashboard: Dashboard; panelId: st
     <div className="editor">
       <form onSubmit={save} noValidate aria-label="Panel editor">
         <h1>{existing ? `Edit ${existing.title}` : 'Add panel'}</h1>
+        {kept && (
+          <p className="muted" role="status">
+            Your session had expired: the changes you had not saved are back in the form.
+          </p>
+        )}
         <label>
           Title
           <input aria-label="Title" value={title} onChange={(e) => setTitle(e.target.value)} aria-invalid={fieldError(errors, 'title') ? true : undefined} />
