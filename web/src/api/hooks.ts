@@ -30,11 +30,30 @@ export function useMe() {
   return useQuery(meQuery());
 }
 
+// The largest page the server serves by default (`dashboards.max_page_size`); a
+// smaller configured bound only means more pages.
+const DASHBOARD_PAGE = 200;
+// A bound on the pages read, so a server that never reports the end cannot loop us.
+const MAX_DASHBOARD_PAGES = 100;
+
+/**
+ * Every dashboard the caller can see: the listing is paged (50 by default), and the
+ * list page searches by name in the browser, so it needs all of them, not the newest.
+ */
+export async function allDashboards(): Promise<DashboardSummary[]> {
+  // By id: a dashboard created while the pages are read shifts the newest-first order,
+  // and one row then arrives on two pages.
+  const out = new Map<string, DashboardSummary>();
+  for (let page = 1; page <= MAX_DASHBOARD_PAGES; page++) {
+    const body = await ok(api.GET('/api/v1/dashboards', { params: { query: { page, pageSize: DASHBOARD_PAGE } } }));
+    for (const d of body.data) out.set(d.id, d);
+    if (body.data.length === 0 || page * (body.meta.pageSize ?? DASHBOARD_PAGE) >= body.meta.total) break;
+  }
+  return [...out.values()];
+}
+
 export function useDashboards() {
-  return useQuery({
-    queryKey: keys.dashboards,
-    queryFn: async () => (await ok(api.GET('/api/v1/dashboards'))).data,
-  });
+  return useQuery({ queryKey: keys.dashboards, queryFn: allDashboards });
 }
 
 export const dashboardQuery = (id: string) =>
