@@ -86,3 +86,24 @@ test('the settings set how a dashboard opens: default range, refresh and time zo
   await expect(page.getByRole('button', { name: 'Refresh interval' })).toContainText('30s');
   await expect(page.getByRole('button', { name: 'Time zone' })).toHaveText('UTC');
 });
+
+test('a dashboard set to an IANA zone shows its times in that zone, with the UTC toggle', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const { data } = await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: 'New York', panels: [], settings: { timeZone: 'America/New_York' } });
+  // 15:00 UTC on 1 December is 10:00 in New York (EST) and midnight in Tokyo, the
+  // browser's zone in these tests.
+  const from = Date.UTC(2026, 11, 1, 15);
+  await page.goto(`/d/${data.id}?from=${from}&to=${from + 3_600_000}`);
+  const zone = page.getByRole('button', { name: 'Time zone' });
+  const range = page.getByRole('button', { name: 'Time range' });
+  await expect(zone).toHaveText('America/New_York');
+  await expect(range).toHaveText('2026-12-01 10:00:00 to 2026-12-01 11:00:00 (America/New_York)');
+  await zone.click();
+  await expect(zone).toHaveText('UTC');
+  await expect(page).toHaveURL(/[?&]tz=utc/);
+  await expect(range).toHaveText('2026-12-01 15:00:00 to 2026-12-01 16:00:00 (UTC)');
+  // Back to the dashboard's own zone, not the browser's.
+  await zone.click();
+  await expect(zone).toHaveText('America/New_York');
+  await expect(page).not.toHaveURL(/[?&]tz=/);
+});

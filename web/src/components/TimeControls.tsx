@@ -1,7 +1,7 @@
 // The time range picker (presets, `now-6h` expressions, absolute from/to with the
 // browser's calendar), zoom-out and shift, the time zone toggle and the refresh picker.
 import { useEffect, useRef, useState } from 'react';
-import { PRESETS, describeRange, formatTime, parseTime, zoneLabel, type TimeZone, TimeParseError } from '../lib/timerange';
+import { PRESETS, describeRange, formatTime, parseTime, parseWall, zoneLabel, type TimeZone, TimeParseError } from '../lib/timerange';
 import { REFRESH_MS } from '../lib/refresh';
 
 function usePopover() {
@@ -27,7 +27,7 @@ function toLocalInput(ms: number, tz: TimeZone): string {
 }
 
 function fromLocalInput(text: string, tz: TimeZone): number {
-  return tz === 'utc' ? Date.parse(`${text}:00Z`) : new Date(text).getTime();
+  return parseWall(text, tz);
 }
 
 interface RangeProps {

@@ -11,6 +11,9 @@ import { extras, type Variable } from '../state/dashboardView';
 import { Dialog } from './Dialog';
 import { fieldError } from './QueryEditor';
 
+/** The IANA zones this browser knows, for the dashboard's default zone. */
+const ZONES: string[] = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC') : [];
+
 interface RowProps {
   index: number;
   value: Variable;
@@ -174,7 +177,12 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
           <select aria-label="Default time zone" value={timeZone} onChange={(e) => setTimeZone(e.target.value)}>
             <option value="browser">Browser</option>
             <option value="utc">UTC</option>
-            {timeZone !== 'browser' && timeZone !== 'utc' && <option value={timeZone}>{timeZone}</option>}
+            {timeZone !== 'browser' && timeZone !== 'utc' && !ZONES.includes(timeZone) && <option value={timeZone}>{timeZone}</option>}
+            {ZONES.map((z) => (
+              <option key={z} value={z}>
+                {z}
+              </option>
+            ))}
           </select>
           <Problem text={fieldError(errors, 'settings.timeZone')} />
         </label>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTime, resolveRange, startOf, TimeParseError, zoomOut, shiftRange, describeRange } from './timerange';
+import { asTimeZone, describeRange, formatTime, parseTime, parseWall, resolveRange, shiftRange, startOf, TimeParseError, zoneLabel, zoomOut } from './timerange';
 
 const NOW = Date.UTC(2026, 11, 1, 15, 42, 17, 500); // Tue 2026-12-01 15:42:17.500 UTC
 
@@ -46,5 +46,43 @@ describe('range controls', () => {
     expect(describeRange(String(Date.UTC(2026, 0, 1)), String(Date.UTC(2026, 0, 2)), 'utc')).toBe(
       '2026-01-01 00:00:00 to 2026-01-02 00:00:00',
     );
+  });
+});
+
+describe('a dashboard in an IANA zone', () => {
+  // 2026-12-01 15:42:17 UTC is 10:42:17 in New York (EST, UTC-5) and 00:42:17 on
+  // 2 December in Tokyo (UTC+9).
+  it('shows times on the zone’s wall clock', () => {
+    expect(formatTime(NOW, 'America/New_York')).toBe('2026-12-01 10:42:17');
+    expect(formatTime(NOW, 'Asia/Tokyo')).toBe('2026-12-02 00:42:17');
+    expect(zoneLabel('Europe/Paris')).toBe('Europe/Paris');
+  });
+  it('rounds `now/d` and `now/w` to the zone’s day and week', () => {
+    expect(parseTime('now/d', NOW, 'America/New_York')).toBe(Date.UTC(2026, 11, 1, 5));
+    expect(parseTime('now/d', NOW, 'America/New_York', true)).toBe(Date.UTC(2026, 11, 2, 5) - 1);
+    expect(parseTime('now/d', NOW, 'Asia/Tokyo')).toBe(Date.UTC(2026, 11, 1, 15));
+    expect(startOf(NOW, 'w', 'Asia/Tokyo')).toBe(Date.UTC(2026, 10, 29, 15));
+  });
+  it('keeps the wall clock across a daylight-saving change', () => {
+    // New York springs forward on 2026-03-08: that day is 23 hours long.
+    const noon = Date.UTC(2026, 2, 8, 16); // 12:00 EDT
+    const day = parseTime('now/d', noon, 'America/New_York');
+    expect(day).toBe(Date.UTC(2026, 2, 8, 5)); // 00:00 EST
+    expect(parseTime('now/d', noon, 'America/New_York', true) + 1 - day).toBe(23 * 3_600_000);
+    // A month back from 12:00 EDT is 12:00 EST.
+    expect(parseTime('now-1M', noon, 'America/New_York')).toBe(Date.UTC(2026, 1, 8, 17));
+    // 02:30 does not exist that day: it lands after the gap, at 03:30 EDT.
+    expect(parseWall('2026-03-08T02:30', 'America/New_York')).toBe(Date.UTC(2026, 2, 8, 7, 30));
+  });
+  it('reads a calendar input in the zone', () => {
+    expect(parseWall('2026-12-01T10:42', 'America/New_York')).toBe(Date.UTC(2026, 11, 1, 15, 42));
+    expect(parseWall('2026-12-01T10:42', 'utc')).toBe(Date.UTC(2026, 11, 1, 10, 42));
+    expect(parseWall('not a time', 'utc')).toBeNaN();
+  });
+  it('takes a zone from a setting only when the browser knows it', () => {
+    expect(asTimeZone('Europe/Paris')).toBe('Europe/Paris');
+    expect(asTimeZone('utc')).toBe('utc');
+    expect(asTimeZone('Mars/Olympus_Mons')).toBe('browser');
+    expect(asTimeZone(undefined)).toBe('browser');
   });
 });

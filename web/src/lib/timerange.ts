@@ -1,7 +1,11 @@
 // Grafana-style time expressions: `now`, `now-6h`, `now/d`, `now-1d/d`, RFC 3339 or
 // epoch milliseconds. Pure: the clock and the zone are arguments.
 
-export type TimeZone = 'utc' | 'browser';
+/**
+ * `utc`, `browser` (the browser's own zone) or an IANA zone name such as
+ * `Europe/Paris` (a dashboard's setting).
+ */
+export type TimeZone = string;
 
 const UNIT_MS: Record<string, number> = {
   s: 1000,
@@ -15,21 +19,99 @@ const RELATIVE = /^now(?:([+-])(\d+)([smhdwMy]))?(?:\/([smhdwMy]))?$/;
 
 export class TimeParseError extends Error {}
 
+/** Whether `name` is an IANA zone this browser knows. */
+export function isZoneName(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A zone as a view uses it: `utc`, `browser`, or a known IANA name (else `browser`). */
+export function asTimeZone(setting: string | null | undefined): TimeZone {
+  if (!setting || setting === 'browser') return 'browser';
+  if (setting === 'utc' || setting === 'UTC') return 'utc';
+  return isZoneName(setting) ? setting : 'browser';
+}
+
+interface Wall {
+  y: number;
+  M: number;
+  d: number;
+  h: number;
+  m: number;
+  s: number;
+  /** Day of the week, 0 = Sunday. */
+  wd: number;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const zoneFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall clock of an IANA zone at `ms`. */
+function wallIn(ms: number, zone: string): Wall {
+  let f = zoneFormats.get(zone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      weekday: 'short',
+    });
+    zoneFormats.set(zone, f);
+  }
+  const part: Record<string, string> = {};
+  for (const p of f.formatToParts(ms)) part[p.type] = p.value;
+  return {
+    y: Number(part.year),
+    M: Number(part.month) - 1,
+    d: Number(part.day),
+    h: Number(part.hour),
+    m: Number(part.minute),
+    s: Number(part.second),
+    wd: WEEKDAYS.indexOf(part.weekday ?? ''),
+  };
+}
+
+function wallOf(ms: number, tz: TimeZone): Wall {
+  const d = new Date(ms);
+  if (tz === 'utc') return { y: d.getUTCFullYear(), M: d.getUTCMonth(), d: d.getUTCDate(), h: d.getUTCHours(), m: d.getUTCMinutes(), s: d.getUTCSeconds(), wd: d.getUTCDay() };
+  if (tz === 'browser') return { y: d.getFullYear(), M: d.getMonth(), d: d.getDate(), h: d.getHours(), m: d.getMinutes(), s: d.getSeconds(), wd: d.getDay() };
+  return wallIn(ms, tz);
+}
+
+/**
+ * The instant a wall-clock time names in the zone (fields may overflow, as with
+ * Date.UTC). A time in a spring-forward gap lands after the gap (02:30 as 03:30); one
+ * that occurs twice in an autumn overlap names one of the two.
+ */
+function fromWall(tz: TimeZone, y: number, M: number, day: number, h = 0, m = 0, s = 0): number {
+  if (tz === 'utc') return Date.UTC(y, M, day, h, m, s);
+  if (tz === 'browser') return new Date(y, M, day, h, m, s).getTime();
+  const asUtc = Date.UTC(y, M, day, h, m, s);
+  const offsetAt = (t: number) => {
+    const w = wallIn(t, tz);
+    return Date.UTC(w.y, w.M, w.d, w.h, w.m, w.s) - Math.floor(t / 1000) * 1000;
+  };
+  // The offset at a first guess, then at the instant it gives: one of the two is
+  // right unless the wall time falls in a gap.
+  const first = asUtc - offsetAt(asUtc);
+  const second = asUtc - offsetAt(first);
+  const right = [first, second].filter((t) => t + offsetAt(t) === asUtc);
+  return right.length > 0 ? Math.min(...right) : Math.max(first, second);
+}
+
 /** Start of the `unit` period containing `ms`, in the given zone. */
 export function startOf(ms: number, unit: string, tz: TimeZone): number {
-  const d = new Date(ms);
-  const utc = tz === 'utc';
-  const get = {
-    y: utc ? d.getUTCFullYear() : d.getFullYear(),
-    M: utc ? d.getUTCMonth() : d.getMonth(),
-    d: utc ? d.getUTCDate() : d.getDate(),
-    h: utc ? d.getUTCHours() : d.getHours(),
-    m: utc ? d.getUTCMinutes() : d.getMinutes(),
-    s: utc ? d.getUTCSeconds() : d.getSeconds(),
-    wd: utc ? d.getUTCDay() : d.getDay(),
-  };
-  const make = (y: number, M: number, day: number, h = 0, m = 0, s = 0) =>
-    utc ? Date.UTC(y, M, day, h, m, s) : new Date(y, M, day, h, m, s).getTime();
+  const get = wallOf(ms, tz);
+  const make = (y: number, M: number, day: number, h = 0, m = 0, s = 0) => fromWall(tz, y, M, day, h, m, s);
   switch (unit) {
     case 's':
       return make(get.y, get.M, get.d, get.h, get.m, get.s);
@@ -51,15 +133,15 @@ export function startOf(ms: number, unit: string, tz: TimeZone): number {
   }
 }
 
+// Days and longer move the wall clock (a day across a daylight-saving change is 23 or
+// 25 hours long); hours and shorter move the instant.
 function shift(ms: number, sign: number, amount: number, unit: string, tz: TimeZone): number {
-  if (unit === 'M' || unit === 'y') {
-    const d = new Date(ms);
-    const months = (unit === 'y' ? 12 : 1) * amount * sign;
-    if (tz === 'utc') d.setUTCMonth(d.getUTCMonth() + months);
-    else d.setMonth(d.getMonth() + months);
-    return d.getTime();
-  }
-  return ms + sign * amount * (UNIT_MS[unit] ?? 0);
+  const calendar = { d: [0, 1], w: [0, 7], M: [1, 0], y: [12, 0] }[unit] as [number, number] | undefined;
+  if (!calendar || (tz === 'utc' && calendar[0] === 0)) return ms + sign * amount * (UNIT_MS[unit] ?? 0);
+  const [months, days] = calendar;
+  const w = wallOf(ms, tz);
+  const ms1000 = ((ms % 1000) + 1000) % 1000;
+  return fromWall(tz, w.y, w.M + sign * amount * months, w.d + sign * amount * days, w.h, w.m, w.s) + ms1000;
 }
 
 /** Resolves one end of a range to epoch ms. `roundUp` makes `now/d` mean the end of the day. */
@@ -136,16 +218,22 @@ const pad = (n: number) => String(n).padStart(2, '0');
 
 /** `YYYY-MM-DD HH:mm:ss` in the zone: the one format every axis, tooltip and picker uses. */
 export function formatTime(ms: number, tz: TimeZone): string {
-  const d = new Date(ms);
-  if (tz === 'utc') {
-    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
-  }
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const w = wallOf(ms, tz);
+  return `${w.y}-${pad(w.M + 1)}-${pad(w.d)} ${pad(w.h)}:${pad(w.m)}:${pad(w.s)}`;
 }
 
-/** The zone's name as shown next to axes: "UTC" or the browser's IANA zone. */
+/** The instant a `YYYY-MM-DDTHH:mm` (calendar input) names in the zone; NaN if none. */
+export function parseWall(text: string, tz: TimeZone): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  if (!m) return NaN;
+  return fromWall(tz, Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
+}
+
+/** The zone's name as shown next to axes: "UTC", the browser's IANA zone, or the zone. */
 export function zoneLabel(tz: TimeZone): string {
-  return tz === 'utc' ? 'UTC' : Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (tz === 'utc') return 'UTC';
+  if (tz === 'browser') return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return tz;
 }
 
 /** Zoom out (×2 around the centre) and shift by half a window, as absolute ms. */

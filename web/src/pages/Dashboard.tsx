@@ -270,7 +270,13 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
         <button type="button" aria-label="Shift forward" title="Shift forward" disabled={!tick.range} onClick={() => tick.range && zoomTo(shiftRange(tick.range, 1).start, shiftRange(tick.range, 1).end)}>
           ▶
         </button>
-        <button type="button" aria-label="Time zone" title="Switch between UTC and the browser's zone" onClick={() => setSearch({ tz: view.tz === 'utc' ? 'browser' : 'utc' })}>
+        <button
+          type="button"
+          aria-label="Time zone"
+          title="Switch between UTC and the dashboard's own zone"
+          // From UTC back to the dashboard's zone (the browser's when the dashboard's is UTC).
+          onClick={() => setSearch({ tz: view.tz !== 'utc' ? 'utc' : view.defaultTz === 'utc' ? 'browser' : undefined })}
+        >
           {zoneLabel(view.tz)}
         </button>
         <RefreshPicker value={view.refresh} onChange={(refresh) => setSearch({ refresh: refresh as DashboardSearch['refresh'] })} />

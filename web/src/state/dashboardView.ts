@@ -4,7 +4,7 @@
 import { useMemo } from 'react';
 import type { Dashboard, Panel } from '../api/hooks';
 import type { DashboardSearch } from '../router';
-import type { TimeZone } from '../lib/timerange';
+import { asTimeZone, type TimeZone } from '../lib/timerange';
 import { chooseStep } from '../lib/step';
 import { ALL, substitute } from '../lib/variables';
 import type { PanelRequest } from './panelData';
@@ -41,7 +41,9 @@ export function viewStateOf(d: Dashboard | undefined, search: DashboardSearch) {
   const from = search.from ?? settings.timeRange?.from ?? 'now-6h';
   const to = search.to ?? settings.timeRange?.to ?? 'now';
   const refresh = search.refresh ?? (settings.refresh as DashboardSearch['refresh']) ?? '10s';
-  const tz: TimeZone = search.tz ?? (settings.timeZone === 'utc' ? 'utc' : 'browser');
+  // The dashboard's own zone (`utc`, `browser` or an IANA name) unless the link says.
+  const defaultTz = asTimeZone(settings.timeZone);
+  const tz: TimeZone = search.tz ?? defaultTz;
   const selected: Record<string, string[]> = {};
   for (const v of variables) {
     const raw = (search as Record<string, unknown>)[`var-${v.name}`];
@@ -57,7 +59,7 @@ export function viewStateOf(d: Dashboard | undefined, search: DashboardSearch) {
     if (Array.isArray(raw)) selected[name] = raw.map(String);
     else if (raw !== undefined && raw !== null) selected[name] = [String(raw)];
   }
-  return { from, to, refresh, tz, variables, selected };
+  return { from, to, refresh, tz, defaultTz, variables, selected };
 }
 
 /** Points a panel should get: about one per pixel of a 24-column grid cell span. */
