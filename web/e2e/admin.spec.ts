@@ -74,3 +74,15 @@ test('silences: create, list, expire', async ({ loggedIn: page }) => {
   await expect(row).toHaveCount(0);
   expect((await api.call<{ data: { comment: string }[] }>('GET', '/api/v1/alerts/silences')).data.filter((s) => s.comment === 'maintenance window')).toHaveLength(0);
 });
+
+test('admin pages say in words when the server refuses, never a blank page', async ({ loggedIn: page, expectHttpError }) => {
+  expectHttpError(500, /\/api\/v1\/(users|auth\/tokens)$/);
+  const failure = { error: 'database unavailable', code: 'INTERNAL_ERROR', details: null };
+  await page.route(/\/api\/v1\/(users|auth\/tokens)$/, (route) =>
+    route.request().method() === 'GET' ? route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify(failure) }) : route.continue(),
+  );
+  await page.goto('/admin');
+  await expect(page.getByRole('alert')).toHaveText('database unavailable');
+  await page.goto('/admin/tokens');
+  await expect(page.getByRole('alert')).toHaveText('database unavailable');
+});

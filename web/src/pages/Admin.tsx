@@ -71,6 +71,11 @@ export function AdminUsersPage() {
         </button>
         {error && <span className="field-error">{error}</span>}
       </form>
+      {users.isError && (
+        <p className="panel-error" role="alert">
+          {users.error.message}
+        </p>
+      )}
       <table className="data" aria-label="Users">
         <tbody>
           {(users.data ?? []).map((u) => (
@@ -147,6 +152,11 @@ export function AdminTokensPage() {
           </button>
         </div>
       )}
+      {tokens.isError && (
+        <p className="panel-error" role="alert">
+          {tokens.error.message}
+        </p>
+      )}
       <table className="data" aria-label="Tokens">
         <tbody>
           {(tokens.data ?? []).map((t) => (
@@ -181,8 +191,16 @@ export function AdminHealthPage() {
   const health = useQuery({
     queryKey: ['health'],
     queryFn: async () => {
-      const r = await fetch('/health');
-      return (await r.json()) as Schemas['HealthReport'];
+      let r: Response;
+      try {
+        r = await fetch('/health');
+      } catch (e) {
+        throw new Error(`The server could not be reached: ${(e as Error).message}`, { cause: e });
+      }
+      // An unhealthy server answers 503 with the same report, which is what to show.
+      const body = (await r.json().catch(() => null)) as Schemas['HealthReport'] | null;
+      if (!body?.checks) throw new Error(`/health answered ${r.status} without a report`);
+      return body;
     },
     refetchInterval: 10_000,
   });
@@ -192,6 +210,11 @@ export function AdminHealthPage() {
         <h1>Health</h1>
         <AdminNav />
       </div>
+      {health.isError && !health.data && (
+        <p className="panel-error" role="alert">
+          {health.error.message}
+        </p>
+      )}
       {health.data && (
         <>
           <p>
