@@ -83,6 +83,21 @@ async function seedWide(api: Api): Promise<string> {
       await new Promise((r) => setTimeout(r, 2000));
     }
   }
+  // Settled, too: right after the ingest the compactor is still turning the closed hours
+  // of 1.44 M raw points into blocks (minutes), and an answer the query cache does not
+  // hold reads ~400k raw rows meanwhile (2-3 s in the 2026-12-03 06:49 run). Wait until
+  // /health reports no range waiting for compaction.
+  // If it does not settle within 12 minutes the wide dashboard is measured anyway, and
+  // the line below says so.
+  const waitFrom = Date.now();
+  let compaction: unknown;
+  for (;;) {
+    const health = (await (await fetch(`${api.url}/health`)).json()) as { compaction?: { pending?: number } };
+    compaction = health.compaction;
+    if (health.compaction?.pending === 0 || Date.now() - waitFrom > 12 * MINUTE) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  console.log(`waterfall: wide seed: waited ${((Date.now() - waitFrom) / 1000).toFixed(0)} s for compaction, now ${JSON.stringify(compaction)}`);
   const panels = [{ title: 'Average of 1000 hosts', type: 'line', query: { query: WIDE_METRIC, aggregation: 'avg' }, options: {}, position: { x: 0, y: 0, w: 24, h: 10 } }];
   return (await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: 'Bench wide', panels })).data.id;
 }
@@ -93,11 +108,22 @@ const allPainted = (page: Page, n: number) =>
 const contextOptions = (url: string) => ({ baseURL: url, timezoneId: 'UTC', viewport: { width: 1600, height: 1000 } });
 
 /** One navigation to every panel painted, cold browser cache (a new context), warm server. */
-async function navigateOnce(browser: Browser, url: string, target: string, panels: number, waterfall: string | null): Promise<number> {
+async function navigateOnce(browser: Browser, url: string, target: string, panels: number, waterfall: string | null, label = ''): Promise<number> {
   const context = await browser.newContext(contextOptions(url));
   const page = await context.newPage();
   await login(page, 'admin@e2e.test', 'e2e-admin-password');
   await page.goto('about:blank');
+  // The answers' meta (tiers, cache) for the per-run line below.
+  const metas: string[] = [];
+  page.on('response', (r) => {
+    if (!r.url().includes('/api/v1/query/batch')) return;
+    r.json()
+      .then((body: { data?: { meta?: Record<string, unknown> }[] }) => {
+        const meta = body.data?.[0]?.meta ?? {};
+        metas.push(`${body.data?.length ?? 0} answers, first ${JSON.stringify({ tiers: meta.tiers, table: meta.table, cached: meta.cached, note: meta.note })}`);
+      })
+      .catch(() => undefined);
+  });
   // BENCH_TRACE=file.json writes a Chrome trace of the last navigation (for looking
   // into where the time goes; not a figure).
   const trace = waterfall !== null && process.env.BENCH_TRACE ? `${process.env.BENCH_TRACE.replace(/\.json$/, '')}-${waterfall || 'current'}.json` : null;
@@ -114,6 +140,16 @@ async function navigateOnce(browser: Browser, url: string, target: string, panel
     }
     return Math.max(...first.values());
   });
+  // Each run on its own line, with its query's time: a slow run is then seen to be the
+  // server's answer or the page's own work.
+  const batch = await page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/v1/query'))
+      .map((e) => `${e.startTime.toFixed(0)}-${(e as PerformanceResourceTiming).responseEnd.toFixed(0)}`)
+      .join(', '),
+  );
+  if (label) console.log(`waterfall: ${label} painted at ${t.toFixed(0)} ms; query ${batch} ms; ${metas.join('; ')}`);
   if (waterfall !== null) {
     // Where the navigation's time went: each script and API request, start to end.
     const entries = await page.evaluate(() =>
@@ -137,7 +173,7 @@ async function navigations(browser: Browser, variants: Variant[], panels: number
   for (let run = 0; run < RUNS + 1; run++) {
     const order = run % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) {
-      const t = await navigateOnce(browser, v.url, v.target, panels, run === RUNS ? v.prefix : null);
+      const t = await navigateOnce(browser, v.url, v.target, panels, run === RUNS ? v.prefix : null, `${v.prefix || 'current_'}run ${run}${run === 0 ? ' (warm-up, not counted)' : ''}`);
       if (run > 0) navs.get(v.prefix)!.push(t); // the first run warms the server's caches
     }
   }
