@@ -460,3 +460,22 @@ test('the list holds every dashboard past the first page, and search finds the o
     for (const id of ids) await api.call('DELETE', `/api/v1/dashboards/${id}`);
   }
 });
+
+test('a panel whose series drop from two to one redraws without an error', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const created = await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', {
+    name: 'Fewer series',
+    variables: [{ name: 'host', metric: CPU, tagKey: 'host', includeAll: true }],
+    panels: [{ ...line('Hosts', 0, 0), query: { query: CPU, aggregation: 'avg', groupBy: ['host'], step: '1m', tags: { host: '$host' } } }],
+  });
+  await page.goto(`/d/${created.data.id}?from=now-3h&refresh=off`);
+  const view = new DashboardView(page);
+  await view.waitPainted('Hosts');
+  const rows = view.panel('Hosts').locator('tr[data-series]');
+  await expect(rows).toHaveCount(2);
+  // The same chart is handed one series where it drew two (uPlot threw on that).
+  await page.getByLabel('host', { exact: true }).selectOption('web-1');
+  await expect(rows).toHaveCount(1);
+  await expect(view.panel('Hosts')).toHaveAttribute('data-state', 'painted');
+  await expect(view.panel('Hosts').locator('canvas')).toHaveCount(1);
+});

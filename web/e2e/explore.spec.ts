@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { test, expect } from './fixtures';
+import { test, expect, login } from './fixtures';
 import { DashboardView } from './pages';
-import { Api } from './server';
+import { Api, VIEWER } from './server';
 import { CPU, HOSTS, SPAN_MINUTES, cpuValue, seedStart } from './seed';
 
 test('explore: a query in the table view, then added to a dashboard', async ({ loggedIn: page }) => {
@@ -55,4 +55,33 @@ test('panel inspect: the query sent, the meta, and the CSV download', async ({ l
   const first = seedStart(Number(process.env.VIGIL_E2E_SEEDED_AT));
   expect(lines[1]).toBe(`${CPU},${new Date(first).toISOString()},${cpuValue('web-1', 0)}`);
   expect(lines.slice(1).map((l) => Number(l.split(',')[2]))).toEqual(Array.from({ length: SPAN_MINUTES }, (_, m) => cpuValue('web-1', m)));
+});
+
+test('explore: the whole query is in the URL, so a reload shows the same one', async ({ loggedIn: page }) => {
+  await page.goto('/explore?from=now-6h&to=now');
+  await page.getByLabel('Metric', { exact: true }).fill(CPU);
+  await page.getByLabel('Aggregation').selectOption('min');
+  await page.getByLabel('Step', { exact: true }).fill('1m');
+  await page.getByLabel('Group by').selectOption(['host']);
+  await page.getByRole('button', { name: 'Add tag filter' }).click();
+  await page.getByLabel('Tag key 1').selectOption('host');
+  await page.getByLabel('Tag value 1').fill('web-2');
+  await expect(page).toHaveURL(/groupBy=/);
+  await page.reload();
+  await expect(page.getByLabel('Metric', { exact: true })).toHaveValue(CPU);
+  await expect(page.getByLabel('Aggregation')).toHaveValue('min');
+  await expect(page.getByLabel('Step', { exact: true })).toHaveValue('1m');
+  await expect(page.getByLabel('Tag value 1')).toHaveValue('web-2');
+  await page.getByRole('tab', { name: 'Table' }).click();
+  // Grouped by host and filtered to web-2: one series, web-2's values.
+  const series = await page.getByRole('table', { name: 'Result' }).locator('tbody tr td:nth-child(1)').allTextContents();
+  expect(new Set(series)).toEqual(new Set(['host=web-2']));
+});
+
+test('explore: a viewer is not offered to add the query to a dashboard', async ({ page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  await api.call('POST', '/api/v1/dashboards', { name: 'Public target', isPublic: true, panels: [] });
+  await login(page, VIEWER.email, VIEWER.password, '/explore');
+  await page.getByLabel('Metric', { exact: true }).fill(CPU);
+  await expect(page.getByRole('button', { name: 'Add to dashboard' })).toHaveCount(0);
 });

@@ -70,6 +70,10 @@ export const exploreRoute = createRoute({
   validateSearch: z.object({
     metric: z.optional(z.string()),
     aggregation: z.optional(z.string()),
+    // The rest of the query, so a reload or a copied link shows the same one.
+    tags: z.catch(z.optional(z.record(z.string(), z.string())), undefined),
+    groupBy: z.catch(z.optional(z.array(z.string())), undefined),
+    step: z.catch(z.optional(z.string()), undefined),
     from: z.optional(z.string()),
     to: z.optional(z.string()),
     tz: z.catch(z.optional(z.enum(['utc', 'browser'])), undefined),

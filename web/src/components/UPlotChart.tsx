@@ -276,8 +276,14 @@ export function UPlotChart(props: Props) {
 
   // New data only: the range changes with it (it belongs to the answer), and a layout
   // effect draws in the same frame as the rest of the panel (its legend) updates.
+  // A different number of series is a new chart (the effect above, which runs after
+  // this one), never new data for the old one: uPlot throws when handed fewer columns
+  // than it has series (a variable narrowing a grouped panel, a host leaving the window).
   useLayoutEffect(() => {
-    plot.current?.setData(aligned(props.series));
+    const u = plot.current;
+    if (!u) return;
+    const data = aligned(props.series);
+    if (data.length === u.series.length) u.setData(data);
   }, [props.series]);
 
   useEffect(() => {

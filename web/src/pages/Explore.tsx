@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { notify } from '../state/notify';
 import { api, ok } from '../api/client';
-import { useDashboards } from '../api/hooks';
+import { useDashboards, useMe } from '../api/hooks';
 import { PanelView } from '../components/Panel';
 import { usePreviewData, type PreviewPanel } from '../components/Preview';
 import { QueryEditor, type QueryValue } from '../components/QueryEditor';
@@ -17,10 +17,19 @@ export function ExplorePage() {
   const from = search.from ?? 'now-1h';
   const to = search.to ?? 'now';
   const tz = search.tz ?? 'browser';
-  const [query, setQuery] = useState<QueryValue>({ query: search.metric ?? '', aggregation: search.aggregation ?? 'avg', tags: {}, groupBy: [], step: '' });
+  const [query, setQuery] = useState<QueryValue>({
+    query: search.metric ?? '',
+    aggregation: search.aggregation ?? 'avg',
+    tags: search.tags ?? {},
+    groupBy: search.groupBy ?? [],
+    step: search.step ?? '',
+  });
   const [view, setView] = useState<'chart' | 'table'>('chart');
   const [target, setTarget] = useState('');
   const dashboards = useDashboards();
+  const me = useMe();
+  // Only dashboards the server lets this user add a panel to.
+  const targets = (dashboards.data ?? []).filter((d) => me.data && (me.data.role === 'admin' || (me.data.role === 'editor' && d.ownerId === me.data.id)));
   const panel: PreviewPanel = { id: 'explore', title: query.query || 'Explore', type: 'line', options: {}, query };
   const { tick, data } = usePreviewData('explore', panel, from, to, tz);
   const result = data.data?.get('explore');
@@ -59,20 +68,39 @@ export function ExplorePage() {
       </div>
       <div className="editor">
         <form onSubmit={(e) => e.preventDefault()} aria-label="Query">
-          <QueryEditor value={query} onChange={(q) => (setQuery(q), void navigate({ search: (s) => ({ ...s, metric: q.query || undefined, aggregation: q.aggregation }), replace: true }))} errors={{}} />
-          <div className="toolbar">
-            <select aria-label="Dashboard" value={target} onChange={(e) => setTarget(e.target.value)}>
-              <option value="">Choose a dashboard…</option>
-              {(dashboards.data ?? []).map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name}
-                </option>
-              ))}
-            </select>
-            <button type="button" disabled={!target || !query.query} onClick={() => void addToDashboard()}>
-              Add to dashboard
-            </button>
-          </div>
+          <QueryEditor
+            value={query}
+            onChange={(q) => {
+              setQuery(q);
+              void navigate({
+                search: (s) => ({
+                  ...s,
+                  metric: q.query || undefined,
+                  aggregation: q.aggregation,
+                  tags: Object.keys(q.tags).length > 0 ? q.tags : undefined,
+                  groupBy: q.groupBy.length > 0 ? q.groupBy : undefined,
+                  step: q.step || undefined,
+                }),
+                replace: true,
+              });
+            }}
+            errors={{}}
+          />
+          {targets.length > 0 && (
+            <div className="toolbar">
+              <select aria-label="Dashboard" value={target} onChange={(e) => setTarget(e.target.value)}>
+                <option value="">Choose a dashboard…</option>
+                {targets.map((d) => (
+                  <option key={d.id} value={d.id}>
+                    {d.name}
+                  </option>
+                ))}
+              </select>
+              <button type="button" disabled={!target || !query.query} onClick={() => void addToDashboard()}>
+                Add to dashboard
+              </button>
+            </div>
+          )}
         </form>
         <div>
           <div className="toolbar" role="tablist">
