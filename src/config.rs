@@ -63,6 +63,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     #[serde(with = "humantime_serde")]
     pub acquire_timeout: Duration,
+    /// A pooled connection idle at least this long is pinged before it is handed out.
+    #[serde(with = "humantime_serde")]
+    pub ping_idle_after: Duration,
     pub partitions_ahead_days: u32,
     #[serde(with = "humantime_serde")]
     pub maintenance_interval: Duration,
@@ -370,6 +373,7 @@ impl Default for Settings {
                 url: "postgres://postgres@127.0.0.1:5432/vigil".into(),
                 max_connections: 16,
                 acquire_timeout: 5 * SECOND,
+                ping_idle_after: SECOND,
                 partitions_ahead_days: 3,
                 maintenance_interval: 10 * MINUTE,
                 dedup_retention: 2 * DAY,

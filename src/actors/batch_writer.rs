@@ -381,7 +381,7 @@ async fn resolve_series(
         .iter()
         .map(|(_, k, _, _)| deps.redis.series_key(&deps.database, k))
         .collect();
-    let cached = deps.redis.mget(&redis_keys).await;
+    let cached = deps.redis.mget::<String>(&redis_keys).await;
     stage(deps, "series_redis", started.elapsed());
     let mut unknown = Vec::new();
     let mut unknown_at = Vec::new();

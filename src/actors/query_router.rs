@@ -23,11 +23,12 @@ use crate::actors::downsampler::{hour_tier_complete_before, minute_tier_complete
 use crate::breaker::{BreakerState, CircuitBreaker};
 use crate::config::Settings;
 use crate::model::matcher::{LabelMatcher, MatchOp, METRIC_NAME_LABEL};
-use crate::model::query::format_time;
+use crate::model::query::{format_time, BucketTime};
 use crate::model::{
     Aggregation, DataPoint, GroupSeries, Labels, QueryData, QueryMeta, QueryResult, QuerySpec,
     TimeRange,
 };
+use crate::query::cached_part;
 use crate::query::cost::{raw_is_cheaper, RawEstimate};
 use crate::query::planner::{pick_tier, plan_segments, Completeness, Tier};
 use crate::store::aggregate::{aggregate, tier_table, Buckets, SeriesSelection};
@@ -147,7 +148,7 @@ struct PartCache<'a> {
 }
 
 /// Bumped when the cached form of a part changes.
-const PART_FORMAT: &str = "part-v1";
+const PART_FORMAT: &str = "part-v2";
 
 impl PartCache<'_> {
     /// The cache key of each part, or `None` when Redis is down (nothing to look up,
@@ -208,13 +209,11 @@ impl PartCache<'_> {
 
     /// The cached buckets of each key, in one round trip.
     async fn get_many(&self, keys: &[String]) -> Vec<Option<Buckets>> {
-        let found = self.redis.mget(keys).await;
+        let found = self.redis.mget::<Vec<u8>>(keys).await;
         found
             .into_iter()
-            .map(|json| {
-                let hit = json
-                    .and_then(|json| serde_json::from_str::<Vec<(i32, i64, f64)>>(&json).ok())
-                    .map(|rows| rows.into_iter().map(|(g, b, v)| ((g, b), v)).collect());
+            .map(|bytes| {
+                let hit = bytes.and_then(|bytes| cached_part::decode(&bytes));
                 let counter = if hit.is_some() {
                     &self.metrics.cache_hits
                 } else {
@@ -236,15 +235,11 @@ impl PartCache<'_> {
         let live_from = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
         let (mut live, mut historical) = (Vec::new(), Vec::new());
         for (key, part, buckets) in entries {
-            let rows: Vec<(i32, i64, f64)> =
-                buckets.iter().map(|((g, b), v)| (*g, *b, *v)).collect();
-            let Ok(json) = serde_json::to_string(&rows) else {
-                continue;
-            };
+            let bytes = cached_part::encode(buckets);
             if part.end_ms > live_from {
-                live.push((key, json));
+                live.push((key, bytes));
             } else {
-                historical.push((key, json));
+                historical.push((key, bytes));
             }
         }
         let query = &self.settings.query;
@@ -442,9 +437,10 @@ async fn run_on_database(
                 )
                 .await?
             };
+            // `computed` is in key order, so each part's buckets are too.
             let mut per_part: Vec<Buckets> = vec![Buckets::new(); parts.len()];
             for (key, value) in computed {
-                per_part[part_of(&parts, key.1)].insert(key, value);
+                per_part[part_of(&parts, key.1)].push((key, value));
             }
             for &i in &missing {
                 found[i] = Some(std::mem::take(&mut per_part[i]));
@@ -461,11 +457,17 @@ async fn run_on_database(
             }
         }
         let mut buckets = Buckets::new();
+        let several = found.iter().flatten().filter(|p| !p.is_empty()).count() > 1;
         for part in found.into_iter().flatten() {
             buckets.extend(part);
         }
+        // Parts follow each other in time, each in key order: with several groups the
+        // concatenation is a few sorted runs, which a stable sort merges.
+        if several && !spec.group_by.is_empty() {
+            buckets.sort_by_key(|(key, _)| *key);
+        }
         if let Some(from) = from {
-            buckets.retain(|(_, bucket), _| *bucket >= from);
+            buckets.retain(|((_, bucket), _)| *bucket >= from);
         }
         Ok::<_, sqlx::Error>((
             tier,
@@ -636,7 +638,7 @@ fn shape(buckets: Buckets, groups: Vec<Labels>, grouped: bool) -> QueryData {
     for ((g, b), value) in buckets {
         if let Some(points) = per_group.get_mut(g as usize) {
             points.push(DataPoint {
-                time: format_time(b),
+                time: BucketTime(b),
                 value,
             });
         }

@@ -465,7 +465,8 @@ impl QuerySpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DataPoint {
     /// Bucket start, RFC 3339 UTC.
-    pub time: String,
+    #[schema(value_type = String)]
+    pub time: BucketTime,
     pub value: f64,
 }
 
@@ -483,6 +484,16 @@ pub struct GroupSeries {
 pub enum QueryData {
     Single(Vec<DataPoint>),
     Grouped(Vec<GroupSeries>),
+}
+
+impl QueryData {
+    /// Points in the answer (every group's), to size its serialised form.
+    pub fn points(&self) -> usize {
+        match self {
+            QueryData::Single(points) => points.len(),
+            QueryData::Grouped(groups) => groups.iter().map(|g| g.data.len()).sum(),
+        }
+    }
 }
 
 /// What answered a query.
@@ -610,47 +621,79 @@ fn parse_time(field: &'static str, value: &serde_json::Value) -> Result<i64, Que
 
 /// RFC 3339 with milliseconds only when needed, UTC `Z`.
 pub fn format_time(ms: i64) -> String {
-    // A large answer formats one time per point: years 0..=9999 are written by hand
-    // (chrono's formatter costs several times more), the rest by chrono.
+    let mut buf = [0u8; TIME_TEXT_MAX];
+    match write_time(ms, &mut buf) {
+        Some(len) => String::from_utf8_lossy(&buf[..len]).into_owned(),
+        None => DateTime::<Utc>::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+            .unwrap_or_default(),
+    }
+}
+
+/// Longest text [`write_time`] writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+const TIME_TEXT_MAX: usize = 24;
+
+/// [`format_time`] into `buf` for years 0..=9999, the length written; `None` outside
+/// them. A large answer formats one time per point, so this is written by hand
+/// (chrono's formatter costs several times more) and allocates nothing.
+fn write_time(ms: i64, buf: &mut [u8; TIME_TEXT_MAX]) -> Option<usize> {
     const MIN_MS: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00Z
     const MAX_MS: i64 = 253_402_300_800_000; // 10000-01-01T00:00:00Z
     if !(MIN_MS..MAX_MS).contains(&ms) {
-        return DateTime::<Utc>::from_timestamp_millis(ms)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-            .unwrap_or_default();
+        return None;
     }
     let days = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000);
     let (year, month, day) = civil_from_days(days);
     let secs = in_day / 1000;
     let millis = in_day % 1000;
-    let mut out = String::with_capacity(24);
-    let digits = |out: &mut String, value: i64, width: usize| {
-        let mut buf = [b'0'; 4];
+    let digits = |buf: &mut [u8; TIME_TEXT_MAX], at: usize, value: i64, width: usize| {
         let mut v = value;
-        for i in (0..width).rev() {
+        for i in (at..at + width).rev() {
             buf[i] = b'0' + (v % 10) as u8;
             v /= 10;
         }
-        out.push_str(std::str::from_utf8(&buf[..width]).unwrap_or("0"));
     };
-    digits(&mut out, year, 4);
-    out.push('-');
-    digits(&mut out, month, 2);
-    out.push('-');
-    digits(&mut out, day, 2);
-    out.push('T');
-    digits(&mut out, secs / 3600, 2);
-    out.push(':');
-    digits(&mut out, secs / 60 % 60, 2);
-    out.push(':');
-    digits(&mut out, secs % 60, 2);
-    if millis != 0 {
-        out.push('.');
-        digits(&mut out, millis, 3);
+    *buf = *b"0000-00-00T00:00:00.000Z";
+    digits(buf, 0, year, 4);
+    digits(buf, 5, month, 2);
+    digits(buf, 8, day, 2);
+    digits(buf, 11, secs / 3600, 2);
+    digits(buf, 14, secs / 60 % 60, 2);
+    digits(buf, 17, secs % 60, 2);
+    if millis == 0 {
+        buf[19] = b'Z';
+        return Some(20);
     }
-    out.push('Z');
-    out
+    digits(buf, 20, millis, 3);
+    Some(TIME_TEXT_MAX)
+}
+
+/// A bucket's start in an answer: milliseconds, written as [`format_time`] writes
+/// them. Kept as a number until serialised, so an answer of many points formats each
+/// time straight into the response instead of allocating a string per point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BucketTime(pub i64);
+
+impl Serialize for BucketTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buf = [0u8; TIME_TEXT_MAX];
+        match write_time(self.0, &mut buf) {
+            Some(len) => {
+                serializer.serialize_str(std::str::from_utf8(&buf[..len]).unwrap_or_default())
+            }
+            None => serializer.serialize_str(&format_time(self.0)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BucketTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| BucketTime(t.timestamp_millis()))
+            .map_err(|_| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time")))
+    }
 }
 
 /// Days since 1970-01-01 to (year, month, day) of the proleptic Gregorian calendar
@@ -673,6 +716,27 @@ mod tests {
     use super::*;
     use crate::config::Settings;
     use serde_json::json;
+
+    #[test]
+    fn bucket_times_serialise_as_format_time_writes_and_read_back() {
+        for ms in [
+            0,
+            1,
+            -1,
+            1_795_305_600_123,
+            253_402_300_800_000,
+            -62_167_219_200_001,
+        ] {
+            let text = serde_json::to_string(&BucketTime(ms)).unwrap();
+            assert_eq!(text, format!("\"{}\"", format_time(ms)));
+            // RFC 3339 has no years outside 0..=9999 to read back.
+            if (-62_167_219_200_000..253_402_300_800_000).contains(&ms) {
+                let back: BucketTime = serde_json::from_str(&text).unwrap();
+                assert_eq!(back, BucketTime(ms));
+            }
+        }
+        assert!(serde_json::from_str::<BucketTime>("\"yesterday\"").is_err());
+    }
 
     #[test]
     fn format_time_writes_what_chrono_writes() {

@@ -4,6 +4,7 @@
 //!
 //! SQL stays in `store`; this module turns what the store returns into answers.
 
+pub mod cached_part;
 pub mod cost;
 pub mod partial;
 pub mod planner;

@@ -28,10 +28,19 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, DatabaseError> {
         .map_err(DatabaseError::Url)?
         .application_name("vigil")
         .log_statements(tracing::log::LevelFilter::Trace);
+    let ping_idle_after = settings.ping_idle_after;
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
-        .test_before_acquire(true)
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= ping_idle_after {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options))
 }
 

@@ -176,7 +176,8 @@ impl RedisStore {
     }
 
     /// Values of `keys`, `None` where missing (or everything `None` when Redis is down).
-    pub async fn mget(&self, keys: &[String]) -> Vec<Option<String>> {
+    /// `String` values (the series ids) or raw bytes (cached query parts).
+    pub async fn mget<V: redis::FromRedisValue + Clone>(&self, keys: &[String]) -> Vec<Option<V>> {
         if keys.is_empty() {
             return Vec::new();
         }
@@ -187,7 +188,7 @@ impl RedisStore {
         let result = tokio::time::timeout(self.inner.timeout, async {
             redis::cmd("MGET")
                 .arg(keys)
-                .query_async::<Vec<Option<String>>>(&mut conn)
+                .query_async::<Vec<Option<V>>>(&mut conn)
                 .await
         })
         .await;
@@ -196,7 +197,11 @@ impl RedisStore {
     }
 
     /// Sets many keys with one TTL in one round trip.
-    pub async fn set_many_ex(&self, entries: &[(String, String)], ttl: Duration) {
+    pub async fn set_many_ex<V: redis::ToSingleRedisArg + Send + Sync>(
+        &self,
+        entries: &[(String, V)],
+        ttl: Duration,
+    ) {
         if entries.is_empty() {
             return;
         }
