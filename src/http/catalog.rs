@@ -27,6 +27,12 @@ pub struct MetricPage {
     /// List the metrics whose name sorts after this one (`meta.nextAfter` of the
     /// previous page).
     pub after: Option<String>,
+    /// Only the metrics whose name contains this, ignoring case (a picker's
+    /// type-ahead). Characters a metric name may hold (`a-z A-Z 0-9 _ . :`), at most
+    /// `ingest.max_name_len` bytes; empty means no filter. Pages, `limit` and `after`
+    /// work as without it; `meta.total` still counts every metric.
+    #[param(pattern = "^[a-zA-Z0-9_.:]*$")]
+    pub contains: Option<String>,
 }
 
 /// `{"data": [metric], "meta": {"total", "nextAfter"?}}`.
@@ -63,7 +69,7 @@ pub struct TagValuesMeta {
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "catalog", params(MetricPage),
     responses(
         (status = 200, description = "A page of metric names with type, unit and description", body = MetricList),
-        (status = 400, description = "limit out of range", body = super::openapi::ErrorBody),
+        (status = 400, description = "limit out of range, or contains too long or with a character no metric name holds", body = super::openapi::ErrorBody),
     ))]
 pub async fn list_metrics(
     _principal: Principal,
@@ -80,9 +86,18 @@ pub async fn list_metrics(
             json!({"field": "limit"}),
         ));
     }
+    let contains = page.contains.as_deref().filter(|c| !c.is_empty());
+    if let Some(fragment) = contains {
+        name_fragment(fragment, state.settings.ingest.max_name_len)?;
+    }
     // One more than the page, to know whether another follows.
-    let mut data =
-        catalog::list_metrics(&state.pg, page.after.as_deref(), i64::from(limit) + 1).await?;
+    let mut data = catalog::list_metrics_containing(
+        &state.pg,
+        contains,
+        page.after.as_deref(),
+        i64::from(limit) + 1,
+    )
+    .await?;
     let next_after = if data.len() > limit as usize {
         data.truncate(limit as usize);
         data.last().map(|m| m.name.clone())
@@ -94,6 +109,27 @@ pub async fn list_metrics(
         data,
         meta: MetricListMeta { total, next_after },
     }))
+}
+
+/// A `contains` filter can only match a piece of a metric name, so anything else is a
+/// client's mistake worth telling rather than an empty page.
+fn name_fragment(fragment: &str, max_len: usize) -> Result<(), ApiError> {
+    if fragment.len() > max_len {
+        return Err(ApiError::validation(
+            format!("contains must be at most {max_len} bytes"),
+            json!({"field": "contains"}),
+        ));
+    }
+    if !fragment
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':'))
+    {
+        return Err(ApiError::validation(
+            "contains may hold only letters, digits, '_', '.' and ':', as metric names do",
+            json!({"field": "contains"}),
+        ));
+    }
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v1/metrics/{name}/tags", tag = "catalog",

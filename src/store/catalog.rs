@@ -24,12 +24,29 @@ pub async fn list_metrics(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<MetricDefinition>, sqlx::Error> {
+    list_metrics_containing(pool, None, after, limit).await
+}
+
+/// Like `list_metrics`, keeping only the names that contain `contains`, ignoring case.
+/// `strpos` rather than `LIKE`, so `_` and `%` in the fragment are plain characters and
+/// need no escaping. The scan walks the name index in order and stops once the page
+/// is full, so a common fragment is cheap; a rare one reads every definition, which is
+/// one row per metric name, not per series.
+pub async fn list_metrics_containing(
+    pool: &PgPool,
+    contains: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<MetricDefinition>, sqlx::Error> {
     sqlx::query_as(
         "SELECT name, type, unit, description FROM metric_definitions
-         WHERE $1::text IS NULL OR name > $1 ORDER BY name LIMIT $2",
+         WHERE ($1::text IS NULL OR name > $1)
+           AND ($3::text IS NULL OR strpos(lower(name), lower($3)) > 0)
+         ORDER BY name LIMIT $2",
     )
     .bind(after)
     .bind(limit)
+    .bind(contains)
     .fetch_all(pool)
     .await
 }

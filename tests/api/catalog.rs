@@ -189,3 +189,113 @@ async fn metrics_are_paged_and_tag_values_capped() {
     assert_eq!(body["meta"]["valuesPerKey"], 4, "{body}");
     app.cleanup().await;
 }
+
+/// `contains` keeps the names holding a fragment, ignoring case, with `_` a plain
+/// character (not a `LIKE` wildcard), paged like the whole listing; a fragment no
+/// metric name could hold is refused.
+#[actix_web::test]
+async fn metrics_are_filtered_by_a_name_fragment_over_pages() {
+    let app = spawn_app_with(|s| s.query.catalog_page_max = 2).await;
+    let t = hour_start_ms(1);
+    let names = [
+        "aaa_other",
+        "api_cpu_seconds",
+        "host_CPU_busy",
+        "net_cpu.rx:bytes",
+        "zzz_cpuless",
+        "a_b",
+        "axb",
+    ];
+    let points: Vec<Value> = names.iter().map(|n| point(n, 1.0, &[], t)).collect();
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "catalog points");
+    for name in names {
+        app.wait_for_points(name, 1).await;
+    }
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..5 {
+        let path = match &after {
+            None => "/api/v1/metrics?contains=cpu".to_string(),
+            Some(a) => format!("/api/v1/metrics?contains=cpu&after={a}"),
+        };
+        let response = app.get(&path).await;
+        response.assert_status(200, &path);
+        let body = response.json();
+        assert_eq!(
+            body["meta"]["total"], 7,
+            "total counts every metric, filter or not: {body}"
+        );
+        let page = names_of(&body);
+        assert!(page.len() <= 2, "a page holds at most 2: {body}");
+        seen.extend(page);
+        match body["meta"]["nextAfter"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "api_cpu_seconds",
+            "host_CPU_busy",
+            "net_cpu.rx:bytes",
+            "zzz_cpuless"
+        ],
+        "every name holding cpu in any case, once, in name order"
+    );
+
+    let response = app.get("/api/v1/metrics?contains=A_B").await;
+    response.assert_status(200, "contains=A_B");
+    assert_eq!(
+        names_of(&response.json()),
+        ["a_b"],
+        "_ is a plain character, so axb does not match"
+    );
+    let response = app.get("/api/v1/metrics?contains=rx:b&limit=1").await;
+    response.assert_status(200, "contains=rx:b");
+    let body = response.json();
+    assert_eq!(names_of(&body), ["net_cpu.rx:bytes"], "{body}");
+    assert!(
+        body["meta"].get("nextAfter").is_none(),
+        "the only match is the last page: {body}"
+    );
+    let response = app.get("/api/v1/metrics?contains=nothing_like_it").await;
+    response.assert_status(200, "a fragment nothing holds");
+    assert_eq!(response.json()["data"], json!([]));
+    let response = app.get("/api/v1/metrics?contains=").await;
+    response.assert_status(200, "an empty fragment");
+    let unfiltered = app.get("/api/v1/metrics").await;
+    unfiltered.assert_status(200, "no fragment");
+    assert_eq!(
+        names_of(&response.json()),
+        names_of(&unfiltered.json()),
+        "an empty fragment filters nothing"
+    );
+
+    for bad in ["a%25b", "cpu%20busy", "x%27%20OR%201%3D1"] {
+        app.get(&format!("/api/v1/metrics?contains={bad}"))
+            .await
+            .assert_error(400, "VALIDATION_ERROR", &format!("contains={bad}"));
+    }
+    let long = "a".repeat(201);
+    app.get(&format!("/api/v1/metrics?contains={long}"))
+        .await
+        .assert_error(
+            400,
+            "VALIDATION_ERROR",
+            "contains longer than ingest.max_name_len",
+        );
+    app.cleanup().await;
+}
+
+fn names_of(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a data array; got {body}"))
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}

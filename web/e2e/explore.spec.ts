@@ -85,3 +85,37 @@ test('explore: a viewer is not offered to add the query to a dashboard', async (
   await page.getByLabel('Metric', { exact: true }).fill(CPU);
   await expect(page.getByRole('button', { name: 'Add to dashboard' })).toHaveCount(0);
 });
+
+test('explore: the metric type-ahead finds a metric past the listing’s first page, asking once per pause', async ({ loggedIn: page, expectHttpError }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  // More names than the listing's first page (query.catalog_page_max, 1000), all
+  // sorting before the one the user looks for.
+  const target = 'e2e.zz_typeahead_target';
+  const now = Date.now();
+  const points = Array.from({ length: 1000 }, (_, i) => ({ name: `e2e.fill_${String(i).padStart(4, '0')}`, value: 1, timestamp: now, tags: {} }));
+  points.push({ name: target, value: 1, timestamp: now, tags: {} });
+  await api.call('POST', '/api/v1/metrics', points);
+  await expect
+    .poll(async () => (await api.call<{ meta: { total: number } }>('GET', '/api/v1/metrics?limit=1')).meta.total, { timeout: 30_000 })
+    .toBeGreaterThan(1001);
+  const firstPage = await api.call<{ data: { name: string }[] }>('GET', '/api/v1/metrics');
+  expect(firstPage.data.map((m) => m.name), 'the target is past the first page').not.toContain(target);
+
+  await page.goto('/explore?from=now-6h&to=now');
+  const asked: string[] = [];
+  const tagsAsked: string[] = [];
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname === '/api/v1/metrics' && url.searchParams.has('contains')) asked.push(url.searchParams.get('contains')!);
+    if (url.pathname.endsWith('/tags')) tagsAsked.push(url.pathname);
+  });
+  // The word typed is a metric name no metric has: its tags are asked for once, not
+  // for each prefix.
+  expectHttpError(404, /^\/api\/v1\/metrics\/TYPEAHEAD\/tags$/);
+  await page.getByLabel('Metric', { exact: true }).pressSequentially('TYPEAHEAD', { delay: 30 });
+  const options = page.getByTestId('metric-options').locator('option');
+  await expect.poll(() => options.evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual([target]);
+  // Typed in one go: one request for the whole word, none per keystroke.
+  expect(asked).toEqual(['TYPEAHEAD']);
+  await expect.poll(() => tagsAsked).toEqual(['/api/v1/metrics/TYPEAHEAD/tags']);
+});

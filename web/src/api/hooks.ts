@@ -1,6 +1,7 @@
 // TanStack Query hooks for the resources the pages read and write.
-import { queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ok, type Schemas } from './client';
+import { metricFragment } from '../lib/panelRules';
 
 export type Me = Schemas['Me'];
 export type Dashboard = Schemas['Dashboard'];
@@ -69,11 +70,23 @@ export function useDashboard(id: string) {
   return useQuery(dashboardQuery(id));
 }
 
-export function useMetricNames() {
+/**
+ * Metric names for a picker's type-ahead: the server filters by `contains`, so a name
+ * past the listing's first page is offered too. Pass the debounced text.
+ */
+export function useMetricNames(typed = '') {
+  const contains = metricFragment(typed);
   return useQuery({
-    queryKey: keys.metrics,
-    queryFn: async () => (await ok(api.GET('/api/v1/metrics'))).data,
+    queryKey: [...keys.metrics, contains],
+    queryFn: async () => {
+      if (contains === null) return [];
+      const query = contains === '' ? {} : { contains };
+      return (await ok(api.GET('/api/v1/metrics', { params: { query } }))).data;
+    },
     staleTime: 30_000,
+    // The options of the previous text stay while the next ones load, so the list
+    // does not empty and refill on every keystroke.
+    placeholderData: keepPreviousData,
   });
 }
 

@@ -3343,6 +3343,13 @@ export interface operations {
                  */
                 after?: string;
                 /**
+                 * @description Only the metrics whose name contains this, ignoring case (a picker's
+                 *     type-ahead). Characters a metric name may hold (`a-z A-Z 0-9 _ . :`), at most
+                 *     `ingest.max_name_len` bytes; empty means no filter. Pages, `limit` and `after`
+                 *     work as without it; `meta.total` still counts every metric.
+                 */
+                contains?: string;
+                /**
                  * @description Metrics per page, at least 1; default and upper bound `query.catalog_page_max`
                  *     (larger values are served as it).
                  */
@@ -3363,7 +3370,7 @@ export interface operations {
                     "application/json": components["schemas"]["MetricList"];
                 };
             };
-            /** @description limit out of range */
+            /** @description limit out of range, or contains too long or with a character no metric name holds */
             400: {
                 headers: {
                     [name: string]: unknown;

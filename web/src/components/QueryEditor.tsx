@@ -1,10 +1,10 @@
 // The query form shared by the panel editor, explore and alert rules: metric picker
-// (type-ahead over GET /api/v1/metrics), tag filters (values from
+// (type-ahead over GET /api/v1/metrics?contains=), tag filters (values from
 // GET /api/v1/metrics/{name}/tags), aggregation, step and group by.
 import { useId } from 'react';
-import { useMetricNames, useMetricTags } from '../api/hooks';
 import { metricNameProblem } from '../lib/panelRules';
 import { validateStep } from '../lib/step';
+import { MetricOptions, useSettledMetricTags, useTypedMetric } from './MetricOptions';
 
 export const AGGREGATIONS = ['avg', 'min', 'max', 'sum', 'count', 'rate', 'p50', 'p90', 'p95', 'p99'] as const;
 /** What an alert rule may aggregate with: the server evaluates rules from rollups only. */
@@ -45,8 +45,8 @@ interface Props {
 
 export function QueryEditor({ value, onChange, errors, showStep = true, showGroupBy = true, aggregations = AGGREGATIONS }: Props) {
   const listId = useId();
-  const metrics = useMetricNames();
-  const tags = useMetricTags(value.query);
+  const settled = useTypedMetric(value.query);
+  const tags = useSettledMetricTags(settled);
   const tagKeys = Object.keys(tags.data ?? {});
   const set = (patch: Partial<QueryValue>) => onChange({ ...value, ...patch });
   const metricError = fieldError(errors, 'query.query') ?? fieldError(errors, 'query');
@@ -64,11 +64,7 @@ export function QueryEditor({ value, onChange, errors, showStep = true, showGrou
           autoComplete="off"
           aria-invalid={metricError ? true : undefined}
         />
-        <datalist id={listId}>
-          {(metrics.data ?? []).map((m) => (
-            <option key={m.name} value={m.name} />
-          ))}
-        </datalist>
+        <MetricOptions id={listId} settled={settled} />
         {metricError && <span className="field-error">{metricError}</span>}
       </label>
       <fieldset className="tags">

@@ -4,11 +4,12 @@
 // Errors, the form's own or the server's, are shown next to the field they name.
 import { useId, useState } from 'react';
 import { api, ApiError, ok } from '../api/client';
-import { keys, useInvalidate, useMetricNames, useMetricTags, type Dashboard } from '../api/hooks';
+import { keys, useInvalidate, type Dashboard } from '../api/hooks';
 import { toStored, variableProblems, MAX_VARIABLES } from '../lib/variableRules';
 import { parseTime, TimeParseError } from '../lib/timerange';
 import { extras, type Variable } from '../state/dashboardView';
 import { Dialog } from './Dialog';
+import { MetricOptions, useSettledMetricTags, useTypedMetric } from './MetricOptions';
 import { fieldError } from './QueryEditor';
 
 /** The IANA zones this browser knows, for the dashboard's default zone. */
@@ -18,7 +19,6 @@ interface RowProps {
   index: number;
   value: Variable;
   errors: Record<string, string>;
-  metricsList: string;
   onChange: (v: Variable, changed: string[]) => void;
   onRemove: () => void;
 }
@@ -27,8 +27,10 @@ function Problem({ text }: { text: string | undefined }) {
   return text ? <span className="field-error">{text}</span> : null;
 }
 
-function VariableRow({ index, value, errors, metricsList, onChange, onRemove }: RowProps) {
-  const tags = useMetricTags(value.metric);
+function VariableRow({ index, value, errors, onChange, onRemove }: RowProps) {
+  const metricsList = useId();
+  const settled = useTypedMetric(value.metric);
+  const tags = useSettledMetricTags(settled);
   const tagKeys = Object.keys(tags.data ?? {}).sort();
   if (value.tagKey && !tagKeys.includes(value.tagKey)) tagKeys.unshift(value.tagKey);
   const at = `variables[${index}]`;
@@ -48,7 +50,8 @@ function VariableRow({ index, value, errors, metricsList, onChange, onRemove }: 
       </label>
       <label>
         Metric
-        <input aria-label="Metric" list={metricsList} value={value.metric} onChange={(e) => set({ metric: e.target.value, tagKey: '' })} aria-invalid={err('metric') ? true : undefined} />
+        <input aria-label="Metric" list={metricsList} value={value.metric} onChange={(e) => set({ metric: e.target.value, tagKey: '' })} aria-invalid={err('metric') ? true : undefined} autoComplete="off" />
+        <MetricOptions id={metricsList} settled={settled} />
         <Problem text={err('metric')} />
       </label>
       <label>
@@ -102,8 +105,6 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
-  const metrics = useMetricNames();
-  const listId = useId();
   const invalidate = useInvalidate();
 
   const save = async () => {
@@ -189,11 +190,6 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
       </div>
       <h3>Variables</h3>
       <p className="muted">A panel's tag filter uses a variable as <code>$name</code>.</p>
-      <datalist id={listId}>
-        {(metrics.data ?? []).map((m) => (
-          <option key={m.name} value={m.name} />
-        ))}
-      </datalist>
       {variables.length === 0 && <p className="muted">No variables yet.</p>}
       {variables.map((v, i) => (
         <VariableRow
@@ -201,7 +197,6 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
           index={i}
           value={v}
           errors={errors}
-          metricsList={listId}
           onChange={(next, changed) => {
             setVariables((vs) => vs.map((x, k) => (k === i ? next : x)));
             // An edited field's error no longer applies to what it holds.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldThresholdErrors, isColor, metricNameProblem, panelProblems, parseThresholds } from './panelRules';
+import { foldThresholdErrors, isColor, metricFragment, metricNameProblem, panelProblems, parseThresholds } from './panelRules';
 
 const valid = { title: 'CPU', metric: 'cpu.usage', color: '', thresholds: '', min: '', max: '' };
 
@@ -36,5 +36,20 @@ describe('the server’s panel rules, in the form', () => {
   it('shows a threshold the server names by index on the thresholds field', () => {
     const folded = foldThresholdErrors({ 'panel.options.thresholds[1].color': 'must be #rgb, #rrggbb, #rrggbbaa or a CSS color name' });
     expect(folded['options.thresholds']).toBe('threshold 2, color: must be #rgb, #rrggbb, #rrggbbaa or a CSS color name');
+  });
+});
+
+describe('the metric picker’s type-ahead fragment', () => {
+  it('sends the trimmed text when a metric name could contain it', () => {
+    expect(metricFragment('  cpu ')).toBe('cpu');
+    expect(metricFragment('9_rx.bytes:total')).toBe('9_rx.bytes:total');
+    expect(metricFragment('')).toBe('');
+    expect(metricFragment('a'.repeat(200))).toBe('a'.repeat(200));
+  });
+  it('sends nothing for text no metric name holds, which the server refuses', () => {
+    expect(metricFragment('cpu busy')).toBeNull();
+    expect(metricFragment('100%')).toBeNull();
+    expect(metricFragment("x' OR 1=1")).toBeNull();
+    expect(metricFragment('a'.repeat(201))).toBeNull();
   });
 });

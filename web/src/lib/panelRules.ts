@@ -20,6 +20,19 @@ export function metricNameProblem(name: string): string | null {
   return null;
 }
 
+const NAME_FRAGMENT = /^[a-zA-Z0-9_.:]*$/;
+
+/**
+ * What a metric picker sends as `contains` for the typed text: the text trimmed, or
+ * null when no metric name could contain it (the server would refuse the fragment, so
+ * the picker offers nothing instead of asking).
+ */
+export function metricFragment(text: string): string | null {
+  const fragment = text.trim();
+  if (!NAME_FRAGMENT.test(fragment) || fragment.length > MAX_METRIC_NAME_BYTES) return null;
+  return fragment;
+}
+
 /** `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa` or a CSS colour name (letters only). */
 export function isColor(text: string): boolean {
   if (text === '' || text.length > MAX_COLOR_LEN) return false;
