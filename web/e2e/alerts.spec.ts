@@ -118,3 +118,53 @@ test('history filtered by rule, reached from the rule’s row', async ({ loggedI
   await expect(ruleCells.filter({ hasText: 'History A' }).first()).toBeVisible();
   await expect(ruleCells.filter({ hasText: 'History B' }).first()).toBeVisible();
 });
+
+test('history filtered by a time window kept in the URL', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const now = Date.now();
+  const points = Array.from({ length: 12 }, (_, k) => ({ name: 'e2e.window', value: 100, timestamp: now - k * 10_000, tags: { host: 'web-1' } }));
+  await api.call('POST', '/api/v1/metrics', points);
+  const rule = await api.call<{ data: { id: string } }>('POST', '/api/v1/alerts/rules', {
+    name: 'History window', query: { query: 'e2e.window', aggregation: 'max', window: '5m' }, condition: 'gt', threshold: 50, duration: '0s',
+    severity: 'info', enabled: true, notification: { type: 'webhook', target: 'http://127.0.0.1:9/hook' },
+  });
+  let at = '';
+  await expect
+    .poll(async () => {
+      const events = (await api.call<{ data: { at: string }[] }>('GET', `/api/v1/alerts/history?ruleId=${rule.data.id}`)).data;
+      at = events[events.length - 1]?.at ?? '';
+      return at;
+    }, { timeout: 30_000 })
+    .not.toBe('');
+  // The inputs read UTC to the second, as the table lists the events' times.
+  const utc = (offsetMs: number) => new Date(Date.parse(at) + offsetMs).toISOString().slice(0, 19);
+  const rows = page.getByRole('table', { name: 'Alert history' }).locator('tbody tr');
+
+  await page.goto(`/alerts/history?ruleId=${rule.data.id}`);
+  await expect(rows).toHaveCount(1);
+  await page.getByLabel('From', { exact: true }).fill(utc(60_000));
+  await expect(page).toHaveURL(/[?&]from=/);
+  await expect(page).toHaveURL(new RegExp(`ruleId=${rule.data.id}`));
+  await expect(rows).toHaveCount(0);
+
+  await page.getByLabel('From', { exact: true }).fill(utc(-60_000));
+  await page.getByLabel('To', { exact: true }).fill(utc(60_000));
+  await expect(page).toHaveURL(/[?&]to=/);
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first().locator('td').first()).toHaveText(at);
+
+  await page.reload();
+  await expect(page.getByLabel('From', { exact: true })).toHaveValue(utc(-60_000));
+  await expect(page.getByLabel('To', { exact: true })).toHaveValue(utc(60_000));
+  await expect(rows).toHaveCount(1);
+
+  // To before the event: nothing; To before From: the form says so.
+  await page.getByLabel('To', { exact: true }).fill(utc(-30_000));
+  await expect(rows).toHaveCount(0);
+  await page.getByLabel('To', { exact: true }).fill(utc(-120_000));
+  await expect(page.getByText('must be after From')).toBeVisible();
+
+  await page.goBack();
+  await expect(page.getByLabel('To', { exact: true })).toHaveValue(utc(-30_000));
+  await expect(page.getByText('must be after From')).toHaveCount(0);
+});

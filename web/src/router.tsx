@@ -86,7 +86,14 @@ export const ruleFormRoute = createRoute({ getParentRoute: () => rootRoute, path
 const historyRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/alerts/history',
-  validateSearch: z.object({ ruleId: z.optional(z.string()), page: z.catch(z.optional(z.int().check(z.minimum(0))), undefined) }),
+  validateSearch: z.object({
+    ruleId: z.optional(z.string()),
+    page: z.catch(z.optional(z.int().check(z.minimum(0))), undefined),
+    // Bounds of the events listed (RFC 3339, as the history API takes them); an
+    // unreadable one in a hand-edited link is dropped rather than failing the page.
+    from: z.catch(z.optional(z.iso.datetime({ offset: true })), undefined),
+    to: z.catch(z.optional(z.iso.datetime({ offset: true })), undefined),
+  }),
   component: lazyRouteComponent(loadAlerts, 'HistoryPage'),
 });
 const silencesRoute = createRoute({ getParentRoute: () => rootRoute, path: '/alerts/silences', component: lazyRouteComponent(loadAlerts, 'SilencesPage') });

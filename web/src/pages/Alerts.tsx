@@ -8,6 +8,7 @@ import { notify } from '../state/notify';
 import { api, ok, ApiError, type Schemas } from '../api/client';
 import { keys, useMe } from '../api/hooks';
 import { metricNameProblem } from '../lib/panelRules';
+import { fromUtcInput, rangeProblem, utcInputValue } from '../lib/utcInput';
 import { useKeepOnExpiry, useKeptEdits } from '../state/kept';
 import { QueryEditor, RULE_AGGREGATIONS, fieldError, type QueryValue } from '../components/QueryEditor';
 
@@ -401,15 +402,22 @@ export function HistoryPage() {
   const [state, setState] = useState('');
   const [cursors, setCursors] = useState<number[]>([]);
   const cursor = cursors[cursors.length - 1];
+  const badRange = rangeProblem(search.from, search.to);
   const history = useQuery({
-    queryKey: ['history', search.ruleId, state, cursor],
+    queryKey: ['history', search.ruleId, state, search.from, search.to, cursor],
     queryFn: async () =>
       ok(
         api.GET('/api/v1/alerts/history', {
-          params: { query: { ruleId: search.ruleId, state: state || undefined, cursor, limit: HISTORY_PAGE } },
+          params: { query: { ruleId: search.ruleId, state: state || undefined, from: search.from, to: search.to, cursor, limit: HISTORY_PAGE } },
         }),
       ),
+    // An empty range would list nothing; the form says why instead.
+    enabled: badRange === null,
   });
+  const setBound = (bound: 'from' | 'to', value: string) => {
+    setCursors([]);
+    void navigate({ search: (prev) => ({ ...prev, [bound]: fromUtcInput(value) }) });
+  };
   return (
     <>
       <div className="toolbar">
@@ -422,7 +430,7 @@ export function HistoryPage() {
             value={search.ruleId ?? ''}
             onChange={(e) => {
               setCursors([]);
-              void navigate({ search: { ruleId: e.target.value || undefined } });
+              void navigate({ search: (prev) => ({ ...prev, ruleId: e.target.value || undefined }) });
             }}
           >
             <option value="">every rule</option>
@@ -441,6 +449,15 @@ export function HistoryPage() {
             <option value="firing">firing</option>
             <option value="resolved">resolved</option>
           </select>
+        </label>
+        <label>
+          From (UTC)
+          <input type="datetime-local" step={1} aria-label="From" value={utcInputValue(search.from)} onChange={(e) => setBound('from', e.target.value)} />
+        </label>
+        <label>
+          To (UTC)
+          <input type="datetime-local" step={1} aria-label="To" value={utcInputValue(search.to)} onChange={(e) => setBound('to', e.target.value)} aria-invalid={badRange ? true : undefined} />
+          {badRange && <span className="field-error">{badRange}</span>}
         </label>
       </div>
       {history.isError && <p className="panel-error">{history.error.message}</p>}
