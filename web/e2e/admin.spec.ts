@@ -75,6 +75,60 @@ test('silences: create, list, expire', async ({ loggedIn: page }) => {
   expect((await api.call<{ data: { comment: string }[] }>('GET', '/api/v1/alerts/silences')).data.filter((s) => s.comment === 'maintenance window')).toHaveLength(0);
 });
 
+test('silences: label matchers and a later start, without a rule', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  await page.goto('/alerts/silences');
+  // Neither a rule nor a matcher: a silence of everything, refused in the form.
+  await page.getByLabel('Comment').fill('planned upgrade');
+  await page.getByRole('button', { name: 'Create silence' }).click();
+  await expect(page.getByText('choose a rule or add a matcher')).toBeVisible();
+
+  await page.getByRole('button', { name: 'Add matcher' }).click();
+  await page.getByLabel('Matcher label 1').fill('host');
+  await page.getByLabel('Matcher value 1').fill('web-1');
+  await page.getByRole('button', { name: 'Add matcher' }).click();
+  await page.getByLabel('Matcher label 2').fill('severity');
+  await page.getByLabel('Matcher value 2').fill('critical');
+  // Read as UTC, to the second, like the times the table lists.
+  const starts = new Date(Math.floor(Date.now() / 1000) * 1000 + 3_600_000);
+  await page.getByLabel('Starts', { exact: true }).fill(starts.toISOString().slice(0, 19));
+  await page.getByLabel('Hours').fill('2');
+  await page.getByRole('button', { name: 'Create silence' }).click();
+  const row = page.getByRole('table', { name: 'Silences' }).getByRole('row').filter({ hasText: 'planned upgrade' });
+  await expect(row).toContainText('host=web-1, severity=critical');
+  await expect(row).toContainText('every rule');
+  const listed = (await api.call<{ data: { comment: string; ruleId: string | null; matchers: Record<string, string>; startsAt: string; endsAt: string }[] }>('GET', '/api/v1/alerts/silences')).data.filter(
+    (s) => s.comment === 'planned upgrade',
+  );
+  expect(listed).toHaveLength(1);
+  expect(listed[0]!.ruleId).toBeNull();
+  expect(listed[0]!.matchers).toEqual({ host: 'web-1', severity: 'critical' });
+  expect(Date.parse(listed[0]!.startsAt)).toBe(starts.getTime());
+  expect(Date.parse(listed[0]!.endsAt)).toBe(starts.getTime() + 2 * 3_600_000);
+  await row.getByRole('button', { name: 'Expire' }).click();
+  await expect(row).toHaveCount(0);
+});
+
+test('admin: a token created with an expiry carries it, and a past one is refused in the form', async ({ loggedIn: page }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  await page.goto('/admin/tokens');
+  await page.getByLabel('Token name').fill('short-lived');
+  await page.getByLabel('Token expiry').fill('2020-01-01T00:00:00');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await expect(page.getByText('must be in the future')).toBeVisible();
+  await expect(page.getByTestId('secret')).toHaveCount(0);
+
+  const expires = new Date(Math.floor(Date.now() / 1000) * 1000 + 86_400_000);
+  await page.getByLabel('Token expiry').fill(expires.toISOString().slice(0, 19));
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await expect(page.getByTestId('secret')).toBeVisible();
+  const row = page.getByRole('table', { name: 'Tokens' }).getByRole('row').filter({ hasText: 'short-lived' });
+  await expect(row).toContainText('expires');
+  const tokens = (await api.call<{ data: { name: string; expiresAt: string | null }[] }>('GET', '/api/v1/auth/tokens')).data.filter((t) => t.name === 'short-lived');
+  expect(tokens).toHaveLength(1);
+  expect(Date.parse(tokens[0]!.expiresAt!)).toBe(expires.getTime());
+});
+
 test('admin pages say in words when the server refuses, never a blank page', async ({ loggedIn: page, expectHttpError }) => {
   expectHttpError(500, /\/api\/v1\/(users|auth\/tokens)$/);
   const failure = { error: 'database unavailable', code: 'INTERNAL_ERROR', details: null };

@@ -3,7 +3,8 @@ import { useState } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { notify } from '../state/notify';
-import { api, ok, type Schemas } from '../api/client';
+import { api, ApiError, ok, type Schemas } from '../api/client';
+import { fromUtcInput } from '../lib/utcInput';
 import { useMe } from '../api/hooks';
 
 function AdminNav() {
@@ -114,16 +115,25 @@ export function AdminTokensPage() {
   const tokens = useQuery({ queryKey: ['tokens'], queryFn: async () => (await ok(api.GET('/api/v1/auth/tokens'))).data });
   const [name, setName] = useState('');
   const [kind, setKind] = useState<Schemas['TokenKind']>('personal');
+  const [expires, setExpires] = useState('');
+  const [expiryError, setExpiryError] = useState<string | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const create = async (e: React.FormEvent) => {
     e.preventDefault();
+    const expiresAt = expires === '' ? null : fromUtcInput(expires);
+    // The server's rule: an expiry, when given, lies in the future.
+    if (expiresAt === undefined) return setExpiryError('not a date and time');
+    if (expiresAt !== null && Date.parse(expiresAt) <= Date.now()) return setExpiryError('must be in the future');
+    setExpiryError(null);
     try {
-      const created = await ok(api.POST('/api/v1/auth/tokens', { body: { name, kind } }));
+      const created = await ok(api.POST('/api/v1/auth/tokens', { body: { name, kind, expiresAt } }));
       setSecret(created.data.token);
       setName('');
+      setExpires('');
       await qc.invalidateQueries({ queryKey: ['tokens'] });
     } catch (err) {
-      notify.error((err as Error).message);
+      if (err instanceof ApiError && err.fieldErrors().expiresAt) setExpiryError(err.message);
+      else notify.error((err as Error).message);
     }
   };
   return (
@@ -138,6 +148,12 @@ export function AdminTokensPage() {
           <option value="personal">personal API token</option>
           <option value="ingest">ingest key</option>
         </select>
+        <label>
+          Expires (UTC)
+          <input type="datetime-local" step={1} aria-label="Token expiry" value={expires} onChange={(e) => setExpires(e.target.value)} aria-invalid={expiryError ? true : undefined} />
+          <span className="muted">empty: until revoked</span>
+          {expiryError && <span className="field-error">{expiryError}</span>}
+        </label>
         <button type="submit" className="primary">
           Create token
         </button>
@@ -166,6 +182,7 @@ export function AdminTokensPage() {
               <td>
                 <code>{t.prefix}…</code>
               </td>
+              <td>{t.expiresAt ? `expires ${t.expiresAt}` : 'no expiry'}</td>
               <td>{t.lastUsedAt ?? 'never used'}</td>
               <td>
                 <button

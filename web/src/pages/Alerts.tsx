@@ -9,6 +9,7 @@ import { api, ok, ApiError, type Schemas } from '../api/client';
 import { keys, useMe } from '../api/hooks';
 import { metricNameProblem } from '../lib/panelRules';
 import { fromUtcInput, rangeProblem, utcInputValue } from '../lib/utcInput';
+import { silenceRequest, type MatcherRow } from '../lib/silenceRules';
 import { useKeepOnExpiry, useKeptEdits } from '../state/kept';
 import { QueryEditor, RULE_AGGREGATIONS, fieldError, type QueryValue } from '../components/QueryEditor';
 
@@ -506,19 +507,33 @@ export function SilencesPage() {
   const silences = useQuery({ queryKey: ['silences'], queryFn: async () => (await ok(api.GET('/api/v1/alerts/silences'))).data });
   const rules = useQuery({ queryKey: keys.rules, queryFn: async () => (await ok(api.GET('/api/v1/alerts/rules'))).data });
   const [ruleId, setRuleId] = useState('');
+  const [matchers, setMatchers] = useState<MatcherRow[]>([]);
+  const [starts, setStarts] = useState('');
   const [hours, setHours] = useState('2');
   const [comment, setComment] = useState('');
+  const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
 
   const create = async (e: React.FormEvent) => {
     e.preventDefault();
+    const built = silenceRequest({ ruleId, matchers, starts, hours, comment }, Date.now());
+    setError(null);
+    if ('errors' in built) {
+      setErrors(built.errors);
+      return;
+    }
+    setErrors({});
     try {
-      const endsAt = new Date(Date.now() + Number(hours) * 3_600_000).toISOString();
-      await ok(api.POST('/api/v1/alerts/silences', { body: { ruleId: ruleId || null, endsAt, comment } }));
-      setError(null);
+      await ok(api.POST('/api/v1/alerts/silences', { body: built.body }));
+      setMatchers([]);
+      setStarts('');
+      setComment('');
       await qc.invalidateQueries({ queryKey: ['silences'] });
     } catch (err) {
-      setError((err as Error).message);
+      const fields = err instanceof ApiError ? err.fieldErrors() : {};
+      setErrors(fields);
+      // Field errors are shown at their fields; only the rest needs words here.
+      if (Object.keys(fields).length === 0) setError((err as Error).message);
     }
   };
   const expire = async (id: string) => {
@@ -529,36 +544,67 @@ export function SilencesPage() {
     }
     await qc.invalidateQueries({ queryKey: ['silences'] });
   };
+  const setMatcher = (index: number, patch: Partial<MatcherRow>) => setMatchers((ms) => ms.map((m, k) => (k === index ? { ...m, ...patch } : m)));
+  const problem = (field: string) => errors[field] && <span className="field-error">{errors[field]}</span>;
   return (
     <>
       <div className="toolbar">
         <h1>Silences</h1>
         <AlertsNav />
       </div>
-      <form className="toolbar" onSubmit={create} aria-label="New silence">
-        <label>
-          Rule
-          <select aria-label="Rule" value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
-            <option value="">every rule</option>
-            {(rules.data ?? []).map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Hours
-          <input aria-label="Hours" value={hours} onChange={(e) => setHours(e.target.value)} inputMode="decimal" />
-        </label>
-        <label>
-          Comment
-          <input aria-label="Comment" value={comment} onChange={(e) => setComment(e.target.value)} />
-        </label>
-        <button type="submit" className="primary">
-          Create silence
-        </button>
-        {error && <span className="field-error">{error}</span>}
+      <form onSubmit={create} aria-label="New silence">
+        <div className="toolbar">
+          <label>
+            Rule
+            <select aria-label="Rule" value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
+              <option value="">every rule</option>
+              {(rules.data ?? []).map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Starts (UTC)
+            <input type="datetime-local" step={1} aria-label="Starts" value={starts} onChange={(e) => setStarts(e.target.value)} aria-invalid={errors.startsAt ? true : undefined} />
+            <span className="muted">empty: now</span>
+            {problem('startsAt')}
+          </label>
+          <label>
+            Hours
+            <input aria-label="Hours" value={hours} onChange={(e) => setHours(e.target.value)} inputMode="decimal" aria-invalid={errors.endsAt ? true : undefined} />
+            {problem('endsAt')}
+          </label>
+          <label>
+            Comment
+            <input aria-label="Comment" value={comment} onChange={(e) => setComment(e.target.value)} aria-invalid={errors.comment ? true : undefined} />
+            {problem('comment')}
+          </label>
+        </div>
+        <fieldset className="tags">
+          <legend className="muted">Label matchers (all must be equal; the alert's labels plus alertname and severity)</legend>
+          {matchers.map((m, i) => (
+            <div key={i} className="toolbar">
+              <input aria-label={`Matcher label ${i + 1}`} placeholder="label" value={m.key} onChange={(e) => setMatcher(i, { key: e.target.value })} />
+              <span>=</span>
+              <input aria-label={`Matcher value ${i + 1}`} placeholder="value" value={m.value} onChange={(e) => setMatcher(i, { value: e.target.value })} />
+              <button type="button" aria-label={`Remove matcher ${i + 1}`} onClick={() => setMatchers((ms) => ms.filter((_, k) => k !== i))}>
+                ✕
+              </button>
+            </div>
+          ))}
+          <button type="button" onClick={() => setMatchers((ms) => [...ms, { key: '', value: '' }])}>
+            Add matcher
+          </button>
+          {problem('matchers')}
+        </fieldset>
+        <div className="toolbar">
+          <button type="submit" className="primary">
+            Create silence
+          </button>
+          {error && <span className="field-error">{error}</span>}
+        </div>
       </form>
       {silences.isError && (
         <p className="panel-error" role="alert">
@@ -569,6 +615,7 @@ export function SilencesPage() {
         <thead>
           <tr>
             <th>Rule</th>
+            <th>Matchers</th>
             <th>From</th>
             <th>Until</th>
             <th>Comment</th>
@@ -579,6 +626,11 @@ export function SilencesPage() {
           {(silences.data ?? []).map((s) => (
             <tr key={s.id}>
               <td>{rules.data?.find((r) => r.id === s.ruleId)?.name ?? (s.ruleId ? s.ruleId.slice(0, 8) : 'every rule')}</td>
+              <td>
+                {Object.entries(s.matchers)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', ')}
+              </td>
               <td>{s.startsAt}</td>
               <td>{s.endsAt}</td>
               <td>{s.comment}</td>
