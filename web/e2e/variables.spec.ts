@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { DashboardView, PanelEditor } from './pages';
-import { Api } from './server';
+import { ADMIN, Api } from './server';
 import { CPU, expected } from './seed';
 
 test('a variable defined in the settings drives a panel’s tag filter', async ({ loggedIn: page, expectHttpError }) => {
@@ -106,4 +106,47 @@ test('a dashboard set to an IANA zone shows its times in that zone, with the UTC
   await zone.click();
   await expect(zone).toHaveText('America/New_York');
   await expect(page).not.toHaveURL(/[?&]tz=/);
+});
+
+test('an expired session keeps the settings dialog’s unsaved edits and opens it again', async ({ loggedIn: page, context, expectHttpError }) => {
+  const api = await Api.login(process.env.VIGIL_E2E_URL!);
+  const { data } = await api.call<{ data: { id: string } }>('POST', '/api/v1/dashboards', { name: 'Kept settings', panels: [] });
+  await page.goto(`/d/${data.id}?from=now-6h&to=now&refresh=off`);
+  const view = new DashboardView(page);
+  await view.edit();
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Dashboard settings' });
+  await dialog.getByLabel('Default from').fill('now-2h');
+  await dialog.getByLabel('Default refresh').selectOption('1m');
+  await dialog.getByRole('button', { name: 'Add variable' }).click();
+  const row = dialog.getByRole('group', { name: 'Variable 1' });
+  await row.getByLabel('Name').fill('host');
+  await row.getByLabel('Metric').fill(CPU);
+  await row.getByLabel('Tag key').selectOption('host');
+
+  await context.clearCookies();
+  expectHttpError(401, /.*/);
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page).toHaveURL(/\/login\?redirect=/);
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(new RegExp(`/d/${data.id}\\?`));
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole('status')).toContainText('the changes you had not saved are back');
+  await expect(dialog.getByLabel('Default from')).toHaveValue('now-2h');
+  await expect(dialog.getByLabel('Default refresh')).toHaveValue('1m');
+  await expect(row.getByLabel('Name')).toHaveValue('host');
+  await expect(row.getByLabel('Metric')).toHaveValue(CPU);
+  await expect(row.getByLabel('Tag key')).toHaveValue('host');
+  await dialog.getByRole('button', { name: 'Save settings' }).click();
+  await expect(dialog).toBeHidden();
+  const stored = await api.call<{ data: { settings: unknown; variables: unknown[] } }>('GET', `/api/v1/dashboards/${data.id}`);
+  expect(stored.data.settings).toEqual(expect.objectContaining({ timeRange: { from: 'now-2h', to: 'now' }, refresh: '1m' }));
+  expect(stored.data.variables).toEqual([expect.objectContaining({ name: 'host', metric: CPU, tagKey: 'host' })]);
+
+  // Kept once: the next visit opens the dashboard, not the dialog.
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Kept settings' })).toBeVisible();
+  await expect(dialog).toHaveCount(0);
 });

@@ -7,7 +7,8 @@ import { api, ApiError, ok } from '../api/client';
 import { keys, useInvalidate, type Dashboard } from '../api/hooks';
 import { toStored, variableProblems, MAX_VARIABLES } from '../lib/variableRules';
 import { parseTime, TimeParseError } from '../lib/timerange';
-import { extras, type Variable } from '../state/dashboardView';
+import { extras, settingsKeptKey, type Variable } from '../state/dashboardView';
+import { useKeepOnExpiry, useKeptEdits } from '../state/kept';
 import { Dialog } from './Dialog';
 import { MetricOptions, useSettledMetricTags, useTypedMetric } from './MetricOptions';
 import { fieldError } from './QueryEditor';
@@ -95,13 +96,30 @@ function timeProblem(text: string): string | undefined {
   }
 }
 
-export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashboard; onClose: () => void }) {
+/** What the dialog holds: kept across an expired session. */
+interface SettingsFields {
+  from: string;
+  to: string;
+  refresh: Refresh;
+  timeZone: string;
+  variables: Variable[];
+}
+
+export function VariableEditorDialog({ dashboard, onClose: close }: { dashboard: Dashboard; onClose: () => void }) {
   const initial = extras(dashboard).settings;
-  const [from, setFrom] = useState(initial.timeRange?.from ?? 'now-6h');
-  const [to, setTo] = useState(initial.timeRange?.to ?? 'now');
-  const [refresh, setRefresh] = useState<Refresh>(REFRESHES.includes(initial.refresh as Refresh) ? (initial.refresh as Refresh) : '10s');
-  const [timeZone, setTimeZone] = useState(initial.timeZone ?? 'browser');
-  const [variables, setVariables] = useState<Variable[]>(() => extras(dashboard).variables.map((v) => ({ ...v })));
+  const keptKey = settingsKeptKey(dashboard.id);
+  const { kept, discard: discardKept } = useKeptEdits<SettingsFields>(keptKey);
+  const [from, setFrom] = useState(kept?.from ?? initial.timeRange?.from ?? 'now-6h');
+  const [to, setTo] = useState(kept?.to ?? initial.timeRange?.to ?? 'now');
+  const [refresh, setRefresh] = useState<Refresh>(kept?.refresh ?? (REFRESHES.includes(initial.refresh as Refresh) ? (initial.refresh as Refresh) : '10s'));
+  const [timeZone, setTimeZone] = useState(kept?.timeZone ?? initial.timeZone ?? 'browser');
+  const [variables, setVariables] = useState<Variable[]>(() => kept?.variables ?? extras(dashboard).variables.map((v) => ({ ...v })));
+  useKeepOnExpiry<SettingsFields>(keptKey, { from, to, refresh, timeZone, variables });
+  // Saved or cancelled: edits kept from an expired session are done with.
+  const onClose = () => {
+    discardKept();
+    close();
+  };
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -150,6 +168,11 @@ export function VariableEditorDialog({ dashboard, onClose }: { dashboard: Dashbo
         </>
       }
     >
+      {kept && (
+        <p className="muted" role="status">
+          Your session had expired: the changes you had not saved are back in the form.
+        </p>
+      )}
       <h3>When it opens</h3>
       <p className="muted">What the dashboard shows when its link carries no range, refresh or zone of its own.</p>
       <div className="variable-row">

@@ -17,7 +17,8 @@ import { useEdit } from '../state/edit';
 import { layoutOf, useLayoutSaver } from '../state/layoutSaver';
 import { usePanelData, type PanelData } from '../state/panelData';
 import { useTick } from '../state/tick';
-import { panelRequests, useViewState, type Variable } from '../state/dashboardView';
+import { panelRequests, settingsKeptKey, useViewState, type Variable } from '../state/dashboardView';
+import { hasKeptEdits } from '../state/kept';
 
 // Dialogs and the edit grid are code a dashboard view rarely needs: fetched on use.
 const InspectDialog = lazy(() => import('../components/Inspect').then((m) => ({ default: m.InspectDialog })));
@@ -168,9 +169,14 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
   const saver = useLayoutSaver(dashboard);
   const [inspecting, setInspecting] = useState<Panel | null>(null);
   const [deleting, setDeleting] = useState<Panel | null>(null);
-  const [settingsOpen, setSettingsOpen] = useState(false);
-  const { ref: containerRef, width } = useWidth<HTMLDivElement>();
   const editable = canEditDashboard(me.data, dashboard);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  // Open again after a login when the session expired while the dialog was open, so
+  // the edits it kept are offered back where they were made (until it is closed).
+  const keptSettings = useMemo(() => editable && hasKeptEdits(settingsKeptKey(dashboard.id)), [editable, dashboard.id]);
+  const [keptDismissed, setKeptDismissed] = useState(false);
+  const showSettings = settingsOpen || (keptSettings && !keptDismissed);
+  const { ref: containerRef, width } = useWidth<HTMLDivElement>();
   const EditGrid = useEditGrid(editing);
 
   const requests = useMemo(
@@ -329,7 +335,15 @@ function DashboardView({ dashboard }: { dashboard: Dashboard }) {
       </div>
       {dashboard.panels.length === 0 && <p className="muted">This dashboard has no panels yet{editable ? ': Edit, then Add panel.' : '.'}</p>}
       <Suspense fallback={null}>
-        {settingsOpen && <VariableEditorDialog dashboard={dashboard} onClose={() => setSettingsOpen(false)} />}
+        {showSettings && (
+          <VariableEditorDialog
+            dashboard={dashboard}
+            onClose={() => {
+              setSettingsOpen(false);
+              setKeptDismissed(true);
+            }}
+          />
+        )}
         {inspecting && <InspectDialog title={inspecting.title} metric={inspecting.query.query} data={data.data?.get(inspecting.id)} onClose={() => setInspecting(null)} />}
       </Suspense>
       {deleting && (

@@ -88,3 +88,10 @@ export function panelRequests(
     };
   });
 }
+
+/**
+ * Where the settings dialog of dashboard `id` keeps its edits across an expired
+ * session (state/kept.ts); here rather than with the dialog, which loads only in edit
+ * mode, as the dashboard page reads it to open the dialog again.
+ */
+export const settingsKeptKey = (id: string) => `dashboard-settings:${id}`;

@@ -41,6 +41,14 @@ function read<T>(key: string): T | null {
   }
 }
 
+/**
+ * Whether edits are kept for `key`: a form that is not on screen by itself (a dialog)
+ * opens again when it has some.
+ */
+export function hasKeptEdits(key: string): boolean {
+  return read<unknown>(key) !== null;
+}
+
 /** The edits kept for `key` when the session expired, or null; `discard` drops them. */
 export function useKeptEdits<T>(key: string): { kept: T | null; discard: () => void } {
   const [kept] = useState(() => read<T>(key));
