@@ -5,7 +5,8 @@
 //! `series` indexes serve them (btree on `metric`, GIN on `labels`); `!=`, `=~` and
 //! `!~` are applied in Rust to the rows those return, so their semantics are exactly
 //! the `regex` crate's (RE2 syntax, as Prometheus uses), not PostgreSQL's dialect.
-//! Rows are read in pages by id, so memory stays bounded by the caller's limit.
+//! Rows are streamed and at most the caller's limit of them kept, so memory stays
+//! bounded; which series a cut list keeps is not defined.
 
 use sqlx::PgPool;
 
@@ -28,9 +29,14 @@ pub struct Selection {
 }
 
 const METRIC_NAMES: &str = "SELECT name FROM metric_definitions ORDER BY name";
-const SERIES_PAGE: &str = "SELECT id, metric, labels FROM series
-    WHERE metric = ANY($1) AND labels @> $2::jsonb AND id > $3
-    ORDER BY id LIMIT $4";
+// One metric's series, streamed. No ORDER BY or LIMIT: prepared statements end on a
+// generic plan, and for an ordered, limited read of one metric that plan walks the
+// primary key through every series of every metric. Without them the plan follows
+// the filter alone (the metric's index, or the labels' GIN index for containment),
+// and the cut and the id order are applied in Rust.
+const METRIC_SERIES: &str = "SELECT id, metric, labels FROM series WHERE metric = $1";
+const METRIC_SERIES_CONTAINING: &str =
+    "SELECT id, metric, labels FROM series WHERE metric = $1 AND labels @> $2::jsonb";
 
 const LABEL_NAMES: &str = "SELECT DISTINCT jsonb_object_keys(labels) FROM series";
 const LABEL_VALUES: &str = "SELECT DISTINCT labels->>$1 FROM series WHERE labels ? $1 ORDER BY 1";
@@ -56,9 +62,6 @@ pub async fn metric_names(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(SERIES_METRICS).fetch_all(pool).await
 }
 
-/// Rows fetched per round trip while filtering.
-const PAGE_ROWS: i64 = 20_000;
-
 /// Series whose metric name and labels satisfy every matcher, at most `limit` of them.
 pub async fn select_series(
     pool: &PgPool,
@@ -76,33 +79,58 @@ pub async fn select_series(
         .filter(|m| m.name != METRIC_NAME_LABEL && !is_pushed_down(m))
         .collect();
     let mut out = Selection::default();
-    let mut after = 0i64;
-    loop {
-        let rows: Vec<(i64, String, sqlx::types::Json<Labels>)> = sqlx::query_as(SERIES_PAGE)
-            .bind(&metrics)
-            .bind(&filter)
-            .bind(after)
-            .bind(PAGE_ROWS)
-            .fetch_all(pool)
-            .await?;
-        let full_page = rows.len() as i64 == PAGE_ROWS;
-        for (id, metric, sqlx::types::Json(labels)) in rows {
-            after = id;
-            if rest
-                .iter()
-                .all(|m| m.matches(labels.get(&m.name).map_or("", String::as_str)))
-            {
-                if out.series.len() == limit {
-                    out.truncated = true;
-                    return Ok(out);
-                }
-                out.series.push(SelectedSeries { id, metric, labels });
-            }
-        }
-        if !full_page {
-            return Ok(out);
+    // Metric by metric (a selection names one, unless a regex on the name matches
+    // several), then in id order across them.
+    let mut per_metric: Vec<Vec<SelectedSeries>> = Vec::with_capacity(metrics.len());
+    for metric in &metrics {
+        let left = limit - per_metric.iter().map(Vec::len).sum::<usize>();
+        let (series, truncated) =
+            metric_series(pool, metric, &contained, &filter, &rest, left).await?;
+        per_metric.push(series);
+        if truncated {
+            out.truncated = true;
+            break;
         }
     }
+    out.series = per_metric.into_iter().flatten().collect();
+    out.series.sort_unstable_by_key(|s| s.id);
+    Ok(out)
+}
+
+/// The series of one metric that pass every matcher, at most `limit`, and whether
+/// there were more.
+async fn metric_series(
+    pool: &PgPool,
+    metric: &str,
+    contained: &Labels,
+    filter: &str,
+    rest: &[&LabelMatcher],
+    limit: usize,
+) -> Result<(Vec<SelectedSeries>, bool), sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let query = if contained.is_empty() {
+        sqlx::query_as(METRIC_SERIES).bind(metric)
+    } else {
+        sqlx::query_as(METRIC_SERIES_CONTAINING)
+            .bind(metric)
+            .bind(filter)
+    };
+    let mut rows = query.fetch(pool);
+    let mut out = Vec::new();
+    while let Some((id, metric, sqlx::types::Json(labels))) =
+        rows.try_next().await? as Option<(i64, String, sqlx::types::Json<Labels>)>
+    {
+        if rest
+            .iter()
+            .all(|m| m.matches(labels.get(&m.name).map_or("", String::as_str)))
+        {
+            if out.len() == limit {
+                return Ok((out, true));
+            }
+            out.push(SelectedSeries { id, metric, labels });
+        }
+    }
+    Ok((out, false))
 }
 
 /// Metric names the `__name__` matchers allow: the equality one directly, otherwise
