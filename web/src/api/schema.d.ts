@@ -3345,8 +3345,9 @@ export interface operations {
                 /**
                  * @description Only the metrics whose name contains this, ignoring case (a picker's
                  *     type-ahead). Characters a metric name may hold (`a-z A-Z 0-9 _ . :`), at most
-                 *     `ingest.max_name_len` bytes; empty means no filter. Pages, `limit` and `after`
-                 *     work as without it; `meta.total` still counts every metric.
+                 *     `ingest.max_name_len` bytes (200 by default, the bound documented here);
+                 *     empty means no filter. Pages, `limit` and `after` work as without it;
+                 *     `meta.total` still counts every metric.
                  */
                 contains?: string;
                 /**
