@@ -90,6 +90,23 @@ fn groups_of(selection: &SeriesSelection) -> Vec<i32> {
         .unwrap_or_else(|| vec![0; selection.ids.len()])
 }
 
+/// `ranges` (sorted, disjoint) in runs of ranges that touch: each run is one raw
+/// read. Reading the hull of ranges with a gap between them (the head and the live
+/// end of a range whose middle is cached) would fetch every raw point of the gap,
+/// the most expensive part of a refresh over live data, only to drop it.
+fn touching_runs(ranges: &[TimeRange]) -> Vec<Vec<TimeRange>> {
+    let mut runs: Vec<Vec<TimeRange>> = Vec::new();
+    for range in ranges {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|last| last.end_ms >= range.start_ms) => {
+                run.push(*range)
+            }
+            _ => runs.push(vec![*range]),
+        }
+    }
+    runs
+}
+
 /// The smallest range holding every range of `ranges` (sorted).
 fn hull(ranges: &[TimeRange]) -> Option<TimeRange> {
     Some(TimeRange {
@@ -100,9 +117,9 @@ fn hull(ranges: &[TimeRange]) -> Option<TimeRange> {
 
 /// Runs the query over its segments under one statement timeout and returns final
 /// values per group and bucket. The segments are in time order and disjoint but need
-/// not be contiguous (the parts of a range missing from the cache): every raw segment
-/// is answered from one raw read over their hull, so compressed blocks spanning
-/// several segments are fetched and decoded once.
+/// not be contiguous (the parts of a range missing from the cache): raw segments that
+/// touch are answered from one raw read, so compressed blocks spanning several of them
+/// are fetched and decoded once, and segments apart are read apart.
 pub async fn aggregate(
     pool: &PgPool,
     segments: &[(Tier, TimeRange)],
@@ -121,22 +138,39 @@ pub async fn aggregate(
     let step_ms = step.millis().max(1);
     if !aggregation.rollups_can_answer() {
         let all: Vec<TimeRange> = segments.iter().map(|s| s.1).collect();
-        let Some(range) = hull(&all) else {
-            return Ok(Buckets::new());
-        };
         let q = aggregation.quantile();
-        // The previous sample of a rate may lie up to one step before the range.
-        let read = TimeRange {
-            start_ms: range.start_ms - if q.is_none() { step_ms } else { 0 },
-            end_ms: range.end_ms,
+        // A rate's first sample in a bucket takes the sample before it, which may sit
+        // anywhere earlier in the range: rates read the hull, as a single read of the
+        // whole range would, so every bucket equals the uncached answer's.
+        let runs = if q.is_none() {
+            vec![all]
+        } else {
+            touching_runs(&all)
         };
-        let samples = read_raw_timeout(pool, &selection.ids, read, timeout).await?;
-        return tokio::task::spawn_blocking(move || match q {
-            None => raw_rates(&samples, &group_of, step_ms, range),
-            Some(q) => raw_percentiles(&samples, &group_of, step_ms, q, range),
-        })
-        .await
-        .map_err(|e| sqlx::Error::Protocol(format!("bucketing task failed: {e}")));
+        let mut out = Buckets::new();
+        for run in runs {
+            let Some(range) = hull(&run) else {
+                continue;
+            };
+            // The previous sample of a rate may lie up to one step before the range.
+            let read = TimeRange {
+                start_ms: range.start_ms - if q.is_none() { step_ms } else { 0 },
+                end_ms: range.end_ms,
+            };
+            let samples = read_raw_timeout(pool, &selection.ids, read, timeout).await?;
+            let group_of = group_of.clone();
+            out.extend(
+                tokio::task::spawn_blocking(move || match q {
+                    None => raw_rates(&samples, &group_of, step_ms, range),
+                    Some(q) => raw_percentiles(&samples, &group_of, step_ms, q, range),
+                })
+                .await
+                .map_err(|e| sqlx::Error::Protocol(format!("bucketing task failed: {e}")))?,
+            );
+        }
+        // Runs follow each other in time, each in key order.
+        out.sort_by_key(|(key, _)| *key);
+        return Ok(out);
     }
     let raw_ranges: Vec<TimeRange> = segments
         .iter()
@@ -146,18 +180,19 @@ pub async fn aggregate(
     // Raw segments first, on a connection of their own: holding the rollup
     // transaction's connection while waiting for another one would let a burst of
     // queries (a dashboard's batch) take every connection and wait on each other.
-    let mut partials: Vec<((i32, i64), Partial)> = match hull(&raw_ranges) {
-        Some(read) => {
-            let samples = read_raw_timeout(pool, &selection.ids, read, timeout).await?;
-            let group_of = group_of.clone();
-            tokio::task::spawn_blocking(move || {
-                raw_partials(&samples, &group_of, step_ms, &raw_ranges)
-            })
-            .await
-            .map_err(|e| sqlx::Error::Protocol(format!("bucketing task failed: {e}")))?
-        }
-        None => Vec::new(),
-    };
+    let mut partials: Vec<((i32, i64), Partial)> = Vec::new();
+    for run in touching_runs(&raw_ranges) {
+        let Some(read) = hull(&run) else {
+            continue;
+        };
+        let samples = read_raw_timeout(pool, &selection.ids, read, timeout).await?;
+        let group_of = group_of.clone();
+        partials.extend(
+            tokio::task::spawn_blocking(move || raw_partials(&samples, &group_of, step_ms, &run))
+                .await
+                .map_err(|e| sqlx::Error::Protocol(format!("bucketing task failed: {e}")))?,
+        );
+    }
     let rollup_segments: Vec<(&'static str, TimeRange)> = segments
         .iter()
         .filter_map(|(tier, range)| {
@@ -211,4 +246,27 @@ pub async fn aggregate(
         .into_iter()
         .map(|(k, p)| (k, p.value(aggregation)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(start_ms: i64, end_ms: i64) -> TimeRange {
+        TimeRange { start_ms, end_ms }
+    }
+
+    #[test]
+    fn only_touching_segments_share_a_read() {
+        assert!(touching_runs(&[]).is_empty());
+        let runs = touching_runs(&[r(0, 10), r(10, 20), r(50, 60), r(60, 70), r(90, 95)]);
+        assert_eq!(
+            runs,
+            vec![
+                vec![r(0, 10), r(10, 20)],
+                vec![r(50, 60), r(60, 70)],
+                vec![r(90, 95)]
+            ]
+        );
+    }
 }
