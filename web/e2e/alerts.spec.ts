@@ -168,3 +168,31 @@ test('history filtered by a time window kept in the URL', async ({ loggedIn: pag
   await expect(page.getByLabel('To', { exact: true })).toHaveValue(utc(-30_000));
   await expect(page.getByText('must be after From')).toHaveCount(0);
 });
+
+test('history paging starts again at the newest page when Back changes the filters', async ({ loggedIn: page }) => {
+  // Pages are stubbed: two pages of real events would take more than 50 firings.
+  const event = (id: number, ruleName: string) => ({
+    id, at: new Date(Date.UTC(2026, 0, 1, 0, 0, id)).toISOString(), ruleId: '00000000-0000-0000-0000-000000000001', ruleName,
+    severity: 'info', state: 'firing', threshold: 1, value: 2, labels: {}, silenced: false, notification: 'sent',
+  });
+  const asked: (string | null)[] = [];
+  await page.route(/\/api\/v1\/alerts\/history\?/, (route) => {
+    const cursor = new URL(route.request().url()).searchParams.get('cursor');
+    asked.push(cursor);
+    const body = cursor ? { data: [event(1, 'Older page')], meta: {} } : { data: [event(9, 'Newest page')], meta: { nextCursor: 9 } };
+    return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+  });
+  const ruleCells = page.getByRole('table', { name: 'Alert history' }).locator('tbody tr td:nth-child(2)');
+  await page.goto('/alerts/history');
+  await expect(ruleCells).toHaveText(['Newest page']);
+  await page.getByLabel('From', { exact: true }).fill('2026-01-01T00:00:00');
+  await expect(page).toHaveURL(/[?&]from=/);
+  await expect(ruleCells).toHaveText(['Newest page']);
+  await page.getByRole('button', { name: 'Older' }).click();
+  await expect(ruleCells).toHaveText(['Older page']);
+  await page.goBack();
+  await expect(page).not.toHaveURL(/[?&]from=/);
+  await expect(ruleCells).toHaveText(['Newest page']);
+  await expect(page.getByRole('button', { name: 'Newer' })).toBeDisabled();
+  expect(asked.at(-1), 'the last page asked for is the newest').toBeNull();
+});

@@ -401,7 +401,12 @@ export function HistoryPage() {
   const navigate = useNavigate({ from: '/alerts/history' });
   const rules = useQuery({ queryKey: keys.rules, queryFn: async () => (await ok(api.GET('/api/v1/alerts/rules'))).data });
   const [state, setState] = useState('');
-  const [cursors, setCursors] = useState<number[]>([]);
+  // The pages read so far belong to one set of filters: a filter changed in the form
+  // or by Back/Forward through the URL starts again at the newest page.
+  const filters = JSON.stringify([search.ruleId, state, search.from, search.to]);
+  const [paged, setPaged] = useState<{ filters: string; cursors: number[] }>({ filters, cursors: [] });
+  const cursors = paged.filters === filters ? paged.cursors : [];
+  const setCursors = (next: number[]) => setPaged({ filters, cursors: next });
   const cursor = cursors[cursors.length - 1];
   const badRange = rangeProblem(search.from, search.to);
   const history = useQuery({
@@ -416,7 +421,6 @@ export function HistoryPage() {
     enabled: badRange === null,
   });
   const setBound = (bound: 'from' | 'to', value: string) => {
-    setCursors([]);
     void navigate({ search: (prev) => ({ ...prev, [bound]: fromUtcInput(value) }) });
   };
   return (
@@ -430,7 +434,6 @@ export function HistoryPage() {
             aria-label="Rule"
             value={search.ruleId ?? ''}
             onChange={(e) => {
-              setCursors([]);
               void navigate({ search: (prev) => ({ ...prev, ruleId: e.target.value || undefined }) });
             }}
           >
@@ -445,7 +448,7 @@ export function HistoryPage() {
         </label>
         <label>
           State
-          <select aria-label="State" value={state} onChange={(e) => (setState(e.target.value), setCursors([]))}>
+          <select aria-label="State" value={state} onChange={(e) => setState(e.target.value)}>
             <option value="">any</option>
             <option value="firing">firing</option>
             <option value="resolved">resolved</option>
