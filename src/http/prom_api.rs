@@ -389,7 +389,7 @@ pub fn parse_time(raw: &str) -> Result<i64, String> {
 /// Seconds (fractions allowed) or a Prometheus duration (`15s`, `1m30s`), to ms.
 pub fn parse_duration(raw: &str) -> Result<i64, String> {
     if let Ok(secs) = raw.parse::<f64>() {
-        if !secs.is_finite() || secs < 0.0 || secs > 9.2e15 {
+        if !secs.is_finite() || !(0.0..=9.2e15).contains(&secs) {
             return Err(format!("cannot parse {raw:?} to a valid duration"));
         }
         return Ok((secs * 1000.0).round() as i64);

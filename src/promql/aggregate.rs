@@ -94,15 +94,12 @@ pub fn eval(ev: &Evaluator, agg: &AggregateExpr, t: i64) -> Result<Value, EvalEr
             let top = op == token::T_TOPK;
             for (_, mut members) in groups {
                 // NaN ranks below every number either way, as in Prometheus' heaps.
-                members.sort_by(|a, b| {
-                    let ord = match (a.value.is_nan(), b.value.is_nan()) {
-                        (true, true) => std::cmp::Ordering::Equal,
-                        (true, false) => std::cmp::Ordering::Greater,
-                        (false, true) => std::cmp::Ordering::Less,
-                        _ if top => b.value.total_cmp(&a.value),
-                        _ => a.value.total_cmp(&b.value),
-                    };
-                    ord
+                members.sort_by(|a, b| match (a.value.is_nan(), b.value.is_nan()) {
+                    (true, true) => std::cmp::Ordering::Equal,
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    _ if top => b.value.total_cmp(&a.value),
+                    _ => a.value.total_cmp(&b.value),
                 });
                 members.truncate(k.min(members.len() as i64) as usize);
                 out.extend(members);

@@ -87,7 +87,7 @@ pub fn check(name: &str) -> Result<(), EvalError> {
     }
 }
 
-fn arg<'e>(call: &'e Call, i: usize) -> Result<&'e Expr, EvalError> {
+fn arg(call: &Call, i: usize) -> Result<&Expr, EvalError> {
     call.args.args.get(i).map(|b| b.as_ref()).ok_or_else(|| {
         EvalError::Unsupported(format!("{}() is missing an argument", call.func.name))
     })

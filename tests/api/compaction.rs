@@ -344,7 +344,7 @@ async fn compaction_changes_no_answer_and_late_points_are_merged() {
         raw_count_total as usize, expected_yesterday,
         "rollups count the late points"
     );
-    let before_merge = answers(&app, &[count_query.clone()]).await;
+    let before_merge = answers(&app, std::slice::from_ref(&count_query)).await;
 
     let report = app.maintenance.run_compaction().await.unwrap();
     assert_eq!(report.failures, 0, "{report:?}");
@@ -359,7 +359,7 @@ async fn compaction_changes_no_answer_and_late_points_are_merged() {
         &all_samples(&app, from - HOUR, to + HOUR).await,
         "after the late merge",
     );
-    let after_merge = answers(&app, &[count_query.clone()]).await;
+    let after_merge = answers(&app, std::slice::from_ref(&count_query)).await;
     assert_eq!(before_merge, after_merge);
 
     let health = app.get("/health").await.json();

@@ -574,9 +574,11 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 type Point = (f64, f64);
+/// The result type, and each rendered label set with its points.
+type Normalised = (String, Vec<(String, Vec<Point>)>);
 
 /// A result as comparable data: per label set (rendered), its points.
-fn normalise(data: &Value) -> Result<(String, Vec<(String, Vec<Point>)>), String> {
+fn normalise(data: &Value) -> Result<Normalised, String> {
     let kind = data["resultType"].as_str().unwrap_or("").to_string();
     let point = |p: &Value| -> Point { (p[0].as_f64().unwrap_or(f64::NAN), value_of(&p[1])) };
     let mut out: Vec<(String, Vec<Point>)> = Vec::new();
