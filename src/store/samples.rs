@@ -46,22 +46,21 @@ const ROWS_AND_LATE: &str = "SELECT series_id, (extract(epoch FROM time) * 1000)
     UNION ALL
     SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
     FROM points_late WHERE series_id = ANY($1) AND time >= $2 AND time < $3";
-// Raw rows of compacted ranges whose partition is not dropped yet are in the blocks;
-// without series ids, every series (the downsampler).
+// Raw rows of compacted ranges whose partition is not dropped yet are in the blocks.
 const ROWS_OUTSIDE_AND_LATE: &str =
     "SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
-    FROM points p WHERE ($1::bigint[] IS NULL OR series_id = ANY($1)) AND time >= $2 AND time < $3
+    FROM points p WHERE series_id = ANY($1) AND time >= $2 AND time < $3
       AND NOT EXISTS (SELECT 1 FROM unnest($4::timestamptz[], $5::timestamptz[]) AS c(s, e)
                       WHERE p.time >= c.s AND p.time < c.e)
     UNION ALL
     SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
     FROM points_late
-    WHERE ($1::bigint[] IS NULL OR series_id = ANY($1)) AND time >= $2 AND time < $3";
+    WHERE series_id = ANY($1) AND time >= $2 AND time < $3";
 // A block spans at most one day, so `range_start` bounds prune the partitions.
 const BLOCKS: &str = "SELECT series_id, (extract(epoch FROM range_start) * 1000)::bigint,
         (extract(epoch FROM range_end) * 1000)::bigint, times, vals
     FROM points_blocks
-    WHERE ($1::bigint[] IS NULL OR series_id = ANY($1))
+    WHERE series_id = ANY($1)
       AND range_start < $3 AND range_start > $2 - interval '1 day' AND range_end > $2
       AND min_time < $3 AND max_time >= $2";
 // What a read of the range would fetch: the points of the blocks (the same pruning as
@@ -132,7 +131,7 @@ pub async fn read_raw(
     if series_ids.is_empty() || range.end_ms <= range.start_ms {
         return Ok(Vec::new());
     }
-    read(pool, Some(series_ids), range, None).await
+    read(pool, series_ids, range, None).await
 }
 
 /// [`read_raw`] under a statement timeout (the query router's budget).
@@ -145,18 +144,7 @@ pub async fn read_raw_timeout(
     if series_ids.is_empty() || range.end_ms <= range.start_ms {
         return Ok(Vec::new());
     }
-    read(pool, Some(series_ids), range, Some(timeout)).await
-}
-
-/// Every series' raw samples in the range (the downsampler's recompute of a time slice).
-pub async fn read_raw_all(
-    pool: &PgPool,
-    range: TimeRange,
-) -> Result<Vec<SeriesSamples>, sqlx::Error> {
-    if range.end_ms <= range.start_ms {
-        return Ok(Vec::new());
-    }
-    read(pool, None, range, None).await
+    read(pool, series_ids, range, Some(timeout)).await
 }
 
 type Row = (i64, i64, f64);
@@ -165,7 +153,7 @@ type BlockRow = (i64, i64, i64, Vec<u8>, Vec<u8>);
 
 async fn read(
     pool: &PgPool,
-    series_ids: Option<&[i64]>,
+    series_ids: &[i64],
     range: TimeRange,
     timeout: Option<std::time::Duration>,
 ) -> Result<Vec<SeriesSamples>, sqlx::Error> {
@@ -185,8 +173,8 @@ async fn read(
         .bind(end)
         .fetch_all(&mut *tx)
         .await?;
-    let ids: Option<Vec<i64>> = series_ids.map(<[i64]>::to_vec);
-    let rows: Vec<Row> = if compacted.is_empty() && ids.is_some() {
+    let ids: Vec<i64> = series_ids.to_vec();
+    let rows: Vec<Row> = if compacted.is_empty() {
         sqlx::query_as(ROWS_AND_LATE)
             .bind(&ids)
             .bind(start)
