@@ -173,10 +173,9 @@ async fn read(
         .bind(end)
         .fetch_all(&mut *tx)
         .await?;
-    let ids: Vec<i64> = series_ids.to_vec();
     let rows: Vec<Row> = if compacted.is_empty() {
         sqlx::query_as(ROWS_AND_LATE)
-            .bind(&ids)
+            .bind(series_ids)
             .bind(start)
             .bind(end)
             .fetch_all(&mut *tx)
@@ -185,7 +184,7 @@ async fn read(
         let starts: Vec<_> = compacted.iter().map(|c| timestamp(c.0)).collect();
         let ends: Vec<_> = compacted.iter().map(|c| timestamp(c.1)).collect();
         sqlx::query_as(ROWS_OUTSIDE_AND_LATE)
-            .bind(&ids)
+            .bind(series_ids)
             .bind(start)
             .bind(end)
             .bind(starts)
@@ -194,7 +193,7 @@ async fn read(
             .await?
     };
     let blocks: Vec<BlockRow> = sqlx::query_as(BLOCKS)
-        .bind(&ids)
+        .bind(series_ids)
         .bind(start)
         .bind(end)
         .fetch_all(&mut *tx)

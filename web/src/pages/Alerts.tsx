@@ -10,6 +10,7 @@ import { keys, useMe } from '../api/hooks';
 import { metricNameProblem } from '../lib/panelRules';
 import { fromUtcInput, rangeProblem, utcInputValue } from '../lib/utcInput';
 import { silenceRequest, type MatcherRow } from '../lib/silenceRules';
+import { RuleOptions } from '../components/RuleOptions';
 import { useKeepOnExpiry, useKeptEdits } from '../state/kept';
 import { QueryEditor, RULE_AGGREGATIONS, fieldError, type QueryValue } from '../components/QueryEditor';
 
@@ -437,13 +438,9 @@ export function HistoryPage() {
               void navigate({ search: (prev) => ({ ...prev, ruleId: e.target.value || undefined }) });
             }}
           >
-            <option value="">every rule</option>
-            {search.ruleId && !rules.data?.some((r) => r.id === search.ruleId) && <option value={search.ruleId}>{search.ruleId.slice(0, 8)}</option>}
-            {(rules.data ?? []).map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.name}
-              </option>
-            ))}
+            <RuleOptions rules={rules.data}>
+              {search.ruleId && !rules.data?.some((r) => r.id === search.ruleId) && <option value={search.ruleId}>{search.ruleId.slice(0, 8)}</option>}
+            </RuleOptions>
           </select>
         </label>
         <label>
@@ -560,12 +557,7 @@ export function SilencesPage() {
           <label>
             Rule
             <select aria-label="Rule" value={ruleId} onChange={(e) => setRuleId(e.target.value)}>
-              <option value="">every rule</option>
-              {(rules.data ?? []).map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.name}
-                </option>
-              ))}
+              <RuleOptions rules={rules.data} />
             </select>
           </label>
           <label>
