@@ -147,7 +147,11 @@ test('history filtered by a time window kept in the URL', async ({ loggedIn: pag
   await expect(page).toHaveURL(new RegExp(`ruleId=${rule.data.id}`));
   await expect(rows).toHaveCount(0);
 
+  // Each bound is one navigation: the second waits for the first to be in the URL, or
+  // it would be computed from the search the first has not replaced yet.
+  const withLateFrom = page.url();
   await page.getByLabel('From', { exact: true }).fill(utc(-60_000));
+  await expect(page).not.toHaveURL(withLateFrom);
   await page.getByLabel('To', { exact: true }).fill(utc(60_000));
   await expect(page).toHaveURL(/[?&]to=/);
   await expect(rows).toHaveCount(1);
