@@ -200,6 +200,8 @@ pub struct RetentionSettings {
     pub rollup_1m: Duration,
     #[serde(with = "humantime_serde")]
     pub rollup_1h: Duration,
+    #[serde(with = "humantime_serde")]
+    pub drop_timeout: Duration,
 }
 
 /// The compressed raw tier (see `actors::compactor`).
@@ -217,7 +219,7 @@ pub struct CompactionSettings {
     #[serde(with = "humantime_serde")]
     pub drop_raw_after: Duration,
     #[serde(with = "humantime_serde")]
-    pub drop_lock_timeout: Duration,
+    pub drop_timeout: Duration,
 }
 
 impl Default for CompactionSettings {
@@ -230,7 +232,7 @@ impl Default for CompactionSettings {
             max_ranges_per_round: 24,
             merge_series_per_transaction: 5000,
             drop_raw_after: Duration::from_secs(60),
-            drop_lock_timeout: Duration::from_secs(2),
+            drop_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -456,6 +458,7 @@ impl Default for Settings {
                 raw: 7 * DAY,
                 rollup_1m: 30 * DAY,
                 rollup_1h: 365 * DAY,
+                drop_timeout: 30 * SECOND,
             },
             alerts: AlertSettings {
                 evaluation_interval: 10 * SECOND,
@@ -677,6 +680,7 @@ impl Settings {
             ("retention.raw", self.retention.raw),
             ("retention.rollup_1m", self.retention.rollup_1m),
             ("retention.rollup_1h", self.retention.rollup_1h),
+            ("retention.drop_timeout", self.retention.drop_timeout),
             ("auth.session_idle_timeout", self.auth.session_idle_timeout),
             (
                 "auth.session_absolute_timeout",

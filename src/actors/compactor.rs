@@ -161,7 +161,7 @@ async fn round(
         Ok(ranges) => {
             for (start_ms, end_ms) in ranges {
                 let step = async {
-                    drop_raw_range(pg, start_ms, end_ms, c.drop_lock_timeout).await?;
+                    drop_raw_range(pg, start_ms, end_ms, c.drop_timeout).await?;
                     store::mark_raw_dropped(pg, start_ms).await
                 };
                 match step.await {

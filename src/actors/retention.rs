@@ -98,7 +98,7 @@ impl Handler<RunMaintenance> for RetentionActor {
                         Err(error) => tracing::warn!(%error, table = table.parent(), "Could not create future partitions; will retry next round."),
                     }
                     let keep = chrono::Duration::from_std(retention_of(&settings, table)).unwrap_or(chrono::Duration::MAX);
-                    match drop_expired(&pg, &partitions, table, now - keep).await {
+                    match drop_expired(&pg, &partitions, table, now - keep, settings.retention.drop_timeout).await {
                         Ok(names) => {
                             metrics.partitions_dropped.inc_by(names.len() as u64);
                             dropped.extend(names);

@@ -249,27 +249,89 @@ pub fn raw_range_partition(start_ms: i64, end_ms: i64) -> Option<String> {
 }
 
 /// Drops the raw partition of a compacted range (its rows live in blocks now), unless
-/// it is already gone. `lock_timeout` bounds how long the drop may queue behind
-/// readers and writers of the day (it needs the parent's exclusive lock briefly).
+/// it is already gone. The hour is detached from its day concurrently first (see
+/// [`detach_and_drop`]), so neither ingest nor reads queue behind the drop; `timeout`
+/// bounds how long the detach waits for the reads that began before it.
 pub async fn drop_raw_range(
     pool: &PgPool,
     start_ms: i64,
     end_ms: i64,
-    lock_timeout: std::time::Duration,
+    timeout: std::time::Duration,
 ) -> Result<bool, sqlx::Error> {
     let Some(name) = raw_range_partition(start_ms, end_ms) else {
         return Ok(false);
     };
-    let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('lock_timeout', $1, true)")
-        .bind(format!("{}", lock_timeout.as_millis().max(1)))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let parent = if end_ms - start_ms == HOUR_MS {
+        partition_name(day_of(start_ms))
+    } else {
+        PartitionedTable::Points.parent().to_string()
+    };
+    detach_and_drop(pool, &parent, &name, timeout).await?;
     Ok(true)
+}
+
+/// Drops partition `name` of `parent` without ever holding a lock that readers or
+/// writers of `parent` wait for. A plain `DROP TABLE` of a partition takes the parent's
+/// ACCESS EXCLUSIVE lock: it queues behind every running read, and every later COPY
+/// and query then queues behind it, so one long read stalls ingest for its length.
+/// `DETACH PARTITION ... CONCURRENTLY` takes SHARE UPDATE EXCLUSIVE (which conflicts
+/// with neither), waits for the transactions that may still see the partition, and
+/// leaves a table nobody reads, dropped then. A detach cut short by `timeout` or a
+/// crash stays pending in the catalog and is finalised by the next call. Names are
+/// built by the caller from times, never from input.
+async fn detach_and_drop(
+    pool: &PgPool,
+    parent: &str,
+    name: &str,
+    timeout: std::time::Duration,
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let result = async {
+        // DETACH ... CONCURRENTLY cannot run in a transaction, so the timeout is the
+        // session's for the time of this call.
+        sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+            .bind(format!("{}", timeout.as_millis().max(1)))
+            .execute(&mut *conn)
+            .await?;
+        let attached: Option<bool> = sqlx::query_scalar(
+            "SELECT i.inhdetachpending FROM pg_inherits i
+             WHERE i.inhrelid = to_regclass($1) AND i.inhparent = to_regclass($2)",
+        )
+        .bind(name)
+        .bind(parent)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match attached {
+            Some(true) => {
+                sqlx::raw_sql(&format!(
+                    "ALTER TABLE {parent} DETACH PARTITION {name} FINALIZE"
+                ))
+                .execute(&mut *conn)
+                .await?;
+            }
+            Some(false) => {
+                sqlx::raw_sql(&format!(
+                    "ALTER TABLE {parent} DETACH PARTITION {name} CONCURRENTLY"
+                ))
+                .execute(&mut *conn)
+                .await?;
+            }
+            None => {}
+        }
+        sqlx::raw_sql(&format!("DROP TABLE IF EXISTS {name}"))
+            .execute(&mut *conn)
+            .await?;
+        sqlx::raw_sql("RESET statement_timeout")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        // Its session may still carry the timeout: never hand it to another caller.
+        conn.close_on_drop();
+    }
+    result
 }
 
 /// Partitions of `table` as `(name, period start)`, oldest first.
@@ -301,6 +363,7 @@ pub async fn drop_expired(
     set: &PartitionSet,
     table: PartitionedTable,
     cutoff: DateTime<Utc>,
+    timeout: std::time::Duration,
 ) -> Result<Vec<String>, sqlx::Error> {
     let cutoff_day = cutoff.date_naive();
     let mut dropped = Vec::new();
@@ -310,9 +373,7 @@ pub async fn drop_expired(
         }
         // Rebuilt from the parsed date: the statement only ever names our own partitions.
         let name = table.partition_name(start);
-        sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
-            .execute(pool)
-            .await?;
+        detach_and_drop(pool, table.parent(), &name, timeout).await?;
         set.forget(table, start);
         tracing::info!(partition = %name, "Dropped an expired partition.");
         dropped.push(name);

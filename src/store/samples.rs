@@ -46,12 +46,15 @@ const ROWS_AND_LATE: &str = "SELECT series_id, (extract(epoch FROM time) * 1000)
     UNION ALL
     SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
     FROM points_late WHERE series_id = ANY($1) AND time >= $2 AND time < $3";
-// Raw rows of compacted ranges whose partition is not dropped yet are in the blocks.
-const ROWS_OUTSIDE_AND_LATE: &str =
-    "SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
-    FROM points p WHERE series_id = ANY($1) AND time >= $2 AND time < $3
-      AND NOT EXISTS (SELECT 1 FROM unnest($4::timestamptz[], $5::timestamptz[]) AS c(s, e)
-                      WHERE p.time >= c.s AND p.time < c.e)
+// Raw rows of compacted ranges whose partition is not dropped yet are in the blocks, so
+// rows are read only over the gaps between those ranges ($4, $5). Each gap is its own
+// index scan, pruned to its own partitions: a filter on every row against the list of
+// compacted ranges cost a subplan per row (seconds for a few hundred thousand rows).
+const ROWS_IN_GAPS_AND_LATE: &str =
+    "SELECT p.series_id, (extract(epoch FROM p.time) * 1000)::bigint, p.value
+    FROM unnest($4::timestamptz[], $5::timestamptz[]) AS g(s, e)
+    CROSS JOIN LATERAL (SELECT series_id, time, value FROM points
+                        WHERE series_id = ANY($1) AND time >= g.s AND time < g.e) p
     UNION ALL
     SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
     FROM points_late
@@ -181,9 +184,10 @@ async fn read(
             .fetch_all(&mut *tx)
             .await?
     } else {
-        let starts: Vec<_> = compacted.iter().map(|c| timestamp(c.0)).collect();
-        let ends: Vec<_> = compacted.iter().map(|c| timestamp(c.1)).collect();
-        sqlx::query_as(ROWS_OUTSIDE_AND_LATE)
+        let gaps = gaps_between(range, compacted);
+        let starts: Vec<_> = gaps.iter().map(|g| timestamp(g.0)).collect();
+        let ends: Vec<_> = gaps.iter().map(|g| timestamp(g.1)).collect();
+        sqlx::query_as(ROWS_IN_GAPS_AND_LATE)
             .bind(series_ids)
             .bind(start)
             .bind(end)
@@ -378,9 +382,54 @@ fn timestamp(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// The parts of `range` that no range of `covered` holds, in order, as `[start, end)`
+/// in milliseconds. `covered` may overlap, touch or reach past `range`.
+fn gaps_between(range: TimeRange, mut covered: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
+    covered.sort_unstable();
+    let mut gaps = Vec::new();
+    let mut from = range.start_ms;
+    for (start, end) in covered {
+        if start > from {
+            gaps.push((from, start.min(range.end_ms)));
+        }
+        from = from.max(end);
+        if from >= range.end_ms {
+            break;
+        }
+    }
+    if from < range.end_ms {
+        gaps.push((from, range.end_ms));
+    }
+    gaps.retain(|(a, b)| a < b);
+    gaps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gaps_are_the_range_less_the_covered_ranges() {
+        let range = TimeRange {
+            start_ms: 100,
+            end_ms: 1000,
+        };
+        assert_eq!(gaps_between(range, vec![]), vec![(100, 1000)]);
+        assert_eq!(gaps_between(range, vec![(0, 2000)]), vec![]);
+        assert_eq!(
+            gaps_between(range, vec![(600, 700), (0, 200), (650, 800)]),
+            vec![(200, 600), (800, 1000)]
+        );
+        assert_eq!(
+            gaps_between(range, vec![(100, 300), (300, 400)]),
+            vec![(400, 1000)]
+        );
+        assert_eq!(gaps_between(range, vec![(900, 1500)]), vec![(100, 900)]);
+        assert_eq!(
+            gaps_between(range, vec![(1000, 1500), (0, 100)]),
+            vec![(100, 1000)]
+        );
+    }
 
     #[test]
     fn stitch_merges_rows_blocks_and_late_points_in_one_order() {

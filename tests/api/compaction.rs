@@ -429,3 +429,165 @@ async fn a_corrupt_block_fails_only_the_requests_that_read_it() {
         .assert_status(200, "health after a corrupt block");
     app.cleanup().await;
 }
+
+/// Points every 10 s over `[from, to)` for two hosts.
+fn steady_points(from: i64, to: i64) -> Vec<(String, i64, f64)> {
+    (0..(to - from) / 10_000)
+        .flat_map(|i| {
+            [
+                ("h0".to_string(), from + i * 10_000, i as f64),
+                ("h5".to_string(), from + i * 10_000, 0.5 * i as f64),
+            ]
+        })
+        .collect()
+}
+
+async fn wait_stored(app: &TestApp, from: i64, to: i64, expected: usize) {
+    crate::helpers::eventually(Duration::from_secs(60), || async {
+        let n = stored_count(app, from, to).await;
+        if n == expected {
+            Ok(())
+        } else {
+            Err(format!("{n} of {expected} stored"))
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn reads_while_compacted_rows_are_still_on_disk_count_each_point_once() {
+    // The raw partition of a compacted hour outlives its compaction for a while
+    // (drop_raw_after, or a drop still waiting for old reads): its rows and its
+    // blocks hold the same points, and a read straddling it must see each once.
+    let app = spawn_app_with(|s| {
+        s.compaction.after = Duration::ZERO;
+        s.compaction.drop_raw_after = Duration::from_secs(3600);
+    })
+    .await;
+    let now = now_ms();
+    let today = now.div_euclid(DAY) * DAY;
+    let t0 = today - 3 * HOUR;
+    let mut points = steady_points(t0, t0 + HOUR);
+    let hot_from = now - 10 * MINUTE;
+    points.extend(steady_points(hot_from, now - MINUTE));
+    send(&app, &points).await;
+    let (from, to) = (t0 - HOUR, now + HOUR);
+    wait_stored(&app, from, to, points.len()).await;
+    let before = all_samples(&app, from, to).await;
+
+    let report = app.maintenance.run_compaction().await.unwrap();
+    assert_eq!(report.failures, 0, "{report:?}");
+    assert!(report.points as usize >= 720, "{report:?}");
+    let rows_kept: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM points WHERE time >= $1 AND time < $2")
+            .bind(chrono::DateTime::from_timestamp_millis(t0).unwrap())
+            .bind(chrono::DateTime::from_timestamp_millis(t0 + HOUR).unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(rows_kept, 720, "the compacted hour's rows are still there");
+    for (a, b) in [(from, to), (t0 + 30 * MINUTE, to), (from, t0 + 30 * MINUTE)] {
+        let expected: Vec<SeriesSamples> = before
+            .iter()
+            .filter_map(|s| {
+                let keep: Vec<usize> = (0..s.len())
+                    .filter(|&i| s.times_ms[i] >= a && s.times_ms[i] < b)
+                    .collect();
+                (!keep.is_empty()).then(|| SeriesSamples {
+                    series_id: s.series_id,
+                    times_ms: keep.iter().map(|&i| s.times_ms[i]).collect(),
+                    values: keep.iter().map(|&i| s.values[i]).collect(),
+                })
+            })
+            .collect();
+        assert_samples_identical(
+            &expected,
+            &all_samples(&app, a, b).await,
+            &format!("read of [{a}, {b}) beside a compacted hour still on disk"),
+        );
+    }
+}
+
+#[actix_web::test]
+async fn dropping_a_compacted_hour_never_blocks_ingest_behind_an_old_read() {
+    // A plain DROP of a partition queues for its parent's exclusive lock behind every
+    // running read, and every later write queues behind the DROP.
+    let app = spawn_app_with(|s| {
+        s.compaction.after = Duration::ZERO;
+        s.compaction.drop_raw_after = Duration::ZERO;
+        s.compaction.drop_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let now = now_ms();
+    let today = now.div_euclid(DAY) * DAY;
+    // An hour of today when there is one two hours back: the drop then locks the day
+    // partition the fresh points go to.
+    let t0 = (now.div_euclid(HOUR) - 2) * HOUR;
+    let t0 = if t0 >= today { t0 } else { today - 3 * HOUR };
+    let points = steady_points(t0, t0 + HOUR);
+    send(&app, &points).await;
+    wait_stored(&app, t0, t0 + HOUR, points.len()).await;
+    let hour = vigil::store::partitions::hour_partition_name(t0);
+
+    // An old read: a transaction that has read `points` and stays open.
+    let mut reader = app.db.begin().await.unwrap();
+    sqlx::query("SELECT count(*) FROM points")
+        .execute(&mut *reader)
+        .await
+        .unwrap();
+    let maintenance = app.maintenance.clone();
+    let round = actix_web::rt::spawn(async move { maintenance.run_compaction().await });
+    // The round compacts (the hour, and the empty hours before it), then its first
+    // drop waits for the old read.
+    crate::helpers::eventually(Duration::from_secs(30), || async {
+        let pending: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_inherits WHERE inhdetachpending")
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        if pending > 0 {
+            Ok(())
+        } else {
+            Err("no detach waiting yet".to_string())
+        }
+    })
+    .await;
+
+    // Meanwhile ingest and queries go on.
+    let started = std::time::Instant::now();
+    let fresh = steady_points(now - 5 * MINUTE, now - 4 * MINUTE);
+    send(&app, &fresh).await;
+    wait_stored(&app, now - 5 * MINUTE, now - 4 * MINUTE, fresh.len()).await;
+    app.query(
+        &json!({"query": METRIC, "start": t0, "end": now, "aggregation": "avg", "step": "1m"}),
+    )
+    .await
+    .assert_status(200, "a query while the drop waits");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "ingest and a query took {took:?} while the drop waited"
+    );
+    assert!(!round.is_finished(), "the drop waits for the old read");
+
+    reader.commit().await.unwrap();
+    let report = round.await.unwrap().unwrap();
+    assert_eq!(report.failures, 0, "{report:?}");
+    assert!(report.raw_dropped >= 1, "{report:?}");
+    // Later rounds drop what this one had no time for.
+    crate::helpers::eventually(Duration::from_secs(60), || async {
+        let report = app.maintenance.run_compaction().await.unwrap();
+        let left: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(&hour)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+        if left {
+            Err(format!("{hour} is still there after {report:?}"))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    assert_eq!(stored_count(&app, t0, t0 + HOUR).await, points.len());
+}
