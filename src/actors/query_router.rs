@@ -674,38 +674,40 @@ mod tests {
     fn parts_cover_the_range_with_stable_settled_blocks() {
         const H: i64 = 3_600_000;
         const M: i64 = 60_000;
-        let now = 100 * H + 27 * M;
+        let now = 100 * H + 27 * M + 30_000;
         let parts = cache_parts(&spec("avg", 94 * H + 10_000, now), 94 * H + 10_000, now);
         assert_eq!(parts.first().unwrap().start_ms, 94 * H + 10_000);
         assert_eq!(parts.last().unwrap().end_ms, now);
         for pair in parts.windows(2) {
             assert_eq!(pair[0].end_ms, pair[1].start_ms);
         }
-        // The head up to the next 5-minute boundary, 5-minute blocks up to the first
-        // 40-minute boundary, 40-minute blocks, 5-minute blocks up to the current span,
-        // and the live part from the current span.
-        assert_eq!(parts[0].end_ms, 94 * H + 5 * M);
+        // A 6 h range at 1 m steps: the head up to the next minute, 1-minute blocks up
+        // to the first 32-minute boundary, 32-minute blocks, 1-minute blocks up to the
+        // current span, and the live part from the current minute.
+        assert_eq!(parts[0].end_ms, 94 * H + M);
         assert!(
-            parts[1..8].iter().all(|p| p.end_ms - p.start_ms == 5 * M),
+            parts[1..24].iter().all(|p| p.end_ms - p.start_ms == M),
             "{parts:?}"
         );
         assert_eq!(
-            parts[8],
+            parts[24],
             TimeRange {
-                start_ms: 94 * H + 40 * M,
-                end_ms: 95 * H + 20 * M
+                start_ms: 94 * H + 24 * M,
+                end_ms: 94 * H + 56 * M
             }
         );
         assert!(
-            parts[8..16].iter().all(|p| p.end_ms - p.start_ms == 40 * M),
+            parts[24..35]
+                .iter()
+                .all(|p| p.end_ms - p.start_ms == 32 * M),
             "{parts:?}"
         );
         assert!(
-            parts[16..21].iter().all(|p| p.end_ms - p.start_ms == 5 * M),
+            parts[35..46].iter().all(|p| p.end_ms - p.start_ms == M),
             "{parts:?}"
         );
-        assert_eq!(parts.len(), 22, "{parts:?}");
-        assert_eq!(parts[21].start_ms, 100 * H + 25 * M);
+        assert_eq!(parts.len(), 47, "{parts:?}");
+        assert_eq!(parts[46].start_ms, 100 * H + 27 * M);
         // Ten seconds later only the head and the live part differ.
         let later = cache_parts(
             &spec("avg", 94 * H + 20_000, now + 10_000),
@@ -713,7 +715,7 @@ mod tests {
             now + 10_000,
         );
         assert_eq!(later.len(), parts.len());
-        assert_eq!(&later[1..21], &parts[1..21]);
+        assert_eq!(&later[1..46], &parts[1..46]);
         assert_eq!(
             cache_parts(&spec("rate", 94 * H, now), 94 * H, now).len(),
             1
