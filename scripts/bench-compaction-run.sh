@@ -36,7 +36,8 @@ export VIGIL__COMPACTION__ENABLED=true VIGIL__COMPACTION__INTERVAL=1s
 # partitions stay until the end: the durable probe counts rows of `points`, and a
 # partition dropped under it would read as points lost.
 export VIGIL__COMPACTION__AFTER=2d VIGIL__COMPACTION__DROP_RAW_AFTER=12h
-psql() { command psql -qAt -h 127.0.0.1 -U postgres -d "$DB" "$@"; }
+# Not named psql: the sourced cleanup runs psql against the server database to drop $DB.
+dbq() { psql -qAt -h 127.0.0.1 -U postgres -d "$DB" "$@"; }
 
 "$TARGET/vigil" migrate > "$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; exit 1; }
 today=$(( $(date +%s) / 86400 * 86400 ))
@@ -51,7 +52,7 @@ done
 first=$(day_start "$ROUNDS")
 last_end=$(( $(day_start 1) + 86400 ))
 # VACUUM now rather than autovacuum at some moment of some round.
-psql -c "UPDATE compaction_ranges SET state = 'compacted', raw_dropped = true
+dbq -c "UPDATE compaction_ranges SET state = 'compacted', raw_dropped = true
          WHERE range_start >= to_timestamp($first) AND range_start < to_timestamp($last_end)" \
      -c "DELETE FROM rollup_dirty WHERE bucket < to_timestamp($last_end)" -c "VACUUM ANALYZE points"
 
@@ -62,7 +63,7 @@ curl -sf "127.0.0.1:$PORT/health" >/dev/null || { cat "$WORK/server.log"; exit 1
 
 # "<hours of day $1 (s) not compacted yet> <hour blocks of it not merged yet>".
 day_left() {
-  psql -F ' ' -c "SELECT (SELECT count(*) FROM compaction_ranges WHERE state <> 'compacted'
+  dbq -F ' ' -c "SELECT (SELECT count(*) FROM compaction_ranges WHERE state <> 'compacted'
                      AND range_start >= to_timestamp($1) AND range_start < to_timestamp($1 + 86400)),
                 (SELECT count(*) FROM points_blocks WHERE range_start >= to_timestamp($1)
                      AND range_start < to_timestamp($1 + 86400) AND range_end - range_start < interval '1 day')"
@@ -73,7 +74,7 @@ day_left() {
 settle() {
   local u1 n1 s1 q1 sq1 st1 u2 n2 s2 q2 sq2 st2
   for _ in $(seq 600); do
-    [ "$(psql -c "SELECT count(*) FROM compaction_ranges WHERE state <> 'compacted' AND range_end <= now() - interval '2 days'")" = 0 ] && break
+    [ "$(dbq -c "SELECT count(*) FROM compaction_ranges WHERE state <> 'compacted' AND range_end <= now() - interval '2 days'")" = 0 ] && break
     sleep 0.1
   done
   for _ in $(seq 3); do
@@ -107,7 +108,7 @@ for round in $(seq "$ROUNDS"); do
       # The day is handed over once the bench has counted the stored points (a scan
       # of `points` that should not eat into the compaction) and starts sending.
       for _ in $(seq 1200); do grep -q "points already stored" "$WORK/ingest.err" && break; sleep 0.05; done
-      psql -c "UPDATE compaction_ranges SET state = 'raw', raw_dropped = false
+      dbq -c "UPDATE compaction_ranges SET state = 'raw', raw_dropped = false
                WHERE range_start >= to_timestamp($d) AND range_start < to_timestamp($d + 86400)"
       t0=$(date +%s.%N)
       wait "$ingest_pid"
