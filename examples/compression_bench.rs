@@ -11,7 +11,9 @@
 //!
 //! `cargo run --release --example compression_bench -- [series] [postgres server URL]`
 //! (defaults: 2000, postgres://postgres@127.0.0.1:5432). The database it creates,
-//! `vigil_compression_bench`, is dropped at the end.
+//! `vigil_compression_bench` (or `$BENCH_DB`, so runs on a shared server do not meet),
+//! is dropped at the end. `ENCODE_TASKS` sets the compaction's encoding tasks
+//! (default 2, the compactor's default).
 
 use std::time::Instant;
 
@@ -63,6 +65,38 @@ fn times(t0_us: i64, jitter: bool, rng: &mut StdRng) -> Vec<i64> {
         .collect()
 }
 
+/// CPU seconds (user + system) of this process and of the PostgreSQL backends
+/// connected to its database now. Parallel query workers come and go between two
+/// samples, so their CPU is missed: the backend figure is a lower bound.
+async fn cpu_seconds(pool: &sqlx::PgPool) -> anyhow::Result<(f64, f64)> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            .fetch_all(pool)
+            .await?;
+    let backends = pids
+        .iter()
+        .map(|pid| proc_cpu(&format!("/proc/{pid}/stat")))
+        .sum();
+    Ok((proc_cpu("/proc/self/stat"), backends))
+}
+
+/// utime + stime of one process from its `stat` file, in seconds (100 ticks a second).
+fn proc_cpu(path: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(path) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -109,14 +143,19 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    // A name of letters, digits and underscores only: it is spliced into the SQL.
+    let db = std::env::var("BENCH_DB")
+        .ok()
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .unwrap_or_else(|| "vigil_compression_bench".into());
     let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
     admin
-        .execute("DROP DATABASE IF EXISTS vigil_compression_bench")
+        .execute(format!("DROP DATABASE IF EXISTS {db}").as_str())
         .await?;
     admin
-        .execute("CREATE DATABASE vigil_compression_bench")
+        .execute(format!("CREATE DATABASE {db}").as_str())
         .await?;
-    let url = format!("{server}/vigil_compression_bench");
+    let url = format!("{server}/{db}");
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(4)
         .connect(&url)
@@ -168,14 +207,30 @@ async fn main() -> anyhow::Result<()> {
     println!("raw rows on disk: {:.1} B/pt", raw_bytes as f64 / total);
 
     use vigil::store::blocks_compaction as c;
+    // Encoding tasks of the compaction (the compactor's `compaction.encode_tasks`).
+    let encode_tasks: usize = std::env::var("ENCODE_TASKS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    let options = c::CompactOptions {
+        encode_tasks,
+        ..c::CompactOptions::level(4)
+    };
+    let cpu_before = cpu_seconds(&pool).await?;
     let started = Instant::now();
     let ranges = c::due_ranges(&pool, day_ms + 86_400_000, 100).await?;
     let mut compacted = 0;
+    let mut stages = c::StepOutcome::default();
     for r in &ranges {
         c::begin_compacting(&pool, *r).await?;
-        compacted += c::compact_range(&pool, *r, 4).await?.points;
+        let done = c::compact_range(&pool, *r, options).await?;
+        compacted += done.points;
+        stages.read += done.read;
+        stages.encode += done.encode;
+        stages.write += done.write;
     }
     let hours_s = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_seconds(&pool).await?;
     let hour_bytes: i64 = sqlx::query_scalar(
         "SELECT sum(pg_total_relation_size(relid))::bigint FROM pg_partition_tree('points_blocks') WHERE isleaf",
     )
@@ -213,10 +268,25 @@ async fn main() -> anyhow::Result<()> {
     )
     .fetch_one(&pool)
     .await?;
+    let (bench_cpu, pg_cpu) = (cpu_after.0 - cpu_before.0, cpu_after.1 - cpu_before.1);
+    let per_stage = |d: std::time::Duration| compacted as f64 / d.as_secs_f64() / 1e6;
     println!(
-        "hour compaction: {compacted} points in {hours_s:.1} s = {:.2} M pt/s (1 PG backend + 1 encoder thread); hour blocks on disk {:.3} B/pt",
+        "hour compaction ({encode_tasks} encode tasks): {compacted} points in {hours_s:.1} s = {:.2} M pt/s end to end; hour blocks on disk {:.3} B/pt",
         compacted as f64 / hours_s / 1e6,
         hour_bytes as f64 / total
+    );
+    println!(
+        "  stages (wall): read + SQL check {:.1} s ({:.2} M pt/s), encode + verify {:.1} s ({:.2} M pt/s), write + flip {:.1} s ({:.2} M pt/s)",
+        stages.read.as_secs_f64(),
+        per_stage(stages.read),
+        stages.encode.as_secs_f64(),
+        per_stage(stages.encode),
+        stages.write.as_secs_f64(),
+        per_stage(stages.write)
+    );
+    println!(
+        "  CPU: bench process {bench_cpu:.1} s, its PostgreSQL backends {pg_cpu:.1} s: {:.2} M pt per CPU second",
+        compacted as f64 / (bench_cpu + pg_cpu) / 1e6
     );
     println!(
         "day merge: {merged} points in {merge_s:.1} s = {:.2} M pt/s; day blocks on disk {:.3} B/pt (heap + TOAST + index)",
@@ -272,7 +342,7 @@ async fn main() -> anyhow::Result<()> {
     );
     pool.close().await;
     admin
-        .execute("DROP DATABASE IF EXISTS vigil_compression_bench")
+        .execute(format!("DROP DATABASE IF EXISTS {db}").as_str())
         .await?;
     let _ = rng.random::<u8>();
     Ok(())

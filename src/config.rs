@@ -214,6 +214,10 @@ pub struct CompactionSettings {
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
     pub level: usize,
+    /// Encoding tasks of one range run at once on the blocking pool.
+    pub encode_tasks: usize,
+    /// Raw points a second a compaction reads at most; 0: no budget.
+    pub points_per_second: u64,
     pub max_ranges_per_round: u32,
     pub merge_series_per_transaction: u32,
     #[serde(with = "humantime_serde")]
@@ -229,6 +233,8 @@ impl Default for CompactionSettings {
             after: Duration::from_secs(10 * 60),
             interval: Duration::from_secs(60),
             level: 4,
+            encode_tasks: 2,
+            points_per_second: 0,
             max_ranges_per_round: 24,
             merge_series_per_transaction: 5000,
             drop_raw_after: Duration::from_secs(60),
@@ -614,6 +620,10 @@ impl Settings {
             self.query.catalog_values_max as u64,
         );
         positive("dashboards.max_panels", self.dashboards.max_panels as u64);
+        positive(
+            "compaction.encode_tasks",
+            self.compaction.encode_tasks as u64,
+        );
         positive(
             "dashboards.max_page_size",
             self.dashboards.max_page_size as u64,

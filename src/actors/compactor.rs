@@ -10,7 +10,9 @@
 //!    (`compaction.merge_series_per_transaction` series per transaction);
 //! 5. publishes the backlog (`/health`, `/metrics`) and the bytes on disk per tier.
 //!
-//! Encoding and decoding run on the blocking pool, never on this actor's thread. A step
+//! Parsing the streamed rows, encoding and decoding run on the blocking pool, never on
+//! this actor's thread (`compaction.encode_tasks` encoding tasks at once; a
+//! `compaction.points_per_second` budget paces the read to leave room for ingest). A step
 //! that fails (a corrupt block, the database away) is logged and counted and retried
 //! next round; nothing is lost because every step is one transaction. Holds no state.
 
@@ -131,7 +133,12 @@ async fn round(
                     if !range.compacting {
                         store::begin_compacting(pg, range).await?;
                     }
-                    store::compact_range(pg, range, c.level).await
+                    let options = store::CompactOptions {
+                        level: c.level,
+                        encode_tasks: c.encode_tasks,
+                        points_per_second: c.points_per_second,
+                    };
+                    store::compact_range(pg, range, options).await
                 };
                 match step.await {
                     Ok(done) => {
@@ -147,6 +154,9 @@ async fn round(
                             start_ms = range.start_ms,
                             points = done.points,
                             blocks = done.blocks,
+                            read_ms = done.read.as_millis() as u64,
+                            encode_ms = done.encode.as_millis() as u64,
+                            write_ms = done.write.as_millis() as u64,
                             "Compacted a raw range."
                         );
                     }

@@ -6,22 +6,28 @@
 //! 1. `begin_compacting`: raw -> compacting under the range's exclusive advisory lock
 //!    (writers hold it shared while they COPY; see `points::compaction_barrier`). From
 //!    then on the range's raw rows are frozen and new points go to `points_late`.
-//! 2. `compact_range`: read the frozen rows, encode each series on the blocking pool
-//!    (every block decoded again and compared bit for bit), then in one transaction
-//!    insert the blocks, check their point count and sum against the raw rows once
-//!    more in SQL, and flip the range to compacted. Readers switch from the rows to the
-//!    blocks at that commit.
+//! 2. `compact_range`: stream the frozen rows out with binary COPY (while a second
+//!    connection counts and sums them in SQL), encode the series on the blocking pool
+//!    in `encode_tasks` parallel shares (every block decoded again and compared bit for
+//!    bit), check the blocks' point count and sum against both the rows read and the
+//!    SQL figures, then in one transaction COPY the blocks in and flip the range to
+//!    compacted. Readers switch from the rows to the blocks at that commit.
 //! 3. `drop_compacted_raw`: a little later, drop the raw partition.
 //! 4. `rewrite_blocks`: late points of a compacted range, or the hour blocks of a fully
 //!    compacted day, are merged (decode, merge, encode) into one block per series.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use sqlx::postgres::PgPoolCopyExt;
 use sqlx::PgPool;
 
 use crate::store::blocks;
+use crate::store::copy_binary::{
+    BlockCopyWriter, BlockRow, CopyFormatError, RawRowParser, COPY_BLOCKS_IN,
+};
 use crate::store::points::compaction_barrier::{lock_key, LOCK_NAMESPACE};
 use crate::store::samples::{report_corrupt, CorruptBlock};
 
@@ -35,11 +41,17 @@ pub struct RawRange {
     pub compacting: bool,
 }
 
-/// What one step did.
+/// What one step did, and for a compaction where its time went (wall clock).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct StepOutcome {
     pub points: u64,
     pub blocks: u64,
+    /// Streaming and grouping the raw rows (the SQL check runs alongside).
+    pub read: Duration,
+    /// Sorting where needed, encoding and verifying every block.
+    pub encode: Duration,
+    /// The transaction: blocks COPYed in, the range flipped, the commit.
+    pub write: Duration,
 }
 
 fn time(ms: i64) -> DateTime<Utc> {
@@ -100,6 +112,28 @@ pub async fn begin_compacting(pool: &PgPool, range: RawRange) -> Result<(), sqlx
     tx.commit().await
 }
 
+/// How `compact_range` spends the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactOptions {
+    /// pco compression level.
+    pub level: usize,
+    /// Encoding tasks run at once on the blocking pool, each a share of the series.
+    pub encode_tasks: usize,
+    /// Raw points read per second at most (0: as fast as PostgreSQL sends them).
+    pub points_per_second: u64,
+}
+
+impl CompactOptions {
+    /// One encoding task, no budget: the figures of a single core.
+    pub fn level(level: usize) -> Self {
+        CompactOptions {
+            level,
+            encode_tasks: 1,
+            points_per_second: 0,
+        }
+    }
+}
+
 /// One encoded series block with its pruning and verification figures.
 pub struct NewBlock {
     pub series_id: i64,
@@ -145,48 +179,123 @@ async fn insert_blocks(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     built: &[NewBlock],
 ) -> Result<(), sqlx::Error> {
-    // Bounded statements: a day of a big installation has millions of series.
-    for chunk in built.chunks(2000) {
-        let us = |v: i64| DateTime::<Utc>::from_timestamp_micros(v).unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO points_blocks
-                (series_id, range_start, range_end, min_time, max_time, count, min, max, sum, times, vals)
-             SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[],
-                 $4::timestamptz[], $5::timestamptz[], $6::int[], $7::float8[], $8::float8[],
-                 $9::float8[], $10::bytea[], $11::bytea[])",
-        )
-        .bind(chunk.iter().map(|b| b.series_id).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| time(b.start_ms)).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| time(b.end_ms)).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| us(b.min_time_us)).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| us(b.max_time_us)).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| b.count).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| b.min).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| b.max).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| b.sum).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| b.encoded.times.clone()).collect::<Vec<_>>())
-        .bind(chunk.iter().map(|b| b.encoded.values.clone()).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+    if built.is_empty() {
+        return Ok(());
     }
+    let bytes: usize = built
+        .iter()
+        .map(|b| b.encoded.times.len() + b.encoded.values.len() + 120)
+        .sum();
+    let mut writer = BlockCopyWriter::with_capacity(bytes);
+    for b in built {
+        writer.push(&BlockRow {
+            series_id: b.series_id,
+            range_start_us: b.start_ms * 1000,
+            range_end_us: b.end_ms * 1000,
+            min_time_us: b.min_time_us,
+            max_time_us: b.max_time_us,
+            count: b.count,
+            min: b.min,
+            max: b.max,
+            sum: b.sum,
+            times: &b.encoded.times,
+            vals: &b.encoded.values,
+        });
+    }
+    let mut copy = tx.copy_in_raw(COPY_BLOCKS_IN).await?;
+    copy.send(writer.finish()).await?;
+    copy.finish().await?;
     Ok(())
 }
 
 /// series id, range start and end (ms), count, timestamps column, values column.
 type StoredBlock = (i64, i64, i64, i32, Vec<u8>, Vec<u8>);
 
-/// Samples grouped per series, timestamps in µs.
-type SeriesPoints = BTreeMap<i64, (Vec<i64>, Vec<f64>)>;
+/// One series' samples as read: timestamps in µs and values, in arrival order.
+#[derive(Default)]
+struct SeriesRows {
+    times: Vec<i64>,
+    values: Vec<f64>,
+}
 
-fn encode_all(
-    series: SeriesPoints,
+/// Raw rows grouped per series as they stream in. The rows come in heap order (no
+/// ORDER BY: sorting a range's rows cost PostgreSQL more than everything else the
+/// compaction does), so a series is complete only at the end of the stream.
+#[derive(Default)]
+struct Grouper {
+    index: HashMap<i64, usize>,
+    series: Vec<(i64, SeriesRows)>,
+    /// The last series seen: ingest writes a series' points of a batch together.
+    last: Option<(i64, usize)>,
+    points: u64,
+    sum: f64,
+}
+
+impl Grouper {
+    fn push(&mut self, series_id: i64, time_us: i64, value: f64) {
+        let slot = match self.last {
+            Some((id, slot)) if id == series_id => slot,
+            _ => {
+                let next = self.series.len();
+                let slot = *self.index.entry(series_id).or_insert(next);
+                if slot == next {
+                    self.series.push((series_id, SeriesRows::default()));
+                }
+                self.last = Some((series_id, slot));
+                slot
+            }
+        };
+        let rows = &mut self.series[slot].1;
+        rows.times.push(time_us);
+        rows.values.push(value);
+        self.points += 1;
+        self.sum += value;
+    }
+
+    /// The series in id order, cut into at most `parts` runs of about equal points.
+    fn into_parts(self, parts: usize) -> Vec<Vec<(i64, SeriesRows)>> {
+        let mut series = self.series;
+        series.sort_unstable_by_key(|s| s.0);
+        let share = (self.points as usize).div_ceil(parts.max(1)).max(1);
+        let mut out = Vec::with_capacity(parts);
+        let mut current = Vec::new();
+        let mut filled = 0;
+        for s in series {
+            filled += s.1.times.len();
+            current.push(s);
+            if filled >= share {
+                out.push(std::mem::take(&mut current));
+                filled = 0;
+            }
+        }
+        if !current.is_empty() {
+            out.push(current);
+        }
+        out
+    }
+}
+
+/// Sorts one series by time (value bits breaking ties), unless it is in time order
+/// already, as rows mostly arrive.
+fn sort_series(rows: SeriesRows) -> (Vec<i64>, Vec<f64>) {
+    let sorted = rows.times.windows(2).all(|w| w[0] <= w[1]);
+    if sorted {
+        return (rows.times, rows.values);
+    }
+    let mut pairs: Vec<(i64, f64)> = rows.times.into_iter().zip(rows.values).collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.to_bits().cmp(&b.1.to_bits())));
+    pairs.into_iter().unzip()
+}
+
+fn encode_part(
+    part: Vec<(i64, SeriesRows)>,
     span: (i64, i64),
     level: usize,
 ) -> Result<Vec<NewBlock>, sqlx::Error> {
-    series
-        .into_iter()
-        .filter(|(_, (t, _))| !t.is_empty())
-        .map(|(id, (t, v))| {
+    part.into_iter()
+        .filter(|(_, rows)| !rows.times.is_empty())
+        .map(|(id, rows)| {
+            let (t, v) = sort_series(rows);
             build_block(id, span, &t, &v, level)
                 .map_err(|e| sqlx::Error::Protocol(format!("encoding series {id}: {e}")))
         })
@@ -201,37 +310,134 @@ async fn on_blocking<T: Send + 'static>(
         .map_err(|e| sqlx::Error::Protocol(format!("block codec task failed: {e}")))?
 }
 
+/// The statement streaming a range's raw rows. COPY takes no parameters: the bounds
+/// are literals formatted here from the range's times, never from input.
+fn copy_raw_out(range: RawRange) -> String {
+    format!(
+        "COPY (SELECT series_id, time, value FROM points WHERE time >= '{}' AND time < '{}') \
+         TO STDOUT (FORMAT binary)",
+        literal(range.start_ms),
+        literal(range.end_ms)
+    )
+}
+
+fn literal(ms: i64) -> String {
+    time(ms).format("%Y-%m-%d %H:%M:%S%.3f+00").to_string()
+}
+
+/// Streams the range's raw rows into a [`Grouper`] on the blocking pool (the parse
+/// is CPU work), pacing the stream to `points_per_second` when set. Pausing the read
+/// pauses the PostgreSQL backend too: it blocks on the full socket.
+async fn read_range(
+    pool: &PgPool,
+    range: RawRange,
+    points_per_second: u64,
+) -> Result<Grouper, sqlx::Error> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<u8>>(READ_BUFFERS_IN_FLIGHT);
+    let parse = tokio::task::spawn_blocking(move || {
+        let mut parser = RawRowParser::new();
+        let mut grouper = Grouper::default();
+        while let Some(chunk) = receiver.blocking_recv() {
+            parser.feed(&chunk, |id, t, v| grouper.push(id, t, v))?;
+        }
+        parser.finish()?;
+        Ok::<_, CopyFormatError>(grouper)
+    });
+    let started = Instant::now();
+    let mut stream = pool.copy_out_raw(&copy_raw_out(range)).await?;
+    let mut bytes_read = 0usize;
+    let mut sent = Ok(());
+    // PostgreSQL sends one message per row: gathered into buffers of READ_BUFFER_BYTES,
+    // the parser is woken once per ~1,700 rows instead of for every one.
+    let mut buffer = Vec::with_capacity(READ_BUFFER_BYTES);
+    loop {
+        let next = stream.next().await.transpose()?;
+        if let Some(chunk) = &next {
+            buffer.extend_from_slice(chunk);
+            if buffer.len() < READ_BUFFER_BYTES {
+                continue;
+            }
+        }
+        bytes_read += buffer.len();
+        let full = std::mem::replace(&mut buffer, Vec::with_capacity(READ_BUFFER_BYTES));
+        if sender.send(full).await.is_err() {
+            // The parser stopped on bad input: its error says why.
+            sent = Err(());
+            break;
+        }
+        if next.is_none() {
+            break;
+        }
+        if points_per_second > 0 {
+            let points = (bytes_read / RAW_TUPLE_BYTES) as f64;
+            let due = Duration::from_secs_f64(points / points_per_second as f64);
+            if let Some(ahead) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(ahead).await;
+            }
+        }
+    }
+    drop(stream);
+    drop(sender);
+    let parsed = parse
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("raw row parser task failed: {e}")))?;
+    match (parsed, sent) {
+        (Ok(grouper), Ok(())) => Ok(grouper),
+        (Err(e), _) => Err(sqlx::Error::Protocol(format!(
+            "raw rows of [{}, {}): {e}",
+            range.start_ms, range.end_ms
+        ))),
+        (Ok(_), Err(())) => Err(sqlx::Error::Protocol("raw row parser stopped early".into())),
+    }
+}
+
+/// Bytes of a raw binary COPY tuple of `(int8, timestamptz, float8)`.
+const RAW_TUPLE_BYTES: usize = 38;
+/// Bytes of rows handed to the parser at a time.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+/// Buffers between the socket and the parser: enough to keep both busy.
+const READ_BUFFERS_IN_FLIGHT: usize = 8;
+
 /// Compacts one range that is in state compacting: blocks in, range flipped, in one
-/// transaction. Returns the points and blocks written.
+/// transaction. Returns the points and blocks written and where the time went.
+///
+/// The rows are frozen (no writer can add to a compacting range), so reading them
+/// outside the writing transaction is safe, and so is counting and summing them in
+/// SQL on a second connection while they stream in: the check reads the table
+/// independently of the COPY parser, at the cost of a scan that runs on the other
+/// core, and it keeps the writing transaction short.
 pub async fn compact_range(
     pool: &PgPool,
     range: RawRange,
-    level: usize,
+    options: CompactOptions,
 ) -> Result<StepOutcome, sqlx::Error> {
     let (start, end) = (time(range.start_ms), time(range.end_ms));
-    // The rows are frozen (no writer can add to a compacting range), so reading them
-    // outside the writing transaction is safe; it keeps that transaction short.
-    let rows: Vec<(i64, DateTime<Utc>, f64)> = sqlx::query_as(
-        "SELECT series_id, time, value FROM points WHERE time >= $1 AND time < $2
-         ORDER BY series_id, time",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_all(pool)
-    .await?;
-    let points = rows.len() as u64;
-    let raw_sum: f64 = rows.iter().map(|r| r.2).sum();
+    let started = Instant::now();
+    let check = async {
+        sqlx::query_as::<_, (i64, Option<f64>)>(
+            "SELECT count(*), sum(value) FROM points WHERE time >= $1 AND time < $2",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_one(pool)
+        .await
+    };
+    let (grouper, (raw_count, raw_sql_sum)) =
+        tokio::try_join!(read_range(pool, range, options.points_per_second), check)?;
+    let read = started.elapsed();
+    let (points, raw_sum) = (grouper.points, grouper.sum);
     let span = (range.start_ms, range.end_ms);
-    let built = on_blocking(move || {
-        let mut series = SeriesPoints::new();
-        for (id, t, v) in rows {
-            let entry = series.entry(id).or_default();
-            entry.0.push(t.timestamp_micros());
-            entry.1.push(v);
-        }
-        encode_all(series, span, level)
-    })
-    .await?;
+    let tasks: Vec<_> = grouper
+        .into_parts(options.encode_tasks)
+        .into_iter()
+        .map(|part| on_blocking(move || encode_part(part, span, options.level)))
+        .collect();
+    let mut built = Vec::new();
+    for part in futures_util::future::try_join_all(tasks).await? {
+        built.extend(part);
+    }
+    let encoded = started.elapsed();
+
     let mut tx = pool.begin().await?;
     // Another instance may have compacted the range meanwhile: the row lock orders us
     // after it, and we then find the range done.
@@ -244,20 +450,6 @@ pub async fn compact_range(
         tx.rollback().await?;
         return Ok(StepOutcome::default());
     }
-    // A rerun after a crash finds no blocks of this range (they commit with the flip),
-    // but delete anyway so a rerun can never double a range.
-    sqlx::query("DELETE FROM points_blocks WHERE range_start = $1 AND range_end = $2")
-        .bind(start)
-        .bind(end)
-        .execute(&mut *tx)
-        .await?;
-    insert_blocks(&mut tx, &built).await?;
-    let (raw_count, raw_sql_sum): (i64, Option<f64>) =
-        sqlx::query_as("SELECT count(*), sum(value) FROM points WHERE time >= $1 AND time < $2")
-            .bind(start)
-            .bind(end)
-            .fetch_one(&mut *tx)
-            .await?;
     let block_count: i64 = built.iter().map(|b| i64::from(b.count)).sum();
     let block_sum: f64 = built.iter().map(|b| b.sum).sum();
     if raw_count != block_count
@@ -271,6 +463,14 @@ pub async fn compact_range(
             range.start_ms, range.end_ms
         )));
     }
+    // A rerun after a crash finds no blocks of this range (they commit with the flip),
+    // but delete anyway so a rerun can never double a range.
+    sqlx::query("DELETE FROM points_blocks WHERE range_start = $1 AND range_end = $2")
+        .bind(start)
+        .bind(end)
+        .execute(&mut *tx)
+        .await?;
+    insert_blocks(&mut tx, &built).await?;
     sqlx::query(
         "UPDATE compaction_ranges SET state = 'compacted', points = $2, compacted_at = now()
          WHERE range_start = $1",
@@ -283,6 +483,9 @@ pub async fn compact_range(
     Ok(StepOutcome {
         points,
         blocks: built.len() as u64,
+        read,
+        encode: encoded - read,
+        write: started.elapsed() - encoded,
     })
 }
 
@@ -439,6 +642,7 @@ pub async fn rewrite_blocks(
     Ok(StepOutcome {
         points: written as u64,
         blocks: built.len() as u64,
+        ..StepOutcome::default()
     })
 }
 

@@ -6,6 +6,8 @@
 //! - [`series`]: metric + label set -> series id, in bulk.
 //! - [`points`]: the batch write (dedup record + binary COPY) in one transaction.
 //! - [`selector`]: series ids by label matchers (`=`, `!=`, `=~`, `!~`).
+//! - [`blocks`], [`blocks_compaction`]: the compressed raw tier's codec and the
+//!   compactor's statements; [`copy_binary`]: the binary COPY format they stream.
 //! - [`samples`]: the one raw-sample reader every raw consumer goes through.
 //! - [`aggregate`]: dashboard query SQL, one static statement per aggregation.
 //! - [`cardinality`]: existing series and series per metric, for the caps.
@@ -25,6 +27,7 @@ pub mod blocks;
 pub mod blocks_compaction;
 pub mod cardinality;
 pub mod catalog;
+pub mod copy_binary;
 pub mod credentials;
 pub mod dashboards;
 pub mod maintenance;
