@@ -4,13 +4,15 @@
 # (2,000 series x 24 h at 10 s, 17.28 M points; scripts/bench-day.sh) loaded into a
 # whole UTC day that has ended (yesterday), so the rollup compactor may close it.
 #   1. the day loaded, the server started with rollup compaction off, every hour
-#      compacted into raw blocks and the rollups built, VACUUM ANALYZE: sizes per tier;
+#      compacted into raw blocks and the rollups built, VACUUM ANALYZE, VACUUM FULL of
+#      points_blocks (the dead hour blocks of the day merge): sizes per tier;
 #   2. queries from the rollup rows (raw blocks priced out with
 #      query.block_point_cost, so the rollup tiers answer): 1,000 series x 24 h at
 #      1 m (rollup_1m) and 1,000 series x 7 d at 1 h (rollup_1h), plus the router's
 #      own choice for the first;
 #   3. the server restarted with rollup compaction on, the day's rollup_1m and
-#      rollup_1h compacted into blocks and their rows given up, VACUUM: sizes again;
+#      rollup_1h compacted into blocks and their rows given up, VACUUM ANALYZE, VACUUM
+#      FULL of rollup_1h (the day's deleted rows): sizes again;
 #   4. the same queries, now from the rollup blocks.
 # Each query RUNS times (default 20), the server's query cache emptied before each.
 #
@@ -80,6 +82,9 @@ queries() { # state
   unset VIGIL__QUERY__BLOCK_POINT_COST
 }
 
+# The raw tier's day merge leaves the hour blocks it replaced as dead rows until a
+# VACUUM FULL (as in the raw tier's own figures above): count the live blocks only.
+psql_q "VACUUM FULL points_blocks" >/dev/null
 sizes "rollups as rows"
 wait_idle
 uptime >&2
@@ -100,6 +105,9 @@ unset VIGIL__ROLLUP_COMPACTION__ENABLED
 export VIGIL__ROLLUP_COMPACTION__ENABLED=false
 restart
 psql_q "VACUUM ANALYZE" >/dev/null
+# The hour tier's rows of the day were deleted from their month partition; the minute
+# tier's day partition was truncated (nothing to vacuum).
+psql_q "VACUUM FULL rollup_1h" >/dev/null
 sizes "rollups as blocks"
 wait_idle
 uptime >&2
