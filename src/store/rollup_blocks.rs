@@ -13,7 +13,8 @@
 //!    switch to the stitched read at that commit; the rows are still there, identical,
 //!    for a reader that listed the day before.
 //! 2. `compact_day` (rows given up), `drop_rows_after` later or after a late recompute:
-//!    the rows are laid over the blocks, the blocks rewritten, and the rows removed
+//!    the rows are laid over the blocks, the blocks of the series whose rows differ
+//!    from them rewritten (right after step 1: none), and the rows removed
 //!    (the minute tier's day partition truncated, the hour tier's day deleted from its
 //!    month).
 //!
@@ -68,7 +69,7 @@ pub const MINUTE_TABLES: TierTables = TierTables {
          UNION ALL
          SELECT series_id, data, NULL, NULL, NULL, NULL, NULL
          FROM rollup_1m_blocks WHERE series_id = ANY($1) AND day >= $4 AND day <= $5",
-    delete_blocks: "DELETE FROM rollup_1m_blocks WHERE day = $1 AND series_id BETWEEN $2 AND $3",
+    delete_blocks: "DELETE FROM rollup_1m_blocks WHERE day = $1 AND series_id = ANY($2)",
     totals_rows: "SELECT count(*)::bigint, COALESCE(sum(count), 0)::bigint FROM rollup_1m
          WHERE bucket >= $1 AND bucket < $2",
     totals_blocks: "SELECT COALESCE(sum(buckets), 0)::bigint, COALESCE(sum(points), 0)::bigint
@@ -90,7 +91,7 @@ pub const HOUR_TABLES: TierTables = TierTables {
          UNION ALL
          SELECT series_id, data, NULL, NULL, NULL, NULL, NULL
          FROM rollup_1h_blocks WHERE series_id = ANY($1) AND day >= $4 AND day <= $5",
-    delete_blocks: "DELETE FROM rollup_1h_blocks WHERE day = $1 AND series_id BETWEEN $2 AND $3",
+    delete_blocks: "DELETE FROM rollup_1h_blocks WHERE day = $1 AND series_id = ANY($2)",
     totals_rows: "SELECT count(*)::bigint, COALESCE(sum(count), 0)::bigint FROM rollup_1h
          WHERE bucket >= $1 AND bucket < $2",
     totals_blocks: "SELECT COALESCE(sum(buckets), 0)::bigint, COALESCE(sum(points), 0)::bigint
@@ -418,6 +419,13 @@ fn encode_chunk(
     }
     let mut out = Vec::with_capacity(series.len());
     for (id, (old, rows)) in series {
+        // Rows the block already holds bit for bit (the second step right after the
+        // first, or a late recompute of a minute this series has no new point in):
+        // the block stays, so giving up the rows writes nothing and leaves no dead
+        // copy of the day behind in a partition that is never written again.
+        if !old.is_empty() && holds(&old, &rows) {
+            continue;
+        }
         let merged = old.overlaid(rows);
         if merged.is_empty() {
             continue;
@@ -429,6 +437,19 @@ fn encode_chunk(
         out.push((id, merged.len() as i32, points, bytes));
     }
     Ok(out)
+}
+
+/// Whether every bucket of `rows` is in `block` with the same bits.
+fn holds(block: &RollupBuckets, rows: &RollupBuckets) -> bool {
+    rows.buckets_ms.iter().zip(&rows.partials).all(|(b, p)| {
+        block.buckets_ms.binary_search(b).is_ok_and(|i| {
+            let q = &block.partials[i];
+            q.min.to_bits() == p.min.to_bits()
+                && q.max.to_bits() == p.max.to_bits()
+                && q.sum.to_bits() == p.sum.to_bits()
+                && q.count == p.count
+        })
+    })
 }
 
 /// Compacts one day of a tier (see the module comment): with `give_up_rows` false the
@@ -500,13 +521,13 @@ pub async fn compact_day(
                 .map_err(|e| {
                     sqlx::Error::Protocol(format!("rollup encoding task failed: {e}"))
                 })??;
-            sqlx::query(tables.delete_blocks)
-                .bind(day)
-                .bind(lo)
-                .bind(hi)
-                .execute(&mut *tx)
-                .await?;
             if !encoded.is_empty() {
+                let rewritten: Vec<i64> = encoded.iter().map(|b| b.0).collect();
+                sqlx::query(tables.delete_blocks)
+                    .bind(day)
+                    .bind(&rewritten)
+                    .execute(&mut *tx)
+                    .await?;
                 outcome.series += encoded.len() as u64;
                 outcome.buckets += encoded.iter().map(|b| b.1 as u64).sum::<u64>();
                 let (mut ids, mut buckets, mut points, mut data) = (vec![], vec![], vec![], vec![]);
@@ -699,6 +720,46 @@ mod tests {
         );
         assert_eq!(split_by_days(range, &[]), vec![(range, false)]);
         assert!(lock_key(TIER_1H, d("2026-12-01")) > lock_key(TIER_1M, d("2026-12-01")));
+    }
+
+    #[test]
+    fn rows_a_block_already_holds_cause_no_rewrite() {
+        let block = RollupBuckets {
+            buckets_ms: vec![0, 60_000],
+            partials: vec![Partial::of(1.0), Partial::of(2.0)],
+        };
+        let same = RollupBuckets {
+            buckets_ms: vec![60_000],
+            partials: vec![Partial::of(2.0)],
+        };
+        assert!(holds(&block, &same));
+        assert!(holds(&block, &RollupBuckets::default()));
+        let changed = RollupBuckets {
+            buckets_ms: vec![60_000],
+            partials: vec![Partial::of(-2.0)],
+        };
+        assert!(!holds(&block, &changed));
+        let added = RollupBuckets {
+            buckets_ms: vec![120_000],
+            partials: vec![Partial::of(2.0)],
+        };
+        assert!(!holds(&block, &added));
+        let day = [Partial::of(1.0), Partial::of(2.0)].to_vec();
+        let rows = vec![(5, 0, 1.0, 1.0, 1.0, 1), (5, 60_000, 2.0, 2.0, 2.0, 1)];
+        let old = vec![(
+            5,
+            rollup_codec::encode(
+                &RollupBuckets {
+                    buckets_ms: vec![0, 60_000],
+                    partials: day,
+                },
+                4,
+            )
+            .unwrap(),
+        )];
+        let d = NaiveDate::default();
+        assert!(encode_chunk(rows.clone(), old, d, 4).unwrap().is_empty());
+        assert_eq!(encode_chunk(rows, Vec::new(), d, 4).unwrap().len(), 1);
     }
 
     #[test]
