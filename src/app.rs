@@ -13,6 +13,7 @@
 //! ├── RetentionActor                             own arbiter; creates and drops partitions
 //! ├── DownsamplerActor                           own arbiter; recomputes dirty rollup buckets
 //! ├── CompactorActor                             own arbiter; compresses closed raw ranges
+//! ├── RollupCompactorActor                       own arbiter; compresses closed rollup days
 //! ├── MaintenanceActor                           own arbiter; vacuums churned tables, summarises BRIN
 //! ├── NotifierActor × actors.notifier_pool      own arbiter each; delivers the outbox
 //! ├── AlertSupervisor                            own arbiter; rule leases and ticks
@@ -60,6 +61,7 @@ pub struct Application {
     retention: Addr<RetentionActor>,
     downsampler: Addr<DownsamplerActor>,
     compactor: Addr<crate::actors::compactor::CompactorActor>,
+    rollup_compactor: Addr<crate::actors::rollup_compactor::RollupCompactorActor>,
     upkeep: Addr<MaintenanceActor>,
     ingest: Vec<Addr<IngestActor>>,
     abort_writers: Arc<AtomicBool>,
@@ -174,6 +176,19 @@ impl Application {
                 crate::actors::compactor::CompactorActor::new(settings, pg, partitions, metrics)
             })
         };
+        let rollup_compactor = {
+            let (settings, pg, metrics, partitions) = (
+                settings.clone(),
+                pg.clone(),
+                metrics.clone(),
+                partitions.clone(),
+            );
+            start_alone(&mut arbiters, move || {
+                crate::actors::rollup_compactor::RollupCompactorActor::new(
+                    settings, pg, partitions, metrics,
+                )
+            })
+        };
 
         let upkeep = {
             let (settings, pg, metrics) = (settings.clone(), pg.clone(), metrics.clone());
@@ -239,6 +254,7 @@ impl Application {
             retention,
             downsampler,
             compactor,
+            rollup_compactor,
             upkeep,
             settings,
             abort_writers,
@@ -270,6 +286,7 @@ impl Application {
             retention: self.retention.clone(),
             downsampler: self.downsampler.clone(),
             compactor: self.compactor.clone(),
+            rollup_compactor: self.rollup_compactor.clone(),
             upkeep: self.upkeep.clone(),
         }
     }
@@ -390,6 +407,7 @@ pub struct Maintenance {
     retention: Addr<RetentionActor>,
     downsampler: Addr<DownsamplerActor>,
     compactor: Addr<crate::actors::compactor::CompactorActor>,
+    rollup_compactor: Addr<crate::actors::rollup_compactor::RollupCompactorActor>,
     upkeep: Addr<MaintenanceActor>,
 }
 
@@ -408,6 +426,17 @@ impl Maintenance {
     pub async fn run_compaction(&self) -> anyhow::Result<crate::actors::compactor::RoundReport> {
         self.compactor
             .send(crate::actors::compactor::RunCompaction)
+            .await?
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// Runs one rollup compaction round now (also when `rollup_compaction.enabled` is
+    /// off, so tests can drive it).
+    pub async fn run_rollup_compaction(
+        &self,
+    ) -> anyhow::Result<crate::actors::rollup_compactor::RollupCompactionReport> {
+        self.rollup_compactor
+            .send(crate::actors::rollup_compactor::RunRollupCompaction)
             .await?
             .map_err(anyhow::Error::msg)
     }

@@ -40,6 +40,8 @@ pub struct Settings {
     pub compaction: CompactionSettings,
     #[serde(default)]
     pub maintenance: MaintenanceSettings,
+    #[serde(default)]
+    pub rollup_compaction: RollupCompactionSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -239,6 +241,39 @@ impl Default for CompactionSettings {
             merge_series_per_transaction: 5000,
             drop_raw_after: Duration::from_secs(60),
             drop_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The compressed rollup tiers (see `actors::rollup_compactor`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollupCompactionSettings {
+    pub enabled: bool,
+    #[serde(with = "humantime_serde")]
+    pub after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub level: usize,
+    pub max_days_per_round: u32,
+    pub series_per_batch: u32,
+    #[serde(with = "humantime_serde")]
+    pub drop_rows_after: Duration,
+    #[serde(with = "humantime_serde")]
+    pub lock_timeout: Duration,
+}
+
+impl Default for RollupCompactionSettings {
+    fn default() -> Self {
+        RollupCompactionSettings {
+            enabled: true,
+            after: Duration::from_secs(2 * 3600),
+            interval: Duration::from_secs(5 * 60),
+            level: 4,
+            max_days_per_round: 2,
+            series_per_batch: 5000,
+            drop_rows_after: Duration::from_secs(60),
+            lock_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -521,6 +556,7 @@ impl Default for Settings {
             },
             compaction: CompactionSettings::default(),
             maintenance: MaintenanceSettings::default(),
+            rollup_compaction: RollupCompactionSettings::default(),
         }
     }
 }
@@ -652,6 +688,14 @@ impl Settings {
             "rollup.recompute_series_chunk",
             self.rollup.recompute_series_chunk as u64,
         );
+        positive(
+            "rollup_compaction.max_days_per_round",
+            self.rollup_compaction.max_days_per_round as u64,
+        );
+        positive(
+            "rollup_compaction.series_per_batch",
+            self.rollup_compaction.series_per_batch as u64,
+        );
         let durations = [
             ("http.shutdown_grace", self.http.shutdown_grace),
             ("database.acquire_timeout", self.database.acquire_timeout),
@@ -734,7 +778,23 @@ impl Settings {
                 self.maintenance.vacuum_timeout,
             ),
             ("maintenance.lock_timeout", self.maintenance.lock_timeout),
+            ("rollup_compaction.after", self.rollup_compaction.after),
+            (
+                "rollup_compaction.interval",
+                self.rollup_compaction.interval,
+            ),
+            (
+                "rollup_compaction.drop_rows_after",
+                self.rollup_compaction.drop_rows_after,
+            ),
+            (
+                "rollup_compaction.lock_timeout",
+                self.rollup_compaction.lock_timeout,
+            ),
         ];
+        if self.rollup_compaction.level > 12 {
+            problems.push("rollup_compaction.level must be between 0 and 12".into());
+        }
         let fraction = self.maintenance.vacuum_dead_fraction;
         if !(0.0..=1.0).contains(&fraction) {
             problems.push("maintenance.vacuum_dead_fraction must be between 0 and 1".into());

@@ -126,6 +126,7 @@ async fn run_until_caught_up(
             floor_to(hours_settled, 3600),
             now - minute_keep,
             max,
+            chunk,
         )
         .await?;
         metrics

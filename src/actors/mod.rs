@@ -9,6 +9,8 @@
 //! - [`downsampler::DownsamplerActor`]: recomputes dirty rollup buckets.
 //! - [`retention::RetentionActor`]: creates future partitions, drops expired ones.
 //! - [`compactor::CompactorActor`]: compresses closed raw ranges into pco blocks.
+//! - [`rollup_compactor::RollupCompactorActor`]: compresses closed rollup days into
+//!   pco blocks.
 //! - [`maintenance::MaintenanceActor`]: vacuums the tables Vigil churns, summarises
 //!   BRIN indexes.
 //! - [`alert_supervisor::AlertSupervisor`]: one [`alert::AlertActor`] per rule held,
@@ -26,6 +28,7 @@ pub mod notifier;
 pub mod pool;
 pub mod query_router;
 pub mod retention;
+pub mod rollup_compactor;
 
 pub use batch_writer::BatchWriterActor;
 pub use downsampler::DownsamplerActor;

@@ -76,6 +76,9 @@ fn retention_of(settings: &Settings, table: PartitionedTable) -> std::time::Dura
         PartitionedTable::Rollup1h => settings.retention.rollup_1h,
         // The compressed raw tier: same age as the raw rows it replaces.
         PartitionedTable::Blocks => settings.retention.raw,
+        // The compressed rollup tiers: same age as the rows they replace.
+        PartitionedTable::Rollup1mBlocks => settings.retention.rollup_1m,
+        PartitionedTable::Rollup1hBlocks => settings.retention.rollup_1h,
     }
 }
 
@@ -112,6 +115,9 @@ impl Handler<RunMaintenance> for RetentionActor {
                     if let Err(error) = forget_expired(&pg, tier, now - keep).await {
                         tracing::warn!(%error, "Could not forget expired dirty marks; will retry next round.");
                     }
+                }
+                if let Err(error) = crate::store::rollup_blocks::forget_expired(&pg, now - minute, now - chrono::Duration::from_std(settings.retention.rollup_1h).unwrap_or(chrono::Duration::MAX)).await {
+                    tracing::warn!(%error, "Could not forget expired rollup block days; will retry next round.");
                 }
                 // Late points and range states of the compressed tier expire with the raw tier.
                 if let Err(error) = crate::store::blocks_compaction::forget_expired(&pg, now - raw).await {

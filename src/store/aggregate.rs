@@ -18,6 +18,8 @@ pub use crate::query::partial::Partial;
 use crate::query::planner::Tier;
 pub use crate::query::raw_buckets::Buckets;
 use crate::query::raw_buckets::{raw_partials, raw_percentiles, raw_rates};
+use crate::store::rollup_blocks;
+use crate::store::rollup_codec::RollupBuckets;
 use crate::store::samples::read_raw_timeout;
 
 /// The table holding a tier's data (the planner knows tiers by resolution only).
@@ -193,10 +195,10 @@ pub async fn aggregate(
                 .map_err(|e| sqlx::Error::Protocol(format!("bucketing task failed: {e}")))?,
         );
     }
-    let rollup_segments: Vec<(&'static str, TimeRange)> = segments
+    let rollup_segments: Vec<(Tier, &'static str, TimeRange)> = segments
         .iter()
         .filter_map(|(tier, range)| {
-            partials_statement(*tier, selection.groups.is_some()).map(|s| (s, *range))
+            partials_statement(*tier, selection.groups.is_some()).map(|s| (*tier, s, *range))
         })
         .collect();
     if !rollup_segments.is_empty() {
@@ -209,26 +211,57 @@ pub async fn aggregate(
             .execute(&mut *tx)
             .await?;
         let groups = groups_of(selection);
-        for (statement, range) in rollup_segments {
-            let rows: Vec<(i32, i64, f64, f64, f64, i64)> = sqlx::query_as(statement)
-                .bind(step_secs)
-                .bind(&selection.ids)
-                .bind(&groups)
-                .bind(timestamp(range.start_ms))
-                .bind(timestamp(range.end_ms))
-                .fetch_all(&mut *tx)
-                .await?;
-            partials.extend(rows.into_iter().map(|(g, b, min, max, sum, count)| {
-                (
-                    (g, b),
-                    Partial {
-                        min,
-                        max,
-                        sum,
-                        count,
-                    },
-                )
-            }));
+        for (tier, statement, range) in rollup_segments {
+            let tables = if tier == Tier::Hour {
+                rollup_blocks::HOUR_TABLES
+            } else {
+                rollup_blocks::MINUTE_TABLES
+            };
+            // Days compacted into blocks are read through the stitched reader (rows
+            // and blocks); the others by SQL over the rows as before.
+            let compacted = rollup_blocks::compacted_days(
+                &mut tx,
+                tables.tier,
+                timestamp(range.start_ms).date_naive(),
+                timestamp(range.end_ms - 1).date_naive(),
+            )
+            .await?;
+            for (piece, is_compacted) in rollup_blocks::split_by_days(range, &compacted) {
+                if is_compacted {
+                    let series =
+                        rollup_blocks::read_rollup(&mut tx, tables, &selection.ids, piece).await?;
+                    let group_of = group_of.clone();
+                    partials.extend(
+                        tokio::task::spawn_blocking(move || {
+                            fold_rollup(series, &group_of, step_ms)
+                        })
+                        .await
+                        .map_err(|e| {
+                            sqlx::Error::Protocol(format!("bucketing task failed: {e}"))
+                        })?,
+                    );
+                    continue;
+                }
+                let rows: Vec<(i32, i64, f64, f64, f64, i64)> = sqlx::query_as(statement)
+                    .bind(step_secs)
+                    .bind(&selection.ids)
+                    .bind(&groups)
+                    .bind(timestamp(piece.start_ms))
+                    .bind(timestamp(piece.end_ms))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                partials.extend(rows.into_iter().map(|(g, b, min, max, sum, count)| {
+                    (
+                        (g, b),
+                        Partial {
+                            min,
+                            max,
+                            sum,
+                            count,
+                        },
+                    )
+                }));
+            }
         }
         tx.commit().await?;
     }
@@ -248,9 +281,73 @@ pub async fn aggregate(
         .collect())
 }
 
+/// Rollup buckets of compacted days folded into one partial per (group, step bucket),
+/// buckets aligned to multiples of the step since the epoch as `date_bin` aligns them.
+fn fold_rollup(
+    series: Vec<(i64, RollupBuckets)>,
+    group_of: &HashMap<i64, i32>,
+    step_ms: i64,
+) -> Vec<((i32, i64), Partial)> {
+    let mut folded: HashMap<(i32, i64), Partial> = HashMap::new();
+    for (id, buckets) in series {
+        let group = group_of.get(&id).copied().unwrap_or(0);
+        let mut current: Option<(i64, Partial)> = None;
+        for (b, p) in buckets.buckets_ms.iter().zip(&buckets.partials) {
+            let key = b.div_euclid(step_ms) * step_ms;
+            match current.as_mut() {
+                Some((k, acc)) if *k == key => acc.merge(*p),
+                _ => {
+                    if let Some((k, acc)) = current.replace((key, *p)) {
+                        folded
+                            .entry((group, k))
+                            .or_insert(Partial::EMPTY)
+                            .merge(acc);
+                    }
+                }
+            }
+        }
+        if let Some((k, acc)) = current {
+            folded
+                .entry((group, k))
+                .or_insert(Partial::EMPTY)
+                .merge(acc);
+        }
+    }
+    folded.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compacted_rollups_fold_into_step_buckets_per_group() {
+        let p = Partial::of;
+        let series = vec![
+            (
+                1,
+                RollupBuckets {
+                    buckets_ms: vec![0, 60_000, 120_000],
+                    partials: vec![p(1.0), p(2.0), p(3.0)],
+                },
+            ),
+            (
+                2,
+                RollupBuckets {
+                    buckets_ms: vec![60_000],
+                    partials: vec![p(10.0)],
+                },
+            ),
+        ];
+        let groups = HashMap::from([(1, 0), (2, 0)]);
+        let mut out = fold_rollup(series, &groups, 120_000);
+        out.sort_by_key(|(k, _)| *k);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].0, (0, 0));
+        assert_eq!((out[0].1.min, out[0].1.max, out[0].1.count), (1.0, 10.0, 3));
+        assert_eq!(out[1].0, (0, 120_000));
+        assert_eq!(out[1].1.sum, 3.0);
+    }
 
     fn r(start_ms: i64, end_ms: i64) -> TimeRange {
         TimeRange { start_ms, end_ms }

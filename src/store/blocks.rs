@@ -173,7 +173,8 @@ fn decimals_of(values: &[f64]) -> Option<u8> {
 fn round_trips(v: f64, d: u8) -> bool {
     let p = POW10[d as usize];
     let m = (v * p).round();
-    m.abs() <= MAX_MANTISSA && (m / p).to_bits() == v.to_bits()
+    // Through the integer, as decoding goes: `-0.0` becomes `0` there and must not pass.
+    m.abs() <= MAX_MANTISSA && ((m as i64) as f64 / p).to_bits() == v.to_bits()
 }
 
 fn encode_values(values: &[f64], config: &ChunkConfig) -> Result<Vec<u8>, BlockError> {

@@ -10,6 +10,8 @@
 //!   compactor's statements; [`copy_binary`]: the binary COPY format they stream.
 //! - [`samples`]: the one raw-sample reader every raw consumer goes through.
 //! - [`aggregate`]: dashboard query SQL, one static statement per aggregation.
+//! - [`rollups`]: dirty buckets and their recompute; [`rollup_blocks`]: the
+//!   compressed rollup days and the stitched rollup reader ([`rollup_codec`]: their codec).
 //! - [`cardinality`]: existing series and series per metric, for the caps.
 //! - [`catalog`]: metric names and tag values for query builders.
 //! - [`maintenance`]: what Vigil asks PostgreSQL about its own upkeep.
@@ -37,6 +39,8 @@ pub mod points;
 pub mod postgres;
 pub mod query_generations;
 pub mod redis;
+pub mod rollup_blocks;
+pub mod rollup_codec;
 pub mod rollups;
 pub mod samples;
 pub mod selector;

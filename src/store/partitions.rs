@@ -21,14 +21,20 @@ pub enum PartitionedTable {
     Rollup1h,
     /// `points_blocks` (the compressed raw tier), one partition a day.
     Blocks,
+    /// `rollup_1m_blocks` (the compressed minute tier), one partition a day.
+    Rollup1mBlocks,
+    /// `rollup_1h_blocks` (the compressed hour tier), one partition a month.
+    Rollup1hBlocks,
 }
 
 impl PartitionedTable {
-    pub const ALL: [PartitionedTable; 4] = [
+    pub const ALL: [PartitionedTable; 6] = [
         PartitionedTable::Points,
         PartitionedTable::Rollup1m,
         PartitionedTable::Rollup1h,
         PartitionedTable::Blocks,
+        PartitionedTable::Rollup1mBlocks,
+        PartitionedTable::Rollup1hBlocks,
     ];
 
     pub fn parent(self) -> &'static str {
@@ -37,11 +43,16 @@ impl PartitionedTable {
             PartitionedTable::Rollup1m => "rollup_1m",
             PartitionedTable::Rollup1h => "rollup_1h",
             PartitionedTable::Blocks => "points_blocks",
+            PartitionedTable::Rollup1mBlocks => "rollup_1m_blocks",
+            PartitionedTable::Rollup1hBlocks => "rollup_1h_blocks",
         }
     }
 
     fn monthly(self) -> bool {
-        matches!(self, PartitionedTable::Rollup1h)
+        matches!(
+            self,
+            PartitionedTable::Rollup1h | PartitionedTable::Rollup1hBlocks
+        )
     }
 
     /// First day of the partition that holds `day`.

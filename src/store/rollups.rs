@@ -103,10 +103,126 @@ const HOURS: TierRecompute = TierRecompute {
     from_raw: false,
 };
 
+/// The hour tier's insert when its minutes come through the stitched reader (days whose
+/// minutes are compacted into blocks, which SQL cannot read).
+const HOURS_FROM_ARRAYS: &str = "INSERT INTO rollup_1h (series_id, bucket, min, max, sum, count)
+     SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[], $4::float8[],
+                          $5::float8[], $6::bigint[])";
+
+/// Consecutive runs of `series_chunk` ids from the lowest series id to the highest:
+/// recomputes read and insert series a chunk at a time, so a round's memory is bounded
+/// by the chunk, not by the number of series (a million series x a run of minutes
+/// would not fit).
+async fn series_chunks(pool: &PgPool, series_chunk: i64) -> Result<Vec<Vec<i64>>, sqlx::Error> {
+    let (first, last): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT min(id), max(id) FROM series")
+            .fetch_one(pool)
+            .await?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
+    let chunk = series_chunk.max(1);
+    let mut out = Vec::new();
+    let mut from = first;
+    while from <= last {
+        out.push((from..=last.min(from.saturating_add(chunk - 1))).collect());
+        from = from.saturating_add(chunk);
+    }
+    Ok(out)
+}
+
+/// Partials per series and bucket, as the arrays the inserts unnest.
+#[derive(Default)]
+struct PartialArrays {
+    ids: Vec<i64>,
+    buckets: Vec<DateTime<Utc>>,
+    mins: Vec<f64>,
+    maxs: Vec<f64>,
+    sums: Vec<f64>,
+    counts: Vec<i64>,
+}
+
+impl PartialArrays {
+    fn push(&mut self, series_id: i64, bucket_ms: i64, p: crate::query::partial::Partial) {
+        self.ids.push(series_id);
+        self.buckets
+            .push(DateTime::<Utc>::from_timestamp_millis(bucket_ms).unwrap_or_default());
+        self.mins.push(p.min);
+        self.maxs.push(p.max);
+        self.sums.push(p.sum);
+        self.counts.push(p.count);
+    }
+
+    async fn insert(
+        self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        statement: &'static str,
+    ) -> Result<u64, sqlx::Error> {
+        if self.ids.is_empty() {
+            return Ok(0);
+        }
+        Ok(sqlx::query(statement)
+            .bind(self.ids)
+            .bind(self.buckets)
+            .bind(self.mins)
+            .bind(self.maxs)
+            .bind(self.sums)
+            .bind(self.counts)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
+    }
+}
+
+fn range_of(start: DateTime<Utc>, end: DateTime<Utc>) -> crate::model::TimeRange {
+    crate::model::TimeRange {
+        start_ms: start.timestamp_millis(),
+        end_ms: end.timestamp_millis(),
+    }
+}
+
+/// Hour buckets of `[start, end)` from the minute tier's rows and blocks stitched
+/// (`rollup_blocks::read_rollup`), `series_chunk` series at a time.
+async fn insert_hours_from_stitched(
+    pool: &PgPool,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    series_chunk: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut rows = 0;
+    for ids in series_chunks(pool, series_chunk).await? {
+        let minutes = super::rollup_blocks::read_rollup(
+            tx,
+            super::rollup_blocks::MINUTE_TABLES,
+            &ids,
+            range_of(start, end),
+        )
+        .await?;
+        let mut arrays = PartialArrays::default();
+        for (series_id, day) in minutes {
+            let mut current: Option<(i64, crate::query::partial::Partial)> = None;
+            for (bucket, p) in day.buckets_ms.iter().zip(&day.partials) {
+                let hour = bucket.div_euclid(3_600_000) * 3_600_000;
+                match current.as_mut() {
+                    Some((h, acc)) if *h == hour => acc.merge(*p),
+                    _ => {
+                        if let Some((h, acc)) = current.replace((hour, *p)) {
+                            arrays.push(series_id, h, acc);
+                        }
+                    }
+                }
+            }
+            if let Some((h, acc)) = current {
+                arrays.push(series_id, h, acc);
+            }
+        }
+        rows += arrays.insert(tx, HOURS_FROM_ARRAYS).await?;
+    }
+    Ok(rows)
+}
+
 /// Per series and bucket of `spec.width`, the partials of the raw samples in
-/// `[start, end)`, inserted with `spec.insert`. Series are read and inserted in chunks
-/// of `series_chunk` consecutive ids, so a round's memory is bounded by the chunk, not
-/// by the number of series (a million series x a run of minutes would not fit).
+/// `[start, end)`, inserted with `spec.insert`, `series_chunk` series at a time.
 async fn insert_from_raw(
     pool: &PgPool,
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
@@ -114,60 +230,19 @@ async fn insert_from_raw(
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     series_chunk: i64,
 ) -> Result<u64, sqlx::Error> {
-    let range = crate::model::TimeRange {
-        start_ms: start.timestamp_millis(),
-        end_ms: end.timestamp_millis(),
-    };
-    let (first, last): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT min(id), max(id) FROM series")
-            .fetch_one(pool)
-            .await?;
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(0);
-    };
-    let chunk = series_chunk.max(1);
+    let width_ms = spec.width.num_milliseconds().max(1);
     let mut rows = 0;
-    let mut from = first;
-    while from <= last {
-        let ids: Vec<i64> = (from..=last.min(from.saturating_add(chunk - 1))).collect();
-        from = from.saturating_add(chunk);
-        let samples = crate::store::samples::read_raw(pool, &ids, range).await?;
-        rows += insert_partials(tx, spec, &samples).await?;
+    for ids in series_chunks(pool, series_chunk).await? {
+        let samples = crate::store::samples::read_raw(pool, &ids, range_of(start, end)).await?;
+        let mut arrays = PartialArrays::default();
+        for (series_id, bucket, partial) in
+            crate::query::raw_buckets::series_partials(&samples, width_ms)
+        {
+            arrays.push(series_id, bucket, partial);
+        }
+        rows += arrays.insert(tx, spec.insert).await?;
     }
     Ok(rows)
-}
-
-async fn insert_partials(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    spec: &TierRecompute,
-    samples: &[crate::store::samples::SeriesSamples],
-) -> Result<u64, sqlx::Error> {
-    let width_ms = spec.width.num_milliseconds().max(1);
-    let (mut ids, mut buckets, mut mins, mut maxs, mut sums, mut counts) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (series_id, bucket, partial) in
-        crate::query::raw_buckets::series_partials(samples, width_ms)
-    {
-        ids.push(series_id);
-        buckets.push(DateTime::<Utc>::from_timestamp_millis(bucket).unwrap_or_default());
-        mins.push(partial.min);
-        maxs.push(partial.max);
-        sums.push(partial.sum);
-        counts.push(partial.count);
-    }
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    Ok(sqlx::query(spec.insert)
-        .bind(ids)
-        .bind(buckets)
-        .bind(mins)
-        .bind(maxs)
-        .bind(sums)
-        .bind(counts)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
 }
 
 /// Recomputes up to `max` dirty 1-minute buckets that ended before `settled_before`
@@ -193,13 +268,15 @@ pub async fn recompute_minutes(
 }
 
 /// Recomputes up to `max` dirty 1-hour buckets from the 1-minute tier, but only hours
-/// that lie wholly before `settled_before` (every minute of them materialised).
+/// that lie wholly before `settled_before` (every minute of them materialised). Hours
+/// of days whose minutes are compacted read them in chunks of `series_chunk` series.
 pub async fn recompute_hours(
     pool: &PgPool,
     partitions: &PartitionSet,
     settled_before: DateTime<Utc>,
     oldest: DateTime<Utc>,
     max: i64,
+    series_chunk: i64,
 ) -> Result<RoundOutcome, sqlx::Error> {
     recompute(
         pool,
@@ -208,7 +285,7 @@ pub async fn recompute_hours(
         settled_before,
         oldest,
         max,
-        i64::MAX,
+        series_chunk,
     )
     .await
 }
@@ -250,6 +327,17 @@ async fn recompute(
     partitions
         .ensure(pool, spec.table, buckets.iter().map(|b| b.date_naive()))
         .await?;
+    let mut days: Vec<chrono::NaiveDate> = buckets.iter().map(|b| b.date_naive()).collect();
+    days.dedup();
+    // Before any row of these days is written: a compaction of one of them either
+    // finished (these rows then win over its blocks) or waits for this transaction.
+    super::rollup_blocks::lock_days_shared(&mut tx, spec.tier, &days).await?;
+    let minutes_compacted = if spec.from_raw {
+        Vec::new()
+    } else {
+        super::rollup_blocks::compacted_days(&mut tx, TIER_1M, days[0], days[days.len() - 1])
+            .await?
+    };
     let mut rows = 0;
     for (start, end) in runs(&buckets, spec.width) {
         sqlx::query(spec.delete)
@@ -257,17 +345,29 @@ async fn recompute(
             .bind(end)
             .execute(&mut *tx)
             .await?;
-        rows += if spec.from_raw {
-            insert_from_raw(pool, &mut tx, spec, (start, end), series_chunk).await?
-        } else {
-            sqlx::query(spec.insert)
-                .bind(start)
-                .bind(end)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-        };
+        if spec.from_raw {
+            rows += insert_from_raw(pool, &mut tx, spec, (start, end), series_chunk).await?;
+            continue;
+        }
+        let run = range_of(start, end);
+        for (piece, compacted) in super::rollup_blocks::split_by_days(run, &minutes_compacted) {
+            let (from, to) = (
+                DateTime::<Utc>::from_timestamp_millis(piece.start_ms).unwrap_or(start),
+                DateTime::<Utc>::from_timestamp_millis(piece.end_ms).unwrap_or(end),
+            );
+            rows += if compacted {
+                insert_hours_from_stitched(pool, &mut tx, (from, to), series_chunk).await?
+            } else {
+                sqlx::query(spec.insert)
+                    .bind(from)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            };
+        }
     }
+    super::rollup_blocks::note_rows(&mut tx, spec.tier, &days).await?;
     if let Some((parent, seconds)) = spec.parent {
         let mut above: Vec<DateTime<Utc>> = buckets.iter().map(|b| floor_to(*b, seconds)).collect();
         above.dedup();

@@ -53,11 +53,55 @@ pub struct Metrics {
     // --- alerting ---
     pub alerting: AlertMetrics,
     pub compaction: CompactionMetrics,
+    pub rollup_compaction: RollupCompactionMetrics,
+}
+
+/// The compressed rollup tiers (their bytes go to `vigil_storage_bytes` too).
+pub struct RollupCompactionMetrics {
+    /// Days compacted into blocks, by tier (1m, 1h) and step (compact, merge).
+    pub days: IntCounterVec,
+    /// Compacted days still holding rows to merge.
+    pub pending_days: IntGauge,
+    pub failures: IntCounter,
+}
+
+impl RollupCompactionMetrics {
+    fn new() -> RollupCompactionMetrics {
+        RollupCompactionMetrics {
+            days: IntCounterVec::new(
+                Opts::new(
+                    "vigil_rollup_compaction_days_total",
+                    "Rollup days written into blocks, by tier and step (compact, merge).",
+                ),
+                &["tier", "step"],
+            )
+            .unwrap(),
+            pending_days: IntGauge::new(
+                "vigil_rollup_compaction_pending_days",
+                "Compacted rollup days still holding rows to merge into their blocks.",
+            )
+            .unwrap(),
+            failures: IntCounter::new(
+                "vigil_rollup_compaction_failures_total",
+                "Rollup compaction steps that failed (retried next round).",
+            )
+            .unwrap(),
+        }
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.days.clone()),
+            Box::new(self.pending_days.clone()),
+            Box::new(self.failures.clone()),
+        ]
+    }
 }
 
 /// The compressed raw tier.
 pub struct CompactionMetrics {
-    /// Bytes on disk (heap, TOAST, indexes) by tier: raw, blocks, late, rollup_1m, rollup_1h.
+    /// Bytes on disk (heap, TOAST, indexes) by tier: raw, blocks, late, rollup_1m,
+    /// rollup_1h, rollup_1m_blocks, rollup_1h_blocks.
     pub storage_bytes: IntGaugeVec,
     pub points: IntCounter,
     pub ranges: IntCounter,
@@ -331,6 +375,7 @@ impl Metrics {
             .unwrap(),
             alerting: AlertMetrics::new(),
             compaction: CompactionMetrics::new(),
+            rollup_compaction: RollupCompactionMetrics::new(),
             registry,
         };
         m.register_all();
@@ -371,7 +416,8 @@ impl Metrics {
         let collectors = collectors
             .into_iter()
             .chain(self.alerting.collectors())
-            .chain(self.compaction.collectors());
+            .chain(self.compaction.collectors())
+            .chain(self.rollup_compaction.collectors());
         for collector in collectors {
             self.registry
                 .register(collector)

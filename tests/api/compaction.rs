@@ -153,7 +153,7 @@ fn random_queries(rng: &mut StdRng, from: i64, to: i64) -> Vec<Value> {
 
 /// Equal answers: bit-identical except sums and averages (and what is derived from
 /// sums: rate), which may differ by float summation order, within 1e-12 relative.
-fn assert_same(query: &Value, before: &Value, after: &Value) {
+pub(crate) fn assert_same(query: &Value, before: &Value, after: &Value) {
     let exact = matches!(
         query["aggregation"].as_str(),
         Some("min" | "max" | "count" | "p50" | "p95" | "p99")

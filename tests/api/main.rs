@@ -51,6 +51,7 @@ mod promql;
 mod query;
 mod query_batch;
 mod redelivery;
+mod rollup_blocks;
 mod rollups;
 mod ui;
 
