@@ -312,9 +312,15 @@ async fn compacted_rollup_days_answer_the_same_and_take_late_points() {
     // cutoff two days ahead expires yesterday's minute blocks).
     let set = PartitionSet::default();
     let cutoff = chrono::DateTime::from_timestamp_millis(today + 2 * DAY).unwrap();
-    let dropped = drop_expired(&app.db, &set, PartitionedTable::Rollup1mBlocks, cutoff)
-        .await
-        .unwrap();
+    let dropped = drop_expired(
+        &app.db,
+        &set,
+        PartitionedTable::Rollup1mBlocks,
+        cutoff,
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let day_name = format!(
         "rollup_1m_blocks_p{}",
         chrono::DateTime::from_timestamp_millis(yesterday)
