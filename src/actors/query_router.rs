@@ -148,31 +148,52 @@ struct PartCache<'a> {
 }
 
 /// Bumped when the cached form of a part changes.
-const PART_FORMAT: &str = "part-v2";
+const PART_FORMAT: &str = "part-v3";
 
 impl PartCache<'_> {
-    /// The cache key of each part, or `None` when Redis is down (nothing to look up,
-    /// so the generations are not read either).
-    async fn keys(
+    /// The write generation of each part, or `None` when Redis is down (nothing to look
+    /// up, so the generations are not read either). Read before the series are
+    /// selected: a series created after this read bumps a generation read here, so an
+    /// answer computed without it is cached under a key no later read asks for.
+    async fn generations(
         &self,
         spec: &QuerySpec,
-        selection: &SeriesSelection,
-        tier: Tier,
+        picked: Tier,
         parts: &[TimeRange],
-    ) -> Result<Option<Vec<String>>, sqlx::Error> {
+    ) -> Result<Option<Vec<i64>>, sqlx::Error> {
         if self.redis.is_down() || parts.is_empty() {
             return Ok(None);
         }
         // Rate reads one step before its range; a rollup head may read its whole
-        // bucket: the generation covers both.
+        // bucket: the generation covers both. The tier that answers is `picked` or
+        // raw, whose resolution is finer, so `picked` covers either.
         let covered: Vec<TimeRange> = parts
             .iter()
             .map(|part| TimeRange {
-                start_ms: part.start_ms - spec.step.millis() - tier.resolution_ms(),
+                start_ms: part.start_ms - spec.step.millis() - picked.resolution_ms(),
                 end_ms: part.end_ms,
             })
             .collect();
-        let generations = generations(self.pg, spec.metric.as_str(), &covered).await?;
+        Ok(Some(
+            generations(self.pg, spec.metric.as_str(), &covered).await?,
+        ))
+    }
+
+    /// The cache key of each part. The selected series are not part of it unless the
+    /// selection was truncated: a series that appears later (churn adds some every
+    /// minute) holds no point in a part unless writing that point bumped the part's
+    /// generation, and group numbers follow series ids, so existing groups keep their
+    /// numbers when new series come. Keying by the ids made every new series of a
+    /// metric recompute every panel over it, whole range and all.
+    fn keys(
+        &self,
+        spec: &QuerySpec,
+        selection: &SeriesSelection,
+        truncated: bool,
+        tier: Tier,
+        parts: &[TimeRange],
+        generations: &[i64],
+    ) -> Vec<String> {
         // The query without its range: the part's own range is in the key, so a range
         // that moves on keeps the blocks it still covers.
         let query = QuerySpec {
@@ -185,26 +206,27 @@ impl PartCache<'_> {
         };
         let mut base = Sha256::new();
         base.update(query.cache_identity());
-        for id in &selection.ids {
-            base.update(id.to_le_bytes());
+        if truncated {
+            base.update(b"|truncated|");
+            for id in &selection.ids {
+                base.update(id.to_le_bytes());
+            }
+            for group in selection.groups.iter().flatten() {
+                base.update(group.to_le_bytes());
+            }
         }
-        for group in selection.groups.iter().flatten() {
-            base.update(group.to_le_bytes());
-        }
-        Ok(Some(
-            parts
-                .iter()
-                .zip(generations)
-                .map(|(part, generation)| {
-                    let mut digest = base.clone();
-                    digest.update(format!(
-                        "|{PART_FORMAT}|{:?}|{}|{}|{generation}|",
-                        tier, part.start_ms, part.end_ms
-                    ));
-                    self.redis.query_key(&hex::encode(digest.finalize()))
-                })
-                .collect(),
-        ))
+        parts
+            .iter()
+            .zip(generations)
+            .map(|(part, generation)| {
+                let mut digest = base.clone();
+                digest.update(format!(
+                    "|{PART_FORMAT}|{:?}|{}|{}|{generation}|",
+                    tier, part.start_ms, part.end_ms
+                ));
+                self.redis.query_key(&hex::encode(digest.finalize()))
+            })
+            .collect()
     }
 
     /// The cached buckets of each key, in one round trip.
@@ -362,7 +384,18 @@ async fn run_on_database(
             "circuit breaker open after repeated database failures".into(),
         ));
     }
+    // An incremental answer computes only its buckets, over the segments the full
+    // range would use from there on (same tier, same completeness), so each bucket
+    // is the full answer's. Rate looks back one step before its range, so it is
+    // computed over the whole range and cut.
+    let from = spec.incremental_from();
+    let compute_from = match from {
+        Some(from) if spec.aggregation != Aggregation::Rate => from.max(spec.range.start_ms),
+        _ => spec.range.start_ms,
+    };
+    let parts = cache_parts(spec, compute_from, now_ms);
     let outcome = async {
+        let generations = cache.generations(spec, picked, &parts).await?;
         let series = select_series(pg, &selection_matchers(spec), usize::MAX)
             .await?
             .series;
@@ -389,17 +422,8 @@ async fn run_on_database(
             }
         };
         let segments = plan_segments(spec.range, tier, complete, now_ms, &settings.retention);
-        // An incremental answer computes only its buckets, over the segments the full
-        // range would use from there on (same tier, same completeness), so each bucket
-        // is the full answer's. Rate looks back one step before its range, so it is
-        // computed over the whole range and cut.
-        let from = spec.incremental_from();
-        let compute_from = match from {
-            Some(from) if spec.aggregation != Aggregation::Rate => from.max(spec.range.start_ms),
-            _ => spec.range.start_ms,
-        };
-        let parts = cache_parts(spec, compute_from, now_ms);
-        let keys = cache.keys(spec, &selection, tier, &parts).await?;
+        let keys = generations
+            .map(|generations| cache.keys(spec, &selection, truncated, tier, &parts, &generations));
         let mut found = match &keys {
             Some(keys) => cache.get_many(keys).await,
             None => vec![None; parts.len()],

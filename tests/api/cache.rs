@@ -374,6 +374,94 @@ async fn a_late_point_into_a_settled_rollup_bucket_shows_at_once() {
     app.cleanup().await;
 }
 
+/// Series churn (a new series of the metric every minute, as when hosts come and go)
+/// must not throw away the cached past of every query over that metric: a new series
+/// with only live points leaves a past hour's answer cached, and one backfilled into
+/// that hour shows in the next answer, with and without grouping.
+#[actix_web::test]
+async fn a_new_series_keeps_past_parts_cached_and_a_backfilled_one_shows_at_once() {
+    let app = long_ttl_app().await;
+    let start = hour_start_ms(3);
+    let points: Vec<Value> = (0..6)
+        .map(|i| point("ryw.churn", 1.0, &[("host", "a")], start + i * 10 * MINUTE))
+        .collect();
+    app.post_metrics(&Value::Array(points))
+        .await
+        .assert_status(202, "an hour of host a");
+    wait_written(&app, 6.0).await;
+    let summed = json!({"query": "ryw.churn", "start": start, "end": start + HOUR, "aggregation": "sum", "step": "1m"});
+    let grouped = json!({"query": "ryw.churn", "start": start, "end": start + HOUR, "aggregation": "sum", "step": "1m", "groupBy": ["host"]});
+    let group_totals = |body: &Value| -> Vec<(String, f64)> {
+        let mut out: Vec<(String, f64)> = body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("grouped answer: {body}"))
+            .iter()
+            .map(|s| {
+                let total = s["data"]
+                    .as_array()
+                    .map(|p| p.iter().filter_map(|p| p["value"].as_f64()).sum())
+                    .unwrap_or(0.0);
+                (s["tags"]["host"].as_str().unwrap_or("").to_string(), total)
+            })
+            .filter(|(_, total)| *total != 0.0)
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    };
+    for query in [&summed, &grouped] {
+        app.query(query).await.assert_status(200, "first answer");
+    }
+
+    app.post_metrics(&json!([point(
+        "ryw.churn",
+        5.0,
+        &[("host", "b")],
+        now_ms()
+    )]))
+    .await
+    .assert_status(202, "a new series, live");
+    wait_written(&app, 7.0).await;
+    let (total, cached, meta) = sum_of(&app, &summed, "after a new live series").await;
+    assert_eq!(
+        (total, cached),
+        (6.0, true),
+        "a series with no point in the hour leaves its answer cached; meta {meta}"
+    );
+    let response = app.query(&grouped).await;
+    response.assert_status(200, "grouped, after a new live series");
+    let body = response.json();
+    assert_eq!(
+        body["meta"]["cached"],
+        json!(true),
+        "grouped stays cached: {body}"
+    );
+    assert_eq!(group_totals(&body), vec![("a".to_string(), 6.0)], "{body}");
+
+    app.post_metrics(&json!([point(
+        "ryw.churn",
+        40.0,
+        &[("host", "c")],
+        start + 25 * MINUTE
+    )]))
+    .await
+    .assert_status(202, "a new series, backfilled into the hour");
+    wait_written(&app, 8.0).await;
+    let (total, _, meta) = sum_of(&app, &summed, "after a backfilled series").await;
+    assert_eq!(
+        total, 46.0,
+        "the backfilled series shows at once; meta {meta}"
+    );
+    let response = app.query(&grouped).await;
+    response.assert_status(200, "grouped, after a backfilled series");
+    let body = response.json();
+    assert_eq!(
+        group_totals(&body),
+        vec![("a".to_string(), 6.0), ("c".to_string(), 40.0)],
+        "each group keeps its own total: {body}"
+    );
+    app.cleanup().await;
+}
+
 #[actix_web::test]
 async fn with_redis_down_every_query_reads_the_database() {
     let app = spawn_app_with(|s| {
