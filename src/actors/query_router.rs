@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use sha2::{Digest, Sha256};
@@ -135,11 +135,11 @@ impl Handler<RunQuery> for QueryRouterActor {
 /// The query cache, in parts. A range is cut at the start of the current generation
 /// span (rounded down to the step, so no bucket is split) and before it into blocks
 /// (see [`cache_parts`]): the settled blocks and the live part are cached separately,
-/// each keyed by the query, the series it selected, its own range and the write
-/// generation of the spans it covers. Live ingest bumps only the current span's generation, so a dashboard refreshing over
-/// live data recomputes the live part and takes the settled part from the cache; a
-/// commit anywhere else (backfill, late point) changes the key of the parts covering
-/// it, so no answer computed before a commit is served after it.
+/// each keyed by the query, its own range and the write generation of the spans it
+/// covers. Live ingest bumps only the current span's generation, so a dashboard
+/// refreshing over live data recomputes the live part and takes the settled part
+/// from the cache; a commit anywhere else (backfill, late point) changes the key of
+/// the parts covering it, so no answer computed before a commit is served after it.
 struct PartCache<'a> {
     redis: &'a RedisStore,
     pg: &'a PgPool,
@@ -229,6 +229,55 @@ impl PartCache<'_> {
             .collect()
     }
 
+    /// The newest settled block, when it missed, from the base parts it was cached as
+    /// before it settled. A block is cut once the current span has moved past its end;
+    /// until then the same minutes were cached one by one, so without this the first
+    /// refresh after a block settles recomputes all of it from raw (four minutes of
+    /// every series of a 1 h panel, once every four minutes; two hours of a day panel).
+    /// When every piece is cached the block is assembled and cached whole; when some
+    /// are (the block's last minute was the live part until now), the block is replaced
+    /// by its pieces in `parts`, `keys` and `found`, so only the missing pieces are
+    /// computed, and the next refresh assembles the block. The pieces' generations were
+    /// read with the parts', before the series were selected. Nothing is looked up
+    /// when no part was cached at all (a first look, an emptied cache): the pieces are
+    /// not there either.
+    #[allow(clippy::too_many_arguments)]
+    async fn assemble_block(
+        &self,
+        spec: &QuerySpec,
+        selection: &SeriesSelection,
+        truncated: bool,
+        tier: Tier,
+        (i, pieces, generations): (usize, Vec<TimeRange>, &[i64]),
+        parts: &mut Vec<TimeRange>,
+        keys: &mut Vec<String>,
+        found: &mut Vec<Option<Buckets>>,
+    ) {
+        if found[i].is_some() || found.iter().all(Option::is_none) {
+            return;
+        }
+        let piece_keys = self.keys(spec, selection, truncated, tier, &pieces, generations);
+        let cached: Vec<Option<Buckets>> = self
+            .redis
+            .mget::<Vec<u8>>(&piece_keys)
+            .await
+            .into_iter()
+            .map(|bytes| bytes.and_then(|bytes| cached_part::decode(&bytes)))
+            .collect();
+        if cached.iter().all(Option::is_some) {
+            let mut block: Buckets = cached.into_iter().flatten().flatten().collect();
+            // Pieces follow each other in time; a cached part is in key order.
+            block.sort_by_key(|(key, _)| *key);
+            self.put_many(vec![(keys[i].clone(), parts[i], &block)])
+                .await;
+            found[i] = Some(block);
+        } else if cached.iter().any(Option::is_some) {
+            parts.splice(i..=i, pieces);
+            keys.splice(i..=i, piece_keys);
+            found.splice(i..=i, cached);
+        }
+    }
+
     /// The cached buckets of each key, in one round trip.
     async fn get_many(&self, keys: &[String]) -> Vec<Option<Buckets>> {
         let found = self.redis.mget::<Vec<u8>>(keys).await;
@@ -248,10 +297,11 @@ impl PartCache<'_> {
     }
 
     /// Stores computed parts: the live one (reaching into the current generation span)
-    /// with the short TTL, settled ones with the long one. A late point into a settled
-    /// part bumps its span's generation and so changes its key: the short TTL is not
-    /// needed for freshness there, and giving it to the blocks that settled a moment ago
-    /// made every refresh recompute the last minutes of raw.
+    /// with the short TTL, settled ones with the long one, spread per key (see
+    /// [`cached_part::spread_ttl`]). A late point into a settled part bumps its span's
+    /// generation and so changes its key: the short TTL is not needed for freshness
+    /// there, and giving it to the blocks that settled a moment ago made every refresh
+    /// recompute the last minutes of raw.
     async fn put_many(&self, entries: Vec<(String, TimeRange, &Buckets)>) {
         let now_ms = chrono::Utc::now().timestamp_millis();
         let live_from = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
@@ -266,9 +316,14 @@ impl PartCache<'_> {
         }
         let query = &self.settings.query;
         self.redis.set_many_ex(&live, query.cache_ttl_live).await;
-        self.redis
-            .set_many_ex(&historical, query.cache_ttl_historical)
-            .await;
+        let historical: Vec<(String, Vec<u8>, Duration)> = historical
+            .into_iter()
+            .map(|(key, bytes)| {
+                let ttl = cached_part::spread_ttl(query.cache_ttl_historical, &key);
+                (key, bytes, ttl)
+            })
+            .collect();
+        self.redis.set_each_ex(&historical).await;
     }
 }
 
@@ -316,7 +371,7 @@ fn cache_parts(spec: &QuerySpec, from: i64, now_ms: i64) -> Vec<TimeRange> {
     if spec.aggregation == Aggregation::Rate {
         return whole;
     }
-    let base = lcm(step, GENERATION_SPAN_MS);
+    let base = base_block(spec);
     let mut block = base;
     while spec.range.len_ms() / block > MAX_SETTLED_BLOCKS {
         block *= 2;
@@ -344,6 +399,40 @@ fn cache_parts(spec: &QuerySpec, from: i64, now_ms: i64) -> Vec<TimeRange> {
         });
     }
     parts
+}
+
+/// The smallest settled part: a whole number of steps and of generation spans.
+fn base_block(spec: &QuerySpec) -> i64 {
+    lcm(spec.step.millis(), GENERATION_SPAN_MS)
+}
+
+/// A settled block cut into the base parts it was cached as before it settled.
+fn base_parts(block: TimeRange, base: i64) -> Vec<TimeRange> {
+    let mut out = Vec::new();
+    let mut at = block.start_ms;
+    while at < block.end_ms {
+        let next = ((at.div_euclid(base) + 1) * base).min(block.end_ms);
+        out.push(TimeRange {
+            start_ms: at,
+            end_ms: next,
+        });
+        at = next;
+    }
+    out
+}
+
+/// The index of the newest settled part larger than a base part: the block that
+/// settled last, which may be assembled from its base parts. Rate is one uncut part,
+/// and the live part is never assembled.
+fn newest_block(spec: &QuerySpec, parts: &[TimeRange], now_ms: i64) -> Option<usize> {
+    if spec.aggregation == Aggregation::Rate {
+        return None;
+    }
+    let base = base_block(spec);
+    let live_from = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
+    (0..parts.len())
+        .rev()
+        .find(|&i| parts[i].len_ms() > base && parts[i].end_ms <= live_from)
 }
 
 fn lcm(a: i64, b: i64) -> i64 {
@@ -393,9 +482,17 @@ async fn run_on_database(
         Some(from) if spec.aggregation != Aggregation::Rate => from.max(spec.range.start_ms),
         _ => spec.range.start_ms,
     };
-    let parts = cache_parts(spec, compute_from, now_ms);
+    let mut parts = cache_parts(spec, compute_from, now_ms);
+    let newest = newest_block(spec, &parts, now_ms);
+    let pieces = newest.map_or_else(Vec::new, |i| base_parts(parts[i], base_block(spec)));
     let outcome = async {
-        let generations = cache.generations(spec, picked, &parts).await?;
+        // The newest block's pieces' generations in the same read, in case it missed.
+        let looked_up: Vec<TimeRange> = parts.iter().chain(&pieces).copied().collect();
+        let mut generations = cache.generations(spec, picked, &looked_up).await?;
+        let piece_generations = generations
+            .as_mut()
+            .map(|g| g.split_off(parts.len()))
+            .unwrap_or_default();
         let series = select_series(pg, &selection_matchers(spec), usize::MAX)
             .await?
             .series;
@@ -422,12 +519,26 @@ async fn run_on_database(
             }
         };
         let segments = plan_segments(spec.range, tier, complete, now_ms, &settings.retention);
-        let keys = generations
+        let mut keys = generations
             .map(|generations| cache.keys(spec, &selection, truncated, tier, &parts, &generations));
         let mut found = match &keys {
             Some(keys) => cache.get_many(keys).await,
             None => vec![None; parts.len()],
         };
+        if let (Some(keys), Some(i)) = (&mut keys, newest) {
+            cache
+                .assemble_block(
+                    spec,
+                    &selection,
+                    truncated,
+                    tier,
+                    (i, pieces, &piece_generations),
+                    &mut parts,
+                    keys,
+                    &mut found,
+                )
+                .await;
+        }
         let missing: Vec<usize> = (0..parts.len()).filter(|&i| found[i].is_none()).collect();
         let all_cached = missing.is_empty();
         if !missing.is_empty() {
@@ -746,5 +857,53 @@ mod tests {
         );
         assert_eq!(lcm(300_000, H), H);
         assert_eq!(lcm(420_000, H), 7 * H);
+    }
+
+    /// When the range moves on far enough for a 32-minute block to settle, the block is
+    /// exactly the 1-minute parts it was cached as the refresh before, so it can be
+    /// assembled from them; the live part and rate are never assembled.
+    #[test]
+    fn a_block_that_settles_is_the_base_parts_it_was_cached_as() {
+        const H: i64 = 3_600_000;
+        const M: i64 = 60_000;
+        let start = 94 * H + 10_000;
+        // Just before the current span reaches the end of the 32-minute block that
+        // starts at 99 h 44 min (blocks are aligned to 32 minutes from the epoch).
+        let before = 100 * H + 15 * M + 30_000;
+        let after = before + M;
+        let (b, a) = (
+            cache_parts(&spec("avg", start, before), start, before),
+            cache_parts(&spec("avg", start + M, after), start + M, after),
+        );
+        let block = TimeRange {
+            start_ms: 99 * H + 44 * M,
+            end_ms: 100 * H + 16 * M,
+        };
+        let i = a
+            .iter()
+            .position(|p| *p == block)
+            .expect("the block is a part after");
+        assert!(!b.contains(&block), "not yet a part before: {b:?}");
+        let pieces = base_parts(block, base_block(&spec("avg", start, after)));
+        assert_eq!(pieces.len(), 32);
+        let avg = spec("avg", start + M, after);
+        assert_eq!(newest_block(&avg, &a, after), Some(i));
+        let j = newest_block(&spec("avg", start, before), &b, before).expect("a block before");
+        assert_eq!(
+            b[j].end_ms, block.start_ms,
+            "before, the newest block is the one before it"
+        );
+        assert_eq!(
+            newest_block(&spec("rate", start + M, after), &a, after),
+            None
+        );
+        // The block's last minute was the live part before, not a base part: that piece
+        // is computed when the block first misses, the others come from the cache.
+        let last = *pieces.last().unwrap();
+        assert_eq!(b.last().unwrap().start_ms, last.start_ms);
+        assert!(
+            pieces[..31].iter().all(|p| b.contains(p)),
+            "{pieces:?} in {b:?}"
+        );
     }
 }

@@ -47,12 +47,19 @@ pub fn rollup_cost(series: i64, range_ms: i64, resolution_ms: i64) -> f64 {
     series as f64 * (range_ms as f64 / resolution_ms.max(1) as f64).ceil()
 }
 
-/// `Some((raw cost, rollup cost))` when raw samples are the cheaper answer.
+/// `Some((raw cost, rollup cost))` when raw samples are the cheaper answer. Never
+/// without block points: hot rows alone come at an unknown density (a point a second
+/// is 60 rows a minute against one rollup row), which only blocks let us estimate; and
+/// a range whose compacted hours are empty would otherwise look cheaper by exactly
+/// those hours, sending a day panel over fresh data to the raw rows.
 pub fn raw_is_cheaper(
     estimate: RawEstimate,
     rollup_resolution_ms: i64,
     block_point_cost: f64,
 ) -> Option<(f64, f64)> {
+    if estimate.block_points == 0 {
+        return None;
+    }
     let raw = estimate.raw_cost(rollup_resolution_ms, block_point_cost);
     let rollup = rollup_cost(estimate.series, estimate.range_ms, rollup_resolution_ms);
     (raw < rollup).then_some((raw, rollup))
@@ -90,6 +97,14 @@ mod tests {
         let half = day_of_blocks(DAY / 2);
         assert!((half.hot_rows(MIN) - 4_320_000.0).abs() < 1.0);
         assert!(raw_is_cheaper(half, MIN, 0.05).is_none());
+        // Compacted hours that held nothing, the rest hot: no density to go by, and
+        // one row per series and minute is what the rollup costs too.
+        let empty_hours = RawEstimate {
+            block_points: 0,
+            compacted_ms: 2 * 3_600_000,
+            ..day_of_blocks(DAY)
+        };
+        assert!(raw_is_cheaper(empty_hours, MIN, 0.05).is_none());
         // A huge block cost forces the rollup tier (how the benchmark measures it).
         assert!(raw_is_cheaper(day_of_blocks(DAY), MIN, 1e9).is_none());
     }

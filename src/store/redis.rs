@@ -218,6 +218,28 @@ impl RedisStore {
         self.record(result);
     }
 
+    /// Like [`Self::set_many_ex`], with a TTL of its own for each entry (ms precision).
+    pub async fn set_each_ex<V: redis::ToSingleRedisArg + Send + Sync>(
+        &self,
+        entries: &[(String, V, Duration)],
+    ) {
+        if entries.is_empty() {
+            return;
+        }
+        let Some(mut conn) = self.manager() else {
+            self.inner.metrics.cache_bypassed.inc();
+            return;
+        };
+        let mut pipe = redis::pipe();
+        for (key, value, ttl) in entries {
+            pipe.pset_ex(key, value, (ttl.as_millis() as u64).max(1))
+                .ignore();
+        }
+        let result =
+            tokio::time::timeout(self.inner.timeout, pipe.query_async::<()>(&mut conn)).await;
+        self.record(result);
+    }
+
     /// Deletes `keys`; false when Redis could not be told.
     pub async fn del(&self, keys: &[String]) -> bool {
         if keys.is_empty() {
