@@ -421,18 +421,23 @@ fn base_parts(block: TimeRange, base: i64) -> Vec<TimeRange> {
     out
 }
 
-/// The index of the newest settled part larger than a base part: the block that
-/// settled last, which may be assembled from its base parts. Rate is one uncut part,
-/// and the live part is never assembled.
+/// The index of the block that has just settled (the newest settled part larger than
+/// a base part, ending at most two base parts before the live one), which may be
+/// assembled from its base parts. Only a block that just settled is looked for: its
+/// pieces are what the last refreshes cached, and looking up the pieces of an older one
+/// would add a generation range per minute of it to every query. Rate is one uncut
+/// part, and the live part is never assembled.
 fn newest_block(spec: &QuerySpec, parts: &[TimeRange], now_ms: i64) -> Option<usize> {
     if spec.aggregation == Aggregation::Rate {
         return None;
     }
     let base = base_block(spec);
     let live_from = now_ms.div_euclid(GENERATION_SPAN_MS) * GENERATION_SPAN_MS;
-    (0..parts.len())
-        .rev()
-        .find(|&i| parts[i].len_ms() > base && parts[i].end_ms <= live_from)
+    (0..parts.len()).rev().find(|&i| {
+        parts[i].len_ms() > base
+            && parts[i].end_ms <= live_from
+            && parts[i].end_ms >= live_from - 2 * base
+    })
 }
 
 fn lcm(a: i64, b: i64) -> i64 {
@@ -888,10 +893,23 @@ mod tests {
         assert_eq!(pieces.len(), 32);
         let avg = spec("avg", start + M, after);
         assert_eq!(newest_block(&avg, &a, after), Some(i));
-        let j = newest_block(&spec("avg", start, before), &b, before).expect("a block before");
         assert_eq!(
-            b[j].end_ms, block.start_ms,
-            "before, the newest block is the one before it"
+            newest_block(&spec("avg", start, before), &b, before),
+            None,
+            "before, the newest block settled half an hour ago: not looked for"
+        );
+        let later = after + 2 * M;
+        let later_spec = spec("avg", start + 3 * M, later);
+        let later_parts = cache_parts(&later_spec, start + 3 * M, later);
+        assert_eq!(
+            newest_block(&later_spec, &later_parts, later).map(|k| later_parts[k]),
+            Some(block),
+            "still looked for two minutes after it settled"
+        );
+        assert_eq!(
+            newest_block(&later_spec, &later_parts, later + M),
+            None,
+            "and no longer a minute after that"
         );
         assert_eq!(
             newest_block(&spec("rate", start + M, after), &a, after),
