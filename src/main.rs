@@ -14,6 +14,18 @@ use vigil::telemetry::logging::LogFormat;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Transparent huge pages off for this process. mimalloc gives freed memory back to the
+/// kernel shortly after a request and faults it in again on the next one; with huge
+/// pages every such fault zeroes 2 MiB, which took a quarter of the CPU of a one-series
+/// day query (3.3 instead of 4.4-5.1 ms of CPU per answer without them).
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes integers only and reads or writes no memory.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[derive(Parser)]
 #[command(name = "vigil", version, about = "Metrics monitoring server")]
 struct Cli {
@@ -74,6 +86,7 @@ fn parse_role(text: &str) -> Result<Role, String> {
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
+    disable_transparent_huge_pages();
     let cli = Cli::parse();
     vigil::telemetry::logging::init_logging_as(cli.log_format);
     match cli.command {

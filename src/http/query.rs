@@ -11,6 +11,7 @@ use super::auth::Principal;
 use super::error::ApiError;
 use super::AppState;
 use crate::actors::query_router::{QueryFailure, RunQuery};
+use crate::model::answer_json;
 use crate::model::query::{parse_range, MAX_BATCH_ID_LEN};
 use crate::model::{
     BatchQuery, BatchQueryRequest, QueryData, QueryError, QueryMeta, QueryRequest, QueryResult,
@@ -36,22 +37,54 @@ pub async fn query(
     let spec = QuerySpec::parse(&body, &state.settings.query).map_err(invalid_field)?;
     let result = run(&state, spec).await?;
     let points = result.data.points();
-    Ok(sized_json(&result, points))
+    Ok(sized_json(points, |buf| {
+        answer_json::write_result(&result, buf)
+    }))
 }
 
 /// About the bytes one point takes in an answer (`{"time":"…Z","value":…},`).
 const BYTES_PER_POINT: usize = 48;
 
-/// A JSON answer serialised into a buffer sized for its points up front: a large
-/// answer would otherwise be copied again each time the growing buffer doubles.
-fn sized_json(body: &impl Serialize, points: usize) -> HttpResponse {
+/// A JSON answer written into a buffer sized for its points up front: a large answer
+/// would otherwise be copied again each time the growing buffer doubles.
+fn sized_json(
+    points: usize,
+    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> HttpResponse {
     let mut buf = Vec::with_capacity(1024 + points * BYTES_PER_POINT);
-    match serde_json::to_writer(&mut buf, body) {
+    match write(&mut buf) {
         Ok(()) => HttpResponse::Ok()
             .content_type(actix_web::http::header::ContentType::json())
             .body(buf),
         Err(error) => ApiError::internal(error).error_response(),
     }
+}
+
+/// `response` as serde_json writes it, with each answer's data through
+/// [`answer_json::write_data`].
+fn write_batch(response: &BatchResponse, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"data\":[");
+    for (i, answer) in response.data.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match answer {
+            BatchAnswer::Answered { id, data, meta } => {
+                out.extend_from_slice(b"{\"id\":");
+                serde_json::to_writer(&mut *out, id)?;
+                out.extend_from_slice(b",\"data\":");
+                answer_json::write_data(data, out)?;
+                out.extend_from_slice(b",\"meta\":");
+                serde_json::to_writer(&mut *out, meta)?;
+                out.push(b'}');
+            }
+            failed @ BatchAnswer::Failed { .. } => serde_json::to_writer(&mut *out, failed)?,
+        }
+    }
+    out.extend_from_slice(b"],\"meta\":");
+    serde_json::to_writer(&mut *out, &response.meta)?;
+    out.push(b'}');
+    Ok(())
 }
 
 fn invalid_field(e: QueryError) -> ApiError {
@@ -237,14 +270,76 @@ pub async fn batch(
             BatchAnswer::Failed { .. } => 0,
         })
         .sum();
-    Ok(sized_json(
-        &BatchResponse {
-            data,
-            meta: BatchMeta {
-                queries: ids.len(),
-                computed,
-            },
+    let response = BatchResponse {
+        data,
+        meta: BatchMeta {
+            queries: ids.len(),
+            computed,
         },
-        points,
-    ))
+    };
+    Ok(sized_json(points, |buf| write_batch(&response, buf)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::query::BucketTime;
+    use crate::model::{DataPoint, GroupSeries, QueryMeta};
+
+    #[test]
+    fn a_batch_is_written_as_serde_writes_it() {
+        let meta = QueryMeta {
+            table: "rollup_1m".into(),
+            resolution: "1m".into(),
+            tiers: vec!["rollup_1m".into(), "points".into()],
+            note: None,
+            truncated: true,
+            step: "1m".into(),
+            step_ms: 60_000,
+            cached: true,
+            series: 3,
+            start: "1970-01-01T00:00:00Z".into(),
+            end: "1970-01-01T01:00:00Z".into(),
+            since: Some(60_000),
+        };
+        let point = |t: i64, value: f64| DataPoint {
+            time: BucketTime(t),
+            value,
+        };
+        let response = BatchResponse {
+            data: vec![
+                BatchAnswer::Answered {
+                    id: "a\"1".into(),
+                    data: QueryData::Single(vec![point(0, 1.5), point(60_000, f64::NAN)]),
+                    meta: meta.clone(),
+                },
+                BatchAnswer::Failed {
+                    id: "b".into(),
+                    error: BatchError {
+                        error: "bad".into(),
+                        code: "VALIDATION_ERROR".into(),
+                        details: Some(json!({"field": "query"})),
+                    },
+                },
+                BatchAnswer::Answered {
+                    id: "c".into(),
+                    data: QueryData::Grouped(vec![GroupSeries {
+                        tags: [("dc".to_string(), "x".to_string())].into(),
+                        data: vec![point(-1, -0.0)],
+                    }]),
+                    meta,
+                },
+            ],
+            meta: BatchMeta {
+                queries: 3,
+                computed: 2,
+            },
+        };
+        let mut ours = Vec::new();
+        write_batch(&response, &mut ours).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string(&response).unwrap()
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Domain types that validate on construction: once parsed, a value is valid everywhere.
 
 pub mod alert;
+pub mod answer_json;
 pub mod cardinality;
 pub mod dashboard;
 pub mod matcher;

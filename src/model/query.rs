@@ -631,12 +631,12 @@ pub fn format_time(ms: i64) -> String {
 }
 
 /// Longest text [`write_time`] writes: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-const TIME_TEXT_MAX: usize = 24;
+pub(crate) const TIME_TEXT_MAX: usize = 24;
 
 /// [`format_time`] into `buf` for years 0..=9999, the length written; `None` outside
 /// them. A large answer formats one time per point, so this is written by hand
 /// (chrono's formatter costs several times more) and allocates nothing.
-fn write_time(ms: i64, buf: &mut [u8; TIME_TEXT_MAX]) -> Option<usize> {
+pub(crate) fn write_time(ms: i64, buf: &mut [u8; TIME_TEXT_MAX]) -> Option<usize> {
     const MIN_MS: i64 = -62_167_219_200_000; // 0000-01-01T00:00:00Z
     const MAX_MS: i64 = 253_402_300_800_000; // 10000-01-01T00:00:00Z
     if !(MIN_MS..MAX_MS).contains(&ms) {

@@ -30,44 +30,49 @@ impl SeriesSamples {
     }
 }
 
-// One snapshot for all three sources (REPEATABLE READ): a compaction committing
-// between two of the reads would otherwise show its points twice or not at all. The
-// snapshot and the statement timeout are set in one round trip (a simple query with
-// two statements; the timeout is a number of milliseconds from the configuration).
-const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-const COMPACTED: &str = "SELECT (extract(epoch FROM range_start) * 1000)::bigint,
-        (extract(epoch FROM range_end) * 1000)::bigint
-    FROM compaction_ranges
-    WHERE state = 'compacted' AND NOT raw_dropped AND range_start < $2 AND range_end > $1";
-// Hot rows and late points come back together: both are rows stitched the same way,
-// and one statement is one round trip fewer on every read.
-const ROWS_AND_LATE: &str = "SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
-    FROM points WHERE series_id = ANY($1) AND time >= $2 AND time < $3
+// Hot rows, late points and blocks in one statement: a statement reads one snapshot,
+// so a compaction committing meanwhile cannot show its points twice or not at all,
+// and one round trip answers the whole read. Raw rows of compacted ranges whose
+// partition is not dropped yet are in the blocks, so rows are read only over the gaps
+// between those ranges (a multirange difference); each gap is its own index scan,
+// pruned to its own partitions when it runs (`OFFSET 0` keeps the planner from
+// flattening the scan into one over every row of the series, filtered against the
+// gaps afterwards). The range bounds repeated inside it prune, when the statement is
+// planned, the partitions created ahead of time: planning all of them cost 2-6 ms per
+// read. A filter on every row against the compacted ranges cost a subplan per row
+// (seconds for a few hundred thousand rows). A block spans at
+// most one day, so `range_start` bounds prune the block partitions. Rows come back
+// with `times` NULL and their time in `t`; blocks with their range in `t` and `end_ms`.
+const READ: &str = "WITH gaps AS (
+        SELECT lower(g) AS s, upper(g) AS e
+        FROM unnest(tstzmultirange(tstzrange($2, $3)) - coalesce(
+            (SELECT range_agg(tstzrange(range_start, range_end)) FROM compaction_ranges
+             WHERE state = 'compacted' AND NOT raw_dropped AND range_start < $3 AND range_end > $2),
+            '{}'::tstzmultirange)) AS g)
+    SELECT p.series_id, (extract(epoch FROM p.time) * 1000)::bigint AS t, p.value,
+           NULL::bigint AS end_ms, NULL::bytea AS times, NULL::bytea AS vals
+    FROM gaps CROSS JOIN LATERAL (
+        SELECT series_id, time, value FROM points
+        WHERE series_id = ANY($1) AND time >= gaps.s AND time < gaps.e
+          AND time >= $2 AND time < $3
+        OFFSET 0) p
     UNION ALL
-    SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
-    FROM points_late WHERE series_id = ANY($1) AND time >= $2 AND time < $3";
-// Raw rows of compacted ranges whose partition is not dropped yet are in the blocks, so
-// rows are read only over the gaps between those ranges ($4, $5). Each gap is its own
-// index scan, pruned to its own partitions: a filter on every row against the list of
-// compacted ranges cost a subplan per row (seconds for a few hundred thousand rows).
-const ROWS_IN_GAPS_AND_LATE: &str =
-    "SELECT p.series_id, (extract(epoch FROM p.time) * 1000)::bigint, p.value
-    FROM unnest($4::timestamptz[], $5::timestamptz[]) AS g(s, e)
-    CROSS JOIN LATERAL (SELECT series_id, time, value FROM points
-                        WHERE series_id = ANY($1) AND time >= g.s AND time < g.e) p
-    UNION ALL
-    SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value
+    SELECT series_id, (extract(epoch FROM time) * 1000)::bigint, value, NULL, NULL, NULL
     FROM points_late
-    WHERE series_id = ANY($1) AND time >= $2 AND time < $3";
-// A block spans at most one day, so `range_start` bounds prune the partitions.
-const BLOCKS: &str = "SELECT series_id, (extract(epoch FROM range_start) * 1000)::bigint,
-        (extract(epoch FROM range_end) * 1000)::bigint, times, vals
+    WHERE series_id = ANY($1) AND time >= $2 AND time < $3
+    UNION ALL
+    SELECT series_id, (extract(epoch FROM range_start) * 1000)::bigint, NULL,
+           (extract(epoch FROM range_end) * 1000)::bigint, times, vals
     FROM points_blocks
     WHERE series_id = ANY($1)
       AND range_start < $3 AND range_start > $2 - interval '1 day' AND range_end > $2
       AND min_time < $3 AND max_time >= $2";
+// A read under a statement timeout sets it for its own transaction only, in the same
+// round trip as the BEGIN (a simple query with two statements; the timeout is a
+// number of milliseconds from the configuration).
+const TIMED: &str = "BEGIN READ ONLY";
 // What a read of the range would fetch: the points of the blocks (the same pruning as
-// `BLOCKS`, from the small heap columns only) and how much of the range is compacted.
+// `READ`'s blocks, from the small heap columns only) and how much of the range is compacted.
 const ESTIMATE: &str = "SELECT
     (SELECT coalesce(sum(count), 0)::bigint FROM points_blocks
       WHERE series_id = ANY($1) AND range_start < $3 AND range_start > $2 - interval '1 day'
@@ -153,6 +158,18 @@ pub async fn read_raw_timeout(
 type Row = (i64, i64, f64);
 /// series id, range start and end (ms), timestamps column, values column.
 type BlockRow = (i64, i64, i64, Vec<u8>, Vec<u8>);
+/// Rows plus encoded block bytes up to which a read is stitched on the caller's thread
+/// (about 0.2 ms of decoding and sorting at most).
+const INLINE_STITCH_WORK: usize = 32 * 1024;
+/// One row of [`READ`]: a raw row (value set) or a block (end and columns set).
+type ReadRow = (
+    i64,
+    i64,
+    Option<f64>,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
 
 async fn read(
     pool: &PgPool,
@@ -161,48 +178,45 @@ async fn read(
     timeout: Option<std::time::Duration>,
 ) -> Result<Vec<SeriesSamples>, sqlx::Error> {
     let (start, end) = (timestamp(range.start_ms), timestamp(range.end_ms));
-    let mut tx = match timeout {
-        Some(timeout) => {
-            pool.begin_with(format!(
-                "{SNAPSHOT}; SET LOCAL statement_timeout = {}",
-                timeout.as_millis().max(1)
-            ))
-            .await?
-        }
-        None => pool.begin_with(SNAPSHOT).await?,
-    };
-    let compacted: Vec<(i64, i64)> = sqlx::query_as(COMPACTED)
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
-    let rows: Vec<Row> = if compacted.is_empty() {
-        sqlx::query_as(ROWS_AND_LATE)
-            .bind(series_ids)
-            .bind(start)
-            .bind(end)
-            .fetch_all(&mut *tx)
-            .await?
-    } else {
-        let gaps = gaps_between(range, compacted);
-        let starts: Vec<_> = gaps.iter().map(|g| timestamp(g.0)).collect();
-        let ends: Vec<_> = gaps.iter().map(|g| timestamp(g.1)).collect();
-        sqlx::query_as(ROWS_IN_GAPS_AND_LATE)
-            .bind(series_ids)
-            .bind(start)
-            .bind(end)
-            .bind(starts)
-            .bind(ends)
-            .fetch_all(&mut *tx)
-            .await?
-    };
-    let blocks: Vec<BlockRow> = sqlx::query_as(BLOCKS)
+    let query = sqlx::query_as::<_, ReadRow>(READ)
         .bind(series_ids)
         .bind(start)
-        .bind(end)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
+        .bind(end);
+    let fetched: Vec<ReadRow> = match timeout {
+        Some(timeout) => {
+            let mut tx = pool
+                .begin_with(format!(
+                    "{TIMED}; SET LOCAL statement_timeout = {}",
+                    timeout.as_millis().max(1)
+                ))
+                .await?;
+            let fetched = query.fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            fetched
+        }
+        None => query.fetch_all(pool).await?,
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut blocks: Vec<BlockRow> = Vec::new();
+    for (series_id, t, value, end_ms, times, vals) in fetched {
+        match (value, end_ms, times, vals) {
+            (_, Some(end_ms), Some(times), Some(vals)) => {
+                blocks.push((series_id, t, end_ms, times, vals))
+            }
+            (Some(value), ..) => rows.push((series_id, t, value)),
+            _ => {
+                return Err(sqlx::Error::Protocol(
+                    "raw read returned a row that is neither a point nor a block".into(),
+                ))
+            }
+        }
+    }
+    // A small read (one series over a day: a few kilobytes of blocks) is stitched here:
+    // the hop to the blocking pool would cost more than the work.
+    let work = rows.len() + blocks.iter().map(|b| b.3.len() + b.4.len()).sum::<usize>();
+    if work <= INLINE_STITCH_WORK {
+        return stitch(rows, blocks, range).map_err(report_corrupt);
+    }
     tokio::task::spawn_blocking(move || stitch(rows, blocks, range))
         .await
         .map_err(|e| sqlx::Error::Protocol(format!("block decoding task failed: {e}")))?
@@ -382,54 +396,9 @@ fn timestamp(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-/// The parts of `range` that no range of `covered` holds, in order, as `[start, end)`
-/// in milliseconds. `covered` may overlap, touch or reach past `range`.
-fn gaps_between(range: TimeRange, mut covered: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
-    covered.sort_unstable();
-    let mut gaps = Vec::new();
-    let mut from = range.start_ms;
-    for (start, end) in covered {
-        if start > from {
-            gaps.push((from, start.min(range.end_ms)));
-        }
-        from = from.max(end);
-        if from >= range.end_ms {
-            break;
-        }
-    }
-    if from < range.end_ms {
-        gaps.push((from, range.end_ms));
-    }
-    gaps.retain(|(a, b)| a < b);
-    gaps
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gaps_are_the_range_less_the_covered_ranges() {
-        let range = TimeRange {
-            start_ms: 100,
-            end_ms: 1000,
-        };
-        assert_eq!(gaps_between(range, vec![]), vec![(100, 1000)]);
-        assert_eq!(gaps_between(range, vec![(0, 2000)]), vec![]);
-        assert_eq!(
-            gaps_between(range, vec![(600, 700), (0, 200), (650, 800)]),
-            vec![(200, 600), (800, 1000)]
-        );
-        assert_eq!(
-            gaps_between(range, vec![(100, 300), (300, 400)]),
-            vec![(400, 1000)]
-        );
-        assert_eq!(gaps_between(range, vec![(900, 1500)]), vec![(100, 900)]);
-        assert_eq!(
-            gaps_between(range, vec![(1000, 1500), (0, 100)]),
-            vec![(100, 1000)]
-        );
-    }
 
     #[test]
     fn stitch_merges_rows_blocks_and_late_points_in_one_order() {
