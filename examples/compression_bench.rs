@@ -12,7 +12,7 @@
 //! `cargo run --release --example compression_bench -- [series] [postgres server URL]`
 //! (defaults: 2000, postgres://postgres@127.0.0.1:5432). The database it creates,
 //! `vigil_compression_bench` (or `$BENCH_DB`, so runs on a shared server do not meet),
-//! is dropped at the end. `ENCODE_TASKS` sets the compaction's encoding tasks
+//! is dropped at the end (kept with `BENCH_KEEP_DB` set). `ENCODE_TASKS` sets the compaction's encoding tasks
 //! (default 2, the compactor's default).
 
 use std::time::Instant;
@@ -341,9 +341,12 @@ async fn main() -> anyhow::Result<()> {
         lat[lat.len() - 1]
     );
     pool.close().await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {db}").as_str())
-        .await?;
+    // BENCH_KEEP_DB keeps the database for a look at its tables afterwards.
+    if std::env::var_os("BENCH_KEEP_DB").is_none() {
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {db}").as_str())
+            .await?;
+    }
     let _ = rng.random::<u8>();
     Ok(())
 }
