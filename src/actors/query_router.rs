@@ -36,7 +36,7 @@ use crate::store::is_transient;
 use crate::store::query_generations::{generations, GENERATION_SPAN_MS};
 use crate::store::redis::RedisStore;
 use crate::store::rollups::floor_to;
-use crate::store::samples::estimate_raw_read;
+use crate::store::samples::{estimate_raw_read, is_corrupt_block};
 use crate::store::selector::{select_series, SelectedSeries};
 use crate::telemetry::Metrics;
 
@@ -651,9 +651,14 @@ async fn run_on_database(
         }
         Err(error) => {
             let cancelled = matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"));
-            // A query that hits its own timeout says the query is too big, not that the
-            // database is sick: it must not open the breaker for everyone else.
-            if !cancelled {
+            if is_corrupt_block(&error) {
+                // The database answered; one block of it is bad. Counted as a failure, a
+                // panel refreshing over that block would open the breaker and turn every
+                // other query into a 503 (and, as the half-open probe, keep it open).
+                breaker.record_success();
+            } else if !cancelled {
+                // A query that hits its own timeout says the query is too big, not that
+                // the database is sick: it must not open the breaker for everyone else.
                 breaker.record_failure();
             }
             if is_transient(&error) || cancelled {

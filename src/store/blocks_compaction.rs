@@ -28,6 +28,7 @@ use crate::store::blocks;
 use crate::store::copy_binary::{
     BlockCopyWriter, BlockRow, CopyFormatError, RawRowParser, COPY_BLOCKS_IN,
 };
+use crate::store::partitions::PartitionedTable;
 use crate::store::points::compaction_barrier::{lock_key, LOCK_NAMESPACE};
 use crate::store::samples::{report_corrupt, CorruptBlock};
 
@@ -657,6 +658,7 @@ fn merge_blocks(
     for (series_id, start_ms, end_ms, _, times, vals) in old {
         let (t, v) = blocks::decode(&times, &vals).map_err(|cause| {
             report_corrupt(CorruptBlock {
+                table: PartitionedTable::Blocks.parent(),
                 series_id,
                 start_ms,
                 end_ms,

@@ -67,7 +67,7 @@ pub const MINUTE_TABLES: TierTables = TierTables {
     stitched: "SELECT series_id, NULL::bytea, (extract(epoch FROM bucket) * 1000)::bigint, min, max, sum, count
          FROM rollup_1m WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
          UNION ALL
-         SELECT series_id, data, NULL, NULL, NULL, NULL, NULL
+         SELECT series_id, data, (extract(epoch FROM day::timestamp) * 1000)::bigint, NULL, NULL, NULL, NULL
          FROM rollup_1m_blocks WHERE series_id = ANY($1) AND day >= $4 AND day <= $5",
     delete_blocks: "DELETE FROM rollup_1m_blocks WHERE day = $1 AND series_id = ANY($2)",
     totals_rows: "SELECT count(*)::bigint, COALESCE(sum(count), 0)::bigint FROM rollup_1m
@@ -89,7 +89,7 @@ pub const HOUR_TABLES: TierTables = TierTables {
     stitched: "SELECT series_id, NULL::bytea, (extract(epoch FROM bucket) * 1000)::bigint, min, max, sum, count
          FROM rollup_1h WHERE series_id = ANY($1) AND bucket >= $2 AND bucket < $3
          UNION ALL
-         SELECT series_id, data, NULL, NULL, NULL, NULL, NULL
+         SELECT series_id, data, (extract(epoch FROM day::timestamp) * 1000)::bigint, NULL, NULL, NULL, NULL
          FROM rollup_1h_blocks WHERE series_id = ANY($1) AND day >= $4 AND day <= $5",
     delete_blocks: "DELETE FROM rollup_1h_blocks WHERE day = $1 AND series_id = ANY($2)",
     totals_rows: "SELECT count(*)::bigint, COALESCE(sum(count), 0)::bigint FROM rollup_1h
@@ -198,6 +198,8 @@ pub fn split_by_days(range: TimeRange, compacted: &[NaiveDate]) -> Vec<(TimeRang
     out
 }
 
+/// (series, block bytes, bucket start or the block's day start, min, max, sum, count):
+/// a row of the tier has no bytes, a block nothing after its day.
 type StitchedRow = (
     i64,
     Option<Vec<u8>>,
@@ -228,20 +230,25 @@ pub async fn read_rollup(
         .bind(time(range.end_ms - 1).date_naive())
         .fetch_all(&mut *conn)
         .await?;
-    tokio::task::spawn_blocking(move || stitch(rows, range))
+    let table = tables.blocks.parent();
+    tokio::task::spawn_blocking(move || stitch(rows, range, table))
         .await
         .map_err(|e| sqlx::Error::Protocol(format!("rollup decoding task failed: {e}")))?
 }
 
+/// A block's day start (ms; absent: unknown) and its bytes.
+type DayBlock = (Option<i64>, Vec<u8>);
+
 fn stitch(
     rows: Vec<StitchedRow>,
     range: TimeRange,
+    table: &'static str,
 ) -> Result<Vec<(i64, RollupBuckets)>, sqlx::Error> {
-    let mut blocks: HashMap<i64, Vec<Vec<u8>>> = HashMap::new();
+    let mut blocks: HashMap<i64, Vec<DayBlock>> = HashMap::new();
     let mut newer: HashMap<i64, RollupBuckets> = HashMap::new();
     for (series_id, data, bucket, min, max, sum, count) in rows {
         match (data, bucket, min, max, sum, count) {
-            (Some(data), ..) => blocks.entry(series_id).or_default().push(data),
+            (Some(data), day, ..) => blocks.entry(series_id).or_default().push((day, data)),
             (None, Some(bucket), Some(min), Some(max), Some(sum), Some(count)) => {
                 let r = newer.entry(series_id).or_default();
                 r.buckets_ms.push(bucket);
@@ -261,12 +268,18 @@ fn stitch(
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let mut old = RollupBuckets::default();
-        for data in blocks.remove(&id).unwrap_or_default() {
+        for (day_ms, data) in blocks.remove(&id).unwrap_or_default() {
             let day = rollup_codec::decode(&data).map_err(|cause| {
+                // The block's own day, not the range read: the row to look at or repair.
+                let (start_ms, end_ms) = match day_ms {
+                    Some(d) => (d, d + DAY_MS),
+                    None => (range.start_ms, range.end_ms),
+                };
                 report_corrupt(CorruptBlock {
+                    table,
                     series_id: id,
-                    start_ms: range.start_ms,
-                    end_ms: range.end_ms,
+                    start_ms,
+                    end_ms,
                     cause,
                 })
             })?;
@@ -388,6 +401,7 @@ type BucketRow = (i64, i64, f64, f64, f64, i64);
 type NewBlock = (i64, i32, i64, Vec<u8>);
 
 fn encode_chunk(
+    tables: TierTables,
     rows: Vec<BucketRow>,
     old: Vec<(i64, Vec<u8>)>,
     day: NaiveDate,
@@ -399,6 +413,7 @@ fn encode_chunk(
     for (id, data) in old {
         let decoded = rollup_codec::decode(&data).map_err(|cause| {
             report_corrupt(CorruptBlock {
+                table: tables.blocks.parent(),
                 series_id: id,
                 start_ms: day_ms,
                 end_ms: day_ms + DAY_MS,
@@ -516,11 +531,12 @@ pub async fn compact_day(
                 .fetch_all(&mut *tx)
                 .await?;
             let level = limits.level;
-            let encoded = tokio::task::spawn_blocking(move || encode_chunk(rows, old, day, level))
-                .await
-                .map_err(|e| {
-                    sqlx::Error::Protocol(format!("rollup encoding task failed: {e}"))
-                })??;
+            let encoded =
+                tokio::task::spawn_blocking(move || encode_chunk(tables, rows, old, day, level))
+                    .await
+                    .map_err(|e| {
+                        sqlx::Error::Protocol(format!("rollup encoding task failed: {e}"))
+                    })??;
             if !encoded.is_empty() {
                 let rewritten: Vec<i64> = encoded.iter().map(|b| b.0).collect();
                 sqlx::query(tables.delete_blocks)
@@ -758,8 +774,15 @@ mod tests {
             .unwrap(),
         )];
         let d = NaiveDate::default();
-        assert!(encode_chunk(rows.clone(), old, d, 4).unwrap().is_empty());
-        assert_eq!(encode_chunk(rows, Vec::new(), d, 4).unwrap().len(), 1);
+        assert!(encode_chunk(MINUTE_TABLES, rows.clone(), old, d, 4)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            encode_chunk(MINUTE_TABLES, rows, Vec::new(), d, 4)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -788,6 +811,7 @@ mod tests {
                 start_ms: 0,
                 end_ms: 120_000,
             },
+            "rollup_1m_blocks",
         )
         .unwrap();
         assert_eq!(out.len(), 2);
@@ -795,14 +819,23 @@ mod tests {
         assert_eq!(out[1].0, 7);
         assert_eq!(out[1].1.buckets_ms, vec![0, 60_000]);
         assert_eq!(out[1].1.partials[1].sum, 5.0);
-        let corrupt = vec![(1, Some(vec![1, 2, 3]), None, None, None, None, None)];
-        assert!(stitch(
+        let corrupt = vec![(1, Some(vec![1, 2, 3]), Some(DAY_MS), None, None, None, None)];
+        let error = stitch(
             corrupt,
             TimeRange {
                 start_ms: 0,
-                end_ms: 1
-            }
+                end_ms: 3 * DAY_MS,
+            },
+            "rollup_1m_blocks",
         )
-        .is_err());
+        .unwrap_err();
+        assert!(crate::store::samples::is_corrupt_block(&error));
+        assert!(
+            error.to_string().contains(&format!(
+                "series 1 in rollup_1m_blocks over [{DAY_MS}, {})",
+                2 * DAY_MS
+            )),
+            "the block's day is named: {error}"
+        );
     }
 }

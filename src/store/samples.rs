@@ -9,6 +9,7 @@
 use sqlx::PgPool;
 
 use crate::model::TimeRange;
+use crate::store::partitions::PartitionedTable;
 
 /// The raw samples of one series inside a time range, in time order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -107,20 +108,30 @@ pub fn decode_errors() -> u64 {
     DECODE_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// A block that failed to decode, named by series and range (in the log and the error).
+/// A block that failed to decode, named by table, series and range (in the log and the
+/// error): enough to find its row.
 #[derive(Debug, thiserror::Error)]
-#[error("undecodable block of series {series_id} over [{start_ms}, {end_ms}): {cause}")]
+#[error("undecodable block of series {series_id} in {table} over [{start_ms}, {end_ms}): {cause}")]
 pub struct CorruptBlock {
+    /// `points_blocks`, `rollup_1m_blocks` or `rollup_1h_blocks`.
+    pub table: &'static str,
     pub series_id: i64,
     pub start_ms: i64,
     pub end_ms: i64,
     pub cause: crate::store::blocks::BlockError,
 }
 
+/// Whether `error` is a corrupt block's (made by [`report_corrupt`]): bad data in one
+/// place, not a database that fails.
+pub fn is_corrupt_block(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Decode(cause) if cause.is::<CorruptBlock>())
+}
+
 /// Counts and logs a corrupt block; the caller fails its request or pass with it.
 pub fn report_corrupt(corrupt: CorruptBlock) -> sqlx::Error {
     DECODE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::error!(
+        table = corrupt.table,
         series_id = corrupt.series_id,
         start_ms = corrupt.start_ms,
         end_ms = corrupt.end_ms,
@@ -341,6 +352,7 @@ fn decode_block(block: &BlockRow, range: TimeRange) -> Result<Decoded, CorruptBl
     let (series_id, start_ms, end_ms, times, vals) = block;
     let (times_us, mut values) =
         crate::store::blocks::decode(times, vals).map_err(|cause| CorruptBlock {
+            table: PartitionedTable::Blocks.parent(),
             series_id: *series_id,
             start_ms: *start_ms,
             end_ms: *end_ms,

@@ -158,7 +158,7 @@ impl CompactionMetrics {
             .unwrap(),
             decode_errors: IntCounter::new(
                 "vigil_compaction_decode_errors_total",
-                "Compressed blocks that could not be decoded.",
+                "Compressed blocks (raw or rollup tiers) that could not be decoded.",
             )
             .unwrap(),
             failures: IntCounter::new(

@@ -1113,15 +1113,67 @@ async fn rabbitmqctl_names(args: &[&str]) -> Vec<String> {
 static TRACING: std::sync::Once = std::sync::Once::new();
 
 /// Server logs go to the test output when `TEST_LOG` is set (e.g. `TEST_LOG=debug`).
+/// ERROR events are always kept (see `logged_errors`).
 fn init_tracing() {
     TRACING.call_once(|| {
-        if let Ok(filter) = std::env::var("TEST_LOG") {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        use tracing_subscriber::filter::LevelFilter;
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        use tracing_subscriber::Layer;
+        let shown = std::env::var("TEST_LOG").ok().map(|filter| {
+            tracing_subscriber::fmt::layer()
                 .with_test_writer()
-                .try_init();
-        }
+                .with_filter(tracing_subscriber::EnvFilter::new(filter))
+        });
+        let _ = tracing_subscriber::registry()
+            .with(shown)
+            .with(ErrorCapture.with_filter(LevelFilter::ERROR))
+            .try_init();
     });
+}
+
+/// The newest ERROR events of this process, oldest first: tests run in parallel, so
+/// one looks for lines naming its own objects (a series id with a time range, say).
+static LOGGED_ERRORS: std::sync::Mutex<std::collections::VecDeque<String>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+const LOGGED_ERRORS_KEPT: usize = 10_000;
+
+/// ERROR events logged by the apps of this process so far (the newest 10,000), each
+/// as `message field=value ...`: what an operator would read in the log.
+pub fn logged_errors() -> Vec<String> {
+    LOGGED_ERRORS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .cloned()
+        .collect()
+}
+
+struct ErrorCapture;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ErrorCapture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Line(String);
+        impl tracing::field::Visit for Line {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                use std::fmt::Write as _;
+                if field.name() == "message" {
+                    let _ = write!(self.0, "{value:?}");
+                } else {
+                    let _ = write!(self.0, " {}={value:?}", field.name());
+                }
+            }
+        }
+        let mut line = Line(String::new());
+        event.record(&mut line);
+        let mut logged = LOGGED_ERRORS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if logged.len() >= LOGGED_ERRORS_KEPT {
+            logged.pop_front();
+        }
+        logged.push_back(line.0);
+    }
 }
 
 // ---------------------------------------------------------------------------------

@@ -12,6 +12,8 @@
 //!   to the dead-letter queue.
 //! - `functions`: groupBy, rate and percentiles.
 //! - `rollups`: rollup answers equal raw answers, late data, routing, retention.
+//! - `rollup_blocks`: compacted rollup days answer the same and take late points; a
+//!   corrupt rollup block fails only the requests and passes that read it.
 //! - `compaction`: answers unchanged by compaction, late points, corrupt blocks.
 //! - `degraded`: Redis or RabbitMQ unreachable.
 //! - `observability`: `/health` and `/metrics`.

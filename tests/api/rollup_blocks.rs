@@ -1,8 +1,9 @@
 //! The compressed rollup tiers against the real database: rollup answers (min, max,
 //! sum, count, avg at 1 m, 5 m and 1 h steps, with and without groupBy) are the same
 //! before and after a day's rollups become blocks, a late point into a compacted day
-//! is visible at once and merged into the blocks later, and retention drops expired
-//! rollup blocks with their partitions.
+//! is visible at once and merged into the blocks later, retention drops expired
+//! rollup blocks with their partitions, and a corrupt rollup block fails only the
+//! requests and passes that read it.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use serde_json::{json, Value};
 use vigil::store::partitions::{drop_expired, PartitionSet, PartitionedTable};
 
 use crate::compaction::assert_same;
-use crate::helpers::{prometheus_sum, spawn_app_with, TestApp};
+use crate::helpers::{eventually, logged_errors, prometheus_sum, spawn_app_with, TestApp};
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 3_600_000;
@@ -345,5 +346,223 @@ async fn compacted_rollup_days_answer_the_same_and_take_late_points() {
         .await
         .unwrap();
     assert_eq!(days, vec![2], "the hour tier keeps its days longer");
+    app.cleanup().await;
+}
+
+/// The metric's points every 10 s over `[from, to)` for h0 (value i) and h5 (2 i).
+fn two_hosts(from: i64, to: i64) -> Vec<(String, i64, f64)> {
+    (0..(to - from) / 10_000)
+        .flat_map(|i| {
+            [
+                ("h0".to_string(), from + i * 10_000, i as f64),
+                ("h5".to_string(), from + i * 10_000, 2.0 * i as f64),
+            ]
+        })
+        .collect()
+}
+
+/// Points of the metric stored anywhere (rows, blocks, late points) in the last days.
+async fn stored_points(app: &TestApp) -> usize {
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM series WHERE metric = $1")
+        .bind(METRIC)
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    let range = vigil::model::TimeRange {
+        start_ms: now_ms() - 3 * DAY,
+        end_ms: now_ms(),
+    };
+    vigil::store::samples::read_raw(&app.db, &ids, range)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.len())
+        .sum()
+}
+
+#[actix_web::test]
+async fn a_corrupt_rollup_block_fails_only_the_requests_and_passes_that_read_it() {
+    let app = rollup_blocks_app().await;
+    let today = now_ms().div_euclid(DAY) * DAY;
+    // Day `a` (yesterday) holds the corrupt block; day `b` (the day before) does not.
+    let (a, b) = (today - DAY, today - 2 * DAY);
+    let mut points = two_hosts(a + DAY - 3 * HOUR, a + DAY);
+    points.extend(two_hosts(b + DAY - 3 * HOUR, b + DAY));
+    send(&app, &points).await;
+    eventually(Duration::from_secs(60), || async {
+        match stored_points(&app).await {
+            n if n == points.len() => Ok(()),
+            n => Err(format!("{n} of {} stored", points.len())),
+        }
+    })
+    .await;
+    loop {
+        let report = app.maintenance.run_compaction().await.unwrap();
+        assert_eq!(report.failures, 0, "{report:?}");
+        if report.ranges == 0 {
+            break;
+        }
+    }
+    app.maintenance.run_rollups().await.unwrap();
+    let report = app.maintenance.run_rollup_compaction().await.unwrap();
+    assert_eq!(
+        (report.days, report.merged_days, report.failures),
+        (4, 4, 0),
+        "both days of both tiers compacted and their rows given up: {report:?}"
+    );
+    let h0: i64 = sqlx::query_scalar("SELECT id FROM series WHERE labels->>'host' = 'h0'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let day_a = chrono::DateTime::from_timestamp_millis(a)
+        .unwrap()
+        .date_naive();
+    let corrupted = sqlx::query("UPDATE rollup_1m_blocks SET data = overlay(data placing '\\xdeadbeefdeadbeef'::bytea from 8) WHERE series_id = $1 AND day = $2")
+        .bind(h0)
+        .bind(day_a)
+        .execute(&app.db)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(corrupted, 1, "h0's minute block of day a");
+    let metrics = |text: &str| {
+        (
+            prometheus_sum(text, "vigil_compaction_decode_errors_total", &[]),
+            prometheus_sum(text, "vigil_actor_restarts_total", &[]),
+            prometheus_sum(text, "vigil_rollup_compaction_failures_total", &[]),
+        )
+    };
+    let (errors_before, restarts_before, failures_before) =
+        metrics(&app.get("/metrics").await.text());
+
+    let minutes = |host: &str, day: i64| json!({"query": METRIC, "start": day + DAY - 3 * HOUR, "end": day + DAY, "step": "1m", "aggregation": "max", "tags": {"host": host}});
+    // More failures in a row than open the query circuit breaker: a corrupt block is
+    // bad data in one place, not a sick database, and must not shut out other queries.
+    for _ in 0..=app.settings.query.breaker_failures {
+        app.query(&minutes("h0", a)).await.assert_error(
+            500,
+            "INTERNAL_ERROR",
+            "a query over h0's corrupt minute block",
+        );
+    }
+    let both = json!({"query": METRIC, "start": a + DAY - 3 * HOUR, "end": a + DAY, "step": "5m", "aggregation": "sum"});
+    app.query(&both)
+        .await
+        .assert_error(500, "INTERNAL_ERROR", "a query over every host of day a");
+    let sound = |body: &Value, table: &str, buckets: usize, context: &str| {
+        assert_eq!(body["meta"]["table"], table, "{context}: {}", body["meta"]);
+        assert_eq!(
+            body["data"].as_array().map(Vec::len),
+            Some(buckets),
+            "{context}: {body}"
+        );
+    };
+    let r = app.query(&minutes("h5", a)).await;
+    r.assert_status(200, "another series of the corrupt day");
+    sound(&r.json(), "rollup_1m", 180, "h5 on day a");
+    let r = app.query(&minutes("h0", b)).await;
+    r.assert_status(200, "the corrupt series on another day");
+    sound(&r.json(), "rollup_1m", 180, "h0 on day b");
+    // The hour tier's own block of the day is sound.
+    let hours = json!({"query": METRIC, "start": b, "end": today, "step": "1h", "aggregation": "count", "tags": {"host": "h0"}});
+    let r = app.query(&hours).await;
+    r.assert_status(200, "h0's hours over both days");
+    sound(&r.json(), "rollup_1h", 6, "h0's hours");
+
+    let (errors_after, ..) = metrics(&app.get("/metrics").await.text());
+    assert!(
+        errors_after > errors_before,
+        "the decode errors counter: {errors_before} -> {errors_after}"
+    );
+    // The operator is told which block: table, series and day.
+    let named = |line: &String| {
+        line.contains("rollup_1m_blocks")
+            && line.contains(&format!("series_id={h0}"))
+            && line.contains(&format!("start_ms={a}"))
+            && line.contains(&format!("end_ms={}", a + DAY))
+    };
+    let errors = logged_errors();
+    assert!(
+        errors.iter().any(named),
+        "expected an ERROR naming rollup_1m_blocks, series {h0} and [{a}, {}); got {:?}",
+        a + DAY,
+        errors.iter().rev().take(10).collect::<Vec<_>>()
+    );
+
+    // Late points into the corrupt day: their minutes are recomputed from raw points,
+    // but the hour recompute (from the day's minute blocks) and the merge of the new
+    // minute rows into the blocks read the corrupt block. Each fails its pass, logged,
+    // and is retried; neither actor stops.
+    let late_t = a + DAY - 30 * MINUTE + 1_234;
+    send(
+        &app,
+        &[
+            ("h0".to_string(), late_t, 4242.0),
+            ("h5".to_string(), late_t, 4242.0),
+        ],
+    )
+    .await;
+    eventually(Duration::from_secs(60), || async {
+        match stored_points(&app).await {
+            n if n == points.len() + 2 => Ok(()),
+            n => Err(format!("{n} of {} stored", points.len() + 2)),
+        }
+    })
+    .await;
+    for attempt in 0..2 {
+        let error = app
+            .maintenance
+            .run_rollups()
+            .await
+            .expect_err("the hour recompute of day a reads the corrupt minute block");
+        assert!(
+            format!("{error:#}").contains(&format!("series {h0}")),
+            "attempt {attempt}: {error:#}"
+        );
+        let report = app.maintenance.run_rollup_compaction().await.unwrap();
+        assert_eq!(
+            (report.merged_days, report.failures),
+            (0, 1),
+            "attempt {attempt}: the minute merge of day a fails, nothing else to do: {report:?}"
+        );
+    }
+    // The late minute rows win over the blocks at once for the sound series.
+    let r = app.query(&minutes("h5", a)).await;
+    r.assert_status(200, "h5 on day a with a late point");
+    let max = r.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["value"].as_f64())
+        .fold(f64::MIN, f64::max);
+    assert_eq!(
+        max, 4242.0,
+        "h5's late point is visible from its minute row"
+    );
+    app.query(&minutes("h0", a)).await.assert_error(
+        500,
+        "INTERNAL_ERROR",
+        "h0's corrupt minute block, late row or not",
+    );
+    let r = app.query(&minutes("h0", b)).await;
+    r.assert_status(
+        200,
+        "the corrupt series on another day, after the failed passes",
+    );
+    sound(&r.json(), "rollup_1m", 180, "h0 on day b");
+
+    let (errors_end, restarts_end, failures_end) = metrics(&app.get("/metrics").await.text());
+    assert!(errors_end > errors_after, "{errors_after} -> {errors_end}");
+    assert_eq!(
+        restarts_end, restarts_before,
+        "no actor restarted over a corrupt block"
+    );
+    assert!(
+        failures_end >= failures_before + 2.0,
+        "the failed merges are counted: {failures_before} -> {failures_end}"
+    );
+    app.get("/health")
+        .await
+        .assert_status(200, "health with a corrupt rollup block");
     app.cleanup().await;
 }

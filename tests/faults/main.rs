@@ -15,6 +15,11 @@
 //!   restarted to drain the queue.
 //! - `compaction_kill`: `vigil serve` killed with SIGKILL at random moments while it
 //!   compacts and merges late points, ten times; every acknowledged point once.
+//! - `rollup_compaction_kill`: `vigil serve` killed with SIGKILL at random moments while
+//!   it compacts closed rollup days into blocks and merges late rows into them (every
+//!   other kill inside a day's step), twenty times; every acknowledged point once, and
+//!   the minute and hour buckets read from the compacted rollup tiers equal what the
+//!   raw points give.
 //! - `broker_outage`: RabbitMQ unreachable at start, then available; and cut under
 //!   load, then back.
 //! - `chaos`: kill -9 of `vigil serve`, of a private RabbitMQ node (or a proxy cut),
@@ -35,6 +40,7 @@ mod broker_outage;
 mod chaos;
 mod compaction_kill;
 mod database_outage;
+mod rollup_compaction_kill;
 mod series_cache;
 mod sigterm;
 
