@@ -65,8 +65,8 @@ curl -sf "127.0.0.1:$PORT/health" >/dev/null || { cat "$WORK/server.log"; exit 1
 day_left() {
   dbq -F ' ' -c "SELECT (SELECT count(*) FROM compaction_ranges WHERE state <> 'compacted'
                      AND range_start >= to_timestamp($1) AND range_start < to_timestamp($1 + 86400)),
-                (SELECT count(*) FROM points_blocks WHERE range_start >= to_timestamp($1)
-                     AND range_start < to_timestamp($1 + 86400) AND range_end - range_start < interval '1 day')"
+                (SELECT count(*) FROM points_hour_blocks WHERE range_start >= to_timestamp($1)
+                     AND range_start < to_timestamp($1 + 86400))"
 }
 # Waits until the server has nothing due (no day handed over still in compaction)
 # and the machine is quiet, for at most 9 s (others may

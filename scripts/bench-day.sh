@@ -104,5 +104,5 @@ day_serve() { # [binary]
   [ "$left" = 0 ] || { echo "$TAG: compaction or rollups not done ($left left)" >&2; exit 1; }
   echo "$TAG: Vigil compacted the day and caught up its rollups in $(echo "$(date +%s.%N) - $t0" | bc) s" >&2
   psql -qtA -h 127.0.0.1 -U postgres -d "$DB" -c "VACUUM ANALYZE" >/dev/null
-  psql -qtA -h 127.0.0.1 -U postgres -d "$DB" -c "SELECT '$TAG: vigil holds ' || (SELECT coalesce(sum(count),0) FROM points_blocks) || ' points in ' || (SELECT count(*) FROM points_blocks) || ' blocks, ' || (SELECT count(*) FROM points) || ' raw rows, ' || (SELECT count(*) FROM points_late) || ' late'" >&2
+  psql -qtA -h 127.0.0.1 -U postgres -d "$DB" -c "SELECT '$TAG: vigil holds ' || (SELECT coalesce(sum(count),0) FROM (SELECT count FROM points_blocks UNION ALL SELECT count FROM points_hour_blocks) b) || ' points in ' || (SELECT (SELECT count(*) FROM points_blocks) + (SELECT count(*) FROM points_hour_blocks)) || ' blocks, ' || (SELECT count(*) FROM points) || ' raw rows, ' || (SELECT count(*) FROM points_late) || ' late'" >&2
 }

@@ -4,8 +4,8 @@
 # (2,000 series x 24 h at 10 s, 17.28 M points; scripts/bench-day.sh) loaded into a
 # whole UTC day that has ended (yesterday), so the rollup compactor may close it.
 #   1. the day loaded, the server started with rollup compaction off, every hour
-#      compacted into raw blocks and the rollups built, VACUUM ANALYZE, VACUUM FULL of
-#      points_blocks (the dead hour blocks of the day merge): sizes per tier;
+#      compacted into raw blocks, merged into day blocks (the hour blocks' partition
+#      dropped) and the rollups built, VACUUM ANALYZE: sizes per tier;
 #   2. queries from the rollup rows (raw blocks priced out with
 #      query.block_point_cost, so the rollup tiers answer): 1,000 series x 24 h at
 #      1 m (rollup_1m) and 1,000 series x 7 d at 1 h (rollup_1h), plus the router's
@@ -38,11 +38,13 @@ psql_q() { psql -qtA -h 127.0.0.1 -U postgres -d "$DB" -c "$1"; }
 sizes() { # label
   psql_q "CHECKPOINT" >/dev/null
   psql_q "WITH t(tier, root) AS (VALUES ('raw rows', 'points'), ('raw blocks', 'points_blocks'),
+      ('raw blocks', 'points_hour_blocks'),
       ('late points', 'points_late'), ('rollup_1m rows', 'rollup_1m'), ('rollup_1m blocks', 'rollup_1m_blocks'),
       ('rollup_1h rows', 'rollup_1h'), ('rollup_1h blocks', 'rollup_1h_blocks')),
     s AS (SELECT t.tier, COALESCE(sum(pg_total_relation_size(p.relid)), 0)::bigint AS bytes
           FROM t LEFT JOIN pg_partition_tree(t.root::regclass) p ON p.isleaf GROUP BY t.tier),
-    n AS (SELECT sum(count)::float8 AS pts FROM points_blocks)
+    n AS (SELECT (SELECT sum(count) FROM points_blocks)::float8
+                 + coalesce((SELECT sum(count) FROM points_hour_blocks), 0)::float8 AS pts)
     SELECT '$1' || E'\t' || tier || E'\t' || bytes || E'\t' || round((bytes / pts)::numeric, 3)
     FROM s, n UNION ALL
     SELECT '$1' || E'\t' || 'TOTAL' || E'\t' || sum(bytes) || E'\t' || round((sum(bytes) / max(pts))::numeric, 3)
@@ -82,9 +84,6 @@ queries() { # state
   unset VIGIL__QUERY__BLOCK_POINT_COST
 }
 
-# The raw tier's day merge leaves the hour blocks it replaced as dead rows until a
-# VACUUM FULL (as in the raw tier's own figures above): count the live blocks only.
-psql_q "VACUUM FULL points_blocks" >/dev/null
 sizes "rollups as rows"
 wait_idle
 uptime >&2

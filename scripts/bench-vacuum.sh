@@ -65,7 +65,7 @@ run_mode() {
              sum(coalesce(s.n_live_tup,0)) AS live_rows, sum(coalesce(s.n_dead_tup,0)) AS dead_rows,
              round(sum(pg_relation_size(t.relid))::numeric / nullif(sum(coalesce(s.n_live_tup,0)),0), 1) AS heap_bytes_per_row,
              sum(coalesce(s.vacuum_count,0)) AS vacuums, sum(coalesce(s.autovacuum_count,0)) AS autovacuums
-      FROM (SELECT r AS root, p.relid FROM unnest(ARRAY['rollup_1m','rollup_1h','rollup_dirty','points','points_blocks','points_late','compaction_ranges','ingest_batches']::regclass[]) r,
+      FROM (SELECT r AS root, p.relid FROM unnest(ARRAY['rollup_1m','rollup_1h','rollup_dirty','points','points_blocks','points_hour_blocks','points_late','compaction_ranges','ingest_batches']::regclass[]) r,
             LATERAL (SELECT relid FROM pg_partition_tree(r) UNION SELECT r) p) t
       LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid
       GROUP BY t.root ORDER BY t.root::text" -P format=aligned -P tuples_only=off

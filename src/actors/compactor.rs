@@ -25,7 +25,9 @@ use sqlx::PgPool;
 
 use crate::config::Settings;
 use crate::store::blocks_compaction as store;
-use crate::store::partitions::{day_of, drop_raw_range, PartitionSet, PartitionedTable};
+use crate::store::partitions::{
+    day_of, drop_hour_blocks, drop_raw_range, PartitionSet, PartitionedTable,
+};
 use crate::telemetry::Metrics;
 
 const DAY_MS: i64 = 86_400_000;
@@ -127,9 +129,11 @@ async fn round(
             for range in ranges {
                 let started = Instant::now();
                 let step = async {
-                    partitions
-                        .ensure(pg, PartitionedTable::Blocks, [day_of(range.start_ms)])
-                        .await?;
+                    for table in [PartitionedTable::Blocks, PartitionedTable::HourBlocks] {
+                        partitions
+                            .ensure(pg, table, [day_of(range.start_ms)])
+                            .await?;
+                    }
                     if !range.compacting {
                         store::begin_compacting(pg, range).await?;
                     }
@@ -186,7 +190,15 @@ async fn round(
     match store::ranges_with_late_points(pg, i64::from(c.max_ranges_per_round)).await {
         Ok(ranges) => {
             for target in ranges {
-                match store::rewrite_blocks(pg, target, None, c.level).await {
+                // A merged day's hour-block partition is gone: a late point of a series
+                // without a block there makes an hour block again (merged next round).
+                let step = async {
+                    for table in [PartitionedTable::Blocks, PartitionedTable::HourBlocks] {
+                        partitions.ensure(pg, table, [day_of(target.0)]).await?;
+                    }
+                    store::rewrite_blocks(pg, target, None, c.level).await
+                };
+                match step.await {
                     Ok(done) => report.merged_points += done.points,
                     Err(error) => failed(metrics, &mut report, "merge late points", &error),
                 }
@@ -221,6 +233,20 @@ async fn round(
             }
         }
         Err(error) => failed(metrics, &mut report, "list days to merge", &error),
+    }
+
+    // A merged day's hour-block partition holds dead rows only: dropping it is what
+    // gives their space back (a drop cut short is retried next round).
+    match store::merged_hour_block_days(pg, due_ms).await {
+        Ok(days) => {
+            for day in days {
+                match drop_hour_blocks(pg, day_of(day), c.drop_timeout).await {
+                    Ok(()) => partitions.forget(PartitionedTable::HourBlocks, day_of(day)),
+                    Err(error) => failed(metrics, &mut report, "drop merged hour blocks", &error),
+                }
+            }
+        }
+        Err(error) => failed(metrics, &mut report, "list merged days", &error),
     }
     metrics
         .compaction

@@ -75,7 +75,7 @@ fn retention_of(settings: &Settings, table: PartitionedTable) -> std::time::Dura
         PartitionedTable::Rollup1m => settings.retention.rollup_1m,
         PartitionedTable::Rollup1h => settings.retention.rollup_1h,
         // The compressed raw tier: same age as the raw rows it replaces.
-        PartitionedTable::Blocks => settings.retention.raw,
+        PartitionedTable::Blocks | PartitionedTable::HourBlocks => settings.retention.raw,
         // The compressed rollup tiers: same age as the rows they replace.
         PartitionedTable::Rollup1mBlocks => settings.retention.rollup_1m,
         PartitionedTable::Rollup1hBlocks => settings.retention.rollup_1h,

@@ -26,7 +26,7 @@ use sqlx::PgPool;
 
 use crate::store::blocks;
 use crate::store::copy_binary::{
-    BlockCopyWriter, BlockRow, CopyFormatError, RawRowParser, COPY_BLOCKS_IN,
+    BlockCopyWriter, BlockRow, CopyFormatError, RawRowParser, COPY_BLOCKS_IN, COPY_HOUR_BLOCKS_IN,
 };
 use crate::store::partitions::PartitionedTable;
 use crate::store::points::compaction_barrier::{lock_key, LOCK_NAMESPACE};
@@ -176,9 +176,34 @@ pub fn build_block(
     })
 }
 
+/// The table a block of `[start_ms, end_ms)` is written to: blocks spanning a whole day
+/// go to `points_blocks`, shorter ones (hour blocks, with or without late points merged
+/// in) to `points_hour_blocks`. Blocks shorter than a day written before the hour
+/// table existed stay in `points_blocks` until their day is merged.
+pub fn block_table(start_ms: i64, end_ms: i64) -> &'static str {
+    if end_ms - start_ms >= DAY_MS {
+        PartitionedTable::Blocks.parent()
+    } else {
+        PartitionedTable::HourBlocks.parent()
+    }
+}
+
+/// Writes `built`, each block into its [`block_table`].
 async fn insert_blocks(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     built: &[NewBlock],
+) -> Result<(), sqlx::Error> {
+    let (days, hours): (Vec<&NewBlock>, Vec<&NewBlock>) = built
+        .iter()
+        .partition(|b| block_table(b.start_ms, b.end_ms) == PartitionedTable::Blocks.parent());
+    copy_blocks_in(tx, COPY_BLOCKS_IN, &days).await?;
+    copy_blocks_in(tx, COPY_HOUR_BLOCKS_IN, &hours).await
+}
+
+async fn copy_blocks_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    statement: &str,
+    built: &[&NewBlock],
 ) -> Result<(), sqlx::Error> {
     if built.is_empty() {
         return Ok(());
@@ -203,7 +228,7 @@ async fn insert_blocks(
             vals: &b.encoded.values,
         });
     }
-    let mut copy = tx.copy_in_raw(COPY_BLOCKS_IN).await?;
+    let mut copy = tx.copy_in_raw(statement).await?;
     copy.send(writer.finish()).await?;
     copy.finish().await?;
     Ok(())
@@ -466,11 +491,16 @@ pub async fn compact_range(
     }
     // A rerun after a crash finds no blocks of this range (they commit with the flip),
     // but delete anyway so a rerun can never double a range.
-    sqlx::query("DELETE FROM points_blocks WHERE range_start = $1 AND range_end = $2")
-        .bind(start)
-        .bind(end)
-        .execute(&mut *tx)
-        .await?;
+    for statement in [
+        "DELETE FROM points_hour_blocks WHERE range_start = $1 AND range_end = $2",
+        "DELETE FROM points_blocks WHERE range_start = $1 AND range_end = $2",
+    ] {
+        sqlx::query(statement)
+            .bind(start)
+            .bind(end)
+            .execute(&mut *tx)
+            .await?;
+    }
     insert_blocks(&mut tx, &built).await?;
     sqlx::query(
         "UPDATE compaction_ranges SET state = 'compacted', points = $2, compacted_at = now()
@@ -555,7 +585,9 @@ pub async fn days_to_merge(
              SELECT date_bin('1 day', range_start, TIMESTAMPTZ '1970-01-01+00') AS d
              FROM compaction_ranges GROUP BY 1
              HAVING bool_and(state = 'compacted') AND max(range_end) <= $1) days
-         WHERE EXISTS (SELECT 1 FROM points_blocks b
+         WHERE EXISTS (SELECT 1 FROM points_hour_blocks b
+                       WHERE b.range_start >= days.d AND b.range_start < days.d + interval '1 day')
+            OR EXISTS (SELECT 1 FROM points_blocks b
                        WHERE b.range_start >= days.d AND b.range_start < days.d + interval '1 day'
                          AND b.range_end - b.range_start < interval '1 day')
          ORDER BY 1 LIMIT $2",
@@ -566,6 +598,41 @@ pub async fn days_to_merge(
     .await
 }
 
+/// Days (start ms) ended before `before_ms` whose ranges are all compacted, that still
+/// have an hour-block partition but no live hour block in it: merged, so the partition
+/// can go. Partition names are listed from the catalog and parsed back into days.
+pub async fn merged_hour_block_days(
+    pool: &PgPool,
+    before_ms: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let table = PartitionedTable::HourBlocks;
+    let mut days = Vec::new();
+    for (_, day) in crate::store::partitions::list_partitions(pool, table).await? {
+        let Some(day_ms) = day
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis())
+        else {
+            continue;
+        };
+        let merged: bool = sqlx::query_scalar(
+            "SELECT $2 <= $3
+                AND NOT EXISTS (SELECT 1 FROM compaction_ranges
+                                WHERE range_start >= $1 AND range_start < $2 AND state <> 'compacted')
+                AND NOT EXISTS (SELECT 1 FROM points_hour_blocks
+                                WHERE range_start >= $1 AND range_start < $2)",
+        )
+        .bind(time(day_ms))
+        .bind(time(day_ms + DAY_MS))
+        .bind(time(before_ms))
+        .fetch_one(pool)
+        .await?;
+        if merged {
+            days.push(day_ms);
+        }
+    }
+    Ok(days)
+}
+
 /// Series of `day` that still have blocks shorter than the day, up to `limit`.
 pub async fn series_to_merge(
     pool: &PgPool,
@@ -573,7 +640,10 @@ pub async fn series_to_merge(
     limit: i64,
 ) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT DISTINCT series_id FROM points_blocks
+        "SELECT series_id FROM points_hour_blocks
+         WHERE range_start >= $1 AND range_start < $1 + interval '1 day'
+         UNION
+         SELECT series_id FROM points_blocks
          WHERE range_start >= $1 AND range_start < $1 + interval '1 day'
            AND range_end - range_start < interval '1 day'
          ORDER BY 1 LIMIT $2",
@@ -617,11 +687,19 @@ pub async fn rewrite_blocks(
         return Ok(StepOutcome::default());
     }
     let old: Vec<StoredBlock> = sqlx::query_as(
-        "DELETE FROM points_blocks
-         WHERE series_id = ANY($1) AND range_start < $3 AND range_end > $2
-           AND range_start > $2 - interval '1 day'
-         RETURNING series_id, (extract(epoch FROM range_start) * 1000)::bigint,
-                   (extract(epoch FROM range_end) * 1000)::bigint, count, times, vals",
+        "WITH days AS (
+             DELETE FROM points_blocks
+             WHERE series_id = ANY($1) AND range_start < $3 AND range_end > $2
+               AND range_start > $2 - interval '1 day'
+             RETURNING series_id, range_start, range_end, count, times, vals),
+         hours AS (
+             DELETE FROM points_hour_blocks
+             WHERE series_id = ANY($1) AND range_start < $3 AND range_end > $2
+               AND range_start > $2 - interval '1 day'
+             RETURNING series_id, range_start, range_end, count, times, vals)
+         SELECT series_id, (extract(epoch FROM range_start) * 1000)::bigint,
+                (extract(epoch FROM range_end) * 1000)::bigint, count, times, vals
+         FROM (SELECT * FROM days UNION ALL SELECT * FROM hours) b",
     )
     .bind(&touched)
     .bind(start)
@@ -658,7 +736,7 @@ fn merge_blocks(
     for (series_id, start_ms, end_ms, _, times, vals) in old {
         let (t, v) = blocks::decode(&times, &vals).map_err(|cause| {
             report_corrupt(CorruptBlock {
-                table: PartitionedTable::Blocks.parent(),
+                table: block_table(start_ms, end_ms),
                 series_id,
                 start_ms,
                 end_ms,
@@ -716,7 +794,8 @@ pub async fn forget_expired(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<u64,
 pub async fn storage_bytes(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT t.tier, COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint
-         FROM (VALUES ('raw', 'points'), ('blocks', 'points_blocks'), ('late', 'points_late'),
+         FROM (VALUES ('raw', 'points'), ('blocks', 'points_blocks'),
+                      ('blocks', 'points_hour_blocks'), ('late', 'points_late'),
                       ('rollup_1m', 'rollup_1m'), ('rollup_1h', 'rollup_1h')) AS t(tier, root)
          LEFT JOIN pg_partition_tree(t.root::regclass) p ON p.isleaf
          LEFT JOIN pg_class c ON c.oid = p.relid

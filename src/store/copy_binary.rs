@@ -176,9 +176,12 @@ pub struct BlockRow<'a> {
     pub vals: &'a [u8],
 }
 
-/// The statement the payload of [`BlockCopyWriter`] is for: its columns in the order
-/// the writer fills them.
+/// The statements the payload of [`BlockCopyWriter`] is for (day blocks, hour blocks):
+/// their columns in the order the writer fills them.
 pub const COPY_BLOCKS_IN: &str = "COPY points_blocks
+    (series_id, range_start, range_end, min_time, max_time, count, min, max, sum, times, vals)
+    FROM STDIN (FORMAT binary)";
+pub const COPY_HOUR_BLOCKS_IN: &str = "COPY points_hour_blocks
     (series_id, range_start, range_end, min_time, max_time, count, min, max, sum, times, vals)
     FROM STDIN (FORMAT binary)";
 

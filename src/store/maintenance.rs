@@ -23,6 +23,7 @@ pub const CHURNED_TABLES: &[&str] = &[
     "rollup_dirty",
     "points_late",
     "points_blocks",
+    "points_hour_blocks",
     "compaction_ranges",
     "ingest_batches",
     "query_generations",

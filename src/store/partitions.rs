@@ -19,8 +19,11 @@ pub enum PartitionedTable {
     Rollup1m,
     /// `rollup_1h`, one partition a month.
     Rollup1h,
-    /// `points_blocks` (the compressed raw tier), one partition a day.
+    /// `points_blocks` (the compressed raw tier: day blocks), one partition a day.
     Blocks,
+    /// `points_hour_blocks` (the compressed raw tier: hour blocks not merged into their
+    /// day yet), one partition a day, dropped once the day is merged.
+    HourBlocks,
     /// `rollup_1m_blocks` (the compressed minute tier), one partition a day.
     Rollup1mBlocks,
     /// `rollup_1h_blocks` (the compressed hour tier), one partition a month.
@@ -28,11 +31,12 @@ pub enum PartitionedTable {
 }
 
 impl PartitionedTable {
-    pub const ALL: [PartitionedTable; 6] = [
+    pub const ALL: [PartitionedTable; 7] = [
         PartitionedTable::Points,
         PartitionedTable::Rollup1m,
         PartitionedTable::Rollup1h,
         PartitionedTable::Blocks,
+        PartitionedTable::HourBlocks,
         PartitionedTable::Rollup1mBlocks,
         PartitionedTable::Rollup1hBlocks,
     ];
@@ -43,6 +47,7 @@ impl PartitionedTable {
             PartitionedTable::Rollup1m => "rollup_1m",
             PartitionedTable::Rollup1h => "rollup_1h",
             PartitionedTable::Blocks => "points_blocks",
+            PartitionedTable::HourBlocks => "points_hour_blocks",
             PartitionedTable::Rollup1mBlocks => "rollup_1m_blocks",
             PartitionedTable::Rollup1hBlocks => "rollup_1h_blocks",
         }
@@ -279,6 +284,18 @@ pub async fn drop_raw_range(
     };
     detach_and_drop(pool, &parent, &name, timeout).await?;
     Ok(true)
+}
+
+/// Drops the hour-block partition of `day` once the day is merged into day blocks:
+/// every row in it is dead then, and dropping it is what gives its space back.
+/// Concurrently, as [`drop_raw_range`], so no read queues behind it.
+pub async fn drop_hour_blocks(
+    pool: &PgPool,
+    day: NaiveDate,
+    timeout: std::time::Duration,
+) -> Result<(), sqlx::Error> {
+    let table = PartitionedTable::HourBlocks;
+    detach_and_drop(pool, table.parent(), &table.partition_name(day), timeout).await
 }
 
 /// Drops partition `name` of `parent` without ever holding a lock that readers or

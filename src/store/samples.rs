@@ -9,7 +9,6 @@
 use sqlx::PgPool;
 
 use crate::model::TimeRange;
-use crate::store::partitions::PartitionedTable;
 
 /// The raw samples of one series inside a time range, in time order.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,7 +41,8 @@ impl SeriesSamples {
 // planned, the partitions created ahead of time: planning all of them cost 2-6 ms per
 // read. A filter on every row against the compacted ranges cost a subplan per row
 // (seconds for a few hundred thousand rows). A block spans at
-// most one day, so `range_start` bounds prune the block partitions. Rows come back
+// most one day, so `range_start` bounds prune the block partitions (day blocks and
+// hour blocks, which are kept apart). Rows come back
 // with `times` NULL and their time in `t`; blocks with their range in `t` and `end_ms`.
 const READ: &str = "WITH gaps AS (
         SELECT lower(g) AS s, upper(g) AS e
@@ -67,6 +67,13 @@ const READ: &str = "WITH gaps AS (
     FROM points_blocks
     WHERE series_id = ANY($1)
       AND range_start < $3 AND range_start > $2 - interval '1 day' AND range_end > $2
+      AND min_time < $3 AND max_time >= $2
+    UNION ALL
+    SELECT series_id, (extract(epoch FROM range_start) * 1000)::bigint, NULL,
+           (extract(epoch FROM range_end) * 1000)::bigint, times, vals
+    FROM points_hour_blocks
+    WHERE series_id = ANY($1)
+      AND range_start < $3 AND range_start > $2 - interval '1 day' AND range_end > $2
       AND min_time < $3 AND max_time >= $2";
 // A read under a statement timeout sets it for its own transaction only, in the same
 // round trip as the BEGIN (a simple query of several statements; the timeout is a
@@ -79,9 +86,14 @@ const TIMED: &str = "BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_custom_p
 // What a read of the range would fetch: the points of the blocks (the same pruning as
 // `READ`'s blocks, from the small heap columns only) and how much of the range is compacted.
 const ESTIMATE: &str = "SELECT
-    (SELECT coalesce(sum(count), 0)::bigint FROM points_blocks
-      WHERE series_id = ANY($1) AND range_start < $3 AND range_start > $2 - interval '1 day'
-        AND range_end > $2 AND min_time < $3 AND max_time >= $2),
+    (SELECT coalesce(sum(count), 0)::bigint FROM (
+        SELECT count FROM points_blocks
+        WHERE series_id = ANY($1) AND range_start < $3 AND range_start > $2 - interval '1 day'
+          AND range_end > $2 AND min_time < $3 AND max_time >= $2
+        UNION ALL
+        SELECT count FROM points_hour_blocks
+        WHERE series_id = ANY($1) AND range_start < $3 AND range_start > $2 - interval '1 day'
+          AND range_end > $2 AND min_time < $3 AND max_time >= $2) b),
     (SELECT coalesce(sum(extract(epoch FROM least(range_end, $3) - greatest(range_start, $2)) * 1000), 0)::bigint
        FROM compaction_ranges WHERE state = 'compacted' AND range_start < $3 AND range_end > $2)";
 
@@ -352,7 +364,7 @@ fn decode_block(block: &BlockRow, range: TimeRange) -> Result<Decoded, CorruptBl
     let (series_id, start_ms, end_ms, times, vals) = block;
     let (times_us, mut values) =
         crate::store::blocks::decode(times, vals).map_err(|cause| CorruptBlock {
-            table: PartitionedTable::Blocks.parent(),
+            table: crate::store::blocks_compaction::block_table(*start_ms, *end_ms),
             series_id: *series_id,
             start_ms: *start_ms,
             end_ms: *end_ms,

@@ -265,7 +265,8 @@ async fn compaction_changes_no_answer_and_late_points_are_merged() {
         .unwrap();
     assert_eq!(raw_left, 0, "raw rows of compacted hours are gone");
     let (blocks, day_blocks): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(*) FILTER (WHERE range_end - range_start = interval '1 day') FROM points_blocks",
+        "SELECT (SELECT count(*) FROM points_blocks) + (SELECT count(*) FROM points_hour_blocks),
+                (SELECT count(*) FROM points_blocks WHERE range_end - range_start = interval '1 day')",
     )
     .fetch_one(&app.db)
     .await
@@ -273,6 +274,19 @@ async fn compaction_changes_no_answer_and_late_points_are_merged() {
     assert!(
         blocks > 0 && day_blocks >= 8,
         "{blocks} blocks, {day_blocks} day blocks"
+    );
+    // A merged day's hour blocks go with their partition (dead rows take no space).
+    let kept: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT to_char(range_start AT TIME ZONE 'UTC', 'YYYYMMDD') FROM points_blocks
+         WHERE range_end - range_start = interval '1 day'
+           AND to_regclass('points_hour_blocks_p' || to_char(range_start AT TIME ZONE 'UTC', 'YYYYMMDD')) IS NOT NULL",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        kept.is_empty(),
+        "merged days still with hour-block partitions: {kept:?}"
     );
     let external: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT a.attstorage::text FROM pg_attribute a JOIN pg_inherits i ON i.inhrelid = a.attrelid
@@ -399,12 +413,15 @@ async fn a_corrupt_block_fails_only_the_requests_that_read_it() {
         .fetch_one(&app.db)
         .await
         .unwrap();
-    let corrupted = sqlx::query("UPDATE points_blocks SET vals = overlay(vals placing '\\xdeadbeefdeadbeef'::bytea from 8) WHERE series_id = $1")
-        .bind(h0)
-        .execute(&app.db)
-        .await
-        .unwrap()
-        .rows_affected();
+    let mut corrupted = 0;
+    for table in ["points_blocks", "points_hour_blocks"] {
+        corrupted += sqlx::query(&format!("UPDATE {table} SET vals = overlay(vals placing '\\xdeadbeefdeadbeef'::bytea from 8) WHERE series_id = $1"))
+            .bind(h0)
+            .execute(&app.db)
+            .await
+            .unwrap()
+            .rows_affected();
+    }
     assert_eq!(corrupted, 1);
     let decode_errors =
         |text: &str| prometheus_sum(text, "vigil_compaction_decode_errors_total", &[]);
