@@ -16,10 +16,11 @@ use uuid::Uuid;
 
 use super::auth::Principal;
 use super::error::ApiError;
+use super::openapi;
 use super::AppState;
 use crate::model::dashboard::{
     check_new_dashboard, CreateDashboard, Dashboard, DashboardExport, DashboardLimits,
-    FieldProblem, PanelInput, Problems, UpdateDashboard, EXPORT_SCHEMA_VERSION,
+    FieldProblem, Panel, PanelInput, Problems, UpdateDashboard, EXPORT_SCHEMA_VERSION,
 };
 use crate::model::Role;
 use crate::store::dashboards::{self, Versioned};
@@ -156,10 +157,14 @@ pub async fn list(
         (number as i64 - 1) * page_size as i64,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "data": items,
-        "meta": {"total": total, "page": number, "pageSize": page_size}
-    })))
+    Ok(HttpResponse::Ok().json(openapi::DashboardList {
+        data: items,
+        meta: openapi::ListMeta {
+            total,
+            page: Some(number),
+            page_size: Some(page_size),
+        },
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/dashboards", tag = "dashboards",
@@ -178,7 +183,7 @@ pub async fn create(
     check_new_dashboard(&body, &limits(&state)).map_err(invalid)?;
     let dashboard = dashboards::create(&state.pg, principal.user_id, &body).await?;
     tracing::info!(dashboard = %dashboard.id, owner = %principal.user_id, "Dashboard created.");
-    Ok(HttpResponse::Created().json(json!({ "data": dashboard })))
+    Ok(HttpResponse::Created().json(openapi::DashboardBody { data: dashboard }))
 }
 
 #[utoipa::path(get, path = "/api/v1/dashboards/{id}", tag = "dashboards",
@@ -196,7 +201,7 @@ pub async fn get(
         .await?
         .filter(|d| can_see(&principal, d))
         .ok_or_else(not_found)?;
-    Ok(HttpResponse::Ok().json(json!({ "data": dashboard })))
+    Ok(HttpResponse::Ok().json(openapi::DashboardBody { data: dashboard }))
 }
 
 #[utoipa::path(put, path = "/api/v1/dashboards/{id}", tag = "dashboards",
@@ -251,7 +256,7 @@ pub async fn update(
         }
     }
     let dashboard = fresh(&state, *id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "data": dashboard })))
+    Ok(HttpResponse::Ok().json(openapi::DashboardBody { data: dashboard }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/dashboards/{id}", tag = "dashboards",
@@ -306,7 +311,7 @@ pub async fn add_panel(
     let outcome = dashboards::add_panel(&state.pg, *id, &body).await?;
     invalidate(&state, *id).await;
     let (panel, version) = settle(outcome)?;
-    Ok(HttpResponse::Created().json(json!({"data": panel, "meta": {"dashboardVersion": version}})))
+    Ok(HttpResponse::Created().json(panel_body(panel, version)))
 }
 
 #[utoipa::path(put, path = "/api/v1/dashboards/{id}/panels/{panelId}", tag = "dashboards",
@@ -333,7 +338,7 @@ pub async fn update_panel(
     let outcome = dashboards::update_panel(&state.pg, id, panel_id, &body).await?;
     invalidate(&state, id).await;
     let (panel, version) = settle(outcome)?;
-    Ok(HttpResponse::Ok().json(json!({"data": panel, "meta": {"dashboardVersion": version}})))
+    Ok(HttpResponse::Ok().json(panel_body(panel, version)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/dashboards/{id}/panels/{panelId}", tag = "dashboards",
@@ -402,7 +407,7 @@ pub async fn export(
         variables: dashboard.variables,
         settings: dashboard.settings,
     };
-    Ok(HttpResponse::Ok().json(json!({ "data": document })))
+    Ok(HttpResponse::Ok().json(openapi::ExportBody { data: document }))
 }
 
 #[utoipa::path(post, path = "/api/v1/dashboards/import", tag = "dashboards",
@@ -437,4 +442,13 @@ pub async fn import(
         }),
     )
     .await
+}
+
+fn panel_body(panel: Panel, version: i64) -> openapi::PanelBody {
+    openapi::PanelBody {
+        data: panel,
+        meta: openapi::PanelMeta {
+            dashboard_version: version,
+        },
+    }
 }

@@ -122,11 +122,13 @@ async fn run(
             tracing::Span::current()
                 .record("points", report.accepted)
                 .record("rejected", report.rejected.len());
-            Ok(HttpResponse::Accepted().json(json!({
-                "accepted": report.accepted,
-                "rejected": report.rejected.len(),
-                "errors": report.rejected,
-            })))
+            Ok(
+                HttpResponse::Accepted().json(super::openapi::IngestResponse {
+                    accepted: report.accepted,
+                    rejected: report.rejected.len(),
+                    errors: report.rejected,
+                }),
+            )
         }
         Err(IngestError::AllRejected(rejected)) => {
             count_points(&state.metrics, 0, rejected.len());
