@@ -37,6 +37,17 @@ async fn rollup_blocks_app() -> TestApp {
     .await
 }
 
+/// Runs the raw compactor until no range is left to compact, each round without failure.
+async fn compact_every_range(app: &TestApp) {
+    loop {
+        let report = app.maintenance.run_compaction().await.unwrap();
+        assert_eq!(report.failures, 0, "{report:?}");
+        if report.ranges == 0 {
+            break;
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -162,13 +173,7 @@ async fn compacted_rollup_days_answer_the_same_and_take_late_points() {
         }
     })
     .await;
-    loop {
-        let report = app.maintenance.run_compaction().await.unwrap();
-        assert_eq!(report.failures, 0, "{report:?}");
-        if report.ranges == 0 {
-            break;
-        }
-    }
+    compact_every_range(&app).await;
     app.maintenance.run_rollups().await.unwrap();
     let qs = queries(from, to);
     let before = answers(&app, &qs).await;
@@ -396,13 +401,7 @@ async fn a_corrupt_rollup_block_fails_only_the_requests_and_passes_that_read_it(
         }
     })
     .await;
-    loop {
-        let report = app.maintenance.run_compaction().await.unwrap();
-        assert_eq!(report.failures, 0, "{report:?}");
-        if report.ranges == 0 {
-            break;
-        }
-    }
+    compact_every_range(&app).await;
     app.maintenance.run_rollups().await.unwrap();
     let report = app.maintenance.run_rollup_compaction().await.unwrap();
     assert_eq!(

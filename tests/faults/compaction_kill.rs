@@ -150,18 +150,29 @@ async fn scenario() {
         acked.len(),
         started.elapsed()
     );
+    assert_stored_once(&acked, &settled, KILLS * 600, &log);
+}
+
+/// Every acknowledged value (at least `at_least` of them) is stored exactly once:
+/// `stored` counts how often each value was read back.
+pub(crate) fn assert_stored_once(
+    acked: &[u64],
+    stored: &BTreeMap<u64, usize>,
+    at_least: usize,
+    log: &str,
+) {
     let missing: Vec<u64> = acked
         .iter()
-        .filter(|v| !settled.contains_key(v))
+        .filter(|v| !stored.contains_key(v))
         .copied()
         .collect();
-    let doubled: Vec<(u64, usize)> = settled
+    let doubled: Vec<(u64, usize)> = stored
         .iter()
         .filter(|(_, n)| **n > 1)
         .map(|(v, n)| (*v, *n))
         .collect();
     assert!(
-        acked.len() >= KILLS * 600,
+        acked.len() >= at_least,
         "too few points acknowledged: {}",
         acked.len()
     );

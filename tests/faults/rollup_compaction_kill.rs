@@ -532,29 +532,7 @@ async fn scenario() {
         blocks.1,
         started.elapsed()
     );
-    let missing: Vec<u64> = acked
-        .iter()
-        .filter(|v| !stored.contains_key(v))
-        .copied()
-        .collect();
-    let doubled: Vec<(u64, usize)> = stored
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(v, n)| (*v, *n))
-        .collect();
-    assert!(
-        acked.len() >= KILLS * 600,
-        "too few points acknowledged: {}",
-        acked.len()
-    );
-    assert!(
-        missing.is_empty() && doubled.is_empty(),
-        "{} missing (first {:?}), {} stored more than once (first {:?}); log:\n{log}",
-        missing.len(),
-        missing.first(),
-        doubled.len(),
-        doubled.first()
-    );
+    crate::compaction_kill::assert_stored_once(&acked, &stored, KILLS * 600, &log);
     assert!(
         wrong.is_empty(),
         "expected the rollup tiers to answer exactly what the raw points give; {} differences, first {:?}; log:\n{log}",
